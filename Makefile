@@ -1,0 +1,81 @@
+# Front door triage. `make run` serves the service with demo data; `make test` runs the whole suite.
+# Both set up everything they need on a fresh machine (venv, packages, front-end assets, browser).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app wsgi
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+VENDOR := triage/static/vendor
+
+.PHONY: run test test-sqlite test-postgres install assets browser db demo model lint bench clean help
+
+help:
+	@echo "make run    set up and serve http://127.0.0.1:8000 on SQLite with the bundled model and demo data"
+	@echo "make test   set up and run the whole suite on SQLite, then on PostgreSQL if one is reachable"
+	@echo "make model  regenerate the synthetic data, retrain and re-evaluate the bundled model"
+	@echo "make lint   ruff"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Front-end packages from the npm registry, copied into triage/static/vendor (git-ignored).
+# --ignore-scripts: no install-time scripts run (one dependency would otherwise phone home).
+$(VENDOR)/.built: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/swagger-ui $(VENDOR)/govuk $(VENDOR)/axe
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js $(VENDOR)/swagger-ui/
+	cp -r node_modules/govuk-frontend/dist/govuk/assets $(VENDOR)/govuk/
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css \
+	   node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(VENDOR)/govuk/
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/axe/
+	touch $@
+
+assets: $(VENDOR)/.built
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+db: install
+	$(FLASK) triage init-db
+
+demo: db
+	$(FLASK) triage seed-demo
+
+run: install assets demo
+	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop). API docs: http://127.0.0.1:8000/api/docs"
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
+
+test: install assets browser test-sqlite test-postgres
+
+test-sqlite:
+	@echo "== test suite on SQLite"
+	TRIAGE_ENV=test $(PY) -m pytest -q
+
+test-postgres:
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== test suite on PostgreSQL ($(PG_TEST_URL))"; \
+	  TRIAGE_ENV=test TRIAGE_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -q; \
+	else \
+	  echo "== SKIPPED the PostgreSQL run: no server answered at $(PG_TEST_URL) (set PG_TEST_URL to point at one)"; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) benchmarks/bench_scoring.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) instance .pytest_cache

@@ -1,0 +1,122 @@
+"""Fixtures in the Flask tutorial's shape: ``app``, ``client`` and ``runner``, plus people.
+
+The suite runs on SQLite by default and on PostgreSQL when ``TRIAGE_TEST_DATABASE_URL`` is
+set (``.ci/run`` does both). Each database is migrated once per session with the real
+Alembic migrations; each test then gets a clean store (a fresh copy of the migrated SQLite
+file, or truncated PostgreSQL tables).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+
+os.environ["TRIAGE_ENV"] = "test"
+
+from triage import create_app  # noqa: E402
+from triage.cli import ensure_user, issue_token  # noqa: E402
+from triage.extensions import db  # noqa: E402
+
+PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
+TABLES = ("reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
+          "api_tokens", "users", "organisations", "events", "audit_head")
+
+
+def _migrate(url: str) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from triage import MIGRATIONS
+
+        upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory):
+    """Migrate once: a template SQLite file, or the PostgreSQL test database from scratch."""
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL)
+        return PG_URL
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    _migrate(f"sqlite:///{template}")
+    return template
+
+
+def _fresh_database(migrated, tmp_path) -> str:
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        engine.dispose()
+        return PG_URL
+    path = tmp_path / "triage.db"
+    shutil.copy(migrated, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(migrated, tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _fresh_database(migrated, tmp_path), "TESTING": True})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Person:
+    id: int
+    email: str
+    role: str
+    organisation: str | None
+    token: str
+    password: str = "correct horse battery staple"
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_person(app):
+    """``make_person("partner", organisation="Demo Police")`` -> a Person with a fresh token."""
+    made = iter(range(1, 10_000))
+
+    def make(role: str, organisation: str | None = None, email: str | None = None) -> Person:
+        if role == "partner" and organisation is None:
+            organisation = "Demo Police"
+        email = email or f"{role}{next(made)}@test.invalid"
+        with app.app_context():
+            user = ensure_user(email, role, organisation, Person.password)
+            token = issue_token(user)
+            return Person(user.id, user.email, role, organisation, token)
+
+    return make
+
+
+@pytest.fixture
+def people(make_person):
+    """One person per role; the partner belongs to Demo Police."""
+    return {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}

@@ -1,0 +1,120 @@
+"""Who may do what: the one place every route declares the roles it admits.
+
+``POLICY`` maps ``"METHOD /rule"`` to the roles allowed, or ``PUBLIC``. A route missing
+from the table is refused (fail closed), and ``tests/test_access.py`` walks every route
+in the app against every role. API calls authenticate with a bearer token; pages with a
+signed session cookie that expires after a period of inactivity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ApiToken, User
+from .problems import Problem
+from .security import token_digest
+
+PUBLIC = frozenset({"public"})
+STAFF = frozenset({"practitioner", "manager"})
+SENDERS = frozenset({"practitioner", "manager", "partner"})
+READERS = frozenset({"practitioner", "manager", "partner"})
+MANAGERS = frozenset({"manager"})
+PARTNERS = frozenset({"partner"})
+SIGNED_IN = frozenset({"practitioner", "manager", "partner", "admin"})
+
+POLICY: dict[str, frozenset[str]] = {
+    # service and documentation
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    "GET /static/<path:filename>": PUBLIC,
+    "GET /api/openapi.json": PUBLIC,
+    "GET /api/docs": PUBLIC,
+    # intake and reading contacts (partners: their own organisation's only)
+    "POST /api/v1/contacts": SENDERS,
+    "GET /api/v1/contacts": READERS,
+    "GET /api/v1/contacts/<contact_id>": READERS,
+    # decisions, oversight and the record (spec section 6)
+    "POST /api/v1/contacts/<contact_id>/decision": STAFF,
+    "POST /api/v1/contacts/<contact_id>/review": MANAGERS,
+    "POST /api/v1/contacts/<contact_id>/information-request": STAFF,
+    "GET /api/v1/contacts/<contact_id>/history": STAFF,
+    # partner feedback (spec section 7)
+    "GET /api/v1/feedback": PARTNERS,
+}
+
+
+def _key() -> str | None:
+    if request.url_rule is None:
+        return None
+    return f"{request.method if request.method != 'HEAD' else 'GET'} {request.url_rule.rule}"
+
+
+def user_from_token() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token.strip())))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    return row.user
+
+
+def user_from_session() -> User | None:
+    user_id = session.get("user_id")
+    last_seen = session.get("last_seen")
+    if not user_id or not last_seen:
+        return None
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    now = datetime.now(timezone.utc)
+    if now - datetime.fromisoformat(last_seen) > idle:
+        session.clear()
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        session.clear()
+        return None
+    session["last_seen"] = now.isoformat()
+    return user
+
+
+def sign_in(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["last_seen"] = datetime.now(timezone.utc).isoformat()
+    session.permanent = False
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def enforce():
+    """before_request: identify the caller and check the route's roles."""
+    g.user = None
+    if request.url_rule is None:  # 404/405 are answered by the error handlers
+        return None
+    key = _key()
+    roles = POLICY.get(key)
+    if roles is None:
+        raise Problem(403, "This route has no access rule, so nobody may use it.")
+    is_api = request.path.startswith("/api/")
+    g.user = user_from_token() if is_api else user_from_session()
+    if roles is PUBLIC or roles == PUBLIC:
+        return None
+    if g.user is None:
+        if not is_api and "web.login" in current_app.view_functions:
+            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+        raise Problem(401, "Send a valid API token: Authorization: Bearer <token>." if is_api
+                      else "Sign in to see this page.")
+    if g.user.role not in roles:
+        raise Problem(403, f"Your role ({g.user.role}) may not do this.")
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(enforce)

@@ -1,0 +1,1 @@
+"""The JSON API (flask-smorest blueprints, each with its schemas beside it)."""

@@ -1,0 +1,203 @@
+"""Intake and reading contacts: ``/api/v1/contacts`` (spec sections 1 and 2).
+
+Thin on purpose: parse the request, call ``intake`` or the store, shape the JSON.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, json, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from .. import audit
+from ..contact_schema import ContactSchema, flatten_errors, validate_contact
+from ..extensions import db
+from ..intake import fill_partner_organisation, submit
+from ..models import Contact, Decision, Review, User
+from ..problems import Problem
+from .schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
+
+blp = Blueprint(
+    "contacts", __name__, url_prefix="/api/v1/contacts",
+    description="Contacts from the police and partner agencies, and the front door's recommendation.",
+)
+
+
+def iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def read_json_body() -> object:
+    """The body as JSON, or the right problem: 415 not JSON, 400 malformed."""
+    if not request.is_json:
+        raise Problem(415, "Send the contact as JSON with Content-Type: application/json.")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, f"The body is not valid JSON: {exc}.") from None
+
+
+def decision_json(decision: Decision | None, levels: dict) -> dict | None:
+    if decision is None:
+        return None
+    return {
+        "id": decision.id,
+        "level": decision.level,
+        "level_name": levels.get(decision.level, {}).get("name"),
+        "rationale": decision.rationale,
+        "marac_referral": decision.marac_referral,
+        "next_steps": decision.next_steps,
+        "override_reason": decision.override_reason,
+        "recommended_level": decision.recommended_level,
+        "floor_level": decision.floor_level,
+        "model_version": decision.model_version,
+        "decided_by": decision.decided_by.label,
+        "decided_at": iso(decision.decided_at),
+        "corrects": decision.corrects_id,
+    }
+
+
+def review_json(review: Review | None, levels: dict) -> dict | None:
+    if review is None:
+        return None
+    return {
+        "id": review.id,
+        "decision_id": review.decision_id,
+        "outcome": review.outcome,
+        "level": review.level,
+        "level_name": levels.get(review.level, {}).get("name"),
+        "rationale": review.rationale,
+        "reviewed_by": review.reviewed_by.label,
+        "reviewed_at": iso(review.reviewed_at),
+        "corrects": review.corrects_id,
+    }
+
+
+def latest(model, contact_id: str):
+    return db.session.scalar(
+        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
+    )
+
+
+def level_table() -> dict:
+    guidance = getattr(current_app.extensions["recommender"], "guidance", None)
+    return getattr(guidance, "levels", {}) or {}
+
+
+def contact_json(contact: Contact, viewer: User) -> dict:
+    """The stored contact with its recommendation; partners never see the front door's notes."""
+    levels = level_table()
+    doc = dict(contact.payload)
+    doc.update(
+        id=contact.id,
+        status=contact.status,
+        decision_due_at=iso(contact.decision_due_at),
+        urgency=contact.urgency,
+        recommendation=contact.recommendation,
+        decision=None,
+        review=None,
+    )
+    if viewer.role != "partner":
+        doc["decision"] = decision_json(latest(Decision, contact.id), levels)
+        doc["review"] = review_json(latest(Review, contact.id), levels)
+    return doc
+
+
+def visible_contacts(user: User):
+    query = select(Contact)
+    if user.role == "partner":
+        query = query.where(Contact.organisation_id == user.organisation_id)
+    return query
+
+
+def get_visible_contact(contact_id: str, user: User) -> Contact:
+    """The contact, or 404 (also for another organisation's: its existence is not disclosed)."""
+    contact = db.session.scalar(visible_contacts(user).where(Contact.id == contact_id))
+    if contact is None:
+        raise Problem(404, "No contact with that id is visible to you.")
+    return contact
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(
+    summary="Send a contact",
+    requestBody={"required": True, "content": {"application/json": {"schema": ContactSchema}}},
+)
+@blp.alt_response(201, schema=ContactOutSchema, description="Stored; the body is the contact with its recommendation.")
+@blp.alt_response(200, schema=ContactOutSchema, description="A retry: this partner_reference was already stored.")
+def create_contact():
+    document = read_json_body()
+    fill_partner_organisation(document, g.user)
+    contact, errors = validate_contact(document)
+    if errors:
+        raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
+    stored, created = submit(contact, g.user)
+    response = jsonify(contact_json(stored, g.user))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/contacts/{stored.id}"
+    return response
+
+
+def _parse_query() -> dict:
+    try:
+        return ContactQuerySchema().load(request.args.to_dict())
+    except ValidationError as err:
+        raise Problem(422, "Some query parameters are not valid; see errors.",
+                      errors=flatten_errors(err.messages), title="Invalid query") from None
+
+
+def summary_json(contact: Contact) -> dict:
+    return {
+        "id": contact.id,
+        "partner_reference": contact.partner_reference,
+        "organisation": contact.organisation.name,
+        "source_code": contact.source_code,
+        "primary_concern": contact.primary_concern,
+        "received_at": iso(contact.received_at),
+        "decision_due_at": iso(contact.decision_due_at),
+        "status": contact.status,
+        "urgency": contact.urgency,
+        "recommended_level": contact.recommended_level,
+        "floor_level": contact.floor_level,
+        "marac_recommended": contact.marac_recommended,
+        "dash_risk": contact.dash_risk,
+        "children_ages": [
+            "unborn" if child.unborn else child.age_years for child in contact.children
+        ],
+    }
+
+
+@blp.route("", methods=["GET"])
+@blp.doc(summary="List contacts, newest first",
+         parameters=[{"in": "query", "schema": ContactQuerySchema}])
+@blp.alt_response(200, schema=ContactPageSchema, description="One page of contacts.")
+def list_contacts():
+    args = _parse_query()
+    query = visible_contacts(g.user)
+    if "status" in args:
+        query = query.where(Contact.status == args["status"])
+    if "source_code" in args:
+        query = query.where(Contact.source_code == args["source_code"])
+    if "received_from" in args:
+        query = query.where(Contact.received_at >= args["received_from"])
+    if "received_to" in args:
+        query = query.where(Contact.received_at < args["received_to"])
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = args["page"], args["per_page"]
+    rows = db.session.scalars(
+        query.order_by(Contact.received_at.desc(), Contact.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return jsonify({"items": [summary_json(c) for c in rows], "page": page,
+                    "per_page": per_page, "total": total})
+
+
+@blp.route("/<contact_id>", methods=["GET"])
+@blp.doc(summary="Read one contact with its recommendation, decision and review")
+@blp.alt_response(200, schema=ContactOutSchema, description="The contact.")
+def get_contact(contact_id: str):
+    contact = get_visible_contact(contact_id, g.user)
+    audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "api"})
+    db.session.commit()
+    return jsonify(contact_json(contact, g.user))

@@ -1,0 +1,55 @@
+"""Schemas the API documents beyond the contract itself (responses and query strings)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..contact_schema import SOURCE_CODES, ContactSchema
+from ..models import STATUSES
+
+
+class ContactOutSchema(ContactSchema):
+    """A stored contact: what the partner sent, plus the front door's state and recommendation."""
+
+    id = fields.String(metadata={"description": "The front door's id for this contact."})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    decision_due_at = fields.String(metadata={"description": "One working day after received_at."})
+    urgency = fields.String(allow_none=True, metadata={"enum": ["red", "amber", "green"]})
+    recommendation = fields.Dict(allow_none=True)
+    decision = fields.Dict(allow_none=True)
+    review = fields.Dict(allow_none=True)
+
+
+class ContactQuerySchema(Schema):
+    """Filters and pagination for ``GET /api/v1/contacts``."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    source_code = fields.String(validate=validate.OneOf(SOURCE_CODES))
+    received_from = fields.AwareDateTime(metadata={"description": "RFC 3339, inclusive."})
+    received_to = fields.AwareDateTime(metadata={"description": "RFC 3339, exclusive."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ContactSummarySchema(Schema):
+    id = fields.String()
+    partner_reference = fields.String()
+    organisation = fields.String()
+    source_code = fields.String()
+    primary_concern = fields.String()
+    received_at = fields.String()
+    decision_due_at = fields.String()
+    status = fields.String()
+    urgency = fields.String(allow_none=True)
+    recommended_level = fields.Integer(allow_none=True)
+    floor_level = fields.Integer(allow_none=True)
+    marac_recommended = fields.Boolean()
+    dash_risk = fields.String(allow_none=True)
+    children_ages = fields.List(fields.Raw())
+
+
+class ContactPageSchema(Schema):
+    items = fields.List(fields.Nested(ContactSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()

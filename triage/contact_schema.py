@@ -1,0 +1,228 @@
+"""The contact contract (``shared/spec/contact-v1.schema.json``) as marshmallow schemas.
+
+These accept exactly what the JSON Schema accepts and reject the rest; the agreement is
+proved by ``tests/test_contact_schema.py``, which runs both over the same documents. Two
+places needed stricter fields than marshmallow's defaults: JSON Schema's ``integer`` and
+``boolean`` never coerce strings (marshmallow's do), and ``date-time`` must carry an offset.
+Used by the API and by the "Record a contact" page, so there is one validation for both.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+SOURCE_CODES = ("1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4",
+                "5A", "5B", "5C", "5D", "6", "7", "8", "9", "10")
+PRIMARY_CONCERNS = ("domestic_abuse", "physical_abuse", "sexual_abuse", "emotional_abuse", "neglect",
+                    "exploitation", "missing", "substance_misuse", "mental_health", "self_harm",
+                    "behaviour", "homelessness", "other")
+FACTOR_CODES = ("1A", "1B", "1C", "2A", "2B", "2C", "3A", "3B", "3C", "4A", "4B", "4C", "5A", "5B",
+                "5C", "6A", "6B", "6C", "7A", "8B", "8C", "8D", "8E", "8F", "9A", "10A", "11A", "12A",
+                "13A", "14A", "15A", "16A", "17A", "18B", "18C", "19B", "19C", "20", "21", "22A",
+                "23A", "24A")
+SEXES = ("male", "female", "unknown")
+ETHNICITIES = ("WBRI", "WIRI", "WOTH", "WIRT", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN",
+               "ABAN", "CHNE", "AOTH", "BCRB", "BAFR", "BOTH", "OOTH", "REFU", "NOBT")
+CHILD_STATUSES = ("none", "early_help", "child_in_need", "child_protection", "looked_after", "unknown")
+DASH_VERSIONS = ("police-27", "safelives-24")
+DASH_ANSWERS = ("yes", "no", "not_known")
+GRADINGS = ("standard", "medium", "high")
+CONSENT = ("obtained", "refused", "not_sought", "not_required")
+REFERRER_REQUESTS = ("information_only", "early_help", "assessment", "urgent_protection")
+
+# RFC 3339 date-time with a required offset (what JSON Schema's "date-time" format means).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
+)
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*\Z")
+_DASH_QUESTION = re.compile(r"([1-9]|1[0-9]|2[0-7])\Z")
+# What JSON Schema's "email" format checks in practice: something@something.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\Z")
+
+
+def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+class StrictString(fields.String):
+    """A JSON string, never a number or boolean coerced to one."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be a string.")
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer (3 or 3.0), never a string, a boolean or a fraction."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("Must be a whole number.")
+        if isinstance(value, float):
+            if not math.isfinite(value) or not value.is_integer():
+                raise ValidationError("Must be a whole number.")
+            value = int(value)
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false, never "yes", 1 or "true"."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Must be true or false.")
+        return value
+
+
+class DateTimeString(fields.String):
+    """An RFC 3339 date-time with its offset, kept as the string the partner sent."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs):
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            raise ValidationError(
+                "Must be an RFC 3339 date-time with a UTC offset, e.g. 2026-11-20T08:05:00+00:00."
+            )
+        try:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError(f"Not a real date or time: {exc}.") from exc
+        return value
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ReferrerSchema(_Strict):
+    name = StrictString(validate=validate.Length(max=120))
+    role = StrictString(validate=validate.Length(max=120))
+    email = StrictString(
+        validate=[validate.Length(max=254), validate.Regexp(_EMAIL, error="Must be an email address.")]
+    )
+    phone = StrictString(validate=validate.Length(max=40))
+
+
+class SourceSchema(_Strict):
+    code = StrictString(required=True, validate=_one_of(SOURCE_CODES))
+    organisation = StrictString(required=True, validate=validate.Length(min=1, max=120))
+    team = StrictString(validate=validate.Length(max=120))
+    referrer = fields.Nested(ReferrerSchema)
+
+
+class ChildSchema(_Strict):
+    child_reference = StrictString(required=True, validate=validate.Length(min=1, max=64))
+    age_years = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=17))
+    unborn = StrictBoolean(load_default=False)
+    sex = StrictString(validate=_one_of(SEXES))
+    ethnicity = StrictString(validate=_one_of(ETHNICITIES))
+    disabled = StrictBoolean(allow_none=True)
+    present_at_incident = StrictBoolean(allow_none=True)
+    injured = StrictBoolean(allow_none=True)
+    disclosed_harm = StrictBoolean(allow_none=True)
+    current_status = StrictString(validate=_one_of(CHILD_STATUSES))
+    previous_referrals_12m = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=100))
+
+
+class DashSchema(_Strict):
+    version = StrictString(validate=_one_of(DASH_VERSIONS))
+    answers = fields.Dict(
+        keys=StrictString(validate=validate.Regexp(_DASH_QUESTION, error="DASH questions are numbered 1 to 27.")),
+        values=StrictString(validate=_one_of(DASH_ANSWERS)),
+    )
+    officer_grading = StrictString(validate=_one_of(GRADINGS))
+
+
+class DomesticAbuseSchema(_Strict):
+    dash = fields.Nested(DashSchema)
+    incidents_12m = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=500))
+    weapon_used = StrictBoolean(allow_none=True)
+    strangulation = StrictBoolean(allow_none=True)
+    victim_pregnant = StrictBoolean(allow_none=True)
+    perpetrator_in_household = StrictBoolean(allow_none=True)
+    coercive_control = StrictBoolean(allow_none=True)
+    perpetrator_substance_misuse = StrictBoolean(allow_none=True)
+    arrest_made = StrictBoolean(allow_none=True)
+
+
+def _unique(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Each factor may appear only once.")
+
+
+class ContactSchema(_Strict):
+    """One contact, version 1. ``load`` returns the document with defaults filled in."""
+
+    partner_reference = StrictString(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=64),
+            validate.Regexp(
+                _REFERENCE,
+                error="Must start with a letter or digit and use only letters, digits and . _ / -",
+            ),
+        ],
+    )
+    source = fields.Nested(SourceSchema, required=True)
+    received_at = DateTimeString(required=True)
+    incident_at = DateTimeString()
+    primary_concern = StrictString(required=True, validate=_one_of(PRIMARY_CONCERNS))
+    factors = fields.List(
+        StrictString(validate=_one_of(FACTOR_CODES)),
+        validate=[validate.Length(max=40), _unique],
+    )
+    children = fields.List(
+        fields.Nested(ChildSchema), required=True, validate=validate.Length(min=1, max=12)
+    )
+    domestic_abuse = fields.Nested(DomesticAbuseSchema)
+    consent = StrictString(required=True, validate=_one_of(CONSENT))
+    narrative = StrictString(validate=validate.Length(max=20000))
+    referrer_request = StrictString(validate=_one_of(REFERRER_REQUESTS))
+
+    @validates_schema
+    def _domestic_abuse_block(self, data: dict, **kwargs) -> None:
+        if data.get("primary_concern") == "domestic_abuse" and "domestic_abuse" not in data:
+            raise ValidationError(
+                "Required when primary_concern is domestic_abuse: send what is known "
+                "(DASH, previous incidents, who was present).",
+                field_name="domestic_abuse",
+            )
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested error dict into ``{"children.0.age_years": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict) and messages and set(messages) <= {"key", "value"}:
+        # a fields.Dict entry: report the bad key or value at the entry's own path
+        return flatten_errors([m for v in messages.values() for m in v], prefix)
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            part = "" if key == "_schema" else str(key)
+            path = ".".join(p for p in (prefix, part) if p)
+            for sub_path, msgs in flatten_errors(value, path).items():
+                flat.setdefault(sub_path, []).extend(msgs)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "$"] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            for sub_path, msgs in flatten_errors(item, prefix).items():
+                flat.setdefault(sub_path, []).extend(msgs)
+    else:
+        flat[prefix or "$"] = [str(messages)]
+    return flat
+
+
+def validate_contact(document: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    """Validate a parsed JSON document: ``(contact, {})`` or ``(None, errors by JSON path)``."""
+    if not isinstance(document, dict):
+        return None, {"$": ["The body must be a JSON object (one contact)."]}
+    try:
+        return ContactSchema().load(document), {}
+    except ValidationError as err:
+        return None, flatten_errors(err.messages)

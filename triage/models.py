@@ -1,0 +1,248 @@
+"""The store: SQLAlchemy 2 tables for organisations, people, tokens, contacts and the record.
+
+A contact keeps the partner's JSON whole (``payload``) beside the columns the front door
+queries on. Decisions, reviews, information requests, feedback releases and events are
+append-only: a correction is a new row that points at the one it corrects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("practitioner", "manager", "partner", "admin")
+STATUSES = ("awaiting_decision", "info_requested", "awaiting_review", "decided")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite would otherwise drop the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        """How a person is named in the record: email and role, never more."""
+        return f"{self.email} ({self.role})"
+
+
+class ApiToken(db.Model):
+    """An API token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "partner_reference", name="uq_contacts_org_reference"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    partner_reference: Mapped[str] = mapped_column(String(64))
+    source_code: Mapped[str] = mapped_column(String(4), index=True)
+    source_team: Mapped[str | None] = mapped_column(String(120))
+    primary_concern: Mapped[str] = mapped_column(String(40), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="awaiting_decision")
+    decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    urgency: Mapped[str | None] = mapped_column(String(5))
+    floor_level: Mapped[int | None] = mapped_column(Integer)
+    recommended_level: Mapped[int | None] = mapped_column(Integer)
+    marac_recommended: Mapped[bool] = mapped_column(Boolean, default=False)
+    dash_risk: Mapped[str | None] = mapped_column(String(10))
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    recommendation: Mapped[dict | None] = mapped_column(JSON)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic lock: two people acting at once, the second gets 409.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    organisation: Mapped[Organisation] = relationship()
+    created_by: Mapped[User] = relationship()
+    children: Mapped[list[Child]] = relationship(
+        back_populates="contact", order_by="Child.position", cascade="all"
+    )
+
+
+class Child(db.Model):
+    """One child on a contact: the columns reporting and the fairness audit query on."""
+
+    __tablename__ = "children"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    child_reference: Mapped[str] = mapped_column(String(64), index=True)
+    age_years: Mapped[int | None] = mapped_column(Integer)
+    unborn: Mapped[bool] = mapped_column(Boolean, default=False)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    ethnicity: Mapped[str | None] = mapped_column(String(4))
+    disabled: Mapped[bool | None] = mapped_column(Boolean)
+    current_status: Mapped[str | None] = mapped_column(String(20))
+
+    contact: Mapped[Contact] = relationship(back_populates="children")
+
+
+class Decision(db.Model):
+    """A practitioner's (or manager's) threshold decision, with the recommendation it was made against."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    rationale: Mapped[str] = mapped_column(Text)
+    marac_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_steps: Mapped[str | None] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    recommended_level: Mapped[int | None] = mapped_column(Integer)
+    floor_level: Mapped[int | None] = mapped_column(Integer)
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+    decided_by: Mapped[User] = relationship()
+
+
+class Review(db.Model):
+    """A manager's oversight of a decision: confirmed or changed, with a rationale."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    outcome: Mapped[str] = mapped_column(String(10))
+    level: Mapped[int] = mapped_column(Integer)
+    rationale: Mapped[str] = mapped_column(Text)
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+
+    reviewed_by: Mapped[User] = relationship()
+
+
+class InformationRequest(db.Model):
+    """A request to the referrer for what the contact is missing. It pauses nothing."""
+
+    __tablename__ = "information_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    fields: Mapped[list] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedbackRelease(db.Model):
+    """Feedback to the partner on one contact, released after a manager confirmed the decision."""
+
+    __tablename__ = "feedback_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    content: Mapped[dict] = mapped_column(JSON)
+    released_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(db.Model):
+    """One entry in the tamper-evident record; see ``audit.py`` for the hash chain."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    contact_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(db.Model):
+    """The single row that serialises appends to the event chain (seq and last hash)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -1,0 +1,72 @@
+"""Settings read from the environment, in the cookiecutter-flask style.
+
+Three profiles: development (the default, SQLite under ``instance/``), test and
+production. Production refuses to start without its own ``SECRET_KEY`` because a
+default key would let anyone forge a session cookie.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-not-secret"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the driver-less scheme; psycopg 3 is the one we ship.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{instance_path / 'triage.db'}"
+
+
+def load_settings(env: str | None = None, instance_path: Path | None = None) -> dict:
+    """Return the Flask config mapping for ``env`` (default: ``TRIAGE_ENV`` or development)."""
+    env = env or os.environ.get("TRIAGE_ENV", "development")
+    if env not in {"development", "test", "production"}:
+        raise SettingsError(f"TRIAGE_ENV must be development, test or production, not {env!r}")
+    instance_path = instance_path or PROJECT_ROOT / "instance"
+    secret = os.environ.get("SECRET_KEY", "")
+    if env == "production" and (not secret or secret == DEV_SECRET or len(secret) < 32):
+        raise SettingsError(
+            "TRIAGE_ENV=production needs its own SECRET_KEY of at least 32 characters "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return {
+        "TRIAGE_ENV": env,
+        "TESTING": env == "test",
+        "SECRET_KEY": secret or DEV_SECRET,
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A contact is a few KiB; 512 KiB leaves room for a 20,000-character narrative
+        # and twelve children while refusing anything that is clearly not a contact.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("TRIAGE_MAX_BODY_BYTES", 512 * 1024)),
+        "THRESHOLDS_PATH": os.environ.get(
+            "TRIAGE_THRESHOLDS", str(PROJECT_ROOT / "config" / "thresholds.yaml")
+        ),
+        "MODELS_DIR": os.environ.get("TRIAGE_MODELS_DIR", str(PROJECT_ROOT / "models")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "SESSION_IDLE_MINUTES": int(os.environ.get("TRIAGE_SESSION_IDLE_MINUTES", 30)),
+        "WTF_CSRF_ENABLED": env != "test" or os.environ.get("TRIAGE_TEST_CSRF") == "1",
+        # OpenAPI document and interactive docs (flask-smorest); the UI is served from
+        # our own static files so nothing is fetched from a CDN at run time.
+        "API_TITLE": "Front door triage",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    }
