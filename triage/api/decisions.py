@@ -1,0 +1,145 @@
+"""Decisions, oversight and the record: spec section 6.
+
+``POST /api/v1/contacts/<id>/decision``, ``/review`` and ``/information-request`` parse the
+body with the schemas below (types only) and hand it to ``triage.decisions``, which holds the
+rules the pages share. ``GET .../history`` answers every event on the contact, and reading it
+is itself recorded as a view.
+"""
+
+from __future__ import annotations
+
+from flask import g, jsonify
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .. import audit, decisions, timeliness
+from ..contact_schema import StrictBoolean, StrictInteger, StrictString, flatten_errors
+from ..extensions import db
+from ..guidance_config import LEVELS
+from ..models import Event
+from ..problems import Problem
+from .contacts import decision_json, get_visible_contact, iso, level_table, read_json_body, review_json
+
+blp = Blueprint(
+    "decisions", __name__, url_prefix="/api/v1/contacts",
+    description="The practitioner's decision, the manager's review, requests for information and the record.",
+)
+
+_VERSION_HELP = ("The contact's version you acted on (from GET /api/v1/contacts/<id>); "
+                 "if someone changed it since, the answer is 409 and nothing is recorded.")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class DecisionInSchema(_Strict):
+    level = StrictInteger(required=True, metadata={"enum": list(LEVELS)})
+    rationale = StrictString(required=True, metadata={"description": "At least 40 characters."})
+    marac_referral = StrictBoolean(load_default=False)
+    next_steps = StrictString(allow_none=True, load_default=None)
+    override_reason = StrictString(
+        allow_none=True, load_default=None,
+        metadata={"description": "Required when level differs from the recommended level."},
+    )
+    expected_version = StrictInteger(allow_none=True, load_default=None, metadata={"description": _VERSION_HELP})
+
+
+class ReviewInSchema(_Strict):
+    outcome = StrictString(required=True, validate=validate.OneOf(decisions.OUTCOMES,
+                                                                  error="Must be one of: {choices}."))
+    level = StrictInteger(allow_none=True, load_default=None,
+                          metadata={"description": "Required when outcome is changed."})
+    rationale = StrictString(required=True, metadata={"description": "At least 40 characters."})
+    expected_version = StrictInteger(allow_none=True, load_default=None, metadata={"description": _VERSION_HELP})
+
+
+class InformationRequestInSchema(_Strict):
+    # named apart from Schema.fields (marshmallow's own attribute); "fields" on the wire
+    asked_for = fields.List(StrictString(), required=True, data_key="fields", metadata={
+        "description": "What is missing, e.g. JSON paths from recommendation.information_gaps."})
+    message = StrictString(required=True, metadata={"description": "What the referrer will read."})
+
+
+class EventOutSchema(Schema):
+    seq = fields.Integer()
+    kind = fields.String(metadata={"enum": list(audit.EVENT_KINDS)})
+    who = fields.String(allow_none=True)
+    at = fields.String()
+    what = fields.Dict()
+
+
+class HistoryOutSchema(Schema):
+    contact_id = fields.String()
+    status = fields.String()
+    events = fields.List(fields.Nested(EventOutSchema))
+    timeliness = fields.Dict()
+
+
+def _load(schema: Schema) -> dict:
+    try:
+        return schema.load(read_json_body())
+    except ValidationError as err:
+        raise Problem(422, "Some fields are missing or of the wrong type; see errors.",
+                      errors=flatten_errors(err.messages), title="Not recorded") from None
+
+
+def _created(body: dict, contact) -> object:
+    response = jsonify(body | {"contact_id": contact.id, "contact_status": contact.status,
+                               "contact_version": contact.version})
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
+    return response
+
+
+@blp.route("/<contact_id>/decision", methods=["POST"])
+@blp.doc(summary="Record the threshold decision",
+         requestBody={"required": True, "content": {"application/json": {"schema": DecisionInSchema}}})
+@blp.alt_response(201, description="Recorded; the contact now awaits a manager's review.")
+def post_decision(contact_id: str):
+    contact = get_visible_contact(contact_id, g.user)
+    decision = decisions.record_decision(contact, g.user, **_load(DecisionInSchema()))
+    return _created(decision_json(decision, level_table()), contact)
+
+
+@blp.route("/<contact_id>/review", methods=["POST"])
+@blp.doc(summary="Confirm or change the decision (a manager who did not make it)",
+         requestBody={"required": True, "content": {"application/json": {"schema": ReviewInSchema}}})
+@blp.alt_response(201, description="Recorded; the contact is decided.")
+def post_review(contact_id: str):
+    contact = get_visible_contact(contact_id, g.user)
+    review = decisions.record_review(contact, g.user, **_load(ReviewInSchema()))
+    return _created(review_json(review, level_table()), contact)
+
+
+@blp.route("/<contact_id>/information-request", methods=["POST"])
+@blp.doc(summary="Ask the referrer for missing information (the deadline stands)",
+         requestBody={"required": True, "content": {"application/json": {"schema": InformationRequestInSchema}}})
+@blp.alt_response(201, description="Recorded; the contact is waiting on the referrer.")
+def post_information_request(contact_id: str):
+    contact = get_visible_contact(contact_id, g.user)
+    body = _load(InformationRequestInSchema())
+    asked = decisions.request_information(contact, g.user, fields=body["asked_for"], message=body["message"])
+    return _created({"id": asked.id, "fields": asked.fields, "message": asked.message,
+                     "requested_by": g.user.label, "requested_at": iso(asked.requested_at),
+                     "decision_due_at": iso(contact.decision_due_at)}, contact)
+
+
+def event_json(event: Event) -> dict:
+    return {"seq": event.seq, "kind": event.kind, "who": event.actor, "at": iso(event.at), "what": event.data}
+
+
+@blp.route("/<contact_id>/history", methods=["GET"])
+@blp.doc(summary="Every event on the contact, oldest first, including who read it")
+@blp.alt_response(200, schema=HistoryOutSchema, description="The contact's record.")
+def get_history(contact_id: str):
+    contact = get_visible_contact(contact_id, g.user)
+    audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "api", "what": "history"})
+    db.session.commit()
+    return jsonify({
+        "contact_id": contact.id,
+        "status": contact.status,
+        "events": [event_json(e) for e in audit.history(contact.id)],
+        "timeliness": timeliness.for_contact(contact).as_json(),
+    })

@@ -1,0 +1,83 @@
+"""The front door's work queues as JSON, for the pages and for anyone's own tooling.
+
+Each answer is ``{"queue", "description", "count", "items"}``; every item has ``time`` with
+``seconds_left`` (negative when overdue), ``overdue`` and ``text`` to show as it is.
+"""
+
+from __future__ import annotations
+
+from flask import g, jsonify
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from .. import queues
+
+blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
+                description="Work queues: awaiting decision, overdue, awaiting review, decided today.")
+
+
+class TimeSchema(Schema):
+    seconds_left = fields.Integer(allow_none=True, metadata={"description": "Negative when overdue."})
+    overdue = fields.Boolean()
+    text = fields.String(metadata={"description": "e.g. '3 hours 20 minutes left', 'overdue by 1 day 2 hours'."})
+
+
+class QueueItemSchema(Schema):
+    id = fields.String()
+    partner_reference = fields.String()
+    organisation = fields.String()
+    source_code = fields.String()
+    primary_concern = fields.String()
+    received_at = fields.String()
+    decision_due_at = fields.String()
+    status = fields.String()
+    urgency = fields.String(allow_none=True)
+    recommended_level = fields.Integer(allow_none=True)
+    floor_level = fields.Integer(allow_none=True)
+    marac_recommended = fields.Boolean()
+    time = fields.Nested(TimeSchema)
+    decision = fields.Dict(metadata={"description": "The latest decision (review and decided-today queues)."})
+
+
+class QueueSchema(Schema):
+    queue = fields.String()
+    description = fields.String()
+    count = fields.Integer()
+    items = fields.List(fields.Nested(QueueItemSchema))
+
+
+def _answer(name: str, description: str, items: list[dict]):
+    return jsonify({"queue": name, "description": description, "count": len(items), "items": items})
+
+
+@blp.route("/awaiting-decision", methods=["GET"])
+@blp.doc(summary="Contacts awaiting a decision, most urgent first, then by deadline")
+@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+def awaiting_decision():
+    return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
+                   "red before amber before green, then earliest deadline.", queues.awaiting_decision())
+
+
+@blp.route("/overdue", methods=["GET"])
+@blp.doc(summary="Contacts past their one-working-day deadline with no decision")
+@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+def overdue():
+    return _answer("overdue", "Past the decision deadline with no decision, longest overdue first.",
+                   queues.overdue())
+
+
+@blp.route("/awaiting-my-review", methods=["GET"])
+@blp.doc(summary="Decisions awaiting review: a manager's to review, or a practitioner's own awaiting one")
+@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+def awaiting_my_review():
+    description = ("Decisions awaiting review that you did not make, oldest first."
+                   if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
+    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user))
+
+
+@blp.route("/decided-today", methods=["GET"])
+@blp.doc(summary="Contacts decided today (London time), newest first")
+@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+def decided_today():
+    return _answer("decided-today", "Decisions recorded today, newest first, with how each met its deadline.",
+                   queues.decided_today())

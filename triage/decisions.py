@@ -1,0 +1,221 @@
+"""Recording decisions, management oversight and requests for information.
+
+One set of service functions for the API and the pages, so the rules are enforced once:
+a rationale that says something, a reason whenever the worker departs from the
+recommendation, only a manager below the guidance floor, and never one's own decision
+reviewed. Each function checks the state machine (``workflow``), writes its append-only row
+and the matching audit event and moves the contact, all in one transaction. Two people
+acting on the same contact at once: the contact's version column lets exactly one win; the
+other gets 409 and nothing of theirs is stored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, workflow
+from .extensions import db
+from .guidance_config import LEVELS
+from .models import Contact, Decision, InformationRequest, Review, User
+from .problems import Problem
+
+MIN_RATIONALE = 40
+OUTCOMES = ("confirmed", "changed")
+MAX_INFORMATION_FIELDS = 30
+FLOOR_RULE = "Only a manager may record a level below the guidance floor, with a reason."
+CONFLICT = ("Someone else changed this contact while you were working on it, so nothing was "
+            "recorded. Reload it to see what they did, then decide again if you still need to.")
+
+
+def substantive(text: str | None) -> str:
+    """The text with runs of whitespace collapsed and the ends stripped (what counts as said)."""
+    return " ".join((text or "").split())
+
+
+def rationale_errors(text: str | None, what: str = "the decision") -> list[str]:
+    """Why a rationale is not enough, or nothing: 40 characters of words, not padding."""
+    said = substantive(text)
+    if not said:
+        return [f"Write a rationale for {what}."]
+    if len(said) < MIN_RATIONALE:
+        return [f"Write at least {MIN_RATIONALE} characters explaining {what} "
+                f"(you wrote {len(said)})."]
+    if sum(ch.isalpha() for ch in said) < MIN_RATIONALE // 2:
+        return [f"Explain {what} in words."]
+    return []
+
+
+def level_errors(level: object) -> list[str]:
+    if level is None:
+        return ["Choose a threshold level."]
+    if isinstance(level, bool) or not isinstance(level, int) or level not in LEVELS:
+        return [f"Choose a threshold level from {LEVELS[0]} to {LEVELS[-1]}."]
+    return []
+
+
+def _optional(text: str | None) -> str | None:
+    return text.strip() if substantive(text) else None
+
+
+def check_version(contact: Contact, expected_version: int | None) -> None:
+    """409 when the person acted on an older copy of the contact than the one stored."""
+    if expected_version is not None and expected_version != contact.version:
+        db.session.rollback()
+        raise Problem(409, CONFLICT, extra={"expected_version": expected_version})
+
+
+def _refuse(errors: dict[str, list[str]], detail: str) -> None:
+    if errors:
+        db.session.rollback()
+        raise Problem(422, detail, errors=errors, title="Not recorded")
+
+
+def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> None:
+    """Move the contact, add the row and its event, commit; a lost race becomes 409.
+
+    The contact is flushed first so its row lock (PostgreSQL) or version check is taken
+    before anything else is written; ``data`` is called once the row has its id.
+    """
+    try:
+        contact.status = target
+        db.session.flush()
+        db.session.add(row)
+        db.session.flush()
+        audit.record(kind, contact_id=contact.id, user=user, data=data(row))
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Problem(409, CONFLICT) from None
+
+
+def latest_decision(contact_id: str) -> Decision | None:
+    return db.session.scalar(
+        select(Decision).where(Decision.contact_id == contact_id).order_by(Decision.id.desc()).limit(1)
+    )
+
+
+def _decision_errors(contact: Contact, level: int, rationale: str, override_reason: str | None) -> dict:
+    errors: dict[str, list[str]] = {}
+    if problems := level_errors(level):
+        errors["level"] = problems
+    if problems := rationale_errors(rationale):
+        errors["rationale"] = problems
+    recommended = contact.recommended_level
+    if "level" not in errors and recommended is not None and level != recommended \
+            and not substantive(override_reason):
+        errors["override_reason"] = [
+            f"Say why you chose level {level} when the recommendation was level {recommended}."
+        ]
+    return errors
+
+
+def _check_floor(contact: Contact, user: User, level: int) -> None:
+    floor = contact.floor_level
+    if floor is not None and level < floor and user.role != "manager":
+        db.session.rollback()
+        raise Problem(403, f"{FLOOR_RULE} The guidance floor for this contact is level {floor}.",
+                      errors={"level": [FLOOR_RULE]}, title="Not recorded")
+
+
+def _against(contact: Contact) -> dict:
+    """What the decision was made against, said plainly when there was no recommendation."""
+    if contact.recommended_level is None:
+        return {"recommendation": None, "note": "No recommendation was available (the recommendation "
+                "step did not produce one), so no override reason was required."}
+    return {"recommendation": {"level": contact.recommended_level, "floor_level": contact.floor_level,
+                               "model_version": contact.model_version}}
+
+
+def record_decision(contact: Contact, user: User, *, level: int, rationale: str, marac_referral: bool = False,
+                    next_steps: str | None = None, override_reason: str | None = None,
+                    expected_version: int | None = None) -> Decision:
+    """Record a worker's threshold decision; the contact then awaits a manager's review."""
+    target = workflow.check(contact.status, workflow.DECIDE, user.role)
+    check_version(contact, expected_version)
+    _refuse(_decision_errors(contact, level, rationale, override_reason),
+            "The decision was not recorded; see errors.")
+    _check_floor(contact, user, level)
+    decision = Decision(
+        contact_id=contact.id, level=level, rationale=rationale.strip(),
+        marac_referral=bool(marac_referral), next_steps=_optional(next_steps), override_reason=_optional(override_reason),
+        recommended_level=contact.recommended_level, floor_level=contact.floor_level,
+        model_version=contact.model_version, decided_by_id=user.id,
+        corrects_id=getattr(latest_decision(contact.id), "id", None),
+    )
+    _record(contact, target, decision, "decided", user, lambda row: {
+        "decision_id": row.id, "level": row.level, "rationale": row.rationale,
+        "marac_referral": row.marac_referral, "next_steps": row.next_steps,
+        "override_reason": row.override_reason, "corrects": row.corrects_id,
+        "below_floor": row.floor_level is not None and row.level < row.floor_level,
+        **_against(contact),
+    })
+    return decision
+
+
+def _review_errors(decision: Decision, outcome: str, rationale: str, level: int | None) -> dict:
+    errors: dict[str, list[str]] = {}
+    if outcome not in OUTCOMES:
+        errors["outcome"] = ["Choose confirmed or changed."]
+    elif outcome == "changed":
+        if problems := level_errors(level):
+            errors["level"] = problems
+        elif level == decision.level:
+            errors["level"] = [f"The decision was already level {level}; choose the level you are "
+                               "changing it to, or confirm it."]
+    elif level is not None and level != decision.level:
+        errors["level"] = [f"Confirming keeps level {decision.level}; choose changed to record a different level."]
+    if problems := rationale_errors(rationale, "your review"):
+        errors["rationale"] = problems
+    return errors
+
+
+def record_review(contact: Contact, user: User, *, outcome: str, rationale: str, level: int | None = None,
+                  expected_version: int | None = None) -> Review:
+    """A manager who did not make the decision confirms or changes it, with their own rationale."""
+    target = workflow.check(contact.status, workflow.REVIEW, user.role)
+    check_version(contact, expected_version)
+    decision = latest_decision(contact.id)
+    if decision is None:  # the state machine makes this unreachable unless the store was edited by hand
+        raise Problem(409, "There is no decision on this contact to review.")
+    if decision.decided_by_id == user.id:
+        db.session.rollback()
+        raise Problem(403, "You made this decision, so another manager must review it.", title="Not recorded")
+    _refuse(_review_errors(decision, outcome, rationale, level), "The review was not recorded; see errors.")
+    review = Review(
+        contact_id=contact.id, decision_id=decision.id, outcome=outcome,
+        level=level if outcome == "changed" else decision.level, rationale=rationale.strip(),
+        reviewed_by_id=user.id,
+    )
+    _record(contact, target, review, "reviewed", user, lambda row: {
+        "review_id": row.id, "decision_id": row.decision_id, "outcome": row.outcome,
+        "level": row.level, "decision_level": decision.level, "rationale": row.rationale,
+        "below_floor": contact.floor_level is not None and row.level < contact.floor_level,
+    })
+    return review
+
+
+def _information_errors(fields: list[str], message: str) -> dict:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(fields, list) or not all(isinstance(f, str) and f.strip() for f in fields):
+        errors["fields"] = ["List the information you need, one item per field."]
+    elif len(fields) > MAX_INFORMATION_FIELDS:
+        errors["fields"] = [f"Ask for at most {MAX_INFORMATION_FIELDS} items at once."]
+    if not substantive(message):
+        errors["message"] = ["Write the message the referrer will read."]
+    return errors
+
+
+def request_information(contact: Contact, user: User, *, fields: list[str], message: str) -> InformationRequest:
+    """Ask the referrer for what is missing. The decision deadline stands: nothing is paused."""
+    target = workflow.check(contact.status, workflow.REQUEST_INFORMATION, user.role)
+    _refuse(_information_errors(fields, message), "The request was not sent; see errors.")
+    asked = InformationRequest(
+        contact_id=contact.id, fields=[f.strip() for f in fields], message=message.strip(),
+        requested_by_id=user.id,
+    )
+    _record(contact, target, asked, "information_requested", user, lambda row: {
+        "request_id": row.id, "fields": row.fields, "message": row.message,
+        "decision_due_at": contact.decision_due_at.isoformat() if contact.decision_due_at else None,
+    })
+    return asked

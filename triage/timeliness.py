@@ -1,0 +1,59 @@
+"""Timeliness measured from the record: received to decision, decision to review, in working hours.
+
+The inspection found oversight "late" without anyone knowing how late. These figures come
+from the stored timestamps (never typed in) and count working hours the way the deadline
+does (``workdays``), so a contact that arrived at 16:30 on Friday and was decided at 09:30 on
+Monday took one working hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Contact, Decision, Review
+from .workdays import working_hours_between
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    received_at: datetime
+    decision_due_at: datetime | None
+    decided_at: datetime | None
+    reviewed_at: datetime | None
+    hours_to_decision: float | None
+    hours_decision_to_review: float | None
+    decided_on_time: bool | None
+
+    def as_json(self) -> dict:
+        return {key: (value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value)
+                for key, value in asdict(self).items()}
+
+
+def measure(received_at: datetime, decision_due_at: datetime | None, decided_at: datetime | None,
+            reviewed_at: datetime | None) -> Timeliness:
+    """Working hours between the steps that happened; ``None`` for a step not yet taken."""
+    to_decision = round(working_hours_between(received_at, decided_at), 2) if decided_at else None
+    to_review = (round(working_hours_between(decided_at, reviewed_at), 2)
+                 if decided_at and reviewed_at else None)
+    on_time = decided_at <= decision_due_at if decided_at and decision_due_at else None
+    return Timeliness(received_at, decision_due_at, decided_at, reviewed_at, to_decision, to_review, on_time)
+
+
+def for_contact(contact: Contact) -> Timeliness:
+    """Timeliness of the first decision on a contact (the one the deadline is for) and its review."""
+    decision = db.session.scalar(
+        select(Decision).where(Decision.contact_id == contact.id).order_by(Decision.id).limit(1)
+    )
+    review = None
+    if decision is not None:
+        review = db.session.scalar(
+            select(Review).where(Review.decision_id == decision.id).order_by(Review.id).limit(1)
+        )
+    return measure(
+        contact.received_at, contact.decision_due_at,
+        decision.decided_at if decision else None, review.reviewed_at if review else None,
+    )
