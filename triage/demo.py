@@ -82,9 +82,11 @@ def seed(count: int = 40, now: datetime | None = None) -> list[str]:
         lines.append(f"{existing} contacts already stored; no demo contacts added.")
         return lines
     contacts = demo_contacts(count, now)
-    for contact in contacts:
-        submit(copy.deepcopy(contact), _sender(contact, people))
+    stored = [submit(copy.deepcopy(contact), _sender(contact, people))[0] for contact in contacts]
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
+    from .feedback_demo import seed_outcomes
+
+    lines += seed_outcomes(stored, people)
     return lines
 
 

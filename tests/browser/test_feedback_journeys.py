@@ -1,0 +1,70 @@
+"""The acceptance journeys of issue 7 in a real Chromium, with axe-core on every page.
+
+A manager previews the feedback on a confirmed police contact and releases it; the police
+partner signs in and reads it, then opens its own monthly report; the manager opens the
+dashboard and the police force's report. Every page passes axe-core at WCAG 2.2 AA and leaves
+a screenshot under ``screenshots/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.decision_support import decide, review
+
+pytestmark = pytest.mark.browser
+
+
+def _confirm(app, client, people, contact_id: str) -> str:
+    from triage.extensions import db
+    from triage.models import Contact
+
+    with app.app_context():
+        contact = db.session.get(Contact, contact_id)
+        level, reference = contact.recommended_level, contact.partner_reference
+    assert decide(client, people["practitioner"], contact_id, level=level).status_code == 201
+    assert review(client, people["manager"], contact_id).status_code == 201
+    return reference
+
+
+def test_manager_releases_feedback_and_the_police_read_it_and_their_report(app, client, people, seeded, pages):
+    reference = _confirm(app, client, people, seeded["routine"])
+
+    manager = pages.new_page()
+    pages.sign_in(manager, people["manager"])
+    manager.goto(f"/contacts/{seeded['routine']}/feedback")
+    expect(manager.get_by_role("heading", level=1)).to_have_text(f"Feedback on {reference}")
+    pages.check(manager, "20-feedback-preview")
+    manager.get_by_role("button", name="Release feedback to Demo Police").click()
+    expect(manager.get_by_text("Released to Demo Police on")).to_be_visible()
+    pages.check(manager, "21-feedback-released")
+
+    partner = pages.new_page()
+    pages.sign_in(partner, people["partner"])
+    partner.goto("/feedback")
+    expect(partner.get_by_role("heading", level=1)).to_have_text("Feedback on our contacts")
+    expect(partner.get_by_role("heading", level=2, name=f"{reference}: Domestic abuse")).to_be_visible()
+    expect(partner.get_by_text("What you could do differently next time")).to_be_visible()
+    pages.check(partner, "22-partner-feedback")
+    partner.goto("/reports/partners")
+    expect(partner.get_by_role("heading", level=1)).to_contain_text("Demo Police")
+    expect(partner.get_by_role("img", name="Share of Demo Police's confirmed outcomes at each level")).to_be_visible()
+    pages.check(partner, "23-partner-report")
+
+    manager.goto("/reports/dashboard")
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Front door dashboard")
+    expect(manager.get_by_role("img", name="Contacts received each day")).to_be_visible()
+    pages.check(manager, "24-dashboard")
+    manager.goto("/reports/partners")
+    manager.get_by_role("link", name="Demo Police").click()
+    expect(manager.get_by_role("heading", level=1)).to_contain_text("Demo Police")
+    pages.check(manager, "25-manager-partner-report")
+
+
+def test_a_partner_cannot_open_the_dashboard(app, people, pages):
+    partner = pages.new_page()
+    pages.sign_in(partner, people["partner"])
+    response = partner.goto("/reports/dashboard")
+    assert response.status == 403
+    pages.check(partner, "26-partner-dashboard-refused")

@@ -1,0 +1,249 @@
+"""Feedback to partners (triage/feedback.py): what the officer reads about each contact.
+
+The builder is checked against the council's real guidance file, so a test fails if the
+feedback stops citing the guidance; the store functions are checked end to end through the
+decisions module: nothing before a manager's review, never the front door's own notes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from triage import audit, feedback
+from triage.extensions import db
+from triage.feedback import FeedbackInput, build_feedback, gap_label, gap_pattern
+from triage.guidance import load_guidance
+from triage.models import Contact, Event, FeedbackRelease, User
+from triage.problems import Problem
+from triage.settings import PROJECT_ROOT
+
+from .decision_support import decide, review, submit
+from .factories import child, contact_payload
+
+GUIDANCE = load_guidance(PROJECT_ROOT / "config" / "thresholds.yaml")
+RECEIVED = datetime(2026, 11, 20, 8, 5, tzinfo=timezone.utc)
+LONG_NARRATIVE = ("Officers attended after a neighbour heard shouting; both adults were calm, the child "
+                  "was asleep upstairs and the mother said she felt safe at home tonight.")
+SECRET_RATIONALE = "INTERNAL-RATIONALE: the worker's own reasoning, which only the front door may read."
+SECRET_STEPS = "INTERNAL-NEXT-STEPS: call the health visitor on Monday."
+SECRET_REVIEW = "INTERNAL-REVIEW: the manager's oversight note, never for the partner to read."
+
+
+def feedback_for(payload: dict, level: int, *, marac_referral: bool = False, stored: bool = True) -> dict:
+    """Feedback as it would be built for ``payload`` at ``level``, with the recommendation stored
+    at intake (or none, as when the recommendation step failed)."""
+    result = GUIDANCE.evaluate(payload, received_at=RECEIVED)
+    recommendation = {"indicators": result.indicators, "information_gaps": result.information_gaps,
+                      "dash": result.dash, "marac": result.marac} if stored else None
+    return build_feedback(FeedbackInput("c-1", payload["partner_reference"], RECEIVED, payload,
+                                        recommendation, level, marac_referral), GUIDANCE)
+
+
+def complete_payload(**overrides) -> dict:
+    """A police domestic abuse contact with nothing missing."""
+    payload = contact_payload(**({"consent": "obtained", "narrative": LONG_NARRATIVE} | overrides))
+    payload["source"]["referrer"] = {"name": "PC 4471", "email": "pc4471@police.example"}
+    payload["domestic_abuse"]["incidents_12m"] = 1
+    return payload
+
+
+def indicator(rule_id: str) -> dict:
+    rule = next(r for r in GUIDANCE.config.indicators if r.id == rule_id)
+    return {"id": rule.id, "level": rule.level, "text": rule.text}
+
+
+# --- the builder -----------------------------------------------------------------------------
+
+
+def test_outcome_is_named_and_described_by_the_councils_guidance():
+    doc = feedback_for(complete_payload(), 2)
+    assert (doc["level"], doc["level_name"]) == (2, GUIDANCE.levels[2]["name"])
+    assert doc["level_description"] == GUIDANCE.levels[2]["description"]
+    assert doc["referral"] is False
+    assert feedback_for(complete_payload(), 3)["referral"] is True
+
+
+def test_reason_cites_the_indicators_met_and_lists_the_next_levels_not_met():
+    doc = feedback_for(complete_payload(), 2)
+    met = indicator("L2_DA_CHILD_IN_HOUSEHOLD")
+    assert met in doc["indicators_met"]
+    assert met["text"] in doc["reason"]
+    assert "did not meet level 3" in doc["reason"]
+    level_3_rules = {r.id for r in GUIDANCE.config.indicators if r.level == 3 and r.floor}
+    assert {i["id"] for i in doc["indicators_not_met"]} == level_3_rules
+    assert all(i["level"] == 3 for i in doc["indicators_not_met"])
+
+
+def test_a_contact_meeting_no_indicator_is_told_so_and_pointed_to_universal_services():
+    payload = complete_payload(primary_concern="behaviour")
+    del payload["domestic_abuse"]
+    doc = feedback_for(payload, 1)
+    assert doc["indicators_met"] == []
+    assert "did not meet any of the guidance's indicators" in doc["reason"]
+    assert doc["information_gaps"] == []
+    assert any(GUIDANCE.levels[1]["description"] in tip for tip in doc["next_time"])
+
+
+def test_a_level_above_the_indicators_met_is_explained_without_the_workers_notes():
+    doc = feedback_for(complete_payload(), 3)
+    assert "decided on a higher level after weighing the whole picture" in doc["reason"]
+
+
+def test_each_gap_names_the_child_says_why_and_becomes_advice_for_next_time():
+    payload = complete_payload(children=[child(), child(present_at_incident=None)])
+    doc = feedback_for(payload, 2)
+    gap = next(g for g in doc["information_gaps"] if g["field"] == "children.1.present_at_incident")
+    assert gap["label"] == "whether child 2 was present at the incident"
+    rule = next(r for r in GUIDANCE.config.gaps if r.field == "children[*].present_at_incident")
+    assert gap["why"] == rule.why
+    assert "whether child 2 was present at the incident" in doc["next_time"][0]
+
+
+def test_gap_fields_are_grouped_across_children():
+    assert gap_pattern("children.11.age_years") == "children[*].age_years"
+    assert gap_pattern("domestic_abuse.dash") == "domestic_abuse.dash"
+    assert gap_label("children.0.age_years") == "child 1's age (or that they are unborn)"
+    assert gap_label("some.new_field") == "some.new_field"
+
+
+def test_consent_position_is_the_guidances_for_the_confirmed_level():
+    payload = complete_payload(consent="not_sought")
+    early_help = feedback_for(payload, 2)["consent"]
+    assert early_help["given"] == "not_sought" and early_help["ok"] is False
+    assert "Early help is voluntary" in early_help["note"]
+    protection = feedback_for(payload, 4)["consent"]
+    assert protection["ok"] is True and "not a barrier" in protection["note"]
+    assert any("Ask a parent or carer for consent" in tip for tip in feedback_for(payload, 2)["next_time"])
+
+
+def test_the_referrers_request_is_compared_with_the_outcome():
+    asked_too_much = feedback_for(complete_payload(referrer_request="assessment"), 2)["next_time"]
+    assert any(tip.startswith("You asked for an assessment; this contact was at level 2") for tip in asked_too_much)
+    asked_too_little = feedback_for(complete_payload(referrer_request="information_only"), 3)["next_time"]
+    assert any("but this contact needed level 3" in tip for tip in asked_too_little)
+
+
+def test_many_not_known_dash_answers_are_fed_back():
+    payload = complete_payload()
+    answers = payload["domestic_abuse"]["dash"]["answers"]
+    for q in ("20", "21", "22", "23", "24", "25"):
+        answers[q] = "not_known"
+    doc = feedback_for(payload, 2)
+    assert doc["dash"]["not_known_count"] == 6
+    assert any(tip.startswith("6 DASH questions were answered") for tip in doc["next_time"])
+
+
+def test_nothing_to_change_when_the_contact_was_complete_and_asked_for_the_right_thing():
+    doc = feedback_for(complete_payload(referrer_request="early_help"), 2)
+    assert doc["information_gaps"] == []
+    assert doc["next_time"] == ["Nothing to change: this contact gave the front door what it needed to decide."]
+
+
+def test_without_a_stored_recommendation_the_guidance_is_applied_now():
+    payload = complete_payload()
+    assert feedback_for(payload, 2, stored=False)["indicators_met"] == feedback_for(payload, 2)["indicators_met"]
+
+
+def test_marac_criteria_and_referral_are_reported_in_words():
+    payload = complete_payload()
+    payload["domestic_abuse"]["incidents_12m"] = 4
+    doc = feedback_for(payload, 3, marac_referral=True)
+    assert doc["marac"] == {"criteria_met": [feedback.MARAC_WORDS["potential_escalation"]], "referred": True}
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def decided(app, client, people):
+    """A police contact decided by a practitioner and confirmed by a manager, with internal notes."""
+    contact_id = submit(client, people["partner"])
+    with app.app_context():
+        level = db.session.get(Contact, contact_id).recommended_level
+    made = decide(client, people["practitioner"], contact_id, level=level, rationale=SECRET_RATIONALE,
+                  next_steps=SECRET_STEPS)
+    assert made.status_code == 201, made.get_json()
+    return contact_id
+
+
+def test_nothing_is_prepared_before_a_manager_reviews(app, decided):
+    with app.app_context():
+        contact = db.session.get(Contact, decided)
+        assert feedback.confirmed_outcome(contact) is None
+        with pytest.raises(Problem) as refused:
+            feedback.preview(contact, GUIDANCE)
+        assert refused.value.status == 409
+
+
+def test_release_is_recorded_and_never_carries_the_front_doors_notes(app, client, people, decided):
+    assert review(client, people["manager"], decided, rationale=SECRET_REVIEW).status_code == 201
+    with app.app_context():
+        contact = db.session.get(Contact, decided)
+        manager = db.session.get(User, people["manager"].id)
+        row = feedback.release(contact, manager, GUIDANCE)
+        text = json.dumps(row.content)
+        for secret in ("INTERNAL-", people["practitioner"].email, people["manager"].email):
+            assert secret not in text
+        event = db.session.scalar(select(Event).where(Event.kind == "feedback_released"))
+        assert event.contact_id == decided and event.data["release_id"] == row.id
+        assert audit.verify().ok
+
+
+def test_the_same_text_is_released_once(app, client, people, decided):
+    assert review(client, people["manager"], decided).status_code == 201
+    with app.app_context():
+        contact = db.session.get(Contact, decided)
+        manager = db.session.get(User, people["manager"].id)
+        feedback.release(contact, manager, GUIDANCE)
+        with pytest.raises(Problem) as again:
+            feedback.release(contact, manager, GUIDANCE)
+        assert again.value.status == 409
+        db.session.rollback()
+        assert len(db.session.scalars(select(FeedbackRelease)).all()) == 1
+
+
+def test_a_partner_reads_only_its_own_organisations_releases(app, client, people, make_person, decided):
+    other = make_person("partner", organisation="Demo Primary School")
+    theirs = submit(client, other, source={"code": "2A", "organisation": "Demo Primary School"})
+    for contact_id in (decided, theirs):
+        if contact_id == theirs:
+            with app.app_context():
+                level = db.session.get(Contact, theirs).recommended_level
+            assert decide(client, people["practitioner"], theirs, level=level).status_code == 201
+        assert review(client, people["manager"], contact_id).status_code == 201
+    with app.app_context():
+        manager = db.session.get(User, people["manager"].id)
+        for contact_id in (decided, theirs):
+            feedback.release(db.session.get(Contact, contact_id), manager, GUIDANCE)
+        police = db.session.get(User, people["partner"].id).organisation_id
+        school = db.session.get(User, other.id).organisation_id
+        assert [r.contact_id for r in feedback.released_feedback(police)] == [decided]
+        assert [r.contact_id for r in feedback.released_feedback(school)] == [theirs]
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+def test_seed_outcomes_decides_reviews_and_releases_through_the_decisions_module(app, client, people):
+    from triage.feedback_demo import seed_outcomes
+    from triage.models import Decision, Review
+
+    ids = [submit(client, people["partner"]) for _ in range(10)]
+    with app.app_context():
+        contacts = [db.session.get(Contact, i) for i in ids]
+        demo_people = {p.email: db.session.get(User, p.id) for p in people.values()}
+        lines = seed_outcomes(contacts, demo_people, GUIDANCE)
+        assert lines == ["demo outcomes: 7 contacts decided, 5 reviewed by a manager, "
+                         "feedback released to the partner on 5"]
+        statuses = [db.session.get(Contact, i).status for i in ids]
+        assert statuses == ["decided"] * 5 + ["awaiting_review"] * 2 + ["awaiting_decision"] * 3
+        departed = [d for d in db.session.scalars(select(Decision)) if d.level != d.recommended_level]
+        assert all(d.override_reason for d in departed) and len(departed) == 1  # the fifth contact
+        assert any(r.outcome == "changed" for r in db.session.scalars(select(Review)))
+        police = db.session.get(User, people["partner"].id).organisation_id
+        assert {r.contact_id for r in feedback.released_feedback(police)} == set(ids[:5])
+        assert audit.verify().ok

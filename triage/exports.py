@@ -1,0 +1,168 @@
+"""Exports an inspection and a retraining ask for: Ofsted Annex A Lists 1 and 3, and training data.
+
+**Annex A** (Ofsted's inspection of local authority children's services asks for child-level
+lists). List 1 is every contact, List 3 every referral, one row per child per contact, with
+the list's own column headings (``LIST_1_HEADINGS``, ``LIST_3_HEADINGS``) and codes:
+
+- Gender: the Children in Need census codes, 1 male, 2 female, 0 not known (our ``unknown``
+  or a child whose sex was not given). (The census also has 9, "not specified/indeterminate",
+  which the contact contract cannot express, so it never appears.)
+- Ethnicity: the DfE census code as the partner sent it (``WBRI``...); ``NOBT`` ("information
+  not yet obtained") when none was given.
+- Contact Source / Referral Source: the census referral source code (``6`` police, ``2A``
+  schools...), the contract's ``source.code``.
+- Date of Birth: always empty. The service holds pseudonymous data with the age in years only,
+  never a date of birth; the council's case system fills this column if the inspectors need it.
+- Age of Child (Years): ``age_years``; empty for an unborn child or when the age is not known.
+- Dates: ``DD/MM/YYYY``, the London calendar day.
+
+List 3 holds the contacts whose *confirmed* level (after a manager's review) is 3 or 4
+(``feedback.REFERRAL_LEVEL``). "Date of Referral" is the day the contact that became the referral was
+received (the census's referral date). "Referral NFA?" is ``No``: a contact the front door
+accepted as a referral goes on to assessment, and the assessment's outcome is recorded in the
+case system, not here. "Number of Referrals in Last 12 Months" counts this service's referrals
+for the same child in the 12 months up to and including this one. "Allocated Team" and
+"Allocated Worker" are empty: allocation happens after the front door, in the case system.
+
+**Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
+reads (``python -m training train --data ...``): one line per contact with the contract
+document (``contact``), the manager-reviewed level as ``expert_level`` (the column name
+``train.py`` and ``training/generate.py`` use), ``prior_marac_12m`` as the recommendation step
+saw it, and a ``household_id`` that keeps contacts about the same children together so a
+train/test split never separates them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from .reports import ChildFacts, ContactFacts, london_day
+
+LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
+                   "Date of Contact", "Contact Source")
+LIST_3_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
+                   "Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months",
+                   "Allocated Team", "Allocated Worker")
+GENDER_CODES = {"male": "1", "female": "2", "unknown": "0"}
+GENDER_NOT_KNOWN = "0"
+ETHNICITY_NOT_OBTAINED = "NOBT"
+TWELVE_MONTHS = timedelta(days=365)
+
+
+def gender_code(sex: str | None) -> str:
+    return GENDER_CODES.get(sex or "", GENDER_NOT_KNOWN)
+
+
+def annex_date(when: datetime) -> str:
+    return london_day(when).strftime("%d/%m/%Y")
+
+
+def _child_columns(child: ChildFacts) -> list[str]:
+    age = "" if child.unborn or child.age_years is None else str(child.age_years)
+    return [child.child_reference, gender_code(child.sex), child.ethnicity or ETHNICITY_NOT_OBTAINED, "", age]
+
+
+def _in(row: ContactFacts, start: datetime, end: datetime) -> bool:
+    return start <= row.received_at < end
+
+
+def list_1_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -> list[list[str]]:
+    """Annex A List 1: one row per child per contact received in ``[start, end)``."""
+    rows = []
+    for contact in sorted((f for f in facts if _in(f, start, end)), key=lambda f: (f.received_at, f.id)):
+        for child in contact.children:
+            rows.append(_child_columns(child) + [annex_date(contact.received_at), contact.source_code])
+    return rows
+
+
+def _referrals_by_child(facts: Iterable[ContactFacts]) -> dict[str, list[datetime]]:
+    seen: dict[str, list[datetime]] = {}
+    for contact in facts:
+        if contact.is_referral:
+            for child in contact.children:
+                seen.setdefault(child.child_reference, []).append(contact.received_at)
+    return seen
+
+
+def list_3_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -> list[list[str]]:
+    """Annex A List 3: one row per child per referral received in ``[start, end)``.
+
+    ``facts`` should reach back 12 months before ``start`` so the referral counts are whole
+    (``load_facts(start - TWELVE_MONTHS, end)``).
+    """
+    facts = list(facts)
+    history = _referrals_by_child(facts)
+    rows = []
+    referrals = sorted((f for f in facts if f.is_referral and _in(f, start, end)), key=lambda f: (f.received_at, f.id))
+    for contact in referrals:
+        for child in contact.children:
+            count = sum(1 for when in history.get(child.child_reference, ())
+                        if contact.received_at - TWELVE_MONTHS < when <= contact.received_at)
+            rows.append(_child_columns(child) + [annex_date(contact.received_at), contact.source_code,
+                                                 "No", str(count), "", ""])
+    return rows
+
+
+def to_csv(headings: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headings)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Training data
+# ---------------------------------------------------------------------------------------------
+
+
+def households(facts: Sequence[ContactFacts]) -> dict[str, str]:
+    """Contact id -> a group id shared by every contact linked through a child (union-find).
+
+    Siblings on one contact, and the same child on later contacts, end up in one group, named
+    by its smallest child reference, so no child's contacts straddle a train/test split.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for contact in facts:
+        refs = ["child:" + c.child_reference for c in contact.children] or ["contact:" + contact.id]
+        for ref in refs[1:]:
+            union(refs[0], ref)
+    out = {}
+    for contact in facts:
+        first = ("child:" + contact.children[0].child_reference) if contact.children else "contact:" + contact.id
+        out[contact.id] = find(first).split(":", 1)[1]
+    return out
+
+
+def training_records(facts: Sequence[ContactFacts],
+                     prior_marac: Callable[[ContactFacts], bool]) -> list[dict]:
+    """One record per contact with a confirmed level; ``facts`` must carry their payloads."""
+    confirmed = [f for f in facts if f.confirmed_level is not None]
+    groups = households(confirmed)
+    return [
+        {"household_id": groups[f.id], "contact": f.payload, "expert_level": f.confirmed_level,
+         "prior_marac_12m": bool(prior_marac(f))}
+        for f in confirmed
+    ]
+
+
+def to_jsonl(records: Iterable[dict]) -> str:
+    return "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records)
+

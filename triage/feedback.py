@@ -1,0 +1,371 @@
+"""Feedback to a partner on one contact: how the threshold guidance applied, in plain English.
+
+Why this exists: inspectors found that the police did not share the front door's understanding
+of the thresholds, so they sent many contacts, and that the information in partner contacts was
+mostly weak. Telling the officer who sent each contact what the outcome was, which indicators of
+the council's guidance it met (and which it did not), what was missing and why that mattered,
+and what to do differently next time is how that understanding is built.
+
+Two rules shape everything here:
+
+- Only a *confirmed* outcome is fed back: the level a manager confirmed or changed on review,
+  never the service's recommendation and never a practitioner's unreviewed decision.
+- The feedback is generated from the outcome level, the guidance and the partner's own contact.
+  The front door's internal notes (the decision rationale, next steps, the reason for departing
+  from the recommendation, the reviewer's rationale, who decided) never reach it.
+
+``build_feedback`` is pure (no store, no Flask); the functions below it read and write the store
+for the API and the pages: ``confirmed_outcome``, ``preview``, ``release`` and
+``released_feedback``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from . import audit
+from .extensions import db
+from .guidance import Guidance
+from .models import Contact, Decision, FeedbackRelease, Review, User
+from .problems import Problem
+
+# Levels 3 (child in need) and 4 (child protection) are referrals: spec section 3 maps both to
+# the Standard Safeguarding Dataset outcome "CIN Referral". Reports and exports use this too.
+REFERRAL_LEVEL = 3
+
+# What the referrer asked for, as the level it corresponds to (contract: referrer_request).
+REQUESTED_LEVEL = {"information_only": 1, "early_help": 2, "assessment": 3, "urgent_protection": 4}
+REQUEST_WORDS = {
+    "information_only": "information only",
+    "early_help": "early help",
+    "assessment": "an assessment",
+    "urgent_protection": "urgent protection",
+}
+
+CONSENT_WORDS = {
+    "obtained": "The family agreed to this contact being shared.",
+    "refused": "The family refused consent.",
+    "not_sought": "Consent was not sought from a parent or carer.",
+    "not_required": "You judged that asking for consent would put a child at risk.",
+}
+
+MARAC_WORDS = {
+    "visible_high_risk": "14 or more yes answers on the DASH (visible high risk)",
+    "professional_judgement": "your professional judgement of high risk",
+    "potential_escalation": "three or more incidents in the last 12 months (potential escalation)",
+    "repeat": "MARAC was recommended for a child on this contact in the last 12 months (repeat)",
+}
+
+# Short names for the fields an information gap can name, as a referrer would say them. The
+# gap rules themselves (and the reason each matters) are the guidance's: config/thresholds.yaml.
+GAP_LABELS = {
+    "domestic_abuse.dash": "a completed DASH risk checklist",
+    "domestic_abuse.dash.answers": "the answer to each DASH question",
+    "domestic_abuse.incidents_12m": "how many incidents police know of in the last 12 months",
+    "children[*].present_at_incident": "whether each child was present at the incident",
+    "children[*].age_years": "each child's age (or that the child is unborn)",
+    "consent": "whether the family consented (or why you did not ask)",
+    "narrative": "a full account of what happened",
+    "source.referrer": "an email address or phone number for you",
+}
+
+# "Not known" answers on the DASH at or above this many make the count unreliable.
+MANY_NOT_KNOWN = 5
+
+_CHILD_INDEX = re.compile(r"^children\.(\d+)\.")
+
+
+def gap_pattern(field: str) -> str:
+    """``children.2.age_years`` -> ``children[*].age_years``: one name for the same gap per child."""
+    return _CHILD_INDEX.sub("children[*].", field)
+
+
+def gap_label(field: str) -> str:
+    """The referrer's words for a gap field, naming the child when the gap is about one child."""
+    label = GAP_LABELS.get(gap_pattern(field), field)
+    match = _CHILD_INDEX.match(field)
+    if match:
+        label = label.replace("each child", f"child {int(match.group(1)) + 1}")
+        label = label.replace("the child is", "they are")
+    return label
+
+
+def _join(parts: Sequence[str]) -> str:
+    """"a", "a and b", "a; b; and c" (semicolons, because the parts may contain commas)."""
+    parts = list(parts)
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return "; ".join(parts[:-1]) + "; and " + parts[-1]
+
+
+@dataclass(frozen=True)
+class FeedbackInput:
+    """What feedback is generated from: the partner's contact, the recommendation, the outcome."""
+
+    contact_id: str
+    partner_reference: str
+    received_at: datetime
+    payload: dict
+    recommendation: dict | None
+    level: int
+    marac_referral: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the feedback (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def _indicators_not_met(guidance: Guidance, level: int, met_ids: set[str]) -> list[dict]:
+    """The next level's hard-rule indicators this contact did not meet: what would have raised it."""
+    if level >= 4:
+        return []
+    return [
+        {"id": rule.id, "level": rule.level, "text": rule.text}
+        for rule in guidance.config.indicators
+        if rule.level == level + 1 and rule.floor and rule.id not in met_ids
+    ]
+
+
+def _reason(level: int, levels: dict, met: list[dict], not_met: list[dict]) -> str:
+    """The plain-English reason, citing the guidance's indicators (never a worker's notes)."""
+    name, description = levels[level]["name"], levels[level]["description"]
+    sentences = [f"The front door decided this contact is at level {level}, {name}: {description}"]
+    at_level = [i for i in met if i["level"] == level]
+    above = [i for i in met if i["level"] > level]
+    below = [i for i in met if i["level"] < level]
+    if at_level:
+        sentences.append("The threshold guidance puts it at this level because: "
+                         + _join(i["text"] for i in at_level))
+    elif below:
+        top = max(i["level"] for i in below)
+        sentences.append(
+            f"What the contact told us met the guidance's indicators for level {top} "
+            f"({levels[top]['name']}); the front door decided on a higher level after weighing the "
+            "whole picture, including what it already knew about the family."
+        )
+    elif level > 1:
+        sentences.append("The front door decided on this level after weighing the whole picture, "
+                         "including what it already knew about the family.")
+    else:
+        sentences.append("What the contact told us did not meet any of the guidance's indicators "
+                         "for early help or above.")
+    if above:
+        top = max(i["level"] for i in above)
+        sentences.append(
+            f"The contact also met indicators for level {top} ({levels[top]['name']}); having checked "
+            "them against everything the front door knows, it decided this level instead."
+        )
+    if not_met:
+        nxt = level + 1
+        sentences.append(
+            f"It did not meet level {nxt} ({levels[nxt]['name']}): none of that level's indicators, "
+            "listed below, applied."
+        )
+    return " ".join(s if s.endswith(".") else s + "." for s in sentences)
+
+
+def _dash_summary(dash: dict | None) -> dict | None:
+    if not dash:
+        return None
+    return {key: dash.get(key) for key in ("version", "yes_count", "not_known_count", "risk",
+                                           "officer_grading")}
+
+
+def _next_time(inp: FeedbackInput, levels: dict, gaps: list[dict], dash: dict | None) -> list[str]:
+    """What the partner could do differently next time, from the outcome, the gaps and consent."""
+    tips = []
+    if gaps:
+        labels = list(dict.fromkeys(gap_label(g["field"]) for g in gaps))
+        tips.append("Include " + _join(labels) + ": the front door needed this to decide "
+                    "(see what was missing, and why it mattered).")
+    consent = inp.payload.get("consent")
+    if consent == "not_sought" and inp.level in (2, 3):
+        tips.append(
+            "Ask a parent or carer for consent before sending, or say why asking would put a "
+            "child at risk (send consent \"not_required\" with your reason): "
+            + ("early help is voluntary and cannot start without it." if inp.level == 2
+               else "an assessment should start with the family's agreement where it is safe.")
+        )
+    if dash and (dash.get("not_known_count") or 0) >= MANY_NOT_KNOWN:
+        tips.append(
+            f"{dash['not_known_count']} DASH questions were answered \"not known\". Where it is "
+            "safe, ask the victim each question: the number of yes answers decides the risk level "
+            "and whether MARAC is needed."
+        )
+    requested = inp.payload.get("referrer_request")
+    asked = REQUESTED_LEVEL.get(requested)
+    if asked is not None and asked > inp.level:
+        tips.append(
+            f"You asked for {REQUEST_WORDS[requested]}; this contact was at level {inp.level} "
+            f"({levels[inp.level]['name']}). The indicators for the higher levels are in the "
+            "council's threshold guidance; the ones listed above are what the front door looks for."
+        )
+    elif asked is not None and asked < inp.level:
+        tips.append(
+            f"You asked for {REQUEST_WORDS[requested]}, but this contact needed level {inp.level} "
+            f"({levels[inp.level]['name']}). When you see what is listed above as met, ask for more."
+        )
+    if inp.level == 1 and not gaps:
+        tips.append(
+            f"Contacts like this one, meeting no indicator for early help or above, are for "
+            f"{levels[1]['name'].lower()} services: {levels[1]['description']} Share the concern "
+            "with the child's school or GP and give the family information about local support; "
+            "call the front door if you are unsure."
+        )
+    if not tips:
+        tips.append("Nothing to change: this contact gave the front door what it needed to decide.")
+    return tips
+
+
+def build_feedback(inp: FeedbackInput, guidance: Guidance) -> dict:
+    """The feedback document for one contact at its confirmed level.
+
+    Uses the recommendation stored with the contact (what the front door saw when it decided);
+    when scoring failed at intake, the guidance is applied to the contact now instead. The
+    consent position is the guidance's for the *confirmed* level, which may differ from the
+    recommended one.
+    """
+    levels = guidance.levels
+    result = guidance.evaluate(inp.payload, received_at=inp.received_at)
+    rec = inp.recommendation or {}
+    met = rec.get("indicators") if rec.get("indicators") is not None else result.indicators
+    gaps = rec.get("information_gaps") if rec.get("information_gaps") is not None else result.information_gaps
+    dash = rec.get("dash") if rec else result.dash
+    marac = rec.get("marac") if rec.get("marac") is not None else result.marac
+    not_met = _indicators_not_met(guidance, inp.level, {i["id"] for i in met})
+    consent = result.consent_position(inp.level)
+    given = inp.payload.get("consent")
+    return {
+        "contact_id": inp.contact_id,
+        "partner_reference": inp.partner_reference,
+        "received_at": inp.received_at.isoformat().replace("+00:00", "Z"),
+        "primary_concern": inp.payload.get("primary_concern"),
+        "team": (inp.payload.get("source") or {}).get("team"),
+        "level": inp.level,
+        "level_name": levels[inp.level]["name"],
+        "level_description": levels[inp.level]["description"],
+        "referral": inp.level >= REFERRAL_LEVEL,
+        "reason": _reason(inp.level, levels, met, not_met),
+        "indicators_met": [{"id": i["id"], "level": i["level"], "text": i["text"]} for i in met],
+        "indicators_not_met": not_met,
+        "information_gaps": [{"field": g["field"], "label": gap_label(g["field"]), "why": g["why"]}
+                             for g in gaps],
+        "consent": {"given": given, "summary": CONSENT_WORDS.get(given, ""),
+                    "ok": consent["ok"], "note": consent["note"]},
+        "dash": _dash_summary(dash),
+        "marac": {"criteria_met": [MARAC_WORDS.get(c, c) for c in marac.get("criteria", [])],
+                  "referred": inp.marac_referral},
+        "next_time": _next_time(inp, levels, gaps, dash),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The store: the confirmed outcome, preview, release, and what a partner reads
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A contact's confirmed outcome: the latest review of its latest decision."""
+
+    level: int
+    decision: Decision
+    review: Review
+
+
+def _latest(model, contact_id: str):
+    return db.session.scalar(
+        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
+    )
+
+
+def confirmed_outcome(contact: Contact) -> Outcome | None:
+    """The manager-reviewed outcome, or None while the contact is not decided."""
+    if contact.status != "decided":
+        return None
+    review = _latest(Review, contact.id)
+    decision = _latest(Decision, contact.id)
+    if review is None or decision is None or review.decision_id != decision.id:
+        return None
+    return Outcome(level=review.level, decision=decision, review=review)
+
+
+def feedback_input(contact: Contact, outcome: Outcome) -> FeedbackInput:
+    return FeedbackInput(
+        contact_id=contact.id,
+        partner_reference=contact.partner_reference,
+        received_at=contact.received_at,
+        payload=contact.payload,
+        recommendation=contact.recommendation,
+        level=outcome.level,
+        marac_referral=bool(outcome.decision.marac_referral),
+    )
+
+
+def preview(contact: Contact, guidance: Guidance) -> dict:
+    """The feedback as it would be released now; 409 until a manager has reviewed the decision."""
+    outcome = confirmed_outcome(contact)
+    if outcome is None:
+        raise Problem(409, "Feedback can only be prepared once a manager has confirmed or changed "
+                           "the decision on this contact.", slug="not-confirmed")
+    return build_feedback(feedback_input(contact, outcome), guidance)
+
+
+def latest_release(contact_id: str) -> FeedbackRelease | None:
+    return _latest(FeedbackRelease, contact_id)
+
+
+def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease:
+    """Release the feedback to the partner: a new FeedbackRelease and a ``feedback_released`` event.
+
+    The contact row is locked first so two managers releasing at once cannot both add one.
+    Releasing the same text again is refused (409); after a corrected review the new text is a
+    new release, and the partner reads the newest.
+    """
+    db.session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+    content = preview(contact, guidance)
+    previous = latest_release(contact.id)
+    if previous is not None and previous.content == content:
+        raise Problem(409, "This feedback has already been released to the partner.",
+                      slug="already-released")
+    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("feedback_released", contact_id=contact.id, user=user, data={
+        "release_id": row.id, "level": content["level"], "organisation_id": contact.organisation_id,
+        "supersedes": previous.id if previous else None,
+    })
+    db.session.commit()
+    return row
+
+
+def released_feedback(organisation_id: int, *, released_from: datetime | None = None,
+                      released_to: datetime | None = None) -> list[FeedbackRelease]:
+    """The newest release per contact of one organisation, newest first (half-open date range)."""
+    newest = (
+        select(func.max(FeedbackRelease.id))
+        .join(Contact, Contact.id == FeedbackRelease.contact_id)
+        .where(Contact.organisation_id == organisation_id)
+        .group_by(FeedbackRelease.contact_id)
+    )
+    query = select(FeedbackRelease).where(FeedbackRelease.id.in_(newest))
+    if released_from is not None:
+        query = query.where(FeedbackRelease.released_at >= released_from)
+    if released_to is not None:
+        query = query.where(FeedbackRelease.released_at < released_to)
+    return list(db.session.scalars(
+        query.order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())
+    ))
+
+
+def release_json(row: FeedbackRelease) -> dict:
+    """What a partner reads: the released content with when it was released (never by whom)."""
+    doc = {"id": row.id, "released_at": row.released_at.isoformat().replace("+00:00", "Z")}
+    doc.update(row.content)
+    return doc

@@ -1,0 +1,521 @@
+"""Performance figures: a monthly report for each partner and a dashboard for managers.
+
+Why: the inspection found that leaders did not use performance data to respond to demand at
+the front door, and that partners, the police above all, sent many contacts that did not meet
+the thresholds, with weak information. A partner sees, month by month, how many of its contacts
+met the referral threshold against all partners, how complete its information was and whether
+consent was sought and the DASH completed; a manager sees demand by day and source, conversion,
+timeliness, departures from the recommendation and whether the model still agrees with the
+confirmed decisions.
+
+``load_facts`` reads the store once into plain ``ContactFacts``; everything after it
+(``partner_report``, ``dashboard``, the CSV) is plain Python over those rows, so every figure
+can be checked against a hand-computed one. A contact's outcome counts only once a manager has
+reviewed it (``confirmed_level``); undecided contacts are counted as sent but not in the shares
+of levels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .feedback import REFERRAL_LEVEL, gap_label, gap_pattern
+from .models import Contact, Decision, Review, User
+from .timeliness import measure
+from .workdays import LONDON, add_working_days
+
+LEVELS = (1, 2, 3, 4)
+DASH_BANDS = ("high", "medium", "standard", "none")
+CONSENT_VALUES = ("obtained", "refused", "not_required", "not_sought")
+# A manager's oversight is due within this many working days of the decision (the same one
+# working day that Working Together gives the decision itself).
+REVIEW_WORKING_DAYS = 1
+TREND_MONTHS = 6
+TOP_GAPS = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    id: int
+    level: int
+    recommended_level: int | None
+    override_reason: str | None
+    marac_referral: bool
+    decided_at: datetime
+    decided_by: str
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    id: int
+    decision_id: int
+    outcome: str
+    level: int
+    rationale: str
+    reviewed_at: datetime
+    reviewed_by: str
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    child_reference: str
+    age_years: int | None
+    unborn: bool
+    sex: str | None
+    ethnicity: str | None
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """One contact as the figures need it; built by ``load_facts`` or directly in tests."""
+
+    id: str
+    organisation_id: int
+    organisation: str
+    source_code: str
+    received_at: datetime
+    status: str
+    primary_concern: str = "other"
+    team: str | None = None
+    decision_due_at: datetime | None = None
+    recommended_level: int | None = None
+    marac_recommended: bool = False
+    marac_criteria: tuple[str, ...] = ()
+    dash_risk: str | None = None
+    model_version: str | None = None
+    consent: str | None = None
+    dash_completed: bool | None = None
+    gap_fields: tuple[str, ...] | None = None
+    children: tuple[ChildFacts, ...] = ()
+    first_decided_at: datetime | None = None
+    first_reviewed_at: datetime | None = None
+    decision: DecisionFacts | None = None
+    review: ReviewFacts | None = None
+    payload: dict | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def confirmed_level(self) -> int | None:
+        """The level a manager confirmed or changed on review of the latest decision, else None."""
+        if self.status != "decided" or self.review is None or self.decision is None:
+            return None
+        return self.review.level if self.review.decision_id == self.decision.id else None
+
+    @property
+    def is_referral(self) -> bool:
+        level = self.confirmed_level
+        return level is not None and level >= REFERRAL_LEVEL
+
+    @property
+    def is_domestic_abuse(self) -> bool:
+        return self.primary_concern == "domestic_abuse"
+
+
+def _dash_completed(payload: dict) -> bool | None:
+    """For a domestic abuse contact: did a DASH come with its answers? None for other contacts."""
+    if payload.get("primary_concern") != "domestic_abuse":
+        return None
+    dash = (payload.get("domestic_abuse") or {}).get("dash") or {}
+    return bool(dash.get("answers"))
+
+
+def _decision_facts(row: Decision, users: dict[int, str]) -> DecisionFacts:
+    return DecisionFacts(row.id, row.level, row.recommended_level, row.override_reason,
+                         bool(row.marac_referral), row.decided_at, users.get(row.decided_by_id, ""))
+
+
+def _review_facts(row: Review, users: dict[int, str]) -> ReviewFacts:
+    return ReviewFacts(row.id, row.decision_id, row.outcome, row.level, row.rationale,
+                       row.reviewed_at, users.get(row.reviewed_by_id, ""))
+
+
+def _facts(c: Contact, decisions: list[Decision], reviews: list[Review], users: dict[int, str],
+           with_payload: bool) -> ContactFacts:
+    rec = c.recommendation or {}
+    first_decision = decisions[0] if decisions else None
+    first_review = next((r for r in reviews if first_decision and r.decision_id == first_decision.id), None)
+    gaps = rec.get("information_gaps")
+    return ContactFacts(
+        id=c.id, organisation_id=c.organisation_id, organisation=c.organisation.name,
+        source_code=c.source_code, received_at=c.received_at, status=c.status,
+        primary_concern=c.primary_concern, team=c.source_team, decision_due_at=c.decision_due_at,
+        recommended_level=c.recommended_level, marac_recommended=bool(c.marac_recommended),
+        marac_criteria=tuple((rec.get("marac") or {}).get("criteria") or ()), dash_risk=c.dash_risk,
+        model_version=c.model_version, consent=c.payload.get("consent"),
+        dash_completed=_dash_completed(c.payload),
+        gap_fields=None if gaps is None else tuple(g["field"] for g in gaps),
+        children=tuple(ChildFacts(ch.child_reference, ch.age_years, bool(ch.unborn), ch.sex, ch.ethnicity)
+                       for ch in c.children),
+        first_decided_at=first_decision.decided_at if first_decision else None,
+        first_reviewed_at=first_review.reviewed_at if first_review else None,
+        decision=_decision_facts(decisions[-1], users) if decisions else None,
+        review=_review_facts(reviews[-1], users) if reviews else None,
+        payload=c.payload if with_payload else None,
+    )
+
+
+def load_facts(start: datetime, end: datetime, *, organisation_id: int | None = None,
+               with_payload: bool = False) -> list[ContactFacts]:
+    """Contacts received in ``[start, end)`` with their decisions and reviews, oldest first."""
+    in_range = select(Contact.id).where(Contact.received_at >= start, Contact.received_at < end)
+    query = (select(Contact).where(Contact.received_at >= start, Contact.received_at < end)
+             .options(selectinload(Contact.children), selectinload(Contact.organisation)))
+    if organisation_id is not None:
+        in_range = in_range.where(Contact.organisation_id == organisation_id)
+        query = query.where(Contact.organisation_id == organisation_id)
+    decisions: dict[str, list[Decision]] = defaultdict(list)
+    for row in db.session.scalars(select(Decision).where(Decision.contact_id.in_(in_range)).order_by(Decision.id)):
+        decisions[row.contact_id].append(row)
+    reviews: dict[str, list[Review]] = defaultdict(list)
+    for row in db.session.scalars(select(Review).where(Review.contact_id.in_(in_range)).order_by(Review.id)):
+        reviews[row.contact_id].append(row)
+    users = dict(db.session.execute(select(User.id, User.email)).all())
+    contacts = db.session.scalars(query.order_by(Contact.received_at, Contact.id)).all()
+    return [_facts(c, decisions[c.id], reviews[c.id], users, with_payload) for c in contacts]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates: months and days are London's, the store's times are UTC
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_month(text: str) -> date:
+    """``2026-11`` -> 1 November 2026; ValueError for anything else."""
+    year, _, month = text.partition("-")
+    if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+        raise ValueError("a month is written YYYY-MM, for example 2026-11")
+    return date(int(year), int(month), 1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def london_midnight(day: date) -> datetime:
+    """The start of a London day, as aware UTC."""
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def london_day(when: datetime) -> date:
+    return when.astimezone(LONDON).date()
+
+
+def month_key(when: datetime) -> str:
+    return when.astimezone(LONDON).strftime("%Y-%m")
+
+
+def day_range(first: date, last: date) -> tuple[datetime, datetime]:
+    """``[first 00:00, day after last 00:00)`` in London time, as UTC: both days included."""
+    return london_midnight(first), london_midnight(last + timedelta(days=1))
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A share rounded for reading (4 places: 0.1235 = 12.35%); None when there is nothing to divide."""
+    return round(part / whole, 4) if whole else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The partner report
+# ---------------------------------------------------------------------------------------------
+
+
+def _gap_summary(rows: Sequence[ContactFacts]) -> list[dict]:
+    """The most common gaps: how many contacts had each (a contact counts once per kind of gap)."""
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts.update({gap_pattern(f) for f in row.gap_fields or ()})
+    return [{"field": pattern, "label": gap_label(pattern), "contacts": n, "share": _share(n, len(rows))}
+            for pattern, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_GAPS]]
+
+
+def month_figures(rows: Sequence[ContactFacts]) -> dict:
+    """The figures for one set of contacts (one organisation or team in one month)."""
+    decided = [r for r in rows if r.confirmed_level is not None]
+    level_counts = Counter(r.confirmed_level for r in decided)
+    scored = [r for r in rows if r.gap_fields is not None]
+    consent = Counter(r.consent for r in rows)
+    da = [r for r in rows if r.dash_completed is not None]
+    sought = consent["obtained"] + consent["refused"]
+    return {
+        "contacts": len(rows),
+        "decided": len(decided),
+        "awaiting_outcome": len(rows) - len(decided),
+        "levels": {str(n): {"contacts": level_counts[n], "share": _share(level_counts[n], len(decided))}
+                   for n in LEVELS},
+        "referrals": sum(1 for r in decided if r.is_referral),
+        "referral_share": _share(sum(1 for r in decided if r.is_referral), len(decided)),
+        "information": {
+            "assessed": len(scored),
+            "no_gaps": sum(1 for r in scored if not r.gap_fields),
+            "no_gaps_share": _share(sum(1 for r in scored if not r.gap_fields), len(scored)),
+            "common_gaps": _gap_summary(scored),
+        },
+        "consent": {
+            "counts": {value: consent[value] for value in CONSENT_VALUES},
+            "sought": sought,
+            "sought_share": _share(sought, len(rows)),
+        },
+        "dash": {
+            "domestic_abuse_contacts": len(da),
+            "completed": sum(1 for r in da if r.dash_completed),
+            "completed_share": _share(sum(1 for r in da if r.dash_completed), len(da)),
+        },
+    }
+
+
+def _trend_point(month: str, rows: Sequence[ContactFacts]) -> dict:
+    figures = month_figures(rows)
+    return {"month": month, "contacts": figures["contacts"], "decided": figures["decided"],
+            "referral_share": figures["referral_share"],
+            "no_gaps_share": figures["information"]["no_gaps_share"],
+            "consent_sought_share": figures["consent"]["sought_share"],
+            "dash_completed_share": figures["dash"]["completed_share"]}
+
+
+def partner_report(facts: Iterable[ContactFacts], *, organisation_id: int, organisation: str,
+                   month: date, team: str | None = None, levels: dict[int, dict]) -> dict:
+    """One partner's month, against all partners, with a six-month trend.
+
+    ``facts`` must cover every organisation's contacts for the six months ending with ``month``
+    (``report_window(month)``): the comparison is with all partners in the same month.
+    """
+    facts = list(facts)
+    key = month.strftime("%Y-%m")
+    months = [add_months(month, -i).strftime("%Y-%m") for i in range(TREND_MONTHS - 1, -1, -1)]
+    own_all = [r for r in facts if r.organisation_id == organisation_id]
+    own = [r for r in own_all if team is None or r.team == team]
+    by_month: dict[str, list[ContactFacts]] = defaultdict(list)
+    for row in own:
+        by_month[month_key(row.received_at)].append(row)
+    everyone = [r for r in facts if month_key(r.received_at) == key]
+    everyone_figures = month_figures(everyone)
+    return {
+        "organisation": {"id": organisation_id, "name": organisation},
+        "team": team,
+        "teams": sorted({r.team for r in own_all if r.team}),
+        "month": key,
+        "level_names": {str(n): levels[n]["name"] for n in LEVELS},
+        "referral_level": REFERRAL_LEVEL,
+        "figures": month_figures(by_month[key]),
+        "all_partners": {
+            "contacts": everyone_figures["contacts"],
+            "decided": everyone_figures["decided"],
+            "referral_share": everyone_figures["referral_share"],
+            "no_gaps_share": everyone_figures["information"]["no_gaps_share"],
+            "consent_sought_share": everyone_figures["consent"]["sought_share"],
+            "dash_completed_share": everyone_figures["dash"]["completed_share"],
+        },
+        "trend": [_trend_point(m, by_month[m]) for m in months],
+    }
+
+
+def report_window(month: date) -> tuple[datetime, datetime]:
+    """What ``partner_report`` needs loaded: the six months ending with ``month``, London time."""
+    return london_midnight(add_months(month, -(TREND_MONTHS - 1))), london_midnight(add_months(month, 1))
+
+
+def _pct(share: float | None) -> str:
+    return "" if share is None else f"{share * 100:.1f}"
+
+
+def partner_report_csv(report: dict) -> str:
+    """The report as a two-column CSV (measure, value; shares as percentages) a spreadsheet opens."""
+    f, a = report["figures"], report["all_partners"]
+    names = report["level_names"]
+    rows: list[tuple[str, object]] = [
+        ("Organisation", report["organisation"]["name"]),
+        ("Team", report["team"] or "All teams"),
+        ("Month", report["month"]),
+        ("Contacts sent", f["contacts"]),
+        ("Contacts with a confirmed outcome", f["decided"]),
+        ("Contacts awaiting an outcome", f["awaiting_outcome"]),
+    ]
+    for n in map(str, LEVELS):
+        rows.append((f"Level {n} {names[n]}: contacts", f["levels"][n]["contacts"]))
+        rows.append((f"Level {n} {names[n]}: % of confirmed", _pct(f["levels"][n]["share"])))
+    rows += [
+        (f"Met the referral threshold (level {report['referral_level']}+): % of confirmed", _pct(f["referral_share"])),
+        ("All partners: met the referral threshold: % of confirmed", _pct(a["referral_share"])),
+        ("No information missing: % of contacts", _pct(f["information"]["no_gaps_share"])),
+        ("All partners: no information missing: % of contacts", _pct(a["no_gaps_share"])),
+    ]
+    for gap in f["information"]["common_gaps"]:
+        rows.append((f"Missing: {gap['label']}: contacts", gap["contacts"]))
+    rows += [
+        ("Consent sought (obtained or refused): % of contacts", _pct(f["consent"]["sought_share"])),
+        ("Domestic abuse contacts", f["dash"]["domestic_abuse_contacts"]),
+        ("DASH completed: % of domestic abuse contacts", _pct(f["dash"]["completed_share"])),
+    ]
+    for point in report["trend"]:
+        rows.append((f"Trend {point['month']}: contacts", point["contacts"]))
+        rows.append((f"Trend {point['month']}: met the referral threshold %", _pct(point["referral_share"])))
+        rows.append((f"Trend {point['month']}: no information missing %", _pct(point["no_gaps_share"])))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Measure", "Value"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# The management dashboard
+# ---------------------------------------------------------------------------------------------
+
+
+def _per_day(rows: Sequence[ContactFacts], first: date, last: date) -> dict:
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        counts[london_day(row.received_at)][row.source_code] += 1
+    totals = Counter(r.source_code for r in rows)
+    sources = sorted(totals, key=lambda code: (-totals[code], code))
+    days = []
+    day = first
+    while day <= last:
+        days.append({"date": day.isoformat(), "total": sum(counts[day].values()),
+                     "by_source": {code: counts[day][code] for code in sources}})
+        day += timedelta(days=1)
+    return {"sources": sources, "days": days}
+
+
+def _conversion(rows: Sequence[ContactFacts]) -> dict:
+    decided = [r for r in rows if r.confirmed_level is not None]
+    by_source: dict[str, list[ContactFacts]] = defaultdict(list)
+    for row in decided:
+        by_source[row.source_code].append(row)
+
+    def figures(group: Sequence[ContactFacts]) -> dict:
+        referrals = sum(1 for r in group if r.is_referral)
+        return {"decided": len(group), "referrals": referrals, "share": _share(referrals, len(group))}
+
+    return {**figures(decided), "by_source": {code: figures(g) for code, g in sorted(by_source.items())}}
+
+
+def review_due(decided_at: datetime) -> datetime:
+    return add_working_days(decided_at, REVIEW_WORKING_DAYS)
+
+
+def _timeliness(rows: Sequence[ContactFacts], now: datetime) -> dict:
+    """First decision against the contact's deadline; its review against one working day after it."""
+    decided = on_time = reviewed = reviewed_on_time = overdue_decisions = overdue_reviews = 0
+    hours: list[float] = []
+    for row in rows:
+        m = measure(row.received_at, row.decision_due_at, row.first_decided_at, row.first_reviewed_at)
+        if row.first_decided_at is None:
+            overdue_decisions += bool(row.decision_due_at and row.decision_due_at < now)
+            continue
+        decided += 1
+        on_time += bool(m.decided_on_time)
+        hours.append(m.hours_to_decision or 0.0)
+        due = review_due(row.first_decided_at)
+        if row.first_reviewed_at is None:
+            overdue_reviews += due < now
+            continue
+        reviewed += 1
+        reviewed_on_time += row.first_reviewed_at <= due
+    hours.sort()
+    return {
+        "decisions": {"made": decided, "within_deadline": on_time, "share": _share(on_time, decided),
+                      "undecided_past_deadline": overdue_decisions,
+                      "median_working_hours": hours[len(hours) // 2] if hours else None},
+        "reviews": {"made": reviewed, "within_deadline": reviewed_on_time,
+                    "share": _share(reviewed_on_time, reviewed), "unreviewed_past_deadline": overdue_reviews,
+                    "deadline_working_days": REVIEW_WORKING_DAYS},
+    }
+
+
+def _departures(rows: Sequence[ContactFacts]) -> dict:
+    """Workers' decisions that differ from the recommendation, and managers' changes, with reasons."""
+    with_rec = [r for r in rows if r.decision and r.decision.recommended_level is not None]
+    departed = [r for r in with_rec if r.decision.level != r.decision.recommended_level]
+    changed = [r for r in rows if r.review and r.review.outcome == "changed"]
+    reviewed = [r for r in rows if r.review]
+    return {
+        "decisions": len(with_rec),
+        "departures": len(departed),
+        "share": _share(len(departed), len(with_rec)),
+        "higher": sum(1 for r in departed if r.decision.level > r.decision.recommended_level),
+        "lower": sum(1 for r in departed if r.decision.level < r.decision.recommended_level),
+        "items": [{"contact_id": r.id, "received_at": r.received_at.isoformat(),
+                   "recommended_level": r.decision.recommended_level, "decided_level": r.decision.level,
+                   "reason": r.decision.override_reason, "decided_by": r.decision.decided_by}
+                  for r in departed],
+        "reviews": len(reviewed),
+        "changed_by_managers": len(changed),
+        "changed_share": _share(len(changed), len(reviewed)),
+        "changes": [{"contact_id": r.id, "received_at": r.received_at.isoformat(),
+                     "decided_level": r.decision.level if r.decision else None, "confirmed_level": r.review.level,
+                     "reason": r.review.rationale, "reviewed_by": r.review.reviewed_by}
+                    for r in changed],
+    }
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _agreement(rows: Sequence[ContactFacts]) -> dict:
+    """How often the recommendation equalled the confirmed level, by week received and by model."""
+    scored = [r for r in rows if r.confirmed_level is not None and r.recommended_level is not None]
+    weeks: dict[date, list[ContactFacts]] = defaultdict(list)
+    models: dict[str, list[ContactFacts]] = defaultdict(list)
+    for row in scored:
+        weeks[week_start(london_day(row.received_at))].append(row)
+        models[row.model_version or "unknown"].append(row)
+
+    def figures(group: Sequence[ContactFacts]) -> dict:
+        agree = sum(1 for r in group if r.recommended_level == r.confirmed_level)
+        return {"confirmed": len(group), "agreed": agree, "share": _share(agree, len(group))}
+
+    return {**figures(scored),
+            "by_week": [{"week_starting": w.isoformat(), **figures(g)} for w, g in sorted(weeks.items())],
+            "by_model": {version: figures(g) for version, g in sorted(models.items())}}
+
+
+def _marac(rows: Sequence[ContactFacts]) -> dict:
+    criteria: Counter[str] = Counter()
+    for row in rows:
+        criteria.update(row.marac_criteria)
+    return {"recommended": sum(1 for r in rows if r.marac_recommended),
+            "referred": sum(1 for r in rows if r.decision and r.decision.marac_referral),
+            "criteria": dict(sorted(criteria.items()))}
+
+
+def _dash_bands(rows: Sequence[ContactFacts]) -> dict:
+    da = [r for r in rows if r.is_domestic_abuse]
+    bands = Counter(r.dash_risk or "none" for r in da)
+    return {"domestic_abuse_contacts": len(da),
+            "bands": {band: {"contacts": bands[band], "share": _share(bands[band], len(da))} for band in DASH_BANDS}}
+
+
+def dashboard(facts: Iterable[ContactFacts], *, first: date, last: date, now: datetime,
+              levels: dict[int, dict]) -> dict:
+    """The manager's figures for contacts received from ``first`` to ``last`` (London days, inclusive)."""
+    rows = list(facts)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "level_names": {str(n): levels[n]["name"] for n in LEVELS},
+        "referral_level": REFERRAL_LEVEL,
+        "contacts": len(rows),
+        "per_day": _per_day(rows, first, last),
+        "conversion": _conversion(rows),
+        "timeliness": _timeliness(rows, now),
+        "departures": _departures(rows),
+        "agreement": _agreement(rows),
+        "marac": _marac(rows),
+        "dash": _dash_bands(rows),
+    }
