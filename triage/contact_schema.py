@@ -1,9 +1,11 @@
 """The contact contract (``shared/spec/contact-v1.schema.json``) as marshmallow schemas.
 
 These accept exactly what the JSON Schema accepts and reject the rest; the agreement is
-proved by ``tests/test_contact_schema.py``, which runs both over the same documents. Two
+proved by ``tests/test_contact_schema.py``, which runs both over the same documents. Three
 places needed stricter fields than marshmallow's defaults: JSON Schema's ``integer`` and
-``boolean`` never coerce strings (marshmallow's do), and ``date-time`` must carry an offset.
+``boolean`` never coerce strings (marshmallow's do); ``date-time`` is exactly RFC 3339 with
+an offset (checked by hand: ``fromisoformat`` accepts more); and ``pattern`` has ECMA-262's
+meaning, where ``$`` never matches before a trailing newline (Python's does).
 Used by the API and by the "Record a contact" page, so there is one validation for both.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -35,18 +37,43 @@ GRADINGS = ("standard", "medium", "high")
 CONSENT = ("obtained", "refused", "not_sought", "not_required")
 REFERRER_REQUESTS = ("information_only", "early_help", "assessment", "urgent_protection")
 
-# RFC 3339 date-time with a required offset (what JSON Schema's "date-time" format means).
+# RFC 3339 date-time with a required offset (what JSON Schema's "date-time" format means):
+# ASCII digits, hours 00-23 in the time and the offset, no leap second (as rfc3339-validator).
 _RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
+    r"(\d{4})-(0[1-9]|1[0-2])-(\d{2})[Tt]([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?"
+    r"(?:[Zz]|([+-])([01]\d|2[0-3]):([0-5]\d))\Z",
+    re.ASCII,
 )
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*\Z")
-_DASH_QUESTION = re.compile(r"([1-9]|1[0-9]|2[0-7])\Z")
-# What JSON Schema's "email" format checks in practice: something@something.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\Z")
+# The contract's patterns, written as ECMA-262 (the OpenAPI document shows them as they are).
+REFERENCE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+DASH_QUESTION_PATTERN = "^([1-9]|1[0-9]|2[0-7])$"
+# An RFC 5321 mailbox as far as it matters here: one @, something either side, no spaces.
+_EMAIL = "^[^@\\s]+@[^@\\s]+$"
 
 
 def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
     return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+class Pattern(validate.Validator):
+    """An ECMA-262 ``^...$`` pattern with ECMA-262's meaning: ``$`` is the very end of the string.
+
+    Python's ``$`` also matches before a trailing newline, so ``validate.Regexp`` would let
+    ``"NP-1\\n"`` through; here the anchors become ``\\A`` and ``\\Z``. It exposes no ``regex``
+    attribute, so apispec documents the field's ``metadata["pattern"]`` (the contract's text).
+    """
+
+    def __init__(self, pattern: str, error: str):
+        if not (pattern.startswith("^") and pattern.endswith("$")):
+            raise ValueError("contract patterns are anchored at both ends")
+        self.pattern = pattern
+        self._compiled = re.compile(r"\A(?:" + pattern[1:-1] + r")\Z")
+        self.error = error
+
+    def __call__(self, value: str) -> str:
+        if self._compiled.match(value) is None:
+            raise ValidationError(self.error)
+        return value
 
 
 class StrictString(fields.String):
@@ -83,16 +110,40 @@ class StrictBoolean(fields.Boolean):
 class DateTimeString(fields.String):
     """An RFC 3339 date-time with its offset, kept as the string the partner sent."""
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("format", "date-time")
+        super().__init__(**kwargs)
+
     def _deserialize(self, value: Any, attr, data, **kwargs):
         if not isinstance(value, str) or not _RFC3339.match(value):
             raise ValidationError(
                 "Must be an RFC 3339 date-time with a UTC offset, e.g. 2026-11-20T08:05:00+00:00."
             )
         try:
-            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+            parse_rfc3339(value)
         except ValueError as exc:
             raise ValidationError(f"Not a real date or time: {exc}.") from exc
         return value
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """An RFC 3339 date-time as an aware datetime in its own offset; ValueError if it is not one.
+
+    Parsed by hand rather than with ``datetime.fromisoformat``, which accepts more than RFC 3339
+    (``+0000``, ``+05:60`` folded into the hour, seconds in the offset) and so cannot be the check.
+    """
+    match = _RFC3339.match(value)
+    if match is None:
+        raise ValueError("not an RFC 3339 date-time with an offset")
+    year, month, day, hour, minute, second = (int(g) for g in match.group(1, 2, 3, 4, 5, 6))
+    fraction, sign, offset_hours, offset_minutes = match.group(7, 8, 9, 10)
+    if year == 0:
+        raise ValueError("year 0000 is not a date")
+    offset = timedelta(0)
+    if sign:
+        offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) * (-1 if sign == "-" else 1)
+    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=timezone(offset))
 
 
 class _Strict(Schema):
@@ -104,7 +155,8 @@ class ReferrerSchema(_Strict):
     name = StrictString(validate=validate.Length(max=120))
     role = StrictString(validate=validate.Length(max=120))
     email = StrictString(
-        validate=[validate.Length(max=254), validate.Regexp(_EMAIL, error="Must be an email address.")]
+        validate=[validate.Length(max=254), Pattern(_EMAIL, error="Must be an email address.")],
+        metadata={"format": "email"},
     )
     phone = StrictString(validate=validate.Length(max=40))
 
@@ -133,7 +185,7 @@ class ChildSchema(_Strict):
 class DashSchema(_Strict):
     version = StrictString(validate=_one_of(DASH_VERSIONS))
     answers = fields.Dict(
-        keys=StrictString(validate=validate.Regexp(_DASH_QUESTION, error="DASH questions are numbered 1 to 27.")),
+        keys=StrictString(validate=Pattern(DASH_QUESTION_PATTERN, error="DASH questions are numbered 1 to 27.")),
         values=StrictString(validate=_one_of(DASH_ANSWERS)),
     )
     officer_grading = StrictString(validate=_one_of(GRADINGS))
@@ -163,11 +215,12 @@ class ContactSchema(_Strict):
         required=True,
         validate=[
             validate.Length(min=1, max=64),
-            validate.Regexp(
-                _REFERENCE,
+            Pattern(
+                REFERENCE_PATTERN,
                 error="Must start with a letter or digit and use only letters, digits and . _ / -",
             ),
         ],
+        metadata={"pattern": REFERENCE_PATTERN},
     )
     source = fields.Nested(SourceSchema, required=True)
     received_at = DateTimeString(required=True)

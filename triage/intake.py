@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .contact_schema import parse_rfc3339
 from .extensions import db
 from .models import Child, Contact, Organisation, User
 from .problems import Problem
@@ -26,15 +27,38 @@ log = logging.getLogger(__name__)
 
 def parse_datetime(value: str) -> datetime:
     """Parse an RFC 3339 string (already validated by the contract schema) to aware UTC."""
-    return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(timezone.utc)
+    return parse_rfc3339(value).astimezone(timezone.utc)
+
+
+def received_time(contact: dict) -> datetime:
+    """When the contact arrived, in UTC, or 422 if it is a date the front door cannot schedule.
+
+    RFC 3339 allows 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59Z; neither has a UTC
+    instant or a next working day that Python can represent, so they are refused here rather
+    than failing as a 500 while being stored.
+    """
+    try:
+        received_at = parse_datetime(contact["received_at"])
+        add_working_days(received_at, 1)
+    except (OverflowError, ValueError):
+        raise Problem(422, "received_at is outside the dates this service can work with.",
+                      errors={"received_at": ["Must be a real date between years 0001 and 9999, "
+                                              "with a working day after it."]}) from None
+    return received_at
 
 
 def organisation_named(name: str) -> Organisation:
+    """The organisation with this name, created if new (in a savepoint: racing requests may both try)."""
     org = db.session.scalar(select(Organisation).where(Organisation.name == name))
     if org is None:
-        org = Organisation(name=name)
-        db.session.add(org)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                org = Organisation(name=name)
+                db.session.add(org)
+        except IntegrityError:
+            org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None:
+                raise
     return org
 
 
@@ -128,7 +152,9 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
         primary_concern=contact["primary_concern"],
         received_at=received_at,
         status="awaiting_decision",
-        decision_due_at=add_working_days(received_at, 1),
+        # The guidance sets the deadline (a council may change it); one working day if scoring failed.
+        decision_due_at=(parse_datetime(rec["decision_due_at"]) if rec.get("decision_due_at")
+                         else add_working_days(received_at, 1)),
         # Unscored contacts are red: nobody has looked at them yet, so a person must, first.
         urgency=rec.get("urgency", "red"),
         floor_level=(rec.get("floor") or {}).get("level"),
@@ -145,11 +171,11 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
 
 def submit(contact: dict, user: User) -> tuple[Contact, bool]:
     """Store a validated contact once. Returns ``(contact, created)``; a retry gives the stored one."""
+    received_at = received_time(contact)
     org = sender_organisation(contact, user)
     existing = find_existing(org.id, contact["partner_reference"])
     if existing is not None:
         return existing, False
-    received_at = parse_datetime(contact["received_at"])
     recommendation, failure = score(contact, received_at)
     row = _new_contact(contact, user, org, received_at, recommendation)
     db.session.add(row)

@@ -28,15 +28,52 @@ def iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _unstorable_text(document: object) -> dict[str, list[str]]:
+    """Strings no database can keep: NUL characters (PostgreSQL text) and unpaired surrogates (UTF-8).
+
+    Both are legal in a JSON string, but RFC 8259 section 8.2 warns that unpaired surrogates
+    are not interoperable and PostgreSQL refuses NUL, so they are refused at the door with
+    the field named, instead of failing as a 500 when the contact is stored. The walk uses
+    its own stack: a document may be nested as deep as the parser allowed.
+    """
+    bad: dict[str, list[str]] = {}
+    stack: list[tuple[str, object]] = [("", document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                bad[path or "$"] = ["Must not contain the NUL character (\\u0000)."]
+            elif any("\ud800" <= ch <= "\udfff" for ch in node):
+                bad[path or "$"] = ["Contains an unpaired UTF-16 surrogate escape; send whole characters."]
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                stack += [(child_path, key), (child_path, value)]
+        elif isinstance(node, list):
+            stack += [(f"{path}.{i}" if path else str(i), value) for i, value in enumerate(node)]
+    return bad
+
+
 def read_json_body() -> object:
-    """The body as JSON, or the right problem: 415 not JSON, 400 malformed."""
+    """The body as JSON, or the right problem: 415 not JSON, 400 malformed or unstorable."""
     if not request.is_json:
         raise Problem(415, "Send the contact as JSON with Content-Type: application/json.")
     raw = request.get_data(cache=False)
     try:
-        return json.loads(raw)
+        # parse_constant: NaN and Infinity are Python's extension, not JSON (RFC 8259).
+        document = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise Problem(400, "The body is not valid JSON: it is nested too deeply.") from None
+    errors = _unstorable_text(document)
+    if errors:
+        raise Problem(400, "Some text in the body cannot be stored; see errors.", errors=errors)
+    return document
 
 
 def decision_json(decision: Decision | None, levels: dict) -> dict | None:
@@ -102,6 +139,7 @@ def contact_json(contact: Contact, viewer: User) -> dict:
     if viewer.role != "partner":
         doc["decision"] = decision_json(latest(Decision, contact.id), levels)
         doc["review"] = review_json(latest(Review, contact.id), levels)
+        doc["version"] = contact.version  # send back as expected_version when acting on it
     return doc
 
 

@@ -1,0 +1,156 @@
+"""``flask --app wsgi triage ...`` (spec sections 4 and 5): people, tokens, the schema and demo data."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, inspect, select
+
+from triage import create_app, security
+from triage.extensions import db
+from triage.models import ApiToken, Contact, Event, Organisation, User
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """Argon2id with the smallest cost, so the demo's eight people are quick to make."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def triage(runner, *args: str):
+    return runner.invoke(args=["triage", *args])
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- create-user ---------------------------------------------------------------------------------
+
+def test_create_user_makes_a_partner_and_its_new_organisation(app, runner):
+    result = triage(runner, "create-user", "PC4471@Police.Example", "--role", "partner",
+                    "--organisation", "North Police")
+    assert result.exit_code == 0, result.output
+    assert "pc4471@police.example" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "pc4471@police.example"))
+        assert (user.role, user.organisation.name) == ("partner", "North Police")
+        assert user.password_hash is None  # token only: no way to sign in to the pages
+
+
+def test_create_user_reuses_an_organisation_that_exists(app, runner):
+    for email in ("a@police.example", "b@police.example"):
+        assert triage(runner, "create-user", email, "--role", "partner", "--organisation", "North Police").exit_code == 0
+    assert count(app, Organisation) == 1
+
+
+def test_create_user_with_a_password_stores_only_an_argon2id_hash(app, runner):
+    result = triage(runner, "create-user", "sw@council.example", "--role", "practitioner",
+                    "--password", "a long demo password")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "sw@council.example"))
+        assert user.password_hash.startswith("$argon2id$")
+        assert "a long demo password" not in user.password_hash
+        assert security.check_password(user.password_hash, "a long demo password")
+        assert not security.check_password(user.password_hash, "a wrong password")
+        assert user.organisation is None
+
+
+def test_a_partner_needs_an_organisation(app, runner):
+    result = triage(runner, "create-user", "x@police.example", "--role", "partner")
+    assert result.exit_code != 0
+    assert "--organisation is required" in result.output
+    assert count(app, User) == 0
+
+
+@pytest.mark.parametrize("again", ["dup@council.example", "DUP@Council.example "])
+def test_a_duplicate_email_is_an_error(app, runner, again):
+    assert triage(runner, "create-user", "dup@council.example", "--role", "manager").exit_code == 0
+    result = triage(runner, "create-user", again, "--role", "admin")
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    assert count(app, User) == 1
+
+
+def test_an_unknown_role_is_an_error(app, runner):
+    result = triage(runner, "create-user", "x@council.example", "--role", "director")
+    assert result.exit_code != 0
+    assert count(app, User) == 0
+
+
+# --- create-token --------------------------------------------------------------------------------
+
+def test_create_token_prints_the_token_last_and_it_works(app, runner, client):
+    triage(runner, "create-user", "pc@police.example", "--role", "partner", "--organisation", "Demo Police")
+    result = triage(runner, "create-token", "pc@police.example")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("\n") and not result.output.endswith("\n\n")
+    token = result.output.splitlines()[-1]
+    assert token.startswith(security.TOKEN_PREFIX) and " " not in token
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}x"}).status_code == 401
+
+
+def test_tokens_are_stored_only_as_hashes_and_each_is_new(app, runner):
+    triage(runner, "create-user", "m@council.example", "--role", "manager")
+    tokens = [triage(runner, "create-token", "M@council.example").output.splitlines()[-1] for _ in range(2)]
+    assert tokens[0] != tokens[1]
+    with app.app_context():
+        rows = db.session.scalars(select(ApiToken)).all()
+        assert {r.token_hash for r in rows} == {hashlib.sha256(t.encode()).hexdigest() for t in tokens}
+        stored = " ".join(f"{r.token_hash} {r.prefix}" for r in rows)
+        assert all(t not in stored for t in tokens)
+
+
+def test_create_token_for_nobody_is_an_error(app, runner):
+    result = triage(runner, "create-token", "nobody@council.example")
+    assert result.exit_code != 0
+    assert "no user" in result.output
+    assert count(app, ApiToken) == 0
+
+
+# --- init-db and seed-demo -----------------------------------------------------------------------
+
+def test_init_db_creates_the_schema_and_is_safe_to_run_again(tmp_path):
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    runner = fresh.test_cli_runner()
+    for _ in range(2):
+        result = triage(runner, "init-db")
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+    with fresh.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+    assert {"contacts", "children", "users", "organisations", "api_tokens", "events", "alembic_version"} <= tables
+
+
+def test_init_db_on_the_test_database_changes_nothing(app, runner, people):
+    users = count(app, User)
+    assert triage(runner, "init-db").exit_code == 0
+    assert triage(runner, "init-db").exit_code == 0
+    assert count(app, User) == users
+
+
+def test_seed_demo_makes_people_and_contacts_and_is_safe_to_run_again(app, runner, client):
+    first = triage(runner, "seed-demo", "--contacts", "6")
+    assert first.exit_code == 0, first.output
+    assert "Demo sign-ins" in first.output and "police@demo.invalid" in first.output
+    with app.app_context():
+        roles = set(db.session.scalars(select(User.role)).all())
+    assert roles == {"practitioner", "manager", "partner", "admin"}
+    contacts, users, events = count(app, Contact), count(app, User), count(app, Event)
+    assert contacts >= 4  # the shared examples at least
+
+    second = triage(runner, "seed-demo", "--contacts", "6")
+    assert second.exit_code == 0, second.output
+    assert "already stored" in second.output
+    assert (count(app, Contact), count(app, User), count(app, Event)) == (contacts, users, events)
+
+    token = triage(runner, "create-token", "police@demo.invalid").output.splitlines()[-1]
+    page = client.get("/api/v1/contacts?per_page=200", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert page["total"] >= 1
+    assert {item["organisation"] for item in page["items"]} == {"Demo Police"}
