@@ -37,6 +37,16 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """Argon2id at its smallest cost: tests make many people and never measure hashing strength."""
+    from argon2 import PasswordHasher
+
+    from triage import security
+
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture(scope="session")
 def migrated(tmp_path_factory):
     """Migrate once: a template SQLite file, or the PostgreSQL test database from scratch."""

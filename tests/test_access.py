@@ -17,21 +17,15 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from werkzeug.routing import IntegerConverter, PathConverter, Rule
 
-from triage import access, security
+from triage import access
 
 ROLES = ("practitioner", "manager", "partner", "admin")
 CALLERS = (*ROLES, None)  # None: nobody signed in
 ACCESS_REFUSAL = "may not do this"  # the access layer's own 403 detail
 
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Argon2id with the smallest cost: these tests make people, they do not test hashing."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def routes(app: Flask) -> list[tuple[str, Rule]]:

@@ -5,18 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, inspect, select
 
 from triage import create_app, security
 from triage.extensions import db
 from triage.models import ApiToken, Contact, Event, Organisation, User
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Argon2id with the smallest cost, so the demo's eight people are quick to make."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def triage(runner, *args: str):

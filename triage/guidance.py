@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -282,5 +283,19 @@ def _expand(path: str, contact: dict) -> list[tuple[Binding, str]]:
 
 
 def load_guidance(path: str | Path) -> Guidance:
-    """Load and check the guidance file; a problem raises ``GuidanceConfigError`` naming the line."""
+    """Load and check the guidance file; a problem raises ``GuidanceConfigError`` naming the line.
+
+    Parsed once per file version (path, size and modification time), because every worker
+    and every test app loads it and checking it against its schema is the slow part.
+    """
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return Guidance(parse_guidance_file(path))  # let the parser name the problem
+    return _load_cached(resolved, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: Path, _size: int, _mtime_ns: int) -> Guidance:
     return Guidance(parse_guidance_file(path))

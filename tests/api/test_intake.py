@@ -12,11 +12,9 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
 from tests.factories import all_examples, child, contact_payload
-from triage import security
 from triage.extensions import db
 from triage.models import Contact, Event
 
@@ -25,11 +23,6 @@ URL = "/api/v1/contacts"
 INTERNAL = re.compile(r"Traceback|File \"|\.py\b|triage\.(?!invalid)|sqlalchemy|psycopg|sqlite|Exception|"
                       r"werkzeug|marshmallow|IntegrityError|RecursionError", re.IGNORECASE)
 
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Argon2id with the smallest cost: these tests make many people and never test hashing."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def stored(app) -> tuple[int, int]:
