@@ -42,8 +42,47 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/contacts/<contact_id>/review": MANAGERS,
     "POST /api/v1/contacts/<contact_id>/information-request": STAFF,
     "GET /api/v1/contacts/<contact_id>/history": STAFF,
+    # work queues (triage/queues.py)
+    "GET /api/v1/queues/awaiting-decision": STAFF,
+    "GET /api/v1/queues/overdue": STAFF,
+    "GET /api/v1/queues/awaiting-my-review": STAFF,
+    "GET /api/v1/queues/decided-today": STAFF,
     # partner feedback (spec section 7)
     "GET /api/v1/feedback": PARTNERS,
+    "GET /api/v1/contacts/<contact_id>/feedback/preview": MANAGERS,
+    "POST /api/v1/contacts/<contact_id>/feedback/release": MANAGERS,
+    # performance reports (partners: their own organisation's report only) and exports (managers)
+    "GET /api/v1/reports/partners": MANAGERS,
+    "GET /api/v1/reports/partners/<int:organisation_id>": frozenset({"manager", "partner"}),
+    "GET /api/v1/reports/dashboard": MANAGERS,
+    "GET /api/v1/exports/annex-a/list-1.csv": MANAGERS,
+    "GET /api/v1/exports/annex-a/list-3.csv": MANAGERS,
+    "GET /api/v1/exports/training.jsonl": MANAGERS,
+    # pages (triage/web): sign in, the queues, a contact, decide and review, record a phone contact
+    "GET /assets/<path:filename>": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": SIGNED_IN,
+    "GET /": SIGNED_IN,
+    "GET /contacts": STAFF,
+    "GET /contacts/new": STAFF,
+    "POST /contacts/new": STAFF,
+    "GET /contacts/<contact_id>": STAFF,
+    "POST /contacts/<contact_id>/decision": STAFF,
+    "POST /contacts/<contact_id>/review": MANAGERS,
+    "POST /contacts/<contact_id>/information-request": STAFF,
+    "GET /reviews": MANAGERS,
+    # feedback and reporting pages (triage/web/feedback.py)
+    "GET /feedback": PARTNERS,
+    "GET /contacts/<contact_id>/feedback": MANAGERS,
+    "POST /contacts/<contact_id>/feedback/release": MANAGERS,
+    "GET /reports/partners": frozenset({"manager", "partner"}),
+    "GET /reports/partners/<int:organisation_id>": frozenset({"manager", "partner"}),
+    "GET /reports/partners/<int:organisation_id>/report.csv": frozenset({"manager", "partner"}),
+    "GET /reports/dashboard": MANAGERS,
+    "GET /reports/exports/annex-a-list-1.csv": MANAGERS,
+    "GET /reports/exports/annex-a-list-3.csv": MANAGERS,
+    "GET /reports/exports/confirmed-decisions.jsonl": MANAGERS,
 }
 
 

@@ -1,0 +1,92 @@
+"""The queues as pages: most urgent first, the daily police domestic-abuse triage, a printable view."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from tests.factories import child, contact_payload
+from tests.web.conftest import hours_ago
+from triage.web.present import last_working_day_start
+
+HIGH_RISK = {"dash": {"version": "police-27", "officer_grading": "high",
+                      "answers": {str(q): "yes" for q in range(1, 28)}},
+             "incidents_12m": 4, "weapon_used": True, "strangulation": True, "perpetrator_in_household": True}
+
+
+def _references(page: str) -> list[str]:
+    return re.findall(r'govuk-!-font-weight-bold" href="/contacts/[^"]+">([^<]+)</a>', page)
+
+
+def test_the_queue_puts_red_before_amber_before_green_then_the_earliest_deadline(signed_in, store):
+    store(partner_reference="GREEN-OLD", received_at=hours_ago(5), consent="obtained")
+    store(partner_reference="RED-NEW", received_at=hours_ago(1), domestic_abuse=HIGH_RISK)
+    store(partner_reference="RED-OLD", received_at=hours_ago(3), domestic_abuse=HIGH_RISK)
+    page = signed_in("practitioner").get("/contacts").get_data(as_text=True)
+    refs = _references(page)
+    assert refs.index("RED-OLD") < refs.index("RED-NEW") < refs.index("GREEN-OLD")
+
+
+def test_each_row_says_its_urgency_in_words_and_the_facts_a_worker_triages_on(signed_in, store):
+    store(partner_reference="RED-1", received_at=hours_ago(1), domestic_abuse=HIGH_RISK,
+          children=[child(age_years=3), child(age_years=7)])
+    page = signed_in("practitioner").get("/contacts").get_data(as_text=True)
+    row = page[page.index("RED-1") - 2000: page.index("RED-1") + 2500]
+    assert "govuk-tag--red" in row and re.search(r">\s*Red\s*</strong>", row)
+    assert "MARAC criteria met" in row
+    assert "3, 7" in row
+    assert "High" in row
+    assert "Child protection (level 4)" in row
+    assert re.search(r"\d+ hours? .*left", row)
+    assert "Police (Demo Police)" in row and "Domestic abuse" in row
+
+
+def test_the_police_triage_lists_only_police_domestic_abuse_since_the_last_working_day(signed_in, store):
+    store(partner_reference="POLICE-DA", received_at=hours_ago(1))
+    store(partner_reference="POLICE-DA-OLD", received_at="2020-01-06T09:00:00+00:00")
+    store(contact_payload(partner_reference="POLICE-NEGLECT", received_at=hours_ago(1),
+                          primary_concern="neglect"))
+    school = contact_payload(organisation="Demo Primary School", partner_reference="SCHOOL-DA",
+                             received_at=hours_ago(1), source={"code": "2A", "organisation": "Demo Primary School"})
+    store(school)
+    client = signed_in("practitioner")
+    everything = _references(client.get("/contacts").get_data(as_text=True))
+    triage = client.get("/contacts?view=police-da").get_data(as_text=True)
+    assert set(everything) == {"POLICE-DA", "POLICE-DA-OLD", "POLICE-NEGLECT", "SCHOOL-DA"}
+    assert _references(triage) == ["POLICE-DA"]
+    assert "<h1 class=\"govuk-heading-l\">Police domestic abuse triage</h1>" in triage
+
+
+def test_the_printable_view_keeps_the_filter_and_the_print_styles_hide_navigation(signed_in, store):
+    store(partner_reference="POLICE-DA", received_at=hours_ago(1))
+    page = signed_in("practitioner").get("/contacts?view=police-da&print=1").get_data(as_text=True)
+    assert _references(page) == ["POLICE-DA"]
+    assert "@media print" in page and ".govuk-service-navigation" in page
+    assert "laid out for printing" in page
+
+
+def test_the_last_working_day_reaches_back_over_weekends_and_bank_holidays():
+    monday = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert last_working_day_start(monday) == datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)  # Friday
+    after_christmas = datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc)  # Tuesday; 25th and 28th are holidays
+    assert last_working_day_start(after_christmas) == datetime(2026, 12, 24, 0, 0, tzinfo=timezone.utc)
+    summer = datetime(2026, 7, 15, 8, 0, tzinfo=timezone.utc)  # Wednesday, London on BST
+    assert last_working_day_start(summer) == datetime(2026, 7, 13, 23, 0, tzinfo=timezone.utc)
+
+
+def test_a_manager_sees_decisions_by_others_to_review_and_where_they_departed(app, client, people, store):
+    from tests.web.conftest import sign_in
+
+    contact_id = store(partner_reference="TO-REVIEW", received_at=hours_ago(2))
+    sign_in(client, people["practitioner"])
+    page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    recommended = int(re.search(r'value="(\d)" checked', page).group(1))
+    chosen = recommended + 1 if recommended < 4 else recommended
+    client.post(f"/contacts/{contact_id}/decision", data={
+        "level": chosen, "rationale": "A full rationale that says what I weighed and why I chose it.",
+        "override_reason": "The children were present and the caller is frightened."})
+    client.post("/logout")
+    sign_in(client, people["manager"])
+    page = client.get("/reviews").get_data(as_text=True)
+    assert _references(page) == ["TO-REVIEW"]
+    assert ("Differs from recommendation" in page) == (chosen != recommended)

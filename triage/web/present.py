@@ -1,0 +1,129 @@
+"""How stored values read on a page: level names, code labels, London times, time left.
+
+Pages show what a front-door worker says aloud: "Police", "Domestic abuse", "Fri 20 Nov
+2026, 08:05", never ``6``, ``domestic_abuse`` or a UTC timestamp. Level names always come from the council's
+guidance, so a council that renames a level sees its own name everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Flask, current_app
+from jinja2 import Undefined
+
+from ..workdays import LONDON, is_working_day
+
+# Referral source codes of the DfE Children in Need census (the contract's source.code).
+SOURCE_NAMES = {
+    "1A": "Individual: family member or carer", "1B": "Individual: acquaintance",
+    "1C": "Individual: self", "1D": "Individual: other", "2A": "School", "2B": "Education services",
+    "3A": "GP", "3B": "Health visitor", "3C": "School nurse", "3D": "Other primary health",
+    "3E": "A&E", "3F": "Other health", "4": "Housing", "5A": "Local authority: social care",
+    "5B": "Local authority: other department", "5C": "Local authority: external",
+    "5D": "Local authority: early help", "6": "Police", "7": "Other legal agency", "8": "Other",
+    "9": "Anonymous", "10": "Unknown",
+}
+URGENCY_ORDER = ("red", "amber", "green")
+
+
+def level_table() -> dict[int, dict[str, str]]:
+    """``{1: {"name", "description"}, ...}`` from the loaded guidance (empty if none is loaded)."""
+    guidance = getattr(current_app.extensions["recommender"], "guidance", None)
+    return dict(getattr(guidance, "levels", None) or {})
+
+
+def level_name(level: int | None) -> str:
+    """The council's name for a level, e.g. "Child in need"; "Not recommended" for none."""
+    if level is None:
+        return "Not recommended"
+    entry = level_table().get(int(level))
+    return entry["name"] if entry else f"Level {level}"
+
+
+def label(value: object) -> str:
+    """A contract value as words: ``not_sought`` -> "Not sought"."""
+    if value is None or isinstance(value, Undefined):
+        return "Not known"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    text = str(value).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def source_name(code: str | None) -> str:
+    return SOURCE_NAMES.get(code or "", code or "Not known")
+
+
+def london(when: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A stored UTC time as the front door reads it: London wall-clock time."""
+    if when is None:
+        return ""
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when.upper().replace("Z", "+00:00"))
+    return when.astimezone(LONDON).strftime(fmt)
+
+
+def last_working_day_start(now: datetime) -> datetime:
+    """00:00 (London) on the working day before today: the daily police triage looks back to it.
+
+    On a Monday that is Friday, so the weekend's contacts are in Monday's list; after a bank
+    holiday it reaches back past the holiday.
+    """
+    day: date = now.astimezone(LONDON).date() - timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def urgency_reasons(contact) -> list[str]:
+    """Why a contact has its urgency, in words: colour is never the only signal."""
+    rec = contact.recommendation or {}
+    if not rec:
+        return ["Not yet scored: triage by hand first"]
+    reasons = []
+    if contact.recommended_level:
+        reasons.append(level_name(contact.recommended_level) + " recommended")
+    if (contact.payload or {}).get("referrer_request") == "urgent_protection":
+        reasons.append("referrer asks for urgent protection")
+    if contact.marac_recommended:
+        reasons.append("MARAC criteria met")
+    if contact.dash_risk == "high":
+        reasons.append("DASH high risk")
+    return reasons
+
+
+def urgency_tag(urgency: str | None) -> dict:
+    """The GOV.UK tag for an urgency: its text says the colour, so it reads without colour."""
+    value = urgency if urgency in URGENCY_ORDER else "red"
+    return {"text": value.capitalize(), "classes": f"govuk-tag--{value}"}
+
+
+def children_ages(contact) -> str:
+    """"3, 7" or "unborn, 2"; "age not known" where the partner did not say."""
+    ages = []
+    for child in contact.children:
+        if child.unborn:
+            ages.append("unborn")
+        elif child.age_years is None:
+            ages.append("age not known")
+        else:
+            ages.append(str(child.age_years))
+    return ", ".join(ages)
+
+
+def has_endpoint(name: str) -> bool:
+    """Whether a page exists yet, so a link to another team's page appears only once it does."""
+    return name in current_app.view_functions
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(has_endpoint)
+    app.add_template_filter(label)
+    app.add_template_filter(london)
+    app.add_template_filter(source_name)
+    app.add_template_filter(level_name)
+    app.add_template_global(urgency_tag)
+    app.add_template_global(urgency_reasons)
+    app.add_template_global(children_ages)
+    app.add_template_global(level_table)

@@ -1,0 +1,214 @@
+"""Record a contact taken by phone: a form that builds the same document a partner would send.
+
+The form's fields map one-to-one onto paths in the contact contract, so the page validates
+with ``validate_contact`` (the API's own validation, nothing page-specific) and each of its
+errors, keyed by JSON path (``children.1.age_years``), links to the field that produced it.
+Numbers the person typed are passed through as typed when they are not whole numbers, so the
+contract's message ("Must be a whole number.") is the one they see.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..contact_schema import CONSENT, PRIMARY_CONCERNS, REFERRER_REQUESTS, SOURCE_CODES, validate_contact
+from ..intake import submit
+from ..workdays import LONDON
+from .present import SOURCE_NAMES, label
+from .views import bp
+
+CHILD_ROWS = 3
+TIME_FORMAT = "%d/%m/%Y %H:%M"
+TRI_STATE = (("yes", "Yes"), ("no", "No"), ("", "Not known"))
+GRADINGS = (("", "No grading given"), ("standard", "Standard"), ("medium", "Medium"), ("high", "High"))
+
+# Contract path -> form field id, for the paths that are not a field's own name.
+PATH_TO_FIELD = {
+    "source.code": "source_code", "source.organisation": "organisation", "source.team": "team",
+    "source.referrer.name": "referrer_name", "source.referrer.role": "referrer_role",
+    "source.referrer.phone": "referrer_phone", "source.referrer.email": "referrer_email",
+    "domestic_abuse": "da_incidents_12m", "domestic_abuse.incidents_12m": "da_incidents_12m",
+    "domestic_abuse.dash.officer_grading": "da_grading", "domestic_abuse.weapon_used": "da_weapon_used",
+    "domestic_abuse.strangulation": "da_strangulation",
+    "domestic_abuse.perpetrator_in_household": "da_perpetrator_in_household",
+    "children": "children-0-child_reference", "$": "partner_reference",
+}
+LABELS = {
+    "partner_reference": "Reference", "source_code": "Who made the contact", "organisation": "Organisation",
+    "team": "Team", "referrer_name": "Caller's name", "referrer_role": "Caller's role",
+    "referrer_phone": "Caller's phone number", "referrer_email": "Caller's email address",
+    "received_at": "Date and time of the call", "primary_concern": "Main concern",
+    "narrative": "What the caller said", "referrer_request": "What the caller asks for", "consent": "Consent",
+    "da_incidents_12m": "Incidents in the last 12 months", "da_grading": "DASH risk graded by the officer",
+    "da_weapon_used": "Weapon used", "da_strangulation": "Strangulation",
+    "da_perpetrator_in_household": "Perpetrator lives in the household",
+}
+CHILD_LABELS = {"child_reference": "reference", "age_years": "age", "unborn": "unborn",
+                "present_at_incident": "present at the incident", "injured": "injured"}
+DA_FLAGS = ("weapon_used", "strangulation", "perpetrator_in_household")
+CHILD_FLAGS = ("present_at_incident", "injured")
+
+
+class Choices:
+    """The option lists the template needs, from the contract's own code lists."""
+
+    sources = [(code, f"{SOURCE_NAMES.get(code, code)} ({code})") for code in SOURCE_CODES]
+    concerns = [(value, label(value)) for value in PRIMARY_CONCERNS]
+    consent = [(value, label(value)) for value in CONSENT]
+    requests = [("", "Not said")] + [(value, label(value)) for value in REFERRER_REQUESTS]
+    tri_state = TRI_STATE
+    gradings = GRADINGS
+    child_rows = CHILD_ROWS
+
+
+def _text(form, name: str) -> str:
+    return (form.get(name) or "").strip()
+
+
+def _number(raw: str) -> int | str:
+    """A whole number when it is one; otherwise the text as typed, for the contract to refuse."""
+    return int(raw) if raw.isdigit() else raw
+
+
+def _flag(raw: str) -> bool | None:
+    return {"yes": True, "no": False}.get(raw)
+
+
+def parse_received(raw: str) -> str | None:
+    """"20/11/2026 08:05" (London) -> RFC 3339 with its offset; None when it is not a date and time."""
+    try:
+        local = datetime.strptime(raw.strip(), TIME_FORMAT)
+    except ValueError:
+        return None
+    return local.replace(tzinfo=LONDON).isoformat(timespec="seconds")
+
+
+def _put(target: dict, key: str, value) -> None:
+    if value not in ("", None):
+        target[key] = value
+
+
+def _referrer(form) -> dict:
+    referrer: dict = {}
+    for key in ("name", "role", "phone", "email"):
+        _put(referrer, key, _text(form, f"referrer_{key}"))
+    return referrer
+
+
+def _children(form) -> list[dict]:
+    children = []
+    for i in range(CHILD_ROWS):
+        ref, age = _text(form, f"children-{i}-child_reference"), _text(form, f"children-{i}-age_years")
+        unborn = form.get(f"children-{i}-unborn") == "yes"
+        if not (ref or age or unborn) and i > 0:
+            continue
+        child: dict = {"child_reference": ref}
+        _put(child, "age_years", _number(age) if age else None)
+        if unborn:
+            child["unborn"] = True
+        for flag in CHILD_FLAGS:
+            _put(child, flag, _flag(_text(form, f"children-{i}-{flag}")))
+        children.append(child)
+    return children
+
+
+def _domestic_abuse(form) -> dict:
+    block: dict = {}
+    incidents = _text(form, "da_incidents_12m")
+    _put(block, "incidents_12m", _number(incidents) if incidents else None)
+    if grading := _text(form, "da_grading"):
+        block["dash"] = {"officer_grading": grading}
+    for flag in DA_FLAGS:
+        _put(block, flag, _flag(_text(form, f"da_{flag}")))
+    return block
+
+
+def build_document(form, received_at: str) -> dict:
+    """The contract document the form describes (before validation)."""
+    source: dict = {"code": _text(form, "source_code"), "organisation": _text(form, "organisation")}
+    _put(source, "team", _text(form, "team"))
+    if referrer := _referrer(form):
+        source["referrer"] = referrer
+    document: dict = {
+        "partner_reference": _text(form, "partner_reference"),
+        "source": source,
+        "received_at": received_at,
+        "primary_concern": _text(form, "primary_concern"),
+        "children": _children(form),
+        "consent": _text(form, "consent"),
+    }
+    _put(document, "narrative", _text(form, "narrative"))
+    _put(document, "referrer_request", _text(form, "referrer_request"))
+    if document["primary_concern"] == "domestic_abuse" or any(
+            _text(form, f"da_{name}") for name in ("incidents_12m", "grading", *DA_FLAGS)):
+        document["domestic_abuse"] = _domestic_abuse(form)
+    return document
+
+
+def field_for(path: str) -> str:
+    """The form field that answers a contract path: ``children.1.age_years`` -> ``children-1-age_years``."""
+    if path in PATH_TO_FIELD:
+        return PATH_TO_FIELD[path]
+    parts = path.split(".")
+    if parts[0] == "children" and len(parts) >= 3 and parts[1].isdigit():
+        return f"children-{parts[1]}-{parts[2]}"
+    if parts[0] == "children" and len(parts) == 2:
+        return f"children-{parts[1]}-child_reference"
+    return PATH_TO_FIELD.get(".".join(parts[:2]), parts[0])
+
+
+def field_label(field_id: str) -> str:
+    """How the error summary names a field: "Child 2 age", "Organisation"."""
+    parts = field_id.split("-")
+    if parts[0] == "children" and len(parts) == 3 and parts[1].isdigit():
+        return f"Child {int(parts[1]) + 1} {CHILD_LABELS.get(parts[2], parts[2].replace('_', ' '))}"
+    return LABELS.get(field_id, field_id.replace("_", " ").capitalize())
+
+
+def field_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    by_field: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        by_field.setdefault(field_for(path), []).extend(messages)
+    return by_field
+
+
+def _defaults() -> dict:
+    now = datetime.now(timezone.utc).astimezone(LONDON)
+    return {
+        "partner_reference": f"PHONE-{now:%Y%m%d}-{secrets.token_hex(2).upper()}",
+        "received_at": now.strftime(TIME_FORMAT),
+        "consent": "not_sought",
+    }
+
+
+def _page(values: dict, errors: dict[str, list[str]], status: int = 200):
+    order = list(values) + [k for k in errors if k not in values]
+    summary = [{"text": f"{field_label(name)}: {msg}", "href": f"#{name}"}
+               for name in order for msg in errors.get(name, [])]
+    return render_template("record.html", values=values, errors=errors, error_list=summary,
+                           choices=Choices(), page_title="Record a contact", nav_active="record"), status
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+def record_contact():
+    if request.method == "GET":
+        return _page(_defaults(), {})
+    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    received = parse_received(values.get("received_at", ""))
+    document = build_document(request.form, received or "")
+    contact, errors = validate_contact(document)
+    errors = field_errors(errors)
+    if received is None:
+        errors["received_at"] = ["Enter the date and time of the call like 20/11/2026 08:05"]
+    if errors:
+        return _page(values, errors, 422)
+    stored, created = submit(contact, g.user)
+    if created:
+        flash(f"Contact {stored.partner_reference} recorded. The recommendation is below.")
+    else:
+        flash(f"A contact with reference {stored.partner_reference} from {stored.organisation.name} "
+              "was already recorded; this is it.")
+    return redirect(url_for("web.contact", contact_id=stored.id))

@@ -1,0 +1,307 @@
+"""The pages: sign in and out, the queues, a contact explained, decide, review.
+
+Views are thin: they read the form, call the service (``triage.decisions``, ``triage.queues``,
+``triage.intake``) and render. A service refusal (``Problem``) is shown on the page it came
+from: 422 as a GOV.UK error summary linking to each field, 409 and 403 as a clear message at
+the top of the form, with nothing recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from .. import access, audit, decisions, queues, workflow
+from ..charts import explanation_chart
+from ..extensions import db
+from ..models import Contact, Decision, InformationRequest, Review, User
+from ..problems import Problem
+from ..security import check_password
+from .forms import (
+    DecisionForm,
+    InformationRequestForm,
+    LoginForm,
+    ReviewForm,
+    attach_errors,
+    error_list,
+    expected_version,
+    level_choices,
+)
+from .present import last_working_day_start, level_name, level_table
+
+bp = Blueprint("web", __name__)
+
+GOVUK_ASSETS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "govuk" / "assets"
+STAFF_ROLES = ("practitioner", "manager")
+
+
+# -- Sign in and out -----------------------------------------------------------------------------
+
+
+@bp.get("/assets/<path:filename>")
+def govuk_assets(filename: str):
+    """GOV.UK Frontend's stylesheet asks for its fonts and crest at /assets/."""
+    return send_from_directory(GOVUK_ASSETS, filename, max_age=86400)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect to somebody else's."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is not None and user.is_active and check_password(user.password_hash, form.password.data):
+            access.sign_in(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        form.email.errors = ["Enter a correct email address and password"]
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
+
+
+@bp.post("/logout")
+def logout():
+    access.sign_out()
+    flash("You have signed out.")
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/")
+def home():
+    """Staff start at their queue; partners at their own page."""
+    if g.user.role in STAFF_ROLES:
+        return redirect(url_for("web.queue"))
+    return render_template("home.html", page_title="Front door triage")
+
+
+# -- Queues --------------------------------------------------------------------------------------
+
+
+POLICE = "6"
+DOMESTIC_ABUSE = "domestic_abuse"
+
+
+def _with_contacts(items: list[dict]) -> list[dict]:
+    """Each queue item beside its stored contact, for the columns the queue API leaves out."""
+    ids = [entry["id"] for entry in items]
+    rows = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))} if ids else {}
+    return [{"item": entry, "contact": rows[entry["id"]]} for entry in items]
+
+
+def _police_da(items: list[dict], since: datetime) -> list[dict]:
+    """The daily triage with police colleagues: police domestic-abuse contacts since the last working day."""
+    return [entry for entry in items
+            if entry["source_code"] == POLICE and entry["primary_concern"] == DOMESTIC_ABUSE
+            and datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00")) >= since]
+
+
+@bp.get("/contacts")
+def queue():
+    police_da = request.args.get("view") == "police-da"
+    printable = request.args.get("print") == "1"
+    now = datetime.now(timezone.utc)
+    items = queues.awaiting_decision(now)
+    since = last_working_day_start(now) if police_da else None
+    if since is not None:
+        items = _police_da(items, since)
+    return render_template(
+        "queue.html", rows=_with_contacts(items), police_da=police_da, printable=printable, since=since,
+        page_title="Police domestic abuse triage" if police_da else "Contacts awaiting decision",
+        nav_active="queue",
+    )
+
+
+@bp.get("/reviews")
+def reviews():
+    items = queues.awaiting_review(g.user, datetime.now(timezone.utc))
+    return render_template("reviews.html", rows=_with_contacts(items), page_title="Awaiting my review",
+                           nav_active="reviews")
+
+
+# -- A contact -----------------------------------------------------------------------------------
+
+
+def _contact_or_404(contact_id: str) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise Problem(404, "There is no contact with that reference.")
+    return contact
+
+
+def _latest(model, contact_id: str):
+    return db.session.scalar(
+        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
+    )
+
+
+def _decision_form(contact: Contact) -> DecisionForm:
+    form = DecisionForm()
+    form.level.choices = level_choices(level_table())
+    if request.method == "GET":
+        rec = contact.recommendation or {}
+        form.level.data = contact.recommended_level
+        form.rationale.data = rec.get("rationale_draft") or ""
+        form.marac_referral.data = contact.marac_recommended
+        form.expected_version.data = str(contact.version)
+    return form
+
+
+def _review_form(contact: Contact) -> ReviewForm:
+    form = ReviewForm()
+    form.level.choices = level_choices(level_table())
+    if request.method == "GET":
+        form.expected_version.data = str(contact.version)
+    return form
+
+
+def _info_form(contact: Contact) -> InformationRequestForm:
+    form = InformationRequestForm()
+    gaps = (contact.recommendation or {}).get("information_gaps") or []
+    form.fields.choices = [(gap["field"], gap["why"]) for gap in gaps]
+    if request.method == "GET":
+        form.fields.data = [gap["field"] for gap in gaps]
+    return form
+
+
+def _explanation(contact: Contact):
+    rec = contact.recommendation or {}
+    if not rec.get("explanation"):
+        return None
+    level = rec.get("level")
+    return explanation_chart(rec["explanation"], subject=f"level {level} ({level_name(level)})")
+
+
+def _record_view(contact: Contact) -> None:
+    """Every time a person opens a contact, the record says who and when (spec section 6)."""
+    audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "web"})
+    db.session.commit()
+
+
+def render_contact(contact: Contact, *, decision_form=None, review_form=None, info_form=None,
+                   notice: Problem | None = None, status: int = 200):
+    """The contact page, with whichever forms the contact's state and the person's role allow."""
+    actions = workflow.available_actions(contact.status, g.user.role)
+    decision = _latest(Decision, contact.id)
+    if workflow.DECIDE in actions:
+        decision_form = decision_form if decision_form is not None else _decision_form(contact)
+    if workflow.REQUEST_INFORMATION in actions:
+        info_form = info_form if info_form is not None else _info_form(contact)
+    if workflow.REVIEW in actions and decision is not None:
+        review_form = review_form if review_form is not None else _review_form(contact)
+    errors = []
+    for form in (decision_form, review_form, info_form):
+        if form is not None:
+            errors += error_list(form)
+    return render_template(
+        "contact.html", contact=contact, rec=contact.recommendation or {}, payload=contact.payload,
+        chart=_explanation(contact), history=audit.history(contact.id), decision=decision,
+        review=_latest(Review, contact.id), info_requests=_information_requests(contact.id),
+        decision_form=decision_form, review_form=review_form, info_form=info_form,
+        own_decision=decision is not None and decision.decided_by_id == g.user.id,
+        notice=notice, error_list=errors, time=queues.time_left(contact.decision_due_at, datetime.now(timezone.utc)),
+        page_title=f"Contact {contact.partner_reference}", nav_active="queue",
+    ), status
+
+
+def _information_requests(contact_id: str) -> list[InformationRequest]:
+    return list(db.session.scalars(
+        select(InformationRequest).where(InformationRequest.contact_id == contact_id)
+        .order_by(InformationRequest.id)
+    ))
+
+
+@bp.get("/contacts/<contact_id>")
+def contact(contact_id: str):
+    item = _contact_or_404(contact_id)
+    _record_view(item)
+    return render_contact(item)
+
+
+def _refused(contact_id: str, exc: Problem, **forms):
+    """Show a service refusal on the contact page, with what the person typed kept."""
+    db.session.rollback()
+    item = _contact_or_404(contact_id)
+    for form in forms.values():
+        if form is not None and exc.errors:
+            attach_errors(form, exc.errors)
+    notice = exc if exc.status in (403, 409) else None
+    return render_contact(item, notice=notice, status=exc.status, **forms)
+
+
+@bp.post("/contacts/<contact_id>/decision")
+def decide(contact_id: str):
+    item = _contact_or_404(contact_id)
+    form = _decision_form(item)
+    if not form.validate():
+        return render_contact(item, decision_form=form, status=422)
+    try:
+        decisions.record_decision(
+            item, g.user, level=form.level.data, rationale=form.rationale.data or "",
+            marac_referral=bool(form.marac_referral.data), next_steps=form.next_steps.data or None,
+            override_reason=form.override_reason.data or None,
+            expected_version=expected_version(form.expected_version.data),
+        )
+    except Problem as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        return _refused(contact_id, exc, decision_form=form)
+    flash(f"Decision recorded for {item.partner_reference}: level {form.level.data} "
+          f"({level_name(form.level.data)}). It now awaits a manager's review.")
+    return redirect(url_for("web.queue"))
+
+
+@bp.post("/contacts/<contact_id>/review")
+def review(contact_id: str):
+    item = _contact_or_404(contact_id)
+    form = _review_form(item)
+    outcome = request.form.get("outcome", "")
+    form.outcome.data = outcome
+    if not form.validate():
+        return render_contact(item, review_form=form, status=422)
+    level = form.level.data if outcome == "changed" else None
+    try:
+        decisions.record_review(item, g.user, outcome=outcome, rationale=form.rationale.data or "",
+                                level=level, expected_version=expected_version(form.expected_version.data))
+    except Problem as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        return _refused(contact_id, exc, review_form=form)
+    flash(f"Review recorded for {item.partner_reference}: decision {outcome}.")
+    return redirect(url_for("web.reviews"))
+
+
+@bp.post("/contacts/<contact_id>/information-request")
+def information_request(contact_id: str):
+    item = _contact_or_404(contact_id)
+    form = _info_form(item)
+    if not form.validate():
+        return render_contact(item, info_form=form, status=422)
+    try:
+        decisions.request_information(item, g.user, fields=list(form.fields.data or []),
+                                      message=form.message.data or "")
+    except Problem as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        return _refused(contact_id, exc, info_form=form)
+    flash(f"Information requested from the referrer for {item.partner_reference}. "
+          "The decision is still due on time.")
+    return redirect(url_for("web.contact", contact_id=contact_id))
+
