@@ -29,8 +29,8 @@ FloorFn = Callable[[dict, datetime, bool], int]
 # least (many standard-risk domestic abuse notifications); the mix is chosen so that police
 # are the largest source of *referrals* (~28%) and schools next (~21%), as nationally.
 SOURCE_MIX: dict[str, float] = {
-    "6": 0.34, "2A": 0.17, "2B": 0.02, "3A": 0.03, "3B": 0.04, "3C": 0.01, "3D": 0.01, "3E": 0.03,
-    "3F": 0.02, "1A": 0.02, "1B": 0.02, "1C": 0.02, "1D": 0.02, "4": 0.03, "5A": 0.04, "5B": 0.03,
+    "6": 0.32, "2A": 0.18, "2B": 0.02, "3A": 0.03, "3B": 0.04, "3C": 0.01, "3D": 0.01, "3E": 0.03,
+    "3F": 0.02, "1A": 0.03, "1B": 0.02, "1C": 0.02, "1D": 0.02, "4": 0.03, "5A": 0.04, "5B": 0.03,
     "5C": 0.02, "5D": 0.02, "7": 0.02, "8": 0.03, "9": 0.03, "10": 0.01,
 }
 SOURCE_FAMILY = {"6": "police", "2A": "school", "2B": "school", "4": "housing", "7": "legal",
@@ -40,8 +40,8 @@ SOURCE_FAMILY.update({c: "individual" for c in ("1A", "1B", "1C", "1D")})
 SOURCE_FAMILY.update({c: "local_authority" for c in ("5A", "5B", "5C", "5D")})
 
 CONCERN_MIX: dict[str, dict[str, float]] = {
-    "police": {"domestic_abuse": 0.70, "physical_abuse": 0.06, "missing": 0.07, "exploitation": 0.04,
-               "behaviour": 0.04, "substance_misuse": 0.03, "sexual_abuse": 0.03, "other": 0.03},
+    "police": {"domestic_abuse": 0.72, "physical_abuse": 0.04, "missing": 0.07, "exploitation": 0.02,
+               "behaviour": 0.06, "substance_misuse": 0.03, "sexual_abuse": 0.02, "other": 0.04},
     "school": {"neglect": 0.25, "emotional_abuse": 0.12, "physical_abuse": 0.12, "behaviour": 0.11,
                "mental_health": 0.10, "domestic_abuse": 0.08, "sexual_abuse": 0.04, "self_harm": 0.07,
                "other": 0.11},
@@ -67,8 +67,15 @@ CONCERN_SEVERITY = {
     "mental_health": -0.30, "self_harm": 0.15, "behaviour": -0.60, "homelessness": -0.30,
     "other": -0.70,
 }
-# Cut points on the hidden need that separate levels 1|2, 2|3 and 3|4.
-LEVEL_CUTS = (-0.15, 1.10, 2.25)
+# The expert's reading: part hidden need, part concrete facts (true whether or not the contact
+# reports them), part judgement. Cut points on it separate levels 1|2, 2|3 and 3|4.
+NEED_WEIGHT = 0.7
+FACT_WEIGHTS = {"injured": 1.4, "disclosed_harm": 1.2, "strangulation": 0.8, "weapon_used": 0.6,
+                "victim_pregnant": 0.3}
+HIGH_RISK_DA_WEIGHT = 0.8
+UNKNOWN_WEIGHT = 0.15
+JUDGEMENT_SD = 0.45
+LEVEL_CUTS = (-0.15, 1.45, 2.45)
 HOUSEHOLD_SD = 0.7      # chronic household risk, shared by re-contacts
 EPISODE_SD = 1.0        # what is specific to this contact
 
@@ -161,23 +168,26 @@ def _put(target: dict, key: str, value) -> None:
         target[key] = value
 
 
-def _dash_block(rng: random.Random, need: float, family: str, missing: float) -> dict:
-    """A DASH checklist whose 'yes' answers rise with hidden need, with 'not known's."""
+def _dash_block(rng: random.Random, need: float, family: str, missing: float, truth: dict) -> dict:
+    """A DASH checklist whose true 'yes' answers rise with hidden need; some recorded 'not known'."""
     version = "police-27" if family == "police" else "safelives-24"
     n_questions = 27 if version == "police-27" else 24
     p_yes = _sigmoid(-2.4 + 0.95 * need)
     answers = {}
+    true_yes = 0
     for q in range(1, n_questions + 1):
-        r = rng.random()
-        if r < missing * 0.3:
+        is_yes = rng.random() < p_yes
+        true_yes += is_yes
+        if rng.random() < missing * 0.3:
             answers[str(q)] = "not_known"
-        elif rng.random() < p_yes:
+        elif is_yes:
             answers[str(q)] = "yes"
         elif rng.random() > missing * 0.15:
             answers[str(q)] = "no"
+    truth["dash_yes"] = true_yes
     yes = sum(1 for a in answers.values() if a == "yes")
     perceived = need + rng.gauss(0, 0.7)
-    grading = "high" if yes >= 14 or perceived > 2.4 else "medium" if yes >= 10 or perceived > 1.5 else "standard"
+    grading = "high" if yes >= 14 or perceived > 2.7 else "medium" if yes >= 10 or perceived > 1.5 else "standard"
     dash = {"version": version, "answers": answers}
     if rng.random() > missing * 0.4:
         dash["officer_grading"] = grading
@@ -185,10 +195,10 @@ def _dash_block(rng: random.Random, need: float, family: str, missing: float) ->
 
 
 def _domestic_abuse(rng: random.Random, need: float, chronic: float, family: str,
-                    missing: float) -> dict:
+                    missing: float, truth: dict) -> dict:
     block: dict = {}
     if family == "police" and rng.random() < 0.85 or family != "police" and rng.random() < 0.12:
-        block["dash"] = _dash_block(rng, need, family, missing)
+        block["dash"] = _dash_block(rng, need, family, missing, truth)
     incidents = int(rng.expovariate(1.0) * math.exp(-0.6 + 0.45 * need + 0.3 * chronic))
     _put(block, "incidents_12m", _maybe(rng, min(incidents, 60), missing if family != "police" else 0.1))
     signals = {
@@ -200,7 +210,8 @@ def _domestic_abuse(rng: random.Random, need: float, chronic: float, family: str
     for key, logit in signals.items():
         if family != "police" and key == "arrest_made":
             continue
-        _put(block, key, _maybe(rng, rng.random() < _sigmoid(logit), missing))
+        truth[key] = rng.random() < _sigmoid(logit)
+        _put(block, key, _maybe(rng, truth[key], missing))
     return block
 
 
@@ -217,7 +228,8 @@ def _factors(rng: random.Random, concern: str, need: float) -> list[str]:
 
 def _child_entry(rng: random.Random, kid: dict, ctx: dict, need: float, prior_referrals: int,
                  status: str) -> dict:
-    missing, concern, family = ctx["missing"], ctx["concern"], ctx["family"]
+    """One child as the referrer describes them; what is really so goes into ``ctx['truth']``."""
+    missing, concern, family, truth = ctx["missing"], ctx["concern"], ctx["family"], ctx["truth"]
     child: dict = {"child_reference": kid["child_reference"]}
     _put(child, "age_years", _maybe(rng, kid["age_years"], missing * 0.3))
     _put(child, "sex", _maybe(rng, kid["sex"], missing * 0.3, absent_ok=True))
@@ -230,13 +242,16 @@ def _child_entry(rng: random.Random, kid: dict, ctx: dict, need: float, prior_re
     incident = concern in ("domestic_abuse", "physical_abuse", "sexual_abuse") or family == "police"
     if incident:
         present = rng.random() < _sigmoid(-0.25 + 0.35 * need)
+        truth["present"] = truth.get("present", False) or present
         _put(child, "present_at_incident", _maybe(rng, present, missing))
-        hurt = _sigmoid(-4.6 + 1.35 * need + (1.2 if concern == "physical_abuse" else 0.0))
-        _put(child, "injured", _maybe(rng, rng.random() < hurt, missing))
+        hurt = rng.random() < _sigmoid(-4.6 + 1.35 * need + (1.2 if concern == "physical_abuse" else 0.0))
+        truth["injured"] = truth.get("injured", False) or hurt
+        _put(child, "injured", _maybe(rng, hurt, missing))
     if concern in ("physical_abuse", "sexual_abuse", "emotional_abuse", "neglect") or rng.random() < 0.2:
-        said = _sigmoid(-4.2 + 1.25 * need + (1.0 if concern == "sexual_abuse" else 0.0))
+        said = rng.random() < _sigmoid(-4.2 + 1.25 * need + (1.0 if concern == "sexual_abuse" else 0.0))
         if kid["age_years"] >= 3:
-            _put(child, "disclosed_harm", _maybe(rng, rng.random() < said, missing))
+            truth["disclosed"] = truth.get("disclosed", False) or said
+            _put(child, "disclosed_harm", _maybe(rng, said, missing))
     if rng.random() > missing * 0.6:
         child["current_status"] = status
     known = prior_referrals if family in ("school", "local_authority", "health") else prior_referrals
@@ -246,11 +261,11 @@ def _child_entry(rng: random.Random, kid: dict, ctx: dict, need: float, prior_re
 
 def _status(rng: random.Random, chronic: float, prior_referrals: int) -> str:
     x = chronic + 0.6 * prior_referrals + rng.gauss(0, 0.8)
-    if x > 2.6:
+    if x > 3.1:
         return "child_protection"
-    if x > 1.8:
+    if x > 2.4:
         return "child_in_need"
-    if x > 1.0:
+    if x > 1.4:
         return "early_help"
     return "unknown" if rng.random() < 0.05 else "none"
 
@@ -267,8 +282,32 @@ def _referrer_view(rng: random.Random, need: float, missing: float) -> tuple[str
     return request, consent
 
 
-def _level_from_need(need: float) -> int:
-    return 1 + sum(need > cut for cut in LEVEL_CUTS)
+def _reported(contact: dict, key: str) -> float:
+    """1 when the contact says yes, UNKNOWN_WEIGHT when it says not known or is silent, else 0."""
+    if key in ("injured", "disclosed_harm", "present_at_incident"):
+        values = [c.get(key) for c in contact["children"]]
+    else:
+        values = [contact.get("domestic_abuse", {}).get(key, False)]
+    if any(v is True for v in values):
+        return 1.0
+    return UNKNOWN_WEIGHT if any(v is None for v in values) else 0.0
+
+
+def _expert_score(rng: random.Random, need: float, truth: dict, contact: dict) -> float:
+    """The quality-assured reading: what the contact reports, what checks reveal, and judgement.
+
+    The front door decides on the contact plus its own checks: a fact the referrer left out is
+    weighed only as a possibility (UNKNOWN_WEIGHT) and otherwise through the hidden need, which
+    stands for what checks with other agencies and records show.
+    """
+    facts = sum(weight * _reported(contact, key) for key, weight in FACT_WEIGHTS.items())
+    high_da = truth.get("dash_yes", 0) >= 14 and _reported(contact, "present_at_incident") == 1.0
+    return (NEED_WEIGHT * need + facts + (HIGH_RISK_DA_WEIGHT if high_da else 0.0)
+            + rng.gauss(0, JUDGEMENT_SD))
+
+
+def _level_from_score(score: float) -> int:
+    return 1 + sum(score > cut for cut in LEVEL_CUTS)
 
 
 def _historic(rng: random.Random, expert: int, family: str, concern: str, missing: float) -> int:
@@ -276,9 +315,8 @@ def _historic(rng: random.Random, expert: int, family: str, concern: str, missin
     level = expert
     if rng.random() < 0.15:
         level = max(1, min(4, level + rng.choice((-1, 1))))
-    if expert <= 2 and family == "police" and concern == "domestic_abuse" and rng.random() < 0.55:
-        level = 3
-    elif expert <= 2 and missing >= 0.45 and rng.random() < 0.25:
+    police_da = family == "police" and concern == "domestic_abuse"
+    if expert <= 2 and (police_da and rng.random() < 0.55 or missing >= 0.45 and rng.random() < 0.25):
         level = 3
     if expert >= 3 and rng.random() < 0.05:
         level = 2
@@ -300,7 +338,8 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
             + 0.25 * len(recent) + (DISABILITY_NEED if index["disabled_true"] else 0.0)
             + (0.2 if min(k["age_years"] for k in kids) < 2 else 0.0)
             + (DA_NEED if hh.domestic_abuse and concern != "domestic_abuse" else 0.0))
-    ctx = {"missing": missing, "concern": concern, "family": family}
+    truth: dict = {}
+    ctx = {"missing": missing, "concern": concern, "family": family, "truth": truth}
     status = _status(rng, hh.chronic, prior_referrals)
     children = [_child_entry(rng, k, ctx, need, prior_referrals, status) for k in kids]
     contact: dict = {
@@ -318,7 +357,7 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
     if factors:
         contact["factors"] = factors
     if concern == "domestic_abuse" or "3B" in factors and rng.random() < 0.5:
-        contact["domestic_abuse"] = _domestic_abuse(rng, need, hh.chronic, family, missing)
+        contact["domestic_abuse"] = _domestic_abuse(rng, need, hh.chronic, family, missing, truth)
     request, consent = _referrer_view(rng, need, missing)
     contact["consent"] = consent
     if rng.random() > missing * 0.5:
@@ -326,7 +365,7 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
     contact["narrative"] = f"Synthetic {concern.replace('_', ' ')} contact from a {family} source."
     fair = {"sex": index["sex"], "ethnicity": index["ethnicity"], "disabled": index["disabled_true"],
             "age_years": index["age_years"]}
-    return contact, need, {"family": family, "concern": concern, "missing": missing, "index": fair}
+    return contact, _expert_score(rng, need, truth, contact), {"family": family, "concern": concern, "missing": missing, "index": fair}
 
 
 def _schedule(rng: random.Random, n_contacts: int, start: datetime) -> list[tuple[int, datetime]]:
@@ -368,10 +407,10 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
             hid = f"H{h:07d}"
             hh = households[h] = Household(hid, rng.gauss(0, 1), _new_children(rng, hid), [],
                                            rng.random() < DA_HOUSEHOLD_RATE)
-        contact, need, info = _contact(rng, hh, seq, when)
+        contact, score, info = _contact(rng, hh, seq, when)
         prior_marac = hh.marac_at is not None and (when - hh.marac_at).days <= 365
         floor = floor_fn(contact, when, prior_marac) if floor_fn else 0
-        expert = max(_level_from_need(need), floor)
+        expert = max(_level_from_score(score), floor)
         historic = max(_historic(rng, expert, info["family"], info["concern"], info["missing"]), floor
                        if rng.random() < 0.9 else 1)
         hh.last_contacts.append((when, historic))

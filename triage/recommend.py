@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .explain import score_and_explain
 from .guidance import Guidance, GuidanceResult, load_guidance
+from .model import ModelLoadError, load_model
 from .rationale import draft_rationale
 
 RULES_ONLY = "rules-only"
+RULES_ONLY_NOTE = ("No classifier is loaded: this recommendation comes from the threshold guidance's "
+                   "rules alone, without probabilities or an explanation.")
 
 
 @dataclass
@@ -33,10 +37,19 @@ class Recommender:
         """The spec's ``recommendation`` for a schema-valid contact."""
         result = self.guidance.evaluate(contact, received_at=received_at, prior_marac_12m=prior_marac_12m)
         level = max(result.floor_level, 1)
-        # Classifier extension point: when self.model is not None, score the contact here, set
-        # level = max(level, model level) and pass probabilities, explanation, model_version,
-        # mode="model" and the model's reasons (model_reasons=...) to _assemble.
-        return self._assemble(result, level)
+        if self.model is None:
+            rec = self._assemble(result, level)
+            rec["note"] = RULES_ONLY_NOTE
+            return rec
+        # The classifier: level = max(floor, model level); it can raise, never lower.
+        out = score_and_explain(self.model, contact, floor_level=result.floor_level,
+                                prior_marac_12m=prior_marac_12m,
+                                level_names={n: v["name"] for n, v in self.guidance.levels.items()})
+        rec = self._assemble(result, out["level"], probabilities=out["probabilities"],
+                             explanation=out["explanation"], model_version=self.model.version,
+                             mode="model", model_reasons=out["reasons"])
+        rec["what_would_change"] = out["what_would_change"]
+        return rec
 
     def _assemble(self, result: GuidanceResult, level: int, *, probabilities: dict | None = None,
                   explanation: dict | None = None, model_version: str = RULES_ONLY,
@@ -69,4 +82,13 @@ def load_recommender(config: dict) -> Recommender:
     ``GuidanceConfigError`` propagates on purpose: triaging children against guidance the
     service could not read is worse than not starting.
     """
-    return Recommender(guidance=load_guidance(config["THRESHOLDS_PATH"]))
+    recommender = Recommender(guidance=load_guidance(config["THRESHOLDS_PATH"]))
+    models_dir = config.get("MODELS_DIR")
+    try:
+        if not models_dir:
+            raise ModelLoadError("no MODELS_DIR is configured")
+        recommender.model = load_model(models_dir)
+    except ModelLoadError as exc:
+        # Any doubt about the model file means rules-only recommendations; intake keeps working.
+        recommender.notes.append(f"classifier not loaded, rules-only: {exc}")
+    return recommender

@@ -20,16 +20,16 @@ def read(client, person, contact_id) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("name", "floor", "dash_risk", "marac", "consent_ok", "due"),
+    ("name", "floor", "dash_risk", "marac", "due"),
     [
-        ("police-da-high-risk", 4, "high", ["visible_high_risk"], True, "2026-11-23T08:05:00Z"),
-        ("police-da-standard-no-children-present", 0, "standard", [], True, "2026-11-23T09:12:00Z"),
-        ("health-visitor-unborn", 3, None, [], False, "2026-11-24T09:00:00Z"),
-        ("school-neglect", 2, None, [], True, "2026-11-19T14:30:00Z"),
+        ("police-da-high-risk", 4, "high", ["visible_high_risk"], "2026-11-23T08:05:00Z"),
+        ("police-da-standard-no-children-present", 0, "standard", [], "2026-11-23T09:12:00Z"),
+        ("health-visitor-unborn", 3, None, [], "2026-11-24T09:00:00Z"),
+        ("school-neglect", 2, None, [], "2026-11-19T14:30:00Z"),
     ],
 )
 def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
-    client, make_person, name, floor, dash_risk, marac, consent_ok, due
+    client, make_person, name, floor, dash_risk, marac, due
 ):
     payload = example(name)
     sender = make_person("partner", organisation=payload["source"]["organisation"])
@@ -42,7 +42,9 @@ def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
     assert (rec["dash"] or {}).get("risk") == dash_risk
     assert rec["marac"]["criteria"] == marac
     assert rec["marac"]["recommended"] is bool(marac)
-    assert rec["consent"]["ok"] is consent_ok
+    # Consent is a barrier only at level 3 when it was refused or not sought (level 4: not a barrier).
+    barrier = rec["level"] == 3 and payload["consent"] in {"refused", "not_sought"}
+    assert rec["consent"]["ok"] is not barrier
     assert got["decision_due_at"] == due
     assert rec["urgency"] in {"red", "amber", "green"}
     for indicator in rec["indicators"]:
@@ -50,6 +52,19 @@ def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
     for gap in rec["information_gaps"]:
         assert gap["field"] and gap["why"]
     assert rec["rationale_draft"]
+
+
+def test_consent_refused_at_child_in_need_level_is_flagged_for_the_worker(client, make_person, app):
+    from triage.recommend import Recommender
+
+    # Rules only, so the level is the guidance floor (3) whatever the classifier would add.
+    app.extensions["recommender"] = Recommender(guidance=app.extensions["recommender"].guidance)
+    payload = example("health-visitor-unborn")
+    sender = make_person("partner", organisation=payload["source"]["organisation"])
+    rec = submit(client, sender, payload)["recommendation"]
+    assert rec["level"] == 3
+    assert rec["consent"]["ok"] is False
+    assert rec["consent"]["note"]
 
 
 def test_unborn_example_names_the_missing_dash_and_incident_count(client, make_person):

@@ -1,0 +1,112 @@
+"""Scoring speed: one contact at a time and in batches (a benchmark, not a test).
+
+Prints medians for: the full recommendation of one contact (guidance + model + explanation +
+"what would change" + rationale), the model part alone, scikit-learn's own ``predict_proba`` on one
+row, batches through the shared encoder and the numpy scorer, and the black box's batch speed.
+
+    .venv/bin/python benchmarks/bench_scoring.py [--n 2000] [--batch 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+
+from training.generate import generate, guidance_floor_fn  # noqa: E402
+from training.train import received  # noqa: E402
+from triage import features as F  # noqa: E402
+from triage.explain import score_and_explain  # noqa: E402
+from triage.guidance import load_guidance  # noqa: E402
+from triage.model import load_model, probabilities_batch  # noqa: E402
+from triage.recommend import Recommender  # noqa: E402
+
+THRESHOLDS = ROOT / "config" / "thresholds.yaml"
+
+
+def _median_us(fn, items, repeat: int = 1) -> float:
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        for _ in range(repeat):
+            fn(item)
+        times.append((time.perf_counter() - start) / repeat)
+    return statistics.median(times) * 1e6
+
+
+def _rate(fn, n: int, rounds: int = 5) -> float:
+    best = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        best.append(time.perf_counter() - start)
+    return n / statistics.median(best)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=2000, help="contacts timed one at a time")
+    parser.add_argument("--batch", type=int, default=20000, help="contacts per batch")
+    args = parser.parse_args(argv)
+    floor_fn = guidance_floor_fn(THRESHOLDS)
+    records = list(generate(max(args.n, args.batch), seed=99, floor_fn=floor_fn))
+    guidance, model = load_guidance(THRESHOLDS), load_model(ROOT / "models")
+    rec = Recommender(guidance=guidance, model=model)
+    singles = records[: args.n]
+    for r in singles[:200]:  # warm up
+        rec.recommend(r["contact"], received_at=received(r["contact"]))
+
+    full = _median_us(lambda r: rec.recommend(r["contact"], received_at=received(r["contact"]),
+                                              prior_marac_12m=r["prior_marac_12m"]), singles)
+    floors = {id(r): floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in singles}
+    model_only = _median_us(lambda r: score_and_explain(model, r["contact"], floor_level=floors[id(r)],
+                                                        prior_marac_12m=r["prior_marac_12m"]), singles)
+    guidance_only = _median_us(lambda r: guidance.evaluate(r["contact"], received_at=received(r["contact"])),
+                               singles)
+    rows = [F.dense(F.encode(r["contact"], floor_level=floors[id(r)])) for r in singles[:300]]
+    est = model.estimators["level_ge_3"]
+    sk_one = _median_us(lambda row: est.predict_proba(row), rows, repeat=5)
+    sk_three = _median_us(lambda row: [e.predict_proba(row) for e in model.estimators.values()], rows)
+
+    batch = records[: args.batch]
+    contacts = [r["contact"] for r in batch]
+    bfloors = [floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in batch]
+    marac = [r["prior_marac_12m"] for r in batch]
+
+    def batch_path() -> np.ndarray:
+        x = F.encode_many(contacts, bfloors, marac)
+        logits = model.logits_batch(x)
+        probabilities_batch(logits)
+        return np.maximum(model.levels_batch(logits), np.maximum(bfloors, 1))
+
+    x = F.encode_many(contacts, bfloors, marac)
+    encoded_rate = _rate(lambda: probabilities_batch(model.logits_batch(x)), len(batch))
+    batch_rate = _rate(batch_path, len(batch), rounds=3)
+    dense_x = x.toarray()
+    y = np.array([r["expert_level"] for r in batch])
+    bb = HistGradientBoostingClassifier(random_state=0, max_iter=100).fit(dense_x, y)
+    bb_rate = _rate(lambda: bb.predict_proba(dense_x), len(batch), rounds=3)
+    sk_batch_rate = _rate(lambda: [e.predict_proba(x) for e in model.estimators.values()], len(batch))
+
+    print(f"one contact, full recommendation (guidance + model + explanation + changes): {full:8.1f} us median")
+    print(f"one contact, model part only (encode + score + explain + changes):            {model_only:8.1f} us median")
+    print(f"one contact, guidance engine only:                                            {guidance_only:8.1f} us median")
+    print(f"one row, scikit-learn predict_proba (one of the three estimators):            {sk_one:8.1f} us median")
+    print(f"one row, scikit-learn predict_proba (all three estimators):                   {sk_three:8.1f} us median")
+    print(f"batch of {len(batch)}: encode + score + probabilities + levels (floors given):  {batch_rate:10.0f} contacts/s")
+    print(f"batch of {len(batch)}: score + probabilities on the encoded matrix:             {encoded_rate:10.0f} contacts/s")
+    print(f"batch of {len(batch)}: scikit-learn predict_proba x3 on the encoded matrix:      {sk_batch_rate:10.0f} contacts/s")
+    print(f"batch of {len(batch)}: black box (HistGradientBoosting) predict_proba:           {bb_rate:10.0f} contacts/s")
+
+
+if __name__ == "__main__":
+    main()

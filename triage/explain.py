@@ -1,0 +1,170 @@
+"""Explanations a practitioner can check: reasons that add up, and what would change the level.
+
+The model's score for "level k or above" is an intercept plus the weights of the contact's active
+0/1 columns (``triage.features``). Grouping those weights by the contact field each column came
+from gives one contribution per field, with a plain-English label and the value read off the
+contact; intercept + sum(contributions) is the score exactly (spec section 2).
+
+"What would change this" tries one field at a time, one step at a time (a "not known" answered, a
+yes/no flipped, a count one higher or lower) and reports, in each direction, the change that moves
+the recommendation a level with the least movement of the score. The guidance floor is held as it
+is: a change that removes a guidance indicator may lower the floor as well, which the guidance
+engine, not the model, decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from triage import features as F
+from triage.model import SCALE, OrdinalModel, Scored
+
+_LABELS = {f.name: f.label for f in F.FIELDS}
+TRI_VALUES = ("yes", "no", "not known")
+# Fields whose value a referrer could supply or correct; structural fields (who sent it, the
+# concern, the children's ages) and derived ones (interactions, the floor) are not "changes".
+_TRI_FIELDS = tuple(f"children.{k}" for k, _ in F.CHILD_RISKS) + tuple(f"domestic_abuse.{k}" for k, _ in F.DA_RISKS)
+_COUNT_FIELDS = ("children.previous_referrals_12m", "domestic_abuse.incidents_12m")
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    label: str
+    old: Any
+    new: Any
+    new_level: int
+    shift: float
+
+
+def level_explained(level: int) -> int:
+    """The ordinal score that explains a level: "level >= L", and "level >= 2" for level 1."""
+    return max(level, 2)
+
+
+def explanation(model: OrdinalModel, values: dict[str, Any], active: list[int], level: int) -> dict:
+    """The spec's ``explanation`` object for the recommended ``level``."""
+    k = level_explained(level)
+    weights = model.weights[k - 2]
+    per_field: dict[str, float] = {}
+    for col in active:
+        name = F.COLUMNS[col].field
+        per_field[name] = per_field.get(name, 0.0) + float(weights[col])
+    contributions = [
+        {"feature": name, "label": _LABELS[name], "value": _jsonable(values.get(name)), "contribution": c}
+        for name, c in per_field.items() if c != 0.0
+    ]
+    contributions.sort(key=lambda item: -abs(item["contribution"]))
+    intercept = float(model.intercepts[k - 2])
+    return {"contributions": contributions, "intercept": intercept,
+            "score": intercept + sum(c["contribution"] for c in contributions),
+            "level_explained": k, "scale": f"log-odds that the threshold level is {k} or above",
+            "scale_rule": SCALE}
+
+
+def main_reasons(expl: dict, n: int = 3) -> tuple[str, ...]:
+    """The few largest positive contributions in words, for the rationale draft.
+
+    A "not known" answer can carry weight (missing information is itself a risk the model learnt),
+    but it is not a reason a practitioner can cite; it shows in the explanation and the gaps instead.
+    """
+    out = []
+    for c in expl["contributions"]:
+        if c["contribution"] > 0 and c["value"] not in (None, "not known") and len(out) < n:
+            out.append(f"{c['label']} ({_display(c['value'])})")
+    return tuple(out)
+
+
+def _candidates(values: dict[str, Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for name in _TRI_FIELDS:
+        out += [(name, v) for v in TRI_VALUES if v != values[name]]
+    for name in _COUNT_FIELDS:
+        cur = values[name]
+        steps = (0, 1) if cur is None else (cur + 1, cur - 1)
+        out += [(name, s) for s in steps if s is not None and s >= 0 and s != cur]
+    yes = values["domestic_abuse.dash"]
+    if yes is not None:
+        out += [("domestic_abuse.dash", y) for y in (yes + 1, yes - 1) if 0 <= y <= 27]
+    grading = values["domestic_abuse.dash.officer_grading"]
+    if values["domestic_abuse.dash"] is not None:
+        out += [("domestic_abuse.dash.officer_grading", g) for g in ("standard", "medium", "high") if g != grading]
+    return out
+
+
+def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[int], scored: Scored,
+                      floor_level: int, level_names: dict[int, str] | None = None) -> list[dict]:
+    """The smallest single-field change that raises, and the one that lowers, the recommendation."""
+    level = max(scored.model_level, floor_level, 1)
+    cuts = [float(c) for c in model.logit_thresholds]
+    columns = model.column_weights
+    best: dict[str, Change] = {}
+    for name, new in _candidates(values):
+        trial = dict(values)
+        trial[name] = new
+        F.recompute_interactions(trial)
+        delta = [0.0, 0.0, 0.0]
+        for fld in (name, *F.INTERACTION_FIELDS):
+            if fld != name and trial[fld] == values[fld]:
+                continue
+            for col in F.field_columns(trial, fld):
+                for i, w in enumerate(columns[col]):
+                    delta[i] += w
+            for col in F.field_columns(values, fld):
+                for i, w in enumerate(columns[col]):
+                    delta[i] -= w
+        if not any(delta):
+            continue
+        model_level = 1
+        for i in range(3):
+            if scored.logits[i] + delta[i] >= cuts[i]:
+                model_level = i + 2
+        new_level = max(model_level, floor_level, 1)
+        if new_level == level:
+            continue
+        direction = "raise" if new_level > level else "lower"
+        shift = max(abs(d) for d in delta)
+        if direction not in best or shift < best[direction].shift:
+            best[direction] = Change(name, _LABELS[name], values[name], new, new_level, shift)
+    return [_statement(best[d], level_names) for d in ("raise", "lower") if d in best]
+
+
+def _statement(change: Change, level_names: dict[int, str] | None) -> dict:
+    name = (level_names or {}).get(change.new_level)
+    target = f"level {change.new_level}" + (f" ({name})" if name else "")
+    text = (f"If '{change.label}' were {_display(change.new)} instead of {_display(change.old)}, "
+            f"the recommendation would be {target}.")
+    return {"field": change.field, "label": change.label, "from": _jsonable(change.old),
+            "to": _jsonable(change.new), "new_level": change.new_level, "statement": text}
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value).replace("_", " ")
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int, prior_marac_12m: bool,
+                      level_names: dict[int, str] | None = None) -> dict:
+    """Everything the recommendation needs from the model for one contact, in one pass.
+
+    Returns ``level`` (max of the guidance floor and the model's level), ``model_level``,
+    ``probabilities``, ``explanation``, ``what_would_change`` and ``reasons`` (for the rationale).
+    """
+    values = F.summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m)
+    active = F.active_columns(values)
+    scored = model.score(active)
+    level = max(scored.model_level, floor_level, 1)
+    expl = explanation(model, values, active, level)
+    return {"level": level, "model_level": scored.model_level, "probabilities": scored.probabilities,
+            "explanation": expl, "reasons": main_reasons(expl),
+            "what_would_change": what_would_change(model, values, active, scored, floor_level, level_names)}
