@@ -238,7 +238,7 @@ class ContactSchema(_Strict):
     narrative = StrictString(validate=validate.Length(max=20000))
     referrer_request = StrictString(validate=_one_of(REFERRER_REQUESTS))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _domestic_abuse_block(self, data: dict, **kwargs) -> None:
         if data.get("primary_concern") == "domestic_abuse" and "domestic_abuse" not in data:
             raise ValidationError(

@@ -7,9 +7,8 @@ The passwords are for a local demonstration only and are printed by ``make run``
 from __future__ import annotations
 
 import copy
-import json
+import random
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -26,10 +25,9 @@ DEMO_PEOPLE = (
     ("manager2@demo.invalid", "manager", None),
     ("police@demo.invalid", "partner", "Demo Police"),
     ("school@demo.invalid", "partner", "Demo Primary School"),
-    ("health@demo.invalid", "partner", "Demo Health Visiting Service"),
+    ("health@demo.invalid", "partner", "Demo NHS Trust"),
     ("admin@demo.invalid", "admin", None),
 )
-EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "examples" / "contacts"
 
 
 def _organisation(name: str | None) -> Organisation | None:
@@ -56,12 +54,80 @@ def ensure_people() -> dict[str, User]:
 
 
 def demo_contacts(count: int, now: datetime) -> list[dict]:
-    """A day of contacts, received since the last working day began; synthetic, never real."""
-    try:
-        from training.generate import demo_day
-    except ImportError:  # the generator is not there yet: the shared examples only
-        return shared_examples(now)
-    return demo_day(count, now=now)
+    """A day of contacts from the training generator, re-dated to since the last working day began.
+
+    The generator is the one model of a front door (source mix, concerns, missing information);
+    the demo only moves its contacts into today and gives each a narrative a worker would expect.
+    """
+    from training.generate import generate
+
+    rng = random.Random(2026)
+    start = _last_working_day_start(now)
+    span = max((now - start).total_seconds(), 3600.0)
+    contacts = []
+    for i, record in enumerate(generate(count, seed=2026)):
+        contact = record["contact"]
+        received = start + timedelta(seconds=span * (i + 0.5) / count)
+        contact["received_at"] = received.isoformat(timespec="seconds")
+        if "incident_at" in contact:
+            contact["incident_at"] = (received - timedelta(hours=rng.uniform(2, 14))).isoformat(timespec="seconds")
+        contact["partner_reference"] = f"DEMO-{received:%m%d}-{i + 1:03d}"
+        contact["narrative"] = narrative(contact, rng)
+        contacts.append(contact)
+    return contacts
+
+
+def _last_working_day_start(now: datetime) -> datetime:
+    """08:00 (London) on the working day before today: the window the morning triage covers."""
+    from .workdays import LONDON, is_working_day
+
+    day = now.astimezone(LONDON).date() - timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, datetime.min.time().replace(hour=8), tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def _said(value: object, yes: str, no: str, unknown: str = "") -> str:
+    return yes if value is True else no if value is False else unknown
+
+
+def narrative(contact: dict, rng: random.Random) -> str:
+    """A short, plausible account built from the contact's own facts (never real people)."""
+    concern = contact["primary_concern"]
+    kids = contact["children"]
+    ages = ", ".join("unborn" if c.get("unborn") else f"{c['age_years']}" if c.get("age_years") is not None
+                     else "age not given" for c in kids)
+    if concern == "domestic_abuse":
+        da = contact.get("domestic_abuse", {})
+        parts = [rng.choice(["Officers attended after a neighbour called 999.",
+                             "The mother called police from a relative's phone.",
+                             "Police were called to a disturbance at the family home."])]
+        parts.append(_said(da.get("strangulation"), "She described being held by the throat.", ""))
+        parts.append(_said(da.get("weapon_used"), "A kitchen knife was picked up during the argument.", ""))
+        present = [c.get("present_at_incident") for c in kids]
+        parts.append("The children were in the house at the time." if any(p is True for p in present)
+                     else "The children were not at home." if present and all(p is False for p in present)
+                     else "It is not recorded whether the children were present.")
+        parts.append(_said(da.get("arrest_made"), "The partner was arrested.", "No arrest was made."))
+        incidents = da.get("incidents_12m")
+        if incidents:
+            parts.append(f"{incidents} previous call(s) to this address in the last year.")
+        return " ".join(p for p in parts if p) + f" Children's ages: {ages}."
+    stories = {
+        "neglect": "Staff are worried the child is often hungry, in the same clothes and missing school.",
+        "physical_abuse": "The child arrived with bruising to the arm and gave an unclear account of it.",
+        "sexual_abuse": "The child said something to a member of staff that suggests sexual harm.",
+        "emotional_abuse": "The child is withdrawn and describes being shouted at and belittled at home.",
+        "exploitation": "The young person has been seen with older males and has unexplained money and phones.",
+        "missing": "The young person went missing overnight and returned with no account of where they were.",
+        "substance_misuse": "A parent was found under the influence while caring for the children.",
+        "mental_health": "A parent's mental health has deteriorated and the children are caring for them.",
+        "self_harm": "The young person disclosed self-harm to the school nurse.",
+        "behaviour": "The child's behaviour at school has escalated with fights and exclusions.",
+        "homelessness": "The family have been asked to leave their accommodation and have nowhere to go.",
+    }
+    story = stories.get(concern, "The referrer is worried about the family and asks for advice.")
+    return f"{story} Children's ages: {ages}."
 
 
 def _sender(contact: dict, people: dict[str, User]) -> User:
@@ -86,16 +152,9 @@ def seed(count: int = 40, now: datetime | None = None) -> list[str]:
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
     from .feedback_demo import seed_outcomes
 
-    lines += seed_outcomes(stored, people)
+    # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
+    from .workdays import LONDON
+
+    today = datetime.combine(now.astimezone(LONDON).date(), datetime.min.time(), tzinfo=LONDON)
+    lines += seed_outcomes([c for c in stored if c.received_at < today], people)
     return lines
-
-
-def shared_examples(now: datetime) -> list[dict]:
-    """The shared valid examples, re-dated to the last few hours (used by tests and the demo)."""
-    out = []
-    for i, path in enumerate(sorted(EXAMPLES.glob("*.json"))):
-        contact = json.loads(path.read_text())
-        contact["received_at"] = (now - timedelta(hours=i + 1)).isoformat(timespec="seconds")
-        contact.pop("incident_at", None)
-        out.append(contact)
-    return out
