@@ -58,9 +58,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def item(contact: Contact, timing: dict, decision: Decision | None = None) -> dict:
-    """One queue entry: enough to show a row and link to the contact, no narrative."""
-    entry = {
+def summary(contact: Contact) -> dict:
+    """A contact in one line of a list or queue: enough to show a row and link to it, no narrative."""
+    return {
         "id": contact.id,
         "partner_reference": contact.partner_reference,
         "organisation": contact.organisation.name,
@@ -73,8 +73,14 @@ def item(contact: Contact, timing: dict, decision: Decision | None = None) -> di
         "recommended_level": contact.recommended_level,
         "floor_level": contact.floor_level,
         "marac_recommended": contact.marac_recommended,
-        "time": timing,
+        "dash_risk": contact.dash_risk,
+        "children_ages": ["unborn" if child.unborn else child.age_years for child in contact.children],
     }
+
+
+def item(contact: Contact, timing: dict, decision: Decision | None = None) -> dict:
+    """One queue entry: the contact's summary with its time left (and decision, where there is one)."""
+    entry = {**summary(contact), "time": timing}
     if decision is not None:
         entry["decision"] = {"id": decision.id, "level": decision.level, "decided_by": decision.decided_by.label,
                              "decided_at": _iso(decision.decided_at)}

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..intake import fill_partner_organisation, submit
 from ..models import Contact, Decision, Review, User
 from ..problems import Problem
+from ..queues import summary
 from .schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
 
 blp = Blueprint(
@@ -186,27 +187,6 @@ def _parse_query() -> dict:
                       errors=flatten_errors(err.messages), title="Invalid query") from None
 
 
-def summary_json(contact: Contact) -> dict:
-    return {
-        "id": contact.id,
-        "partner_reference": contact.partner_reference,
-        "organisation": contact.organisation.name,
-        "source_code": contact.source_code,
-        "primary_concern": contact.primary_concern,
-        "received_at": iso(contact.received_at),
-        "decision_due_at": iso(contact.decision_due_at),
-        "status": contact.status,
-        "urgency": contact.urgency,
-        "recommended_level": contact.recommended_level,
-        "floor_level": contact.floor_level,
-        "marac_recommended": contact.marac_recommended,
-        "dash_risk": contact.dash_risk,
-        "children_ages": [
-            "unborn" if child.unborn else child.age_years for child in contact.children
-        ],
-    }
-
-
 @blp.route("", methods=["GET"])
 @blp.doc(summary="List contacts, newest first",
          parameters=[{"in": "query", "schema": ContactQuerySchema}])
@@ -227,7 +207,7 @@ def list_contacts():
     rows = db.session.scalars(
         query.order_by(Contact.received_at.desc(), Contact.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return jsonify({"items": [summary_json(c) for c in rows], "page": page,
+    return jsonify({"items": [summary(c) for c in rows], "page": page,
                     "per_page": per_page, "total": total})
 
 

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from .. import queues
+from .schemas import ContactSummarySchema
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
                 description="Work queues: awaiting decision, overdue, awaiting review, decided today.")
@@ -22,19 +23,7 @@ class TimeSchema(Schema):
     text = fields.String(metadata={"description": "e.g. '3 hours 20 minutes left', 'overdue by 1 day 2 hours'."})
 
 
-class QueueItemSchema(Schema):
-    id = fields.String()
-    partner_reference = fields.String()
-    organisation = fields.String()
-    source_code = fields.String()
-    primary_concern = fields.String()
-    received_at = fields.String()
-    decision_due_at = fields.String()
-    status = fields.String()
-    urgency = fields.String(allow_none=True)
-    recommended_level = fields.Integer(allow_none=True)
-    floor_level = fields.Integer(allow_none=True)
-    marac_recommended = fields.Boolean()
+class QueueItemSchema(ContactSummarySchema):
     time = fields.Nested(TimeSchema)
     decision = fields.Dict(metadata={"description": "The latest decision (review and decided-today queues)."})
 
