@@ -12,7 +12,7 @@ import pytest
 
 from training.generate import generate, guidance_floor_fn
 from triage import features as F
-from triage.explain import score_and_explain
+from triage.explain import caution, most_likely_level, score_and_explain
 from triage.guidance import load_guidance
 from triage.model import load_model
 from triage.recommend import Recommender
@@ -118,3 +118,62 @@ def test_changing_sex_does_not_change_the_explanation(recommender, contacts):
         other = copy.deepcopy(r["contact"])
         other["children"][0]["sex"] = "unknown"
         assert _recommend(recommender, other)["explanation"] == _recommend(recommender, r["contact"])["explanation"]
+
+
+def _names(recommender: Recommender) -> dict[int, str]:
+    return {n: v["name"] for n, v in recommender.guidance.levels.items()}
+
+
+@pytest.mark.parametrize(("probabilities", "floor", "expected"), [
+    ({"1": 0.05, "2": 0.91, "3": 0.02, "4": 0.02}, 0, 2),
+    ({"1": 0.05, "2": 0.91, "3": 0.02, "4": 0.02}, 3, 3),    # never below the floor
+    ({"1": 0.70, "2": 0.20, "3": 0.05, "4": 0.05}, 0, 1),
+    ({"1": 0.10, "2": 0.10, "3": 0.40, "4": 0.40}, 0, 4),    # a tie goes to the higher level
+])
+def test_most_likely_level_is_the_likeliest_level_never_below_the_floor(probabilities, floor, expected):
+    assert most_likely_level(probabilities, floor) == expected
+
+
+def test_a_level_recommended_only_by_the_safety_cut_off_is_explained_as_a_precaution(model, recommender):
+    names = _names(recommender)
+    probabilities = {"1": 0.05, "2": 0.91, "3": 0.022, "4": 0.018}
+    cut_off = f"{100 * model.thresholds[2]:.1f}%"
+    assert caution(model, probabilities, 4, 0, names) == (
+        f"Recommended {names[4]} as a precaution: the model gives {names[4]} 1.8%, above the {cut_off} safety "
+        f"cut-off; the most likely level is {names[2]} (91%). Check agency records before deciding.")
+    text = caution(model, probabilities, 3, 0, names)
+    assert text.startswith(f"Recommended {names[3]} as a precaution: the model gives {names[3]} or above 4.0%")
+    # a level the model finds most likely, or one the guidance floor sets, needs no caution
+    assert caution(model, probabilities, 2, 0, names) is None
+    assert caution(model, probabilities, 4, 4, names) is None
+    # where the floor lifts the most likely level, the caution says so
+    assert f"the most likely level the guidance floor allows is {names[3]}" in caution(model, probabilities, 4, 3, names)
+
+
+def test_every_recommendation_shows_its_most_likely_level_and_a_caution_exactly_when_the_level_is_a_precaution(
+        recommender, model, contacts):
+    names = _names(recommender)
+    cautioned = 0
+    for r in contacts:
+        out = _recommend(recommender, r["contact"], r["prior_marac_12m"])
+        probs, floor = out["probabilities"], out["floor"]["level"]
+        likely = out["most_likely_level"]
+        assert likely >= max(floor, 1)
+        assert probs[str(likely)] == max(probs[str(k)] for k in range(max(floor, 1), 5))
+        # the level is still the rule's: the caution explains it, never changes it
+        scored = model.score(F.encode(r["contact"], floor_level=floor, prior_marac_12m=r["prior_marac_12m"]))
+        assert out["level"] == max(scored.model_level, floor, 1)
+        if out["level"] > likely:
+            cautioned += 1
+            assert out["caution"].startswith(f"Recommended {names[out['level']]} as a precaution")
+            assert f"is {names[likely]} (" in out["caution"] and "Check agency records" in out["caution"]
+        else:
+            assert out["caution"] is None
+    assert cautioned > 20 and cautioned < len(contacts)
+
+
+def test_rules_only_recommendations_carry_no_model_caution():
+    rec = Recommender(guidance=load_guidance(THRESHOLDS))
+    contact = json.loads(EXAMPLES[0].read_text())
+    out = _recommend(rec, contact)
+    assert out["mode"] == "rules_only" and "caution" not in out and "most_likely_level" not in out

@@ -13,7 +13,7 @@ DEFAULT_MODELS = ROOT / "models"
 DEFAULT_THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 DEFAULT_SEED = 2026
 DEFAULT_N = 60000
-DEFAULT_VERSION = "synthetic-2026.1"
+DEFAULT_VERSION = "synthetic-2026.2"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage import features as F
-from triage.model import SCALE, OrdinalModel, Scored
+from triage.model import LEVELS, SCALE, OrdinalModel, Scored
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
 TRI_VALUES = ("yes", "no", "not known")
@@ -153,12 +153,51 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
+def most_likely_level(probabilities: dict[str, float], floor_level: int) -> int:
+    """The level the model thinks most probable, never below the guidance floor.
+
+    The decision rule recommends a level once P(level >= k) passes a low safety cut-off, so the
+    recommended level can be far less likely than another; the practitioner sees both. Ties go to
+    the higher level.
+    """
+    best = max(LEVELS, key=lambda k: (probabilities[str(k)], k))
+    return max(best, floor_level, 1)
+
+
+def _percent(p: float) -> str:
+    """A probability as people read it: one decimal below 10% (0.4%, 1.8%), whole numbers above."""
+    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
+
+
+def caution(model: OrdinalModel, probabilities: dict[str, float], level: int, floor_level: int,
+            level_names: dict[int, str] | None = None) -> str | None:
+    """Plain words when the level is recommended only because of the safety cut-off, else None.
+
+    Without this a contact the model gives a 2% chance of child protection reads, in red, as a
+    child protection case. The level stays as the rule says; the caution says why it is there.
+    """
+    likely = most_likely_level(probabilities, floor_level)
+    if level <= likely:
+        return None
+    names = level_names or {}
+    name = names.get(level, f"level {level}")
+    p_at_least = sum(probabilities[str(k)] for k in LEVELS if k >= level)
+    what = name if level == LEVELS[-1] else f"{name} or above"
+    raised = most_likely_level(probabilities, 1) < likely
+    allowed = "the most likely level" + (" the guidance floor allows" if raised else "")
+    return (f"Recommended {name} as a precaution: the model gives {what} {_percent(p_at_least)}, above the "
+            f"{_percent(float(model.thresholds[level - 2]))} safety cut-off; {allowed} is "
+            f"{names.get(likely, f'level {likely}')} ({_percent(probabilities[str(likely)])}). "
+            "Check agency records before deciding.")
+
+
 def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int, prior_marac_12m: bool,
                       level_names: dict[int, str] | None = None) -> dict:
     """Everything the recommendation needs from the model for one contact, in one pass.
 
     Returns ``level`` (max of the guidance floor and the model's level), ``model_level``,
-    ``probabilities``, ``explanation``, ``what_would_change`` and ``reasons`` (for the rationale).
+    ``most_likely_level``, ``caution`` (None unless the level is a precaution), ``probabilities``,
+    ``explanation``, ``what_would_change`` and ``reasons`` (for the rationale).
     """
     values = F.summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m)
     active = F.active_columns(values)
@@ -166,5 +205,7 @@ def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int, p
     level = max(scored.model_level, floor_level, 1)
     expl = explanation(model, values, active, level)
     return {"level": level, "model_level": scored.model_level, "probabilities": scored.probabilities,
+            "most_likely_level": most_likely_level(scored.probabilities, floor_level),
+            "caution": caution(model, scored.probabilities, level, floor_level, level_names),
             "explanation": expl, "reasons": main_reasons(expl),
             "what_would_change": what_would_change(model, values, active, scored, floor_level, level_names)}

@@ -49,6 +49,8 @@ class Recommender:
                              explanation=out["explanation"], model_version=self.model.version,
                              mode="model", model_reasons=out["reasons"])
         rec["what_would_change"] = out["what_would_change"]
+        rec["most_likely_level"] = out["most_likely_level"]
+        rec["caution"] = out["caution"]
         return rec
 
     def _assemble(self, result: GuidanceResult, level: int, *, probabilities: dict | None = None,
