@@ -140,3 +140,27 @@ def test_level_is_never_below_the_floor_and_always_named(doc):
     assert rec["level"] >= rec["floor"]["level"]
     assert rec["level_name"] == RECOMMENDER.guidance.level_name(rec["level"])
     assert rec["rationale_draft"].startswith(f"Recommended level {rec['level']}")
+
+
+def test_a_precautionary_level_keeps_its_level_but_not_its_urgency():
+    """The queue is ordered by what the evidence supports; the recommendation still errs high."""
+    from datetime import datetime, timezone
+
+    from training.generate import generate
+    from triage.recommend import load_recommender
+    from triage.settings import load_settings
+
+    recommender = load_recommender(load_settings("test"))
+    assert recommender.model is not None
+    received = datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)
+    seen = 0
+    for record in generate(300, seed=7):
+        rec = recommender.recommend(record["contact"], received_at=received)
+        if not rec["caution"]:
+            continue
+        seen += 1
+        result = recommender.guidance.evaluate(record["contact"], received_at=received)
+        assert rec["level"] > rec["most_likely_level"] >= max(result.floor_level, 1)
+        assert rec["urgency"] == result.urgency(rec["most_likely_level"])
+        assert rec["caution"] in rec["rationale_draft"]
+    assert seen > 0

@@ -45,17 +45,24 @@ class Recommender:
         out = score_and_explain(self.model, contact, floor_level=result.floor_level,
                                 prior_marac_12m=prior_marac_12m,
                                 level_names={n: v["name"] for n, v in self.guidance.levels.items()})
+        # A level raised only as a precaution keeps its level, but the queue is ordered by what the
+        # evidence supports (the most likely level, never below the floor): otherwise every
+        # precaution would be red and the contacts that are plainly urgent would be easy to miss.
+        urgency_level = out["most_likely_level"] if out["caution"] else out["level"]
         rec = self._assemble(result, out["level"], probabilities=out["probabilities"],
                              explanation=out["explanation"], model_version=self.model.version,
-                             mode="model", model_reasons=out["reasons"])
+                             mode="model", model_reasons=out["reasons"], urgency_level=urgency_level)
         rec["what_would_change"] = out["what_would_change"]
         rec["most_likely_level"] = out["most_likely_level"]
         rec["caution"] = out["caution"]
+        if out["caution"]:
+            rec["rationale_draft"] += " " + out["caution"]
         return rec
 
     def _assemble(self, result: GuidanceResult, level: int, *, probabilities: dict | None = None,
                   explanation: dict | None = None, model_version: str = RULES_ONLY,
-                  mode: str = "rules_only", model_reasons: tuple[str, ...] = ()) -> dict:
+                  mode: str = "rules_only", model_reasons: tuple[str, ...] = (),
+                  urgency_level: int | None = None) -> dict:
         """Lay out the recommendation in the contract's field names."""
         names = {n: v["name"] for n, v in self.guidance.levels.items()}
         return {
@@ -69,7 +76,7 @@ class Recommender:
             "dash": result.dash,
             "consent": result.consent_position(level),
             "information_gaps": result.information_gaps,
-            "urgency": result.urgency(level),
+            "urgency": result.urgency(urgency_level or level),
             "model_version": model_version,
             "rationale_draft": draft_rationale(result, level=level, level_names=names,
                                                model_reasons=model_reasons),
