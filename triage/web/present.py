@@ -82,7 +82,11 @@ def urgency_reasons(contact) -> list[str]:
     if not rec:
         return ["Not yet scored: triage by hand first"]
     reasons = []
-    if contact.recommended_level:
+    likely = rec.get("most_likely_level")
+    if contact.recommended_level and rec.get("caution") and likely:
+        reasons.append(f"{level_name(contact.recommended_level)} as a precaution; "
+                       f"most likely {level_name(likely)}")
+    elif contact.recommended_level:
         reasons.append(level_name(contact.recommended_level) + " recommended")
     if (contact.payload or {}).get("referrer_request") == "urgent_protection":
         reasons.append("referrer asks for urgent protection")
