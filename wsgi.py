@@ -1,5 +1,16 @@
-"""WSGI entry point: ``gunicorn -c config/gunicorn.conf.py wsgi:app`` or ``flask --app wsgi``."""
+"""WSGI entry point: ``gunicorn -c config/gunicorn.conf.py wsgi:app`` or ``flask --app wsgi``.
+
+A configuration the service must not run with (a broken threshold guidance file, production
+without its own secret) stops start-up with one line saying what is wrong, not a traceback.
+"""
+
+import sys
 
 from triage import create_app
+from triage.guidance_config import GuidanceConfigError
+from triage.settings import SettingsError
 
-app = create_app()
+try:
+    app = create_app()
+except (GuidanceConfigError, SettingsError) as exc:
+    sys.exit(f"triage cannot start: {exc}")
