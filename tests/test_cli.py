@@ -147,3 +147,15 @@ def test_seed_demo_makes_people_and_contacts_and_is_safe_to_run_again(app, runne
     page = client.get("/api/v1/contacts?per_page=200", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert page["total"] >= 1
     assert {item["organisation"] for item in page["items"]} == {"Demo Police"}
+
+
+def test_a_revoked_token_no_longer_opens_the_api(app, runner, client):
+    assert runner.invoke(args=["triage", "create-user", "pc9@police.example", "--role", "partner",
+                               "--organisation", "Demo Police"]).exit_code == 0
+    token = runner.invoke(args=["triage", "create-token", "pc9@police.example"]).output.splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    result = runner.invoke(args=["triage", "revoke-token", token[:8]])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 401
+    assert runner.invoke(args=["triage", "revoke-token", token[:8]]).exit_code != 0

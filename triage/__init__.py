@@ -69,11 +69,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.contacts import blp as contacts_blp
     from .api.decisions import blp as decisions_blp
     from .api.feedback import blp as feedback_blp
+    from .api.model import blp as model_blp
     from .api.queues import blp as queues_blp
     from .health import bp as health_bp
     from .web.feedback import bp as reports_pages
 
-    for blueprint in (contacts_blp, decisions_blp, queues_blp, feedback_blp):
+    for blueprint in (contacts_blp, decisions_blp, queues_blp, feedback_blp, model_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
     web.init_app(app)  # the pages: GOV.UK templates, CSRF on every form outside /api/

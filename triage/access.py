@@ -33,6 +33,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /static/<path:filename>": PUBLIC,
     "GET /api/openapi.json": PUBLIC,
     "GET /api/docs": PUBLIC,
+    "GET /api/v1/model": SIGNED_IN,
     # intake and reading contacts (partners: their own organisation's only)
     "POST /api/v1/contacts": SENDERS,
     "GET /api/v1/contacts": READERS,

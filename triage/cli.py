@@ -79,6 +79,22 @@ def create_token(email: str) -> None:
     click.echo(token)
 
 
+@triage_cli.command("revoke-token")
+@click.argument("prefix")
+def revoke_token(prefix: str) -> None:
+    """Withdraw an API token by the first characters printed with it (e.g. tri_AbCd)."""
+    from .models import utcnow
+
+    rows = db.session.scalars(
+        select(ApiToken).where(ApiToken.prefix == prefix[:8], ApiToken.revoked_at.is_(None))
+    ).all()
+    if len(rows) != 1:
+        raise click.ClickException(f"{len(rows)} live tokens start with {prefix[:8]!r}; give the 8-character prefix")
+    rows[0].revoked_at = utcnow()
+    db.session.commit()
+    click.echo(f"revoked token {rows[0].prefix}… of {rows[0].user.email}")
+
+
 @triage_cli.command("audit-verify")
 def audit_verify() -> None:
     """Check the tamper-evident chain over all events; exit 1 naming the first bad event."""
