@@ -279,3 +279,29 @@ def validate_contact(document: Any) -> tuple[dict | None, dict[str, list[str]]]:
         return ContactSchema().load(document), {}
     except ValidationError as err:
         return None, flatten_errors(err.messages)
+
+
+def unstorable_text(document: object) -> dict[str, list[str]]:
+    """Strings no database can keep (checked beside, not inside, the contract): NUL characters (PostgreSQL text) and unpaired surrogates (UTF-8).
+
+    Both are legal in a JSON string, but RFC 8259 section 8.2 warns that unpaired surrogates
+    are not interoperable and PostgreSQL refuses NUL, so they are refused at the door with
+    the field named, instead of failing as a 500 when the contact is stored. The walk uses
+    its own stack: a document may be nested as deep as the parser allowed.
+    """
+    bad: dict[str, list[str]] = {}
+    stack: list[tuple[str, object]] = [("", document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                bad[path or "$"] = ["Must not contain the NUL character (\\u0000)."]
+            elif any("\ud800" <= ch <= "\udfff" for ch in node):
+                bad[path or "$"] = ["Contains an unpaired UTF-16 surrogate escape; send whole characters."]
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                stack += [(child_path, key), (child_path, value)]
+        elif isinstance(node, list):
+            stack += [(f"{path}.{i}" if path else str(i), value) for i, value in enumerate(node)]
+    return bad

@@ -75,3 +75,16 @@ def test_the_same_reference_again_opens_the_contact_already_recorded(signed_in):
     second = client.post("/contacts/new", data=GOOD)
     assert second.status_code == 302 and second.location == first.location
     assert "was already recorded" in client.get(second.location).get_data(as_text=True)
+
+
+def test_text_no_database_can_store_is_refused_before_anything_is_recorded(app, signed_in):
+    response = signed_in("practitioner").post("/contacts/new", data=dict(GOOD, narrative="bad \x00 byte"))
+    assert response.status_code == 400
+    assert "narrative" in response.get_data(as_text=True)
+    from sqlalchemy import func, select
+
+    from triage.extensions import db
+    from triage.models import Contact
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 0

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from .. import audit
-from ..contact_schema import ContactSchema, flatten_errors, validate_contact
+from ..contact_schema import ContactSchema, flatten_errors, unstorable_text, validate_contact
 from ..extensions import db
 from ..intake import fill_partner_organisation, submit
 from ..models import Contact, Decision, Review, User
@@ -33,32 +33,6 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _unstorable_text(document: object) -> dict[str, list[str]]:
-    """Strings no database can keep: NUL characters (PostgreSQL text) and unpaired surrogates (UTF-8).
-
-    Both are legal in a JSON string, but RFC 8259 section 8.2 warns that unpaired surrogates
-    are not interoperable and PostgreSQL refuses NUL, so they are refused at the door with
-    the field named, instead of failing as a 500 when the contact is stored. The walk uses
-    its own stack: a document may be nested as deep as the parser allowed.
-    """
-    bad: dict[str, list[str]] = {}
-    stack: list[tuple[str, object]] = [("", document)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                bad[path or "$"] = ["Must not contain the NUL character (\\u0000)."]
-            elif any("\ud800" <= ch <= "\udfff" for ch in node):
-                bad[path or "$"] = ["Contains an unpaired UTF-16 surrogate escape; send whole characters."]
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                child_path = f"{path}.{key}" if path else str(key)
-                stack += [(child_path, key), (child_path, value)]
-        elif isinstance(node, list):
-            stack += [(f"{path}.{i}" if path else str(i), value) for i, value in enumerate(node)]
-    return bad
-
-
 def read_json_body() -> object:
     """The body as JSON, or the right problem: 415 not JSON, 400 malformed or unstorable."""
     if not request.is_json:
@@ -71,7 +45,7 @@ def read_json_body() -> object:
         raise Problem(400, f"The body is not valid JSON: {exc}.") from None
     except RecursionError:
         raise Problem(400, "The body is not valid JSON: it is nested too deeply.") from None
-    errors = _unstorable_text(document)
+    errors = unstorable_text(document)
     if errors:
         raise Problem(400, "Some text in the body cannot be stored; see errors.", errors=errors)
     return document

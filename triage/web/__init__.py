@@ -13,6 +13,7 @@ from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
+from ..contact_schema import unstorable_text
 from ..problems import Problem, handle_problem
 from . import present
 
@@ -25,6 +26,19 @@ def _check_csrf() -> None:
     if (request.method in UNSAFE and not request.path.startswith("/api/")
             and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
+
+
+def _refuse_unstorable_form() -> None:
+    """A form value no database can keep (a NUL character) is refused before any page acts on it.
+
+    Browsers never send one from a typed field; this stops a crafted request from failing as a
+    500 on PostgreSQL, with the same check the API applies to JSON bodies.
+    """
+    if request.method in UNSAFE and not request.path.startswith("/api/") and request.form:
+        bad = unstorable_text(request.form.to_dict(flat=False))
+        if bad:
+            raise Problem(400, "Some text in the form cannot be stored, so nothing was recorded: "
+                               + ", ".join(sorted(path.split(".")[0] for path in bad)) + ".")
 
 
 def _csrf_refused(_exc: CSRFError):
@@ -42,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.before_request(_check_csrf)
+    app.before_request(_refuse_unstorable_form)
     app.register_error_handler(CSRFError, _csrf_refused)
     present.init_app(app)
 

@@ -14,7 +14,13 @@ from datetime import datetime, timezone
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..contact_schema import CONSENT, PRIMARY_CONCERNS, REFERRER_REQUESTS, SOURCE_CODES, validate_contact
+from ..contact_schema import (
+    CONSENT,
+    PRIMARY_CONCERNS,
+    REFERRER_REQUESTS,
+    SOURCE_CODES,
+    validate_contact,
+)
 from ..intake import submit
 from ..workdays import LONDON
 from .present import SOURCE_NAMES, label
