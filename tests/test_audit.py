@@ -134,3 +134,53 @@ def test_the_database_refuses_update_and_delete_on_the_record(app, full_record, 
             db.session.execute(text(statement.format(table=table, change=CHANGES[table])))
         db.session.rollback()
         assert db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == before
+
+
+def record_by_hand(app, table: str, statement) -> None:
+    """Change one record table with its append-only triggers switched off, as an attacker could."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            for action in ("update", "delete"):
+                db.session.execute(text(f"DROP TRIGGER {table}_no_{action}"))
+            db.session.execute(statement)
+        else:
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+            db.session.execute(statement)
+            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+        db.session.commit()
+
+
+def test_a_decision_edited_by_hand_no_longer_matches_its_event(app, client, runner, people):
+    from triage.models import Decision
+
+    contact_id = full_path(app, client, people)
+    record_by_hand(app, "decisions", update(Decision).where(Decision.contact_id == contact_id)
+                   .values(rationale="Changed afterwards to read better than what was decided at the time."))
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"event {event_seq(app, contact_id, 'decided')}" in result.output
+    assert "decisions row" in result.output and "rationale changed" in result.output
+
+
+def test_a_review_deleted_by_hand_is_named_by_its_event(app, client, runner, people):
+    from triage.models import Review
+
+    contact_id = full_path(app, client, people)
+    record_by_hand(app, "reviews", delete(Review).where(Review.contact_id == contact_id))
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"event {event_seq(app, contact_id, 'reviewed')}" in result.output
+    assert "reviews row it records is missing" in result.output
+
+
+def test_a_decision_added_by_hand_without_an_event_is_found(app, client, runner, people):
+    from triage.models import Decision
+
+    contact_id = full_path(app, client, people)
+    with app.app_context():
+        db.session.add(Decision(contact_id=contact_id, level=1, rationale="Inserted directly into the table "
+                                "without going through the service.", decided_by_id=people["manager"].id))
+        db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "in the record tables" in result.output and "has no event in the record" in result.output

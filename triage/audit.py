@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from .extensions import db
-from .models import AuditHead, Event, User, utcnow
+from .models import AuditHead, Decision, Event, FeedbackRelease, InformationRequest, Review, User, utcnow
 
 GENESIS = "0" * 64
 
@@ -91,12 +91,19 @@ class Verification:
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.count} events verified"
-        return f"audit chain BROKEN at event {self.first_bad_seq}: {self.reason}"
+            return f"audit chain intact: {self.count} events verified, and every record row matches its event"
+        where = f"at event {self.first_bad_seq}" if self.first_bad_seq else "in the record tables"
+        return f"audit chain BROKEN {where}: {self.reason}"
 
 
 def verify() -> Verification:
-    """Walk the whole chain in order and report the first event that does not match."""
+    """Walk the whole chain in order, then check every record row against its event."""
+    chain = _verify_chain()
+    return chain if not chain.ok else _verify_records(chain.count)
+
+
+def _verify_chain() -> Verification:
+    """Report the first event that is missing, out of order, or does not match its hash."""
     prev_hash = GENESIS
     expected_seq = 1
     count = 0
@@ -114,6 +121,51 @@ def verify() -> Verification:
     if head is None or head.seq != count or head.last_hash != prev_hash:
         return Verification(False, count, count + 1, "events after this point were removed")
     return Verification(True, count)
+
+
+# Each record table, the event that vouches for each of its rows, the key in the event's data
+# naming the row, the person column that must be the event's actor, and the columns the event copies.
+RECORDS = (
+    ("decided", Decision, "decision_id", "decided_by_id",
+     ("level", "rationale", "marac_referral", "next_steps", "override_reason", "contact_id")),
+    ("reviewed", Review, "review_id", "reviewed_by_id",
+     ("outcome", "level", "rationale", "decision_id", "contact_id")),
+    ("information_requested", InformationRequest, "request_id", "requested_by_id",
+     ("fields", "message", "contact_id")),
+    ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id",)),
+)
+
+
+def _verify_records(count: int) -> Verification:
+    """The chain protects events; this makes the decision tables tamper-evident through them.
+
+    Every row of a record table must be named by exactly one event of its kind, made by the same
+    person, with the same content: a row edited, added or removed by hand (with the append-only
+    triggers switched off) no longer matches the chain.
+    """
+    for kind, model, key, person, columns in RECORDS:
+        rows = {row.id: row for row in db.session.scalars(select(model))}
+        events = db.session.scalars(select(Event).where(Event.kind == kind).order_by(Event.seq))
+        for event in events:
+            row = rows.pop(event.data.get(key), None)
+            if row is None:
+                return Verification(False, count, event.seq, f"the {model.__tablename__} row it records is missing")
+            values = {**event.data, "contact_id": event.contact_id}
+            changed = [c for c in columns if c in values and _stored(getattr(row, c)) != values[c]]
+            if getattr(row, person) != event.actor_id:
+                changed.append(person)
+            if changed:
+                return Verification(False, count, event.seq, f"{model.__tablename__} row {row.id} no longer "
+                                    f"matches it ({', '.join(changed)} changed)")
+        if rows:
+            first = min(rows)
+            return Verification(False, count, None, f"{model.__tablename__} row {first} has no event in the record")
+    return Verification(True, count)
+
+
+def _stored(value):
+    """A column value as the event's JSON copy holds it."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def history(contact_id: str) -> list[Event]:
