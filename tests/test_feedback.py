@@ -242,7 +242,10 @@ def test_seed_outcomes_decides_reviews_and_releases_through_the_decisions_module
         statuses = [db.session.get(Contact, i).status for i in ids]
         assert statuses == ["decided"] * 5 + ["awaiting_review"] * 2 + ["awaiting_decision"] * 3
         departed = [d for d in db.session.scalars(select(Decision)) if d.level != d.recommended_level]
-        assert all(d.override_reason for d in departed) and len(departed) == 1  # the fifth contact
+        assert all(d.override_reason for d in departed)
+        # The fifth contact departs on purpose; a precautionary level is decided at the most likely one.
+        cautious = {c.id for c in contacts[:7] if (c.recommendation or {}).get("caution")}
+        assert {d.contact_id for d in departed} == cautious | {ids[4]}
         assert any(r.outcome == "changed" for r in db.session.scalars(select(Review)))
         police = db.session.get(User, people["partner"].id).organisation_id
         assert {r.contact_id for r in feedback.released_feedback(police)} == set(ids[:5])
