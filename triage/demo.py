@@ -16,6 +16,7 @@ from .extensions import db
 from .intake import submit
 from .models import Contact, Organisation, User
 from .security import hash_password
+from .workdays import last_working_day_start
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_PEOPLE = (
@@ -62,7 +63,8 @@ def demo_contacts(count: int, now: datetime) -> list[dict]:
     from training.generate import generate
 
     rng = random.Random(2026)
-    start = _last_working_day_start(now)
+    # 08:00 on the last working day: the window the morning triage covers.
+    start = last_working_day_start(now) + timedelta(hours=8)
     span = max((now - start).total_seconds(), 3600.0)
     contacts = []
     for i, record in enumerate(generate(count, seed=2026)):
@@ -75,16 +77,6 @@ def demo_contacts(count: int, now: datetime) -> list[dict]:
         contact["narrative"] = narrative(contact, rng)
         contacts.append(contact)
     return contacts
-
-
-def _last_working_day_start(now: datetime) -> datetime:
-    """08:00 (London) on the working day before today: the window the morning triage covers."""
-    from .workdays import LONDON, is_working_day
-
-    day = now.astimezone(LONDON).date() - timedelta(days=1)
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return datetime.combine(day, datetime.min.time().replace(hour=8), tzinfo=LONDON).astimezone(timezone.utc)
 
 
 def _said(value: object, yes: str, no: str, unknown: str = "") -> str:

@@ -103,3 +103,15 @@ def working_hours_between(start: datetime, end: datetime) -> float:
         total += _hours_on(day, start, end)
         day += timedelta(days=1)
     return total
+
+
+def last_working_day_start(now: datetime) -> datetime:
+    """00:00 (London) on the working day before today: the daily police triage looks back to it.
+
+    On a Monday that is Friday, so the weekend's contacts are in Monday's list; after a bank
+    holiday it reaches back past the holiday.
+    """
+    day = now.astimezone(LONDON).date() - timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, datetime.min.time(), tzinfo=LONDON).astimezone(timezone.utc)

@@ -7,12 +7,12 @@ guidance, so a council that renames a level sees its own name everywhere.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 
 from flask import Flask, current_app
 from jinja2 import Undefined
 
-from ..workdays import LONDON, is_working_day
+from ..workdays import LONDON
 
 # Referral source codes of the DfE Children in Need census (the contract's source.code).
 SOURCE_NAMES = {
@@ -62,18 +62,6 @@ def london(when: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     if isinstance(when, str):
         when = datetime.fromisoformat(when.upper().replace("Z", "+00:00"))
     return when.astimezone(LONDON).strftime(fmt)
-
-
-def last_working_day_start(now: datetime) -> datetime:
-    """00:00 (London) on the working day before today: the daily police triage looks back to it.
-
-    On a Monday that is Friday, so the weekend's contacts are in Monday's list; after a bank
-    holiday it reaches back past the holiday.
-    """
-    day: date = now.astimezone(LONDON).date() - timedelta(days=1)
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
 
 
 def urgency_reasons(contact) -> list[str]:

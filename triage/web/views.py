@@ -29,6 +29,7 @@ from ..extensions import db
 from ..models import Contact, Decision, InformationRequest, Review, User
 from ..problems import Problem
 from ..security import check_password
+from ..workdays import last_working_day_start
 from .forms import (
     DecisionForm,
     InformationRequestForm,
@@ -39,7 +40,7 @@ from .forms import (
     expected_version,
     level_choices,
 )
-from .present import last_working_day_start, level_name, level_table
+from .present import level_name, level_table
 
 bp = Blueprint("web", __name__)
 
