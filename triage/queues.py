@@ -54,7 +54,7 @@ def decided_against_deadline(due: datetime | None, decided_at: datetime) -> dict
             "text": f"decided {duration_text(seconds)} {when} the deadline"}
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
@@ -66,8 +66,8 @@ def summary(contact: Contact) -> dict:
         "organisation": contact.organisation.name,
         "source_code": contact.source_code,
         "primary_concern": contact.primary_concern,
-        "received_at": _iso(contact.received_at),
-        "decision_due_at": _iso(contact.decision_due_at),
+        "received_at": iso(contact.received_at),
+        "decision_due_at": iso(contact.decision_due_at),
         "status": contact.status,
         "urgency": contact.urgency,
         "recommended_level": contact.recommended_level,
@@ -83,7 +83,7 @@ def item(contact: Contact, timing: dict, decision: Decision | None = None) -> di
     entry = {**summary(contact), "time": timing}
     if decision is not None:
         entry["decision"] = {"id": decision.id, "level": decision.level, "decided_by": decision.decided_by.label,
-                             "decided_at": _iso(decision.decided_at)}
+                             "decided_at": iso(decision.decided_at)}
     return entry
 
 

@@ -16,17 +16,13 @@ from ..extensions import db
 from ..intake import fill_partner_organisation, submit
 from ..models import Contact, Decision, Review, User
 from ..problems import Problem
-from ..queues import summary
+from ..queues import iso, summary
 from .schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
 
 blp = Blueprint(
     "contacts", __name__, url_prefix="/api/v1/contacts",
     description="Contacts from the police and partner agencies, and the front door's recommendation.",
 )
-
-
-def iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _not_json(constant: str) -> None:

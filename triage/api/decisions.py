@@ -18,7 +18,8 @@ from ..extensions import db
 from ..guidance_config import LEVELS
 from ..models import Event
 from ..problems import Problem
-from .contacts import decision_json, get_visible_contact, iso, level_table, read_json_body, review_json
+from ..queues import iso
+from .contacts import decision_json, get_visible_contact, level_table, read_json_body, review_json
 
 blp = Blueprint(
     "decisions", __name__, url_prefix="/api/v1/contacts",

@@ -20,8 +20,9 @@ from ..guidance import Guidance
 from ..intake import prior_marac_12m
 from ..models import Contact, Organisation
 from ..problems import Problem
+from ..queues import iso
 from ..workdays import LONDON
-from .contacts import get_visible_contact, iso
+from .contacts import get_visible_contact
 
 blp = Blueprint(
     "feedback", __name__, url_prefix="/api/v1",
