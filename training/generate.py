@@ -10,7 +10,13 @@ threshold guidance's floor. So no model that only sees the contact can be perfec
 Output: JSON lines, one record per contact::
 
     {"household_id": "H000001", "contact": {...contract v1...}, "expert_level": 1-4,
-     "historic_decision": 1-4, "prior_marac_12m": false, "index_child": {...fairness fields...}}
+     "historic_decision": 1-4, "prior_marac_12m": false, "index_child": {...fairness fields...},
+     "simulation": {"hidden_need": ..., "expert_reading": ...}}
+
+``simulation`` holds what only a simulation can know: the hidden need and the expert's reading
+before judgement. The model never sees it (features read ``contact`` alone); the evaluation uses
+it to measure the information ceiling, the best any model that saw everything but the expert's
+judgement could do.
 """
 
 from __future__ import annotations
@@ -293,17 +299,17 @@ def _reported(contact: dict, key: str) -> float:
     return UNKNOWN_WEIGHT if any(v is None for v in values) else 0.0
 
 
-def _expert_score(rng: random.Random, need: float, truth: dict, contact: dict) -> float:
-    """The quality-assured reading: what the contact reports, what checks reveal, and judgement.
+def _expert_reading(need: float, truth: dict, contact: dict) -> float:
+    """The quality-assured reading before judgement: what the contact reports and what checks reveal.
 
     The front door decides on the contact plus its own checks: a fact the referrer left out is
     weighed only as a possibility (UNKNOWN_WEIGHT) and otherwise through the hidden need, which
-    stands for what checks with other agencies and records show.
+    stands for what checks with other agencies and records show. The expert's judgement (noise
+    with sd JUDGEMENT_SD) is added by the caller.
     """
     facts = sum(weight * _reported(contact, key) for key, weight in FACT_WEIGHTS.items())
     high_da = truth.get("dash_yes", 0) >= 14 and _reported(contact, "present_at_incident") == 1.0
-    return (NEED_WEIGHT * need + facts + (HIGH_RISK_DA_WEIGHT if high_da else 0.0)
-            + rng.gauss(0, JUDGEMENT_SD))
+    return NEED_WEIGHT * need + facts + (HIGH_RISK_DA_WEIGHT if high_da else 0.0)
 
 
 def _level_from_score(score: float) -> int:
@@ -365,7 +371,10 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
     contact["narrative"] = f"Synthetic {concern.replace('_', ' ')} contact from a {family} source."
     fair = {"sex": index["sex"], "ethnicity": index["ethnicity"], "disabled": index["disabled_true"],
             "age_years": index["age_years"]}
-    return contact, _expert_score(rng, need, truth, contact), {"family": family, "concern": concern, "missing": missing, "index": fair}
+    reading = _expert_reading(need, truth, contact)
+    simulation = {"hidden_need": round(need, 6), "expert_reading": round(reading, 6)}
+    info = {"family": family, "concern": concern, "missing": missing, "index": fair, "simulation": simulation}
+    return contact, reading + rng.gauss(0, JUDGEMENT_SD), info
 
 
 def _schedule(rng: random.Random, n_contacts: int, start: datetime) -> list[tuple[int, datetime]]:
@@ -419,7 +428,8 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
         yield {"household_id": hh.household_id, "contact": contact, "expert_level": expert,
                "historic_decision": historic, "prior_marac_12m": prior_marac,
                "index_child": info["index"], "recontact_12m": any(
-                   (when - t).days <= 365 for t, _ in hh.last_contacts[:-1])}
+                   (when - t).days <= 365 for t, _ in hh.last_contacts[:-1]),
+               "simulation": info["simulation"]}
 
 
 def guidance_floor_fn(thresholds_path: str | Path) -> FloorFn:

@@ -62,3 +62,18 @@ def test_split_keeps_households_on_one_side(sample, floor_fn):
     sides = [set(data.groups[ix].tolist()) for ix in (tr, va, te)]
     assert not sides[0] & sides[1] and not sides[0] & sides[2] and not sides[1] & sides[2]
     assert len(tr) + len(va) + len(te) == len(sample)
+
+
+def test_the_simulation_block_is_the_experts_reading_before_judgement(sample, floor_fn):
+    """What the information ceiling relies on: the level is the reading plus N(0, JUDGEMENT_SD), cut."""
+    from training.generate import JUDGEMENT_SD, LEVEL_CUTS
+    from training.train import received
+
+    edges = (-float("inf"), *LEVEL_CUTS, float("inf"))
+    for r in sample:
+        assert set(r["simulation"]) == {"hidden_need", "expert_reading"}
+        floor = floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"])
+        if r["expert_level"] > floor:   # the level came from the reading, not the guidance floor
+            lo, hi = edges[r["expert_level"] - 1], edges[r["expert_level"]]
+            reading = r["simulation"]["expert_reading"]
+            assert lo - 5 * JUDGEMENT_SD < reading < hi + 5 * JUDGEMENT_SD
