@@ -28,6 +28,7 @@ import sklearn
 from scipy import optimize, sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
+from threadpoolctl import threadpool_limits
 
 from triage import features as F
 from triage.model import ARTIFACT_NAME, ORDINAL_KS, SCALE, OrdinalModel, from_estimators, sha256_file
@@ -172,11 +173,17 @@ def tune_thresholds(logits: np.ndarray, floors: np.ndarray, y: np.ndarray,
 
 
 def fit(train: Dataset) -> dict[str, LogisticRegression]:
-    """The three ordinal estimators, each sign-constrained."""
+    """The three ordinal estimators, each sign-constrained.
+
+    BLAS runs on one thread here: a multi-threaded dot product sums in an order that depends on the
+    machine's core count, which moved the fitted weights in the third decimal and so the artifact's
+    SHA-256 between machines. One thread makes ``make model`` give the same file everywhere.
+    """
     estimators = {}
-    for k in ORDINAL_KS:
-        coef, intercept = fit_constrained_logistic(train.x, (train.y >= k).astype(np.int64), F.SIGNS)
-        estimators[f"level_ge_{k}"] = to_estimator(coef, intercept)
+    with threadpool_limits(limits=1):
+        for k in ORDINAL_KS:
+            coef, intercept = fit_constrained_logistic(train.x, (train.y >= k).astype(np.int64), F.SIGNS)
+            estimators[f"level_ge_{k}"] = to_estimator(coef, intercept)
     return estimators
 
 
