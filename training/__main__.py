@@ -1,4 +1,4 @@
-"""``python -m training generate|train|evaluate``: the model's reproducible pipeline."""
+"""``python -m training generate|train|evaluate|ablate-history``: the model's reproducible pipeline."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=DEFAULT_SEED)
     e.add_argument("--json", action="store_true", help="print the full report; last line is the summary")
     e.add_argument("--no-write", action="store_true", help="do not update manifest and model card")
+    a = sub.add_parser("ablate-history", help="refit with and without the store's household history; "
+                       "print both (writes nothing)")
+    a.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    a.add_argument("--seed", type=int, default=DEFAULT_SEED)
     return p
 
 
@@ -56,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
                       make_current=not args.no_current)
         print(json.dumps({"version": model.version, "thresholds": model.thresholds.tolist(),
                           "sha256": model.manifest["sha256"]}))
+    elif args.command == "ablate-history":
+        from training.ablation import store_history
+
+        print(json.dumps(store_history(args.data, args.seed, floor_fn)))
     else:
         from training.evaluate import evaluate, target_status
 

@@ -181,6 +181,48 @@ def tradeoff(val_logits: np.ndarray, val: Dataset, test_logits: np.ndarray, test
     return rows
 
 
+def ceiling_logits(records: list[dict], floors: np.ndarray) -> np.ndarray | None:
+    """log-odds of level >= 2, >= 3, >= 4 for an oracle that knows the expert's reading before judgement.
+
+    Only a simulation can compute this: the generator records the hidden need and the expert's reading
+    (``simulation.expert_reading``); the expert level is that reading plus judgement noise
+    N(0, JUDGEMENT_SD), cut at LEVEL_CUTS, raised to the floor. So P(level >= k) is exact: 1 where
+    the floor is k or more, else the normal tail above the cut. No model that sees less (the contact,
+    the store) can rank contacts better, so the rule tuned on these logits is the information
+    ceiling: the fewest inappropriate referrals any model could reach at the recall targets.
+    None for data without the simulation block (a council's export).
+    """
+    from scipy.stats import norm
+
+    from training.generate import JUDGEMENT_SD, LEVEL_CUTS
+
+    if not records or any("expert_reading" not in (r.get("simulation") or {}) for r in records):
+        return None
+    reading = np.array([r["simulation"]["expert_reading"] for r in records])
+    out = np.empty((len(records), 3))
+    for i, cut in enumerate(LEVEL_CUTS[:3]):
+        logit = norm.logsf(cut, loc=reading, scale=JUDGEMENT_SD) - norm.logcdf(cut, loc=reading, scale=JUDGEMENT_SD)
+        out[:, i] = np.where(floors >= i + 2, 40.0, np.clip(logit, -40.0, 40.0))
+    return out
+
+
+def information_ceiling(val: Dataset, test: Dataset, historic_rate: float | None,
+                        level2_threshold: float) -> dict | None:
+    """The oracle above through the same rule, tuned the same way on validation, measured on test.
+
+    Said beside the model's figures so a missed target can be told apart: a target the ceiling
+    also misses cannot be met by any model on this data, however it is built.
+    """
+    val_logits, test_logits = ceiling_logits(val.records, val.floors), ceiling_logits(test.records, test.floors)
+    if val_logits is None or test_logits is None:
+        return None
+    th = tune_thresholds(val_logits, val.floors, val.y)
+    th[0] = level2_threshold
+    levels = rule_levels(test_logits, test.floors, th)
+    return {"at_targets": operating_figures(test.y, levels, historic_rate),
+            "tradeoff": tradeoff(val_logits, val, test_logits, test, historic_rate, level2_threshold)}
+
+
 def by_floor(y: np.ndarray, floors: np.ndarray, ways: dict[str, np.ndarray], historic: np.ndarray | None) -> dict:
     """The headline for all contacts and for those the guidance does not already put at level 4.
 
@@ -232,6 +274,9 @@ def evaluate(data_path: Path, models_dir: Path, seed: int,
     l2 = float(model.thresholds[0])
     report["tradeoff"] = {"model": tradeoff(model.logits_batch(val.x), val, logits, test, hist_rate, l2),
                           "black_box": tradeoff(bb_val_logits, val, bb_logits, test, hist_rate, l2)}
+    ceiling = information_ceiling(val, test, hist_rate, l2)
+    if ceiling is not None:
+        report["information_ceiling"] = ceiling
     bb_rule = rule_levels(bb_logits, test.floors, tune_thresholds(bb_val_logits, val.floors, val.y))
     ways = {"model": levels, "black_box_same_rule": bb_rule, "guidance_floors_alone": np.maximum(test.floors, 1)}
     if has_historic:
@@ -264,6 +309,7 @@ def summary(report: dict) -> dict:
     """The one-line JSON the issue asks for (plus a few figures that make it readable)."""
     m, h = report["model"], report.get("historic_practice", {})
     hist = h.get("inappropriate_referral_rate")
+    ceiling = report.get("information_ceiling", {}).get("at_targets", {})
     return {
         "model_version": report["model_version"],
         "level4_recall": m["level4_recall"],
@@ -277,6 +323,8 @@ def summary(report: dict) -> dict:
         "black_box_macro_auc": report["black_box"]["macro_auc"],
         "ece": report["calibration"]["ece"],
         "classwise_ece": report["calibration"]["classwise_ece"],
+        "information_ceiling_inappropriate_referral_rate": ceiling.get("inappropriate_referral_rate"),
+        "information_ceiling_reduction": ceiling.get("inappropriate_referral_reduction"),
         "n_test": report["n_test"],
     }
 

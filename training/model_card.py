@@ -107,10 +107,34 @@ def _missed(targets: dict, report: dict) -> list[str]:
             "most of the inappropriate referrals. The recall trade-off table shows it is the recall targets, not "
             "the model, that set the referral rate: the black box tuned to the same targets refers as many."
             + _best_reduction(report.get("tradeoff", {}).get("model", []))
+            + _ceiling_sentence(report)
             + " The generator was not changed to make this look better.")
     lines.append("- The decision rule favours recall of children who need protection over fewer referrals; "
                  "a practitioner reads the probabilities, not only the level.")
     return lines
+
+
+def _ceiling(report: dict) -> list[str]:
+    """The information ceiling section: what the best possible model would reach on this data."""
+    ceiling = report.get("information_ceiling")
+    if not ceiling:
+        return []
+    at = ceiling["at_targets"]
+    return [
+        "### The information ceiling", "",
+        "The best any model could do on this data. The generator records the expert's reading before "
+        "judgement: the contact's facts plus the hidden need that checks with other agencies reveal. An "
+        "oracle that knows that reading, and so everything about the contact and the family except the "
+        "expert's own judgement, gives the exact probability of each level. The same rule, tuned the same "
+        "way on the validation households, then gives the figures below on the test households. No model "
+        "that sees only the contact, or the contact and our own records, can rank contacts better.", "",
+        f"At the issue's recall targets the oracle refers {_pct(at['referral_rate'])} of contacts, and "
+        f"{_pct(at['inappropriate_referral_rate'])} of its referrals are inappropriate: "
+        f"{_pct(at['inappropriate_referral_reduction'])} fewer than historic practice, against the 50% the "
+        "issue asks for. Historic practice is modelled as the expert decision itself with errors and "
+        "over-referral, so it shares the expert's judgement. No model of the contact can have that.", "",
+        *_tradeoff(ceiling["tradeoff"]), "",
+    ]
 
 
 def _best_reduction(rows: list[dict]) -> str:
@@ -121,6 +145,15 @@ def _best_reduction(rows: list[dict]) -> str:
     best = max(rows, key=lambda r: r["inappropriate_referral_reduction"])
     return (f" The largest reduction in the table, {_pct(best['inappropriate_referral_reduction'])}, needs level-4 "
             f"recall {_pct(best['level4_recall'])} and statutory recall {_pct(best['statutory_recall'])}.")
+
+
+def _ceiling_sentence(report: dict) -> str:
+    at = report.get("information_ceiling", {}).get("at_targets")
+    if not at:
+        return ""
+    return (f" Even the information ceiling (an oracle that knows everything but the expert's judgement) cuts "
+            f"inappropriate referrals by only {_pct(at['inappropriate_referral_reduction'])} at these recall "
+            "targets, so on this data no model can halve them without missing children the targets protect.")
 
 
 def render_model_card(manifest: dict, report: dict, targets: dict) -> str:
@@ -211,6 +244,7 @@ def render_model_card(manifest: dict, report: dict, targets: dict) -> str:
         "All contacts against those the guidance does not already put at level 4 (a floor of 4 is a referral "
         "whatever the model says; the model's own work is on the rest):", "",
         *(_by_floor(report["by_floor"]) if "by_floor" in report else []), "",
+        *_ceiling(report),
         "Other level-3 cut-offs on the same test households (reported, not used for tuning; level-4 "
         "cut-off as tuned), to show what the recall target costs:", "",
         "| P(level >= 3) cut-off | statutory recall | level-4 recall | inappropriate referrals | referral rate |",
