@@ -53,3 +53,16 @@ def test_for_contact_uses_the_stored_decision_and_review(app, client, people):
         # received on Friday 20 November 2026 at 08:05, due on Monday at 08:05: decided later than that
         assert measured.decided_on_time is False
         assert measured.hours_to_decision > 8.0  # the whole of Friday's working day, and some
+
+
+def test_a_review_is_due_one_working_day_after_the_decision():
+    received = utc("2026-11-19T09:00:00+00:00")
+    decided = utc("2026-11-20T15:00:00+00:00")  # a Friday afternoon
+    on_time = timeliness.measure(received, add_working_days(received, 1), decided, utc("2026-11-23T14:59:00+00:00"))
+    assert on_time.review_due_at == utc("2026-11-23T15:00:00+00:00")  # the Monday, same time
+    assert on_time.reviewed_on_time is True
+    late = timeliness.measure(received, add_working_days(received, 1), decided, utc("2026-11-23T15:01:00+00:00"))
+    assert late.reviewed_on_time is False
+    waiting = timeliness.measure(received, add_working_days(received, 1), decided, None)
+    assert (waiting.review_due_at, waiting.reviewed_on_time) == (on_time.review_due_at, None)
+    assert timeliness.measure(received, None, None, None).review_due_at is None

@@ -47,6 +47,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/queues/awaiting-decision": STAFF,
     "GET /api/v1/queues/overdue": STAFF,
     "GET /api/v1/queues/awaiting-my-review": STAFF,
+    "GET /api/v1/queues/reviews-overdue": STAFF,
     "GET /api/v1/queues/decided-today": STAFF,
     # partner feedback (spec section 7)
     "GET /api/v1/feedback": PARTNERS,

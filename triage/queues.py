@@ -16,6 +16,7 @@ from . import workflow
 from .extensions import db
 from .guidance_config import URGENCIES
 from .models import Contact, Decision, User, utcnow
+from .timeliness import review_due
 from .workdays import LONDON
 
 UNDECIDED = (workflow.AWAITING_DECISION, workflow.INFO_REQUESTED)
@@ -83,7 +84,8 @@ def item(contact: Contact, timing: dict, decision: Decision | None = None) -> di
     entry = {**summary(contact), "time": timing}
     if decision is not None:
         entry["decision"] = {"id": decision.id, "level": decision.level, "decided_by": decision.decided_by.label,
-                             "decided_at": iso(decision.decided_at)}
+                             "decided_at": iso(decision.decided_at),
+                             "review_due_at": iso(review_due(decision.decided_at))}
     return entry
 
 
@@ -112,23 +114,44 @@ def overdue(now: datetime | None = None) -> list[dict]:
     return [item(c, time_left(c.decision_due_at, now)) for c in rows]
 
 
+def _awaiting_review_query(*conditions) -> Select:
+    decisions = _latest_decisions().subquery()
+    return (
+        select(Contact, Decision)
+        .join(decisions, decisions.c.contact_id == Contact.id)
+        .join(Decision, Decision.id == decisions.c.id)
+        .where(Contact.status == workflow.AWAITING_REVIEW, *conditions)
+        .order_by(Decision.decided_at, Contact.id)
+    )
+
+
+def _review_item(contact: Contact, decision: Decision, now: datetime) -> dict:
+    """A decision awaiting review, timed against the review's own deadline (not the decision's)."""
+    return item(contact, time_left(review_due(decision.decided_at), now), decision)
+
+
 def awaiting_review(user: User, now: datetime | None = None) -> list[dict]:
     """For a manager: decisions they may review (never their own), oldest decision first.
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
-    has not yet had oversight.
+    has not yet had oversight. Each item's time is left until the review is due, one working
+    day after the decision.
     """
     now = now or utcnow()
-    decisions = _latest_decisions().subquery()
-    mine = decisions.c.decided_by_id == user.id
-    query = (
-        select(Contact, Decision)
-        .join(decisions, decisions.c.contact_id == Contact.id)
-        .join(Decision, Decision.id == decisions.c.id)
-        .where(Contact.status == workflow.AWAITING_REVIEW, ~mine if user.role == "manager" else mine)
-        .order_by(Decision.decided_at, Contact.id)
-    )
-    return [item(c, time_left(c.decision_due_at, now), d) for c, d in db.session.execute(query)]
+    mine = Decision.decided_by_id == user.id
+    query = _awaiting_review_query(~mine if user.role == "manager" else mine)
+    return [_review_item(c, d, now) for c, d in db.session.execute(query)]
+
+
+def reviews_overdue(now: datetime | None = None) -> list[dict]:
+    """Decisions still awaiting a manager's review after it was due, longest overdue first.
+
+    The team's view of late oversight, whoever made the decision: the inspection found
+    management oversight often late, and nobody could see which decisions were waiting.
+    """
+    now = now or utcnow()
+    rows = [_review_item(c, d, now) for c, d in db.session.execute(_awaiting_review_query())]
+    return [entry for entry in rows if entry["time"]["overdue"]]
 
 
 def london_day(now: datetime) -> tuple[datetime, datetime]:

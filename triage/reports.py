@@ -30,15 +30,12 @@ from sqlalchemy.orm import selectinload
 from .extensions import db
 from .feedback import REFERRAL_LEVEL, gap_label, gap_pattern
 from .models import Contact, Decision, Review, User
-from .timeliness import measure
-from .workdays import LONDON, add_working_days
+from .timeliness import REVIEW_WORKING_DAYS, measure
+from .workdays import LONDON
 
 LEVELS = (1, 2, 3, 4)
 DASH_BANDS = ("high", "medium", "standard", "none")
 CONSENT_VALUES = ("obtained", "refused", "not_required", "not_sought")
-# A manager's oversight is due within this many working days of the decision (the same one
-# working day that Working Together gives the decision itself).
-REVIEW_WORKING_DAYS = 1
 TREND_MONTHS = 6
 TOP_GAPS = 5
 
@@ -404,10 +401,6 @@ def _conversion(rows: Sequence[ContactFacts]) -> dict:
     return {**figures(decided), "by_source": {code: figures(g) for code, g in sorted(by_source.items())}}
 
 
-def review_due(decided_at: datetime) -> datetime:
-    return add_working_days(decided_at, REVIEW_WORKING_DAYS)
-
-
 def _timeliness(rows: Sequence[ContactFacts], now: datetime) -> dict:
     """First decision against the contact's deadline; its review against one working day after it."""
     decided = on_time = reviewed = reviewed_on_time = overdue_decisions = overdue_reviews = 0
@@ -420,12 +413,11 @@ def _timeliness(rows: Sequence[ContactFacts], now: datetime) -> dict:
         decided += 1
         on_time += bool(m.decided_on_time)
         hours.append(m.hours_to_decision or 0.0)
-        due = review_due(row.first_decided_at)
         if row.first_reviewed_at is None:
-            overdue_reviews += due < now
+            overdue_reviews += m.review_due_at < now
             continue
         reviewed += 1
-        reviewed_on_time += row.first_reviewed_at <= due
+        reviewed_on_time += bool(m.reviewed_on_time)
     hours.sort()
     return {
         "decisions": {"made": decided, "within_deadline": on_time, "share": _share(on_time, decided),

@@ -15,7 +15,16 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Contact, Decision, Review
-from .workdays import working_hours_between
+from .workdays import add_working_days, working_hours_between
+
+# A manager's oversight is due within this many working days of the decision: the inspection found
+# oversight late and without rationale, and the service's promise is confirmation within one day.
+REVIEW_WORKING_DAYS = 1
+
+
+def review_due(decided_at: datetime) -> datetime:
+    """When the manager's review of a decision made at ``decided_at`` is due."""
+    return add_working_days(decided_at, REVIEW_WORKING_DAYS)
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,8 @@ class Timeliness:
     hours_to_decision: float | None
     hours_decision_to_review: float | None
     decided_on_time: bool | None
+    review_due_at: datetime | None = None
+    reviewed_on_time: bool | None = None
 
     def as_json(self) -> dict:
         return {key: (value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value)
@@ -40,7 +51,10 @@ def measure(received_at: datetime, decision_due_at: datetime | None, decided_at:
     to_review = (round(working_hours_between(decided_at, reviewed_at), 2)
                  if decided_at and reviewed_at else None)
     on_time = decided_at <= decision_due_at if decided_at and decision_due_at else None
-    return Timeliness(received_at, decision_due_at, decided_at, reviewed_at, to_decision, to_review, on_time)
+    review_due_at = review_due(decided_at) if decided_at else None
+    reviewed_on_time = reviewed_at <= review_due_at if reviewed_at and review_due_at else None
+    return Timeliness(received_at, decision_due_at, decided_at, reviewed_at, to_decision, to_review, on_time,
+                      review_due_at, reviewed_on_time)
 
 
 def for_contact(contact: Contact) -> Timeliness:

@@ -8,6 +8,8 @@ from itertools import pairwise
 import pytest
 
 from tests.decision_support import decide, pin, review, submit
+from triage import queues
+from triage.timeliness import review_due
 
 
 def received(hours_ago: float) -> str:
@@ -98,9 +100,40 @@ def test_decided_today_shows_how_each_decision_met_its_deadline(app, client, peo
     assert on_time["decision"]["level"] == 2
 
 
-@pytest.mark.parametrize("name", ["awaiting-decision", "overdue", "awaiting-my-review", "decided-today"])
+@pytest.mark.parametrize("name", ["awaiting-decision", "overdue", "awaiting-my-review", "reviews-overdue",
+                                  "decided-today"])
 def test_queues_are_for_front_door_staff_only(client, people, name):
     for role in ("partner", "admin"):
         response = client.get(f"/api/v1/queues/{name}", headers=people[role].headers)
         assert response.status_code == 403
     assert client.get(f"/api/v1/queues/{name}").status_code == 401
+
+
+def test_a_decision_awaiting_review_is_timed_against_the_reviews_deadline_not_the_contacts(app, client, people):
+    ids = seeded(app, client, people["partner"], [("late_contact", "amber", 24 * 20)])
+    assert decide(client, people["practitioner"], ids["late_contact"]).status_code == 201
+    [entry] = queue(client, people["manager"], "awaiting-my-review")["items"]
+    decided = datetime.fromisoformat(entry["decision"]["decided_at"].replace("Z", "+00:00"))
+    due = review_due(decided)
+    assert entry["decision"]["review_due_at"] == due.isoformat().replace("+00:00", "Z")
+    # the contact's own deadline passed weeks ago; the review's has not
+    assert entry["time"]["overdue"] is False and entry["time"]["text"].endswith("left")
+    assert abs(entry["time"]["seconds_left"] - (due - datetime.now(timezone.utc)).total_seconds()) < 60
+    assert queue(client, people["manager"], "reviews-overdue")["items"] == []
+
+
+def test_reviews_overdue_lists_every_unreviewed_decision_past_its_review_deadline(app, client, people):
+    ids = seeded(app, client, people["partner"], [("first", "green", 3), ("second", "red", 2), ("third", "amber", 1)])
+    for name in ("first", "second", "third"):
+        assert decide(client, people["practitioner" if name != "second" else "manager"], ids[name]).status_code == 201
+    assert review(client, people["manager"], ids["third"]).status_code == 201
+    with app.test_request_context():
+        latest = max(datetime.fromisoformat(i["decision"]["review_due_at"].replace("Z", "+00:00"))
+                     for i in queues.reviews_overdue(datetime.now(timezone.utc) + timedelta(days=10)))
+        assert queues.reviews_overdue(datetime.now(timezone.utc)) == []
+        later = latest + timedelta(hours=1)
+        items = queues.reviews_overdue(later)
+    # the manager's own decision is listed too: the queue is the team's view of late oversight
+    assert [i["id"] for i in items] == [ids["first"], ids["second"]]
+    assert all(i["time"]["overdue"] and i["time"]["text"].startswith("overdue by") for i in items)
+    assert items[0]["time"]["seconds_left"] <= items[1]["time"]["seconds_left"]  # longest overdue first

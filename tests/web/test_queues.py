@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from tests.factories import child, contact_payload
 from tests.web.conftest import hours_ago
@@ -90,3 +90,29 @@ def test_a_manager_sees_decisions_by_others_to_review_and_where_they_departed(ap
     page = client.get("/reviews").get_data(as_text=True)
     assert _references(page) == ["TO-REVIEW"]
     assert ("Differs from recommendation" in page) == (chosen != recommended)
+
+
+def test_awaiting_my_review_shows_when_each_review_is_due_and_warns_when_one_is_late(
+        app, client, people, store, monkeypatch):
+    from tests.decision_support import decide, pin
+    from tests.web.conftest import sign_in
+    from triage.web import views
+
+    pin(app, level=2, floor=1)
+    contact_id = store(partner_reference="REVIEW-DUE", received_at=hours_ago(2))
+    assert decide(client, people["practitioner"], contact_id).status_code == 201
+    sign_in(client, people["manager"])
+    page = client.get("/reviews").get_data(as_text=True)
+    assert "Review due" in page and "due one working day after the decision" in page
+    row = page[page.index("REVIEW-DUE"):]
+    assert re.search(r"(hours?|days?|minutes?)[^<]* left", row) and "overdue" not in page
+
+    class FourDaysLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=4)
+
+    monkeypatch.setattr(views, "datetime", FourDaysLater)
+    page = client.get("/reviews").get_data(as_text=True)
+    assert "1 review overdue." in page
+    assert re.search(r"Overdue by \d+ days?", page)

@@ -1,7 +1,8 @@
 """The front door's work queues as JSON, for the pages and for anyone's own tooling.
 
 Each answer is ``{"queue", "description", "count", "items"}``; every item has ``time`` with
-``seconds_left`` (negative when overdue), ``overdue`` and ``text`` to show as it is.
+``seconds_left`` (negative when overdue), ``overdue`` and ``text`` to show as it is. In the
+review queues the time is against the review's deadline; elsewhere against the decision's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from .. import queues
 from .schemas import ContactSummarySchema
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
-                description="Work queues: awaiting decision, overdue, awaiting review, decided today.")
+                description="Work queues: awaiting decision, overdue, awaiting review, reviews overdue, "
+                            "decided today.")
 
 
 class TimeSchema(Schema):
@@ -25,7 +27,8 @@ class TimeSchema(Schema):
 
 class QueueItemSchema(ContactSummarySchema):
     time = fields.Nested(TimeSchema)
-    decision = fields.Dict(metadata={"description": "The latest decision (review and decided-today queues)."})
+    decision = fields.Dict(metadata={"description": "The latest decision (review and decided-today queues), with "
+                                                    "review_due_at: one working day after it was made."})
 
 
 class QueueSchema(Schema):
@@ -62,6 +65,14 @@ def awaiting_my_review():
     description = ("Decisions awaiting review that you did not make, oldest first."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
     return _answer("awaiting-my-review", description, queues.awaiting_review(g.user))
+
+
+@blp.route("/reviews-overdue", methods=["GET"])
+@blp.doc(summary="Decisions awaiting review past their one-working-day review deadline, whoever made them")
+@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+def reviews_overdue():
+    return _answer("reviews-overdue", "Decisions still awaiting a manager's review more than one working day "
+                   "after they were made, longest overdue first.", queues.reviews_overdue())
 
 
 @blp.route("/decided-today", methods=["GET"])
