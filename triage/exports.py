@@ -70,10 +70,20 @@ def _in(row: ContactFacts, start: datetime, end: datetime) -> bool:
     return start <= row.received_at < end
 
 
+def contacts_in(facts: Iterable[ContactFacts], start: datetime, end: datetime,
+                referrals_only: bool = False) -> list[ContactFacts]:
+    """The contacts a list shows: received in ``[start, end)`` (referrals only for List 3), in order.
+
+    Also what the export records as read: every contact whose children appear in the file.
+    """
+    chosen = (f for f in facts if _in(f, start, end) and (f.is_referral or not referrals_only))
+    return sorted(chosen, key=lambda f: (f.received_at, f.id))
+
+
 def list_1_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -> list[list[str]]:
     """Annex A List 1: one row per child per contact received in ``[start, end)``."""
     rows = []
-    for contact in sorted((f for f in facts if _in(f, start, end)), key=lambda f: (f.received_at, f.id)):
+    for contact in contacts_in(facts, start, end):
         for child in contact.children:
             rows.append(_child_columns(child) + [annex_date(contact.received_at), contact.source_code])
     return rows
@@ -97,8 +107,7 @@ def list_3_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -
     facts = list(facts)
     history = _referrals_by_child(facts)
     rows = []
-    referrals = sorted((f for f in facts if f.is_referral and _in(f, start, end)), key=lambda f: (f.received_at, f.id))
-    for contact in referrals:
+    for contact in contacts_in(facts, start, end, referrals_only=True):
         for child in contact.children:
             count = sum(1 for when in history.get(child.child_reference, ())
                         if contact.received_at - TWELVE_MONTHS < when <= contact.received_at)
@@ -151,15 +160,20 @@ def households(facts: Sequence[ContactFacts]) -> dict[str, str]:
     return out
 
 
+def confirmed(facts: Iterable[ContactFacts]) -> list[ContactFacts]:
+    """The contacts the training export holds: those with a manager-confirmed level."""
+    return [f for f in facts if f.confirmed_level is not None]
+
+
 def training_records(facts: Sequence[ContactFacts],
                      prior_marac: Callable[[ContactFacts], bool]) -> list[dict]:
     """One record per contact with a confirmed level; ``facts`` must carry their payloads."""
-    confirmed = [f for f in facts if f.confirmed_level is not None]
-    groups = households(confirmed)
+    kept = confirmed(facts)
+    groups = households(kept)
     return [
         {"household_id": groups[f.id], "contact": f.payload, "expert_level": f.confirmed_level,
          "prior_marac_12m": bool(prior_marac(f))}
-        for f in confirmed
+        for f in kept
     ]
 
 

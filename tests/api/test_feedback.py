@@ -11,6 +11,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from tests.decision_support import decide, review, submit
 from triage.exports import LIST_1_HEADINGS, LIST_3_HEADINGS
@@ -211,3 +212,33 @@ def test_two_managers_releasing_at_once_make_one_release(app, client, people, ma
     assert sorted(statuses) == [201, 409]
     with app.app_context():
         assert db.session.query(FeedbackRelease).filter_by(contact_id=contact_id).count() == 1
+
+
+def _export_reads(app, contact_id: str) -> list[tuple[str, str]]:
+    from triage.models import Event
+
+    with app.app_context():
+        events = db.session.scalars(select(Event).where(Event.contact_id == contact_id, Event.kind == "viewed")
+                                    .order_by(Event.seq)).all()
+        return [(e.data.get("what"), e.actor) for e in events if e.data.get("via") == "export"]
+
+
+def test_every_export_is_recorded_as_a_read_of_each_contact_in_it(app, client, people):
+    referral, early_help, undecided = (submit(client, people["partner"]) for _ in range(3))
+    decide_and_confirm(app, client, people, referral, level=3)
+    decide_and_confirm(app, client, people, early_help, level=2)
+    with app.app_context():
+        day = db.session.get(Contact, referral).received_at.astimezone(LONDON).date().isoformat()
+    manager = people["manager"]
+    for path in ("annex-a/list-1.csv", "annex-a/list-3.csv", "training.jsonl"):
+        assert client.get(f"/api/v1/exports/{path}?from={day}&to={day}", headers=manager.headers).status_code == 200
+    label = _export_reads(app, referral)[0][1]
+    assert label.startswith(manager.email)
+    assert _export_reads(app, referral) == [("annex-a-list-1", label), ("annex-a-list-3", label),
+                                            ("confirmed-decisions", label)]
+    assert _export_reads(app, early_help) == [("annex-a-list-1", label), ("confirmed-decisions", label)]
+    assert _export_reads(app, undecided) == [("annex-a-list-1", label)]
+    with app.app_context():
+        from triage import audit
+
+        assert audit.verify().ok

@@ -141,6 +141,9 @@ def test_dashboard_for_managers_with_date_filter_charts_and_exports(app, client,
     assert tuple(next(csv.reader(io.StringIO(export.get_data(as_text=True))))) == LIST_1_HEADINGS
     assert manager.get("/reports/exports/confirmed-decisions.jsonl").status_code == 200
     assert 'href="#from"' in page(manager, "/reports/dashboard?from=2026-11-20&to=2026-11-01", status=400)
+    history = page(manager, f"/contacts/{contact_id}")
+    assert "Opened in an export (annex-a-list-1)" in history
+    assert "Opened in an export (confirmed-decisions)" in history
 
 
 @pytest.mark.parametrize("url", ["/reports/dashboard", "/reports/exports/annex-a-list-1.csv",

@@ -14,7 +14,7 @@ from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from .. import exports, feedback, reports
+from .. import audit, exports, feedback, reports
 from ..extensions import db
 from ..guidance import Guidance
 from ..intake import prior_marac_12m
@@ -200,11 +200,14 @@ def annex_a_export(list_number: int) -> Response:
     """Annex A List 1 or List 3 as a CSV download for the ``from``/``to`` days (default: six months)."""
     first, last, start, end = export_window()
     if list_number == 1:
-        text = exports.to_csv(exports.LIST_1_HEADINGS,
-                              exports.list_1_rows(reports.load_facts(start, end), start, end))
+        facts = reports.load_facts(start, end)
+        text = exports.to_csv(exports.LIST_1_HEADINGS, exports.list_1_rows(facts, start, end))
     else:  # referral counts look back twelve months before the window
         facts = reports.load_facts(start - exports.TWELVE_MONTHS, end)
         text = exports.to_csv(exports.LIST_3_HEADINGS, exports.list_3_rows(facts, start, end))
+    shown = exports.contacts_in(facts, start, end, referrals_only=list_number == 3)
+    audit.record_export(f"annex-a-list-{list_number}", (f.id for f in shown), g.user)
+    db.session.commit()
     return _csv(text, f"annex-a-list-{list_number}-{first}-to-{last}.csv")
 
 
@@ -215,6 +218,8 @@ def training_export_response() -> Response:
     facts = reports.load_facts(start, end, with_payload=True)
     records = exports.training_records(
         facts, lambda f: prior_marac_12m([c.child_reference for c in f.children], f.received_at))
+    audit.record_export("confirmed-decisions", (f.id for f in exports.confirmed(facts)), g.user)
+    db.session.commit()
     return Response(exports.to_jsonl(records), mimetype="application/x-ndjson", headers={
         "Content-Disposition": f'attachment; filename="confirmed-decisions-{first}-to-{last}.jsonl"',
         "Cache-Control": "no-store"})
