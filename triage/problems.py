@@ -121,6 +121,8 @@ def handle_problem(exc: Problem) -> Response:
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
+    if exc.response is not None:  # the raiser built the answer already (e.g. sign-in throttling)
+        return exc.response
     status = exc.code or 500
     if status == 413:
         limit = exc.description if isinstance(exc.description, str) else ""

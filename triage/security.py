@@ -29,6 +29,18 @@ def check_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
+def check_sign_in(stored_hash: str | None, password: str) -> bool:
+    """``check_password``, but as slow when there is no such account as when there is.
+
+    Without this, an unknown email answers faster than a wrong password, which tells a
+    stranger which addresses have accounts.
+    """
+    if stored_hash:
+        return check_password(stored_hash, password)
+    check_password(_hasher.hash("not a real account"), password)
+    return False
+
+
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 

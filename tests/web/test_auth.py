@@ -94,3 +94,81 @@ def test_the_session_cookie_is_http_only_and_same_site(client, people):
                                            "password": people["practitioner"].password})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _try(client, email: str, password: str, address: str = "10.0.0.1"):
+    return client.post("/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_five_failed_sign_ins_stop_the_sixth_even_with_the_right_password(client, people):
+    person = people["practitioner"]
+    for _ in range(5):
+        assert _try(client, person.email, "wrong password").status_code == 400
+    refused = _try(client, person.email, person.password)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    page = refused.get_data(as_text=True)
+    assert "Too many failed attempts to sign in to this account. Wait 15 minutes" in page
+    assert 'href="#email"' in page  # the error summary links to the field, as every form's does
+    assert client.get("/contacts").status_code == 302  # not signed in
+    # someone else in the same office is not locked out
+    assert _try(client, people["manager"].email, people["manager"].password).status_code == 302
+
+
+def test_successful_sign_ins_are_not_counted(client, people):
+    person = people["practitioner"]
+    for _ in range(8):
+        assert _try(client, person.email, person.password).status_code == 302
+        client.post("/logout")
+
+
+def test_a_guesser_who_changes_address_is_stopped_per_account(client, people):
+    person = people["manager"]
+    for n in range(20):
+        assert _try(client, person.email.upper(), "wrong password", address=f"10.1.0.{n}").status_code == 400
+    assert _try(client, person.email, person.password, address="10.2.0.1").status_code == 429
+
+
+def test_an_unknown_email_is_refused_like_a_wrong_password(client, people, monkeypatch):
+    """Same words, same status, and the password is still hashed (no timing difference to read)."""
+    from triage import security
+
+    checked = []
+    real = security.check_password
+    monkeypatch.setattr(security, "check_password", lambda h, p: checked.append(p) or real(h, p))
+    unknown = _try(client, "nobody@test.invalid", "a guess")
+    wrong = _try(client, people["practitioner"].email, "a guess")
+    assert unknown.status_code == wrong.status_code == 400
+    assert checked == ["a guess", "a guess"]
+    for response in (unknown, wrong):
+        assert "Enter a correct email address and password" in response.get_data(as_text=True)
+
+
+def test_failed_sign_ins_are_shared_between_workers_when_the_store_is_redis(app, people, monkeypatch):
+    """With TRIAGE_RATELIMIT_STORAGE_URI on Redis, another app (another gunicorn worker) sees the count.
+
+    The control: with the default memory:// store each new app starts counting afresh.
+    """
+    import uuid
+
+    from triage import create_app
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server at 127.0.0.1:6379")
+    person = people["practitioner"]
+    database = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True}
+    monkeypatch.setattr("triage.extensions.limiter._key_prefix", f"triage-test-{uuid.uuid4().hex}")
+
+    def five_failures_then_a_new_worker_signs_in() -> int:
+        first = create_app(database).test_client()
+        for _ in range(5):
+            assert _try(first, person.email, "wrong password").status_code == 400
+        return _try(create_app(database).test_client(), person.email, person.password).status_code
+
+    assert five_failures_then_a_new_worker_signs_in() == 302      # memory://: each worker its own count
+    monkeypatch.setenv("TRIAGE_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/15")
+    assert five_failures_then_a_new_worker_signs_in() == 429      # redis://: one count for all workers

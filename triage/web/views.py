@@ -8,11 +8,14 @@ the top of the form, with nothing recorded.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import (
     Blueprint,
+    Response,
     flash,
     g,
     redirect,
@@ -25,10 +28,10 @@ from sqlalchemy import func, select
 
 from .. import access, audit, decisions, queues, workflow
 from ..charts import explanation_chart
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Contact, Decision, InformationRequest, Review, User
 from ..problems import Problem
-from ..security import check_password
+from ..security import check_sign_in
 from ..workdays import last_working_day_start
 from .forms import (
     DecisionForm,
@@ -43,6 +46,7 @@ from .forms import (
 from .present import level_name, level_table
 
 bp = Blueprint("web", __name__)
+log = logging.getLogger(__name__)
 
 GOVUK_ASSETS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "govuk" / "assets"
 STAFF_ROLES = ("practitioner", "manager")
@@ -64,15 +68,51 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+# Failed sign-ins allowed before the form refuses: per account from one address (a mistyping
+# team behind one office address is not locked out by one person), and per account from
+# anywhere (a guesser who changes address is still stopped).
+SIGN_IN_LIMIT_PER_ADDRESS = "5 per 15 minutes"
+SIGN_IN_LIMIT_PER_ACCOUNT = "20 per hour"
+
+
+def _account_key() -> str:
+    """The account being signed in to, hashed: the counter's key holds no email address."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _account_at_address_key() -> str:
+    return f"{_account_key()}@{request.remote_addr}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 400
+
+
+def _sign_in_refused(limit) -> Response:
+    """The sign-in page again, saying why and for how long, without trying the password."""
+    minutes = max(1, round(limit.limit.get_expiry() / 60))
+    form = LoginForm()
+    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} minutes and try "
+                         "again, or ask your administrator to reset your password."]
+    page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
+    return Response(page, status=429, headers={"Retry-After": str(limit.limit.get_expiry())})
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_LIMIT_PER_ADDRESS, key_func=_account_at_address_key, methods=["POST"],
+               deduct_when=_failed, on_breach=_sign_in_refused)
+@limiter.limit(SIGN_IN_LIMIT_PER_ACCOUNT, key_func=_account_key, methods=["POST"],
+               deduct_when=_failed, on_breach=_sign_in_refused)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is not None and user.is_active and check_password(user.password_hash, form.password.data):
+        if check_sign_in(user.password_hash if user else None, form.password.data) and user.is_active:
             access.sign_in(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        log.info("sign-in refused (%s)", _account_key())
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
