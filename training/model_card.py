@@ -166,6 +166,9 @@ def render_model_card(manifest: dict, report: dict, targets: dict) -> str:
             _row("black box (HistGradientBoosting, argmax, with floor)", report["black_box"])]
     if "historic_practice" in report:
         rows.insert(2, _row("historic practice", report["historic_practice"]))
+    if "information_ceiling" in report:
+        rows.append(_row("information ceiling (an oracle knowing all but the expert's judgement, same rule)",
+                         report["information_ceiling"]["at_targets"]))
     per_level = ["| level | precision | recall | support |", "|---|---|---|---|"]
     per_level += [f"| {k} | {_pct(v['precision'])} | {_pct(v['recall'])} | {v['support']} |"
                   for k, v in report["model"]["per_level"].items()]

@@ -48,6 +48,7 @@ def test_the_model_card_sets_the_model_beside_the_information_ceiling(trained, f
         "inappropriate_referral_rate"]
     card = (models / "t1" / "MODEL_CARD.md").read_text()
     assert "### The information ceiling" in card
+    assert "| information ceiling (an oracle knowing all but the expert's judgement, same rule) |" in card
     assert f"{100 * ceiling['inappropriate_referral_rate']:.1f}% of its referrals are inappropriate" in card
 
 
