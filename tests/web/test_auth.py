@@ -172,3 +172,18 @@ def test_failed_sign_ins_are_shared_between_workers_when_the_store_is_redis(app,
     assert five_failures_then_a_new_worker_signs_in() == 302      # memory://: each worker its own count
     monkeypatch.setenv("TRIAGE_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/15")
     assert five_failures_then_a_new_worker_signs_in() == 429      # redis://: one count for all workers
+
+
+def test_sign_in_still_works_and_is_still_limited_when_the_shared_store_is_down(app, people, monkeypatch):
+    from triage import create_app
+
+    pytest.importorskip("redis")
+    monkeypatch.setenv("TRIAGE_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1/0")  # nothing listens there
+    client = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "TESTING": True}).test_client()
+    person = people["practitioner"]
+    assert _try(client, person.email, person.password).status_code == 302
+    client.post("/logout")
+    for _ in range(5):
+        assert _try(client, person.email, "wrong password").status_code == 400
+    assert _try(client, person.email, person.password).status_code == 429
