@@ -18,8 +18,10 @@ from sqlalchemy import create_engine, text
 os.environ["TRIAGE_ENV"] = "test"
 
 from triage import create_app  # noqa: E402
-from triage.cli import ensure_user, issue_token  # noqa: E402
 from triage.extensions import db  # noqa: E402
+from triage.intake import organisation_named  # noqa: E402
+from triage.models import ApiToken, User  # noqa: E402
+from triage.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
 TABLES = ("reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
@@ -111,16 +113,25 @@ class Person:
 
 @pytest.fixture
 def make_person(app):
-    """``make_person("partner", organisation="Demo Police")`` -> a Person with a fresh token."""
+    """``make_person("partner", organisation="Demo Police")`` -> a Person with a fresh token.
+
+    People are stored as accounts that already exist, not through ``triage.accounts`` (which
+    records each change), so the record holds only what the test itself does.
+    """
     made = iter(range(1, 10_000))
 
     def make(role: str, organisation: str | None = None, email: str | None = None) -> Person:
         if role == "partner" and organisation is None:
             organisation = "Demo Police"
-        email = email or f"{role}{next(made)}@test.invalid"
+        email = (email or f"{role}{next(made)}@test.invalid").lower()
+        token = new_token()
         with app.app_context():
-            user = ensure_user(email, role, organisation, Person.password)
-            token = issue_token(user)
+            user = User(email=email, role=role, organisation=organisation_named(organisation) if organisation else None,
+                        password_hash=hash_password(Person.password), is_active=True)
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), prefix=token[:8]))
+            db.session.commit()
             return Person(user.id, user.email, role, organisation, token)
 
     return make

@@ -56,7 +56,7 @@ def test_create_user_with_a_password_stores_only_an_argon2id_hash(app, runner):
 def test_a_partner_needs_an_organisation(app, runner):
     result = triage(runner, "create-user", "x@police.example", "--role", "partner")
     assert result.exit_code != 0
-    assert "--organisation is required" in result.output
+    assert "--organisation: Enter the partner's organisation" in result.output
     assert count(app, User) == 0
 
 
@@ -159,3 +159,79 @@ def test_a_revoked_token_no_longer_opens_the_api(app, runner, client):
     assert result.exit_code == 0, result.output
     assert client.get("/api/v1/contacts", headers=headers).status_code == 401
     assert runner.invoke(args=["triage", "revoke-token", token[:8]]).exit_code != 0
+
+
+# --- deactivate-user and the record of account changes -------------------------------------------
+
+def access_events(app) -> list[dict]:
+    with app.app_context():
+        return [{"actor_id": e.actor_id, "actor": e.actor, "contact_id": e.contact_id, **e.data}
+                for e in db.session.scalars(select(Event).where(Event.kind == "access_changed").order_by(Event.seq))]
+
+
+def test_deactivate_user_stops_sign_in_sessions_and_tokens(app, runner, client):
+    assert triage(runner, "create-user", "leaver@council.example", "--role", "practitioner",
+                  "--password", "a long demo password").exit_code == 0
+    token = triage(runner, "create-token", "leaver@council.example").output.splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    signed_in = client.post("/login", data={"email": "leaver@council.example", "password": "a long demo password"})
+    assert signed_in.status_code == 302
+    assert client.get("/contacts").status_code == 200
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+
+    result = triage(runner, "deactivate-user", "Leaver@Council.example")
+    assert result.exit_code == 0, result.output
+    assert "deactivated practitioner leaver@council.example" in result.output
+
+    assert client.get("/contacts").status_code == 302  # the open session ends at its next request
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 401
+    again = client.post("/login", data={"email": "leaver@council.example", "password": "a long demo password"})
+    assert again.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "leaver@council.example")).is_active is False
+
+    second = triage(runner, "deactivate-user", "leaver@council.example")
+    assert second.exit_code == 0 and "already deactivated" in second.output
+    assert [e["action"] for e in access_events(app)] == ["user_created", "token_issued", "user_deactivated"]
+
+
+def test_deactivate_user_for_nobody_is_an_error(app, runner):
+    result = triage(runner, "deactivate-user", "nobody@council.example")
+    assert result.exit_code != 0
+    assert "no user" in result.output
+
+
+def test_the_commands_record_each_account_change_by_id_with_no_actor(app, runner):
+    triage(runner, "create-user", "pc1@police.example", "--role", "partner", "--organisation", "North Police")
+    token = triage(runner, "create-token", "pc1@police.example").output.splitlines()[-1]
+    triage(runner, "revoke-token", token[:8])
+    triage(runner, "deactivate-user", "pc1@police.example")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "pc1@police.example"))
+        token_id = db.session.scalar(select(ApiToken.id))
+    events = access_events(app)
+    assert [e["action"] for e in events] == ["user_created", "token_issued", "token_revoked", "user_deactivated"]
+    for event in events:
+        assert (event["actor_id"], event["actor"], event["contact_id"]) == (None, None, None)
+        assert (event["user_id"], event["role"]) == (user.id, "partner")
+        assert "police.example" not in str(event)  # ids, never the email
+    assert events[1]["token_id"] == events[2]["token_id"] == token_id
+    result = triage(runner, "audit-verify")
+    assert result.exit_code == 0, result.output
+    assert "4 events verified" in result.output
+
+
+def test_create_user_refuses_a_short_password(app, runner):
+    result = triage(runner, "create-user", "sw@council.example", "--role", "practitioner", "--password", "short")
+    assert result.exit_code != 0
+    assert "--password: Password must be 12 characters or more" in result.output
+    assert count(app, User) == 0
+
+
+def test_create_token_for_a_deactivated_user_is_an_error(app, runner):
+    triage(runner, "create-user", "m@council.example", "--role", "manager")
+    triage(runner, "deactivate-user", "m@council.example")
+    result = triage(runner, "create-token", "m@council.example")
+    assert result.exit_code != 0
+    assert "deactivated" in result.output
+    assert count(app, ApiToken) == 0

@@ -73,6 +73,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.model import blp as model_blp
     from .api.queues import blp as queues_blp
     from .health import bp as health_bp
+    from .web.admin import bp as admin_pages
     from .web.feedback import bp as reports_pages
 
     for blueprint in (contacts_blp, decisions_blp, queues_blp, feedback_blp, model_blp):
@@ -80,6 +81,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     web.init_app(app)  # the pages: GOV.UK templates, CSRF on every form outside /api/
     app.register_blueprint(reports_pages)  # feedback, partner reports, dashboard, exports
+    app.register_blueprint(admin_pages)  # people and access: accounts and API tokens
 
     from .cli import triage_cli
 

@@ -24,6 +24,7 @@ SENDERS = frozenset({"practitioner", "manager", "partner"})
 READERS = frozenset({"practitioner", "manager", "partner"})
 MANAGERS = frozenset({"manager"})
 PARTNERS = frozenset({"partner"})
+ADMINS = frozenset({"admin"})
 SIGNED_IN = frozenset({"practitioner", "manager", "partner", "admin"})
 
 POLICY: dict[str, frozenset[str]] = {
@@ -85,6 +86,15 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /reports/exports/annex-a-list-1.csv": MANAGERS,
     "GET /reports/exports/annex-a-list-3.csv": MANAGERS,
     "GET /reports/exports/confirmed-decisions.jsonl": MANAGERS,
+    # people and access (triage/web/admin.py): accounts and API tokens
+    "GET /admin/users": ADMINS,
+    "GET /admin/users/new": ADMINS,
+    "POST /admin/users/new": ADMINS,
+    "GET /admin/users/<int:user_id>": ADMINS,
+    "POST /admin/users/<int:user_id>/deactivate": ADMINS,
+    "POST /admin/users/<int:user_id>/reactivate": ADMINS,
+    "POST /admin/users/<int:user_id>/tokens": ADMINS,
+    "POST /admin/tokens/<int:token_id>/revoke": ADMINS,
 }
 
 

@@ -30,6 +30,7 @@ EVENT_KINDS = (
     "reviewed",
     "information_requested",
     "feedback_released",
+    "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
 )
 
 

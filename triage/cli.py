@@ -1,4 +1,8 @@
-"""``flask --app wsgi triage ...``: set-up, people, tokens, demo data and the audit check."""
+"""``flask --app wsgi triage ...``: set-up, people, tokens, demo data and the audit check.
+
+People and tokens go through ``triage.accounts``, as the administrator's pages do, so each change
+is checked by the same rules and recorded the same way (with no actor: the command line).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,10 @@ import sys
 import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from sqlalchemy import select
 
-from . import audit
+from . import accounts, audit
 from .extensions import db
-from .models import ROLES, ApiToken, Organisation, User
-from .security import hash_password, new_token, token_digest
+from .models import ROLES, User
 
 triage_cli = AppGroup("triage", help="Front door triage administration.")
 
@@ -26,25 +28,20 @@ def init_db() -> None:
     click.echo(f"database schema is up to date ({db.engine.url.render_as_string(hide_password=True)})")
 
 
-def ensure_user(email: str, role: str, organisation: str | None, password: str | None) -> User:
-    """Create a user (and its organisation if new), or raise ClickException with the reason."""
-    email = email.strip().lower()
-    if role not in ROLES:
-        raise click.ClickException(f"role must be one of {', '.join(ROLES)}")
-    if role == "partner" and not organisation:
-        raise click.ClickException("--organisation is required for a partner")
-    if db.session.scalar(select(User).where(User.email == email)):
-        raise click.ClickException(f"a user with email {email} already exists")
-    org = None
-    if organisation:
-        org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
-        if org is None:
-            org = Organisation(name=organisation)
-            db.session.add(org)
-    user = User(email=email, role=role, organisation=org,
-                password_hash=hash_password(password) if password else None)
-    db.session.add(user)
-    db.session.commit()
+OPTIONS = {"email": "EMAIL", "role": "--role", "organisation": "--organisation", "password": "--password"}
+
+
+def _refused(exc: accounts.AccountError) -> click.ClickException:
+    """An account refusal as the command line says it: each message after the argument it is about."""
+    return click.ClickException("; ".join(
+        f"{OPTIONS.get(field, field)}: {message}" if field else message
+        for field, messages in exc.errors.items() for message in messages))
+
+
+def _user(email: str) -> User:
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
     return user
 
 
@@ -52,29 +49,27 @@ def ensure_user(email: str, role: str, organisation: str | None, password: str |
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--organisation", help="The user's organisation (required for partners; created if new).")
-@click.option("--password", help="Lets the person sign in to the pages; without it, API token only.")
+@click.option("--password", help=f"Lets the person sign in to the pages ({accounts.MIN_PASSWORD}+ characters); "
+                                 "without it, API token only.")
 def create_user(email: str, role: str, organisation: str | None, password: str | None) -> None:
     """Create a person or partner system account."""
-    user = ensure_user(email, role, organisation, password)
+    try:
+        user = accounts.create_user(email, role, organisation, password)
+    except accounts.AccountError as exc:
+        raise _refused(exc) from None
     org = f" of {user.organisation.name}" if user.organisation else ""
     click.echo(f"created {user.role} {user.email}{org}")
-
-
-def issue_token(user: User) -> str:
-    token = new_token()
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), prefix=token[:8]))
-    db.session.commit()
-    return token
 
 
 @triage_cli.command("create-token")
 @click.argument("email")
 def create_token(email: str) -> None:
     """Issue an API token; it is shown once, as the last line, and stored only as a hash."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException(f"no user with email {email}")
-    token = issue_token(user)
+    user = _user(email)
+    try:
+        _, token = accounts.issue_token(user)
+    except accounts.AccountError as exc:
+        raise _refused(exc) from None
     click.echo(f"API token for {user.email} ({user.role}); it is shown only once:")
     click.echo(token)
 
@@ -83,16 +78,22 @@ def create_token(email: str) -> None:
 @click.argument("prefix")
 def revoke_token(prefix: str) -> None:
     """Withdraw an API token by the first characters printed with it (e.g. tri_AbCd)."""
-    from .models import utcnow
-
-    rows = db.session.scalars(
-        select(ApiToken).where(ApiToken.prefix == prefix[:8], ApiToken.revoked_at.is_(None))
-    ).all()
+    rows = accounts.live_tokens_with_prefix(prefix)
     if len(rows) != 1:
         raise click.ClickException(f"{len(rows)} live tokens start with {prefix[:8]!r}; give the 8-character prefix")
-    rows[0].revoked_at = utcnow()
-    db.session.commit()
+    accounts.revoke_token(rows[0])
     click.echo(f"revoked token {rows[0].prefix}… of {rows[0].user.email}")
+
+
+@triage_cli.command("deactivate-user")
+@click.argument("email")
+def deactivate_user(email: str) -> None:
+    """Remove a leaver's access at once: no sign-in, open sessions end, API tokens stop working."""
+    user = _user(email)
+    if accounts.deactivate(user):
+        click.echo(f"deactivated {user.role} {user.email}: they can no longer sign in or use their API tokens")
+    else:
+        click.echo(f"{user.email} was already deactivated; nothing changed")
 
 
 @triage_cli.command("audit-verify")

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
@@ -47,9 +47,22 @@ def received_time(contact: dict) -> datetime:
     return received_at
 
 
-def organisation_named(name: str) -> Organisation:
-    """The organisation with this name, created if new (in a savepoint: racing requests may both try)."""
+def _existing_organisation(name: str) -> Organisation | None:
+    """This exact name, else the same name in another case (oldest first): one organisation per name."""
     org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        org = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower())
+                                .order_by(Organisation.id).limit(1))
+    return org
+
+
+def organisation_named(name: str) -> Organisation:
+    """The organisation with this name (in any case), created if new.
+
+    Creation is in a savepoint: racing requests may both try, and the loser reads the winner's row.
+    Shared by intake (phone contacts name their sender) and ``accounts`` (a partner's organisation).
+    """
+    org = _existing_organisation(name)
     if org is None:
         try:
             with db.session.begin_nested():

@@ -52,6 +52,16 @@ class ReviewForm(_Form):
     expected_version = HiddenField()
 
 
+class NewUserForm(_Form):
+    """Only what must be filled in; the account rules (format, uniqueness, organisation for a
+    partner, password length) are ``triage.accounts``'s, shared with the command line."""
+
+    email = StringField("Email address", validators=[DataRequired("Enter an email address")])
+    role = RadioField("Role", validators=[InputRequired("Select a role")], validate_choice=False)
+    organisation = StringField("Organisation")
+    password = PasswordField("Initial password", validators=[DataRequired("Enter an initial password")])
+
+
 class InformationRequestForm(_Form):
     fields = SelectMultipleField("Information to ask for", validate_choice=False)
     message = TextAreaField("Message to the referrer")
