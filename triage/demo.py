@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from . import accounts
 from .extensions import db
 from .intake import submit
-from .models import Contact, Organisation, User
-from .security import hash_password
+from .models import Contact, User
 from .workdays import last_working_day_start
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -31,26 +31,11 @@ DEMO_PEOPLE = (
 )
 
 
-def _organisation(name: str | None) -> Organisation | None:
-    if name is None:
-        return None
-    org = db.session.scalar(select(Organisation).where(Organisation.name == name))
-    if org is None:
-        org = Organisation(name=name)
-        db.session.add(org)
-    return org
-
-
 def ensure_people() -> dict[str, User]:
+    """The demo sign-ins, created through ``accounts`` like anyone's (so the record shows them)."""
     people = {}
     for email, role, org_name in DEMO_PEOPLE:
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, role=role, organisation=_organisation(org_name),
-                        password_hash=hash_password(DEMO_PASSWORD))
-            db.session.add(user)
-        people[email] = user
-    db.session.commit()
+        people[email] = accounts.find_user(email) or accounts.create_user(email, role, org_name, DEMO_PASSWORD)
     return people
 
 
