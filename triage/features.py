@@ -227,14 +227,6 @@ def summarise(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = Fa
     return v
 
 
-def _count_columns(out: list[int], stem: str, value: int | None, cuts: Sequence[int]) -> None:
-    if value is None:
-        out.append(_IX[f"{stem}:not_zero"])
-        out.append(_IX[f"{stem}:unknown"])
-        return
-    if value >= cuts[0]:
-        out.append(_IX[f"{stem}:not_zero"])
-    out.extend(_IX[f"{stem}>={k}"] for k in cuts[1:] if value >= k)
 
 
 def recompute_interactions(v: dict[str, Any]) -> None:
@@ -284,26 +276,53 @@ def _flag(name: str, column: str):
     return enc
 
 
+# The encoders below look their column indices up once, when the module loads, not per contact:
+# encoding is the hot path of batch scoring.
+
+
 def _one_hot(name: str, stem: str):
+    columns = {column.split("=", 1)[1]: i for column, i in _IX.items() if column.startswith(stem + "=")}
+
     def enc(v: dict[str, Any], out: list[int]) -> None:
-        out.append(_IX[f"{stem}={v[name]}"])
+        out.append(columns[v[name]])
     return enc
 
 
 def _tri_field(key: str, name: str):
+    """yes -> not_no; not known -> not_no and unknown; no -> nothing (see the module docstring)."""
+    not_no, unknown = _IX[f"{key}:not_no"], _IX[f"{key}:unknown"]
+
     def enc(v: dict[str, Any], out: list[int]) -> None:
-        _tri_columns(out, key, v[name])
+        value = v[name]
+        if value != "no":
+            out.append(not_no)
+        if value == "not known":
+            out.append(unknown)
     return enc
 
 
 def _count_field(name: str, stem: str, cuts: Sequence[int]):
+    """A thermometer over ``cuts``; a missing count is 'not zero' and 'unknown' (weights >= 0 and <= 0)."""
+    not_zero, unknown = _IX[f"{stem}:not_zero"], _IX[f"{stem}:unknown"]
+    steps = [(k, _IX[f"{stem}>={k}"]) for k in cuts[1:]]
+
     def enc(v: dict[str, Any], out: list[int]) -> None:
-        _count_columns(out, stem, v[name], cuts)
+        value = v[name]
+        if value is None:
+            out.append(not_zero)
+            out.append(unknown)
+            return
+        if value >= cuts[0]:
+            out.append(not_zero)
+        out.extend(i for k, i in steps if value >= k)
     return enc
 
 
+_FACTOR_COLUMNS = {f: _IX[f"factor={f}"] for f in FACTORS}
+
+
 def _enc_factors(v: dict[str, Any], out: list[int]) -> None:
-    out.extend(_IX[f"factor={f}"] for f in v["factors"])
+    out.extend(_FACTOR_COLUMNS[f] for f in v["factors"])
 
 
 def _enc_floor(v: dict[str, Any], out: list[int]) -> None:
@@ -353,13 +372,6 @@ def active_columns(v: dict[str, Any]) -> list[int]:
         enc(v, out)
     out.sort()
     return out
-
-
-def _tri_columns(out: list[int], key: str, value: str) -> None:
-    if value != "no":
-        out.append(_IX[f"{key}:not_no"])
-    if value == "not known":
-        out.append(_IX[f"{key}:unknown"])
 
 
 def encode(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = False) -> list[int]:
