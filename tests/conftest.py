@@ -25,7 +25,7 @@ from triage.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
 TABLES = ("reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
-          "api_tokens", "users", "organisations", "events", "audit_head")
+          "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures")
 
 
 def _migrate(url: str) -> None:

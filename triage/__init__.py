@@ -15,7 +15,7 @@ from flask_smorest import Api
 from sqlalchemy import event
 
 from . import access, problems
-from .extensions import db, limiter, migrate
+from .extensions import db, migrate
 from .recommend import load_recommender
 from .settings import load_settings
 
@@ -58,7 +58,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _sqlite_serialised_writes(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
-    limiter.init_app(app)
 
     app.extensions["recommender"] = load_recommender(app.config)
 

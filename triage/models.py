@@ -101,6 +101,17 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class SignInFailure(db.Model):
+    """One failed sign-in, kept a day to throttle guessing (``signin.py``); hashes, not emails or addresses."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    address_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (

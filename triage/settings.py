@@ -59,11 +59,6 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
         "SESSION_IDLE_MINUTES": int(os.environ.get("TRIAGE_SESSION_IDLE_MINUTES", 30)),
-        # Failed sign-ins are counted here. memory:// counts per gunicorn worker; production should
-        # share one count between workers, e.g. redis://127.0.0.1:6379/0.
-        "RATELIMIT_STORAGE_URI": os.environ.get("TRIAGE_RATELIMIT_STORAGE_URI", "memory://"),
-        # If that store is down, count in this worker's memory rather than refuse every sign-in.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "WTF_CSRF_ENABLED": env != "test" or os.environ.get("TRIAGE_TEST_CSRF") == "1",
         # OpenAPI document and interactive docs (flask-smorest); the UI is served from
         # our own static files so nothing is fetched from a CDN at run time.

@@ -8,8 +8,6 @@ the top of the form, with nothing recorded.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,9 +24,9 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from .. import access, audit, decisions, queues, workflow
+from .. import access, audit, decisions, queues, signin, workflow
 from ..charts import explanation_chart
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Contact, Decision, InformationRequest, Review, User
 from ..problems import Problem
 from ..security import check_sign_in
@@ -46,7 +44,6 @@ from .forms import (
 from .present import level_name, level_table
 
 bp = Blueprint("web", __name__)
-log = logging.getLogger(__name__)
 
 GOVUK_ASSETS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "govuk" / "assets"
 STAFF_ROLES = ("practitioner", "manager")
@@ -68,51 +65,30 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-# Failed sign-ins allowed before the form refuses: per account from one address (a mistyping
-# team behind one office address is not locked out by one person), and per account from
-# anywhere (a guesser who changes address is still stopped).
-SIGN_IN_LIMIT_PER_ADDRESS = "5 per 15 minutes"
-SIGN_IN_LIMIT_PER_ACCOUNT = "20 per hour"
-
-
-def _account_key() -> str:
-    """The account being signed in to, hashed: the counter's key holds no email address."""
-    email = (request.form.get("email") or "").strip().lower()
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-
-
-def _account_at_address_key() -> str:
-    return f"{_account_key()}@{request.remote_addr}"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 400
-
-
-def _sign_in_refused(limit) -> Response:
+def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
-    minutes = max(1, round(limit.limit.get_expiry() / 60))
-    form = LoginForm()
-    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} minutes and try "
-                         "again, or ask your administrator to reset your password."]
+    minutes = max(1, -(-wait // 60))
+    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} "
+                         f"minute{'' if minutes == 1 else 's'} and try again. If you have forgotten your password, ask your administrator "
+                         "to set a new one."]
     page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
-    return Response(page, status=429, headers={"Retry-After": str(limit.limit.get_expiry())})
+    return Response(page, status=429, headers={"Retry-After": str(wait)})
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(SIGN_IN_LIMIT_PER_ADDRESS, key_func=_account_at_address_key, methods=["POST"],
-               deduct_when=_failed, on_breach=_sign_in_refused)
-@limiter.limit(SIGN_IN_LIMIT_PER_ACCOUNT, key_func=_account_key, methods=["POST"],
-               deduct_when=_failed, on_breach=_sign_in_refused)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
+        email, address, now = form.email.data.strip().lower(), request.remote_addr or "", datetime.now(timezone.utc)
+        wait = signin.wait_seconds(email, address, now)
+        if wait:
+            return _sign_in_refused(form, wait)
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if check_sign_in(user.password_hash if user else None, form.password.data) and user.is_active:
+            signin.clear(email)
             access.sign_in(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-        log.info("sign-in refused (%s)", _account_key())
+        signin.record_failure(email, address, now)
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
