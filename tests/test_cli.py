@@ -235,3 +235,15 @@ def test_create_token_for_a_deactivated_user_is_an_error(app, runner):
     assert result.exit_code != 0
     assert "deactivated" in result.output
     assert count(app, ApiToken) == 0
+
+
+def test_set_password_gives_a_new_password_and_refuses_a_short_one(app, runner, client):
+    assert triage(runner, "create-user", "sw@council.example", "--role", "practitioner",
+                  "--password", "the first long password").exit_code == 0
+    short = triage(runner, "set-password", "sw@council.example", "--password", "short")
+    assert short.exit_code != 0 and "--password: Password must be 12 characters or more" in short.output
+    result = triage(runner, "set-password", "SW@council.example", "--password", "the second long password")
+    assert result.exit_code == 0, result.output
+    assert client.post("/login", data={"email": "sw@council.example",
+                                       "password": "the second long password"}).status_code == 302
+    assert [e["action"] for e in access_events(app)] == ["user_created", "password_set"]

@@ -91,6 +91,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /admin/users/new": ADMINS,
     "POST /admin/users/new": ADMINS,
     "GET /admin/users/<int:user_id>": ADMINS,
+    "POST /admin/users/<int:user_id>/password": ADMINS,
     "POST /admin/users/<int:user_id>/deactivate": ADMINS,
     "POST /admin/users/<int:user_id>/reactivate": ADMINS,
     "POST /admin/users/<int:user_id>/tokens": ADMINS,

@@ -1,4 +1,4 @@
-"""People and access: create accounts, deactivate and reactivate them, issue and revoke API tokens.
+"""People and access: create accounts, set passwords, deactivate and reactivate, issue and revoke API tokens.
 
 One implementation for the administrator's pages (``triage.web.admin``) and the command line
 (``triage.cli``). Each function checks its rules, makes the change and records it in the
@@ -19,7 +19,7 @@ import re
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, signin
 from .extensions import db
 from .intake import organisation_named
 from .models import ROLES, ApiToken, User, utcnow
@@ -77,8 +77,8 @@ def new_user_errors(email: str | None, role: str | None, organisation: str | Non
         errors["organisation"] = ["Enter the partner's organisation: a partner sees only its own contacts"]
     elif organisation and len(organisation) > MAX_ORGANISATION:
         errors["organisation"] = [f"Organisation must be {MAX_ORGANISATION} characters or fewer"]
-    if password is not None and len(password) < MIN_PASSWORD:
-        errors["password"] = [f"Password must be {MIN_PASSWORD} characters or more"]
+    if password is not None:
+        errors.update(password_errors(password))
     return errors
 
 
@@ -142,6 +142,29 @@ def reactivate(user: User, *, actor: User | None = None) -> bool:
     _changed("user_reactivated", user, actor)
     db.session.commit()
     return True
+
+
+def password_errors(password: str | None) -> dict[str, list[str]]:
+    """Why this cannot be a password (field -> messages); empty when it can."""
+    if not password:
+        return {"password": ["Enter a new password"]}
+    if len(password) < MIN_PASSWORD:
+        return {"password": [f"Password must be {MIN_PASSWORD} characters or more"]}
+    return {}
+
+
+def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """A new password chosen by an administrator (a forgotten one, or a locked account).
+
+    The account's failed sign-ins are cleared too, so the person can sign in at once.
+    """
+    errors = password_errors(password)
+    if errors:
+        raise AccountError(errors)
+    user.password_hash = hash_password(password)
+    _changed("password_set", user, actor)
+    db.session.commit()
+    signin.clear(user.email)
 
 
 def issue_token(user: User, *, actor: User | None = None) -> tuple[ApiToken, str]:

@@ -96,6 +96,19 @@ def deactivate_user(email: str) -> None:
         click.echo(f"{user.email} was already deactivated; nothing changed")
 
 
+@triage_cli.command("set-password")
+@click.argument("email")
+@click.password_option("--password", help=f"The new password ({accounts.MIN_PASSWORD}+ characters); asked for if left out.")
+def set_password(email: str, password: str) -> None:
+    """Give a person a new password (forgotten, or locked out by failed sign-ins)."""
+    user = _user(email)
+    try:
+        accounts.set_password(user, password)
+    except accounts.AccountError as exc:
+        raise _refused(exc) from None
+    click.echo(f"new password set for {user.email}; failed sign-ins cleared")
+
+
 @triage_cli.command("audit-verify")
 def audit_verify() -> None:
     """Check the tamper-evident chain over all events; exit 1 naming the first bad event."""

@@ -395,3 +395,37 @@ def test_every_button_needs_the_forms_csrf_token(app, admin, people):
 def _token_ids(app, user_id: int) -> list[int]:
     with app.app_context():
         return list(db.session.scalars(select(ApiToken.id).where(ApiToken.user_id == user_id)))
+
+
+# --- a new password ------------------------------------------------------------------------------
+def test_a_new_password_replaces_the_old_lifts_a_lock_and_is_recorded(app, admin, client, people):
+    person = people["practitioner"]
+    for _ in range(5):
+        client.post("/login", data={"email": person.email, "password": "a wrong guess"},
+                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    sign_in(client, people["admin"])
+    response = client.post(f"/admin/users/{person.id}/password", data={"password": "a brand new password"})
+    assert response.status_code == 302 and response.location == f"/admin/users/{person.id}"
+    client.post("/logout")
+    old = client.post("/login", data={"email": person.email, "password": person.password},
+                      environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert old.status_code == 400                       # no longer locked, but the old password is gone
+    new = client.post("/login", data={"email": person.email, "password": "a brand new password"},
+                      environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert new.status_code == 302
+    [event] = access_events(app)
+    assert event.data == {"action": "password_set", "user_id": person.id, "role": "practitioner"}
+    assert event.actor_id == people["admin"].id
+
+
+@pytest.mark.parametrize(("password", "message"), [("", "Enter a new password"),
+                                                   ("too short", "Password must be 12 characters or more")])
+def test_a_bad_new_password_is_refused_by_its_field_and_nothing_changes(app, admin, people, password, message):
+    person = people["manager"]
+    before = stored_user(app, person.email).password_hash
+    response = admin.post(f"/admin/users/{person.id}/password", data={"password": password})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and 'href="#password"' in page
+    assert stored_user(app, person.email).password_hash == before
+    assert access_events(app) == []

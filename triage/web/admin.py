@@ -16,7 +16,7 @@ from .. import accounts
 from ..extensions import db
 from ..models import ROLES, ApiToken, Organisation, User
 from ..problems import Problem
-from .forms import NewUserForm, attach_errors, error_list
+from .forms import NewPasswordForm, NewUserForm, attach_errors, error_list
 
 bp = Blueprint("admin", __name__)
 
@@ -75,11 +75,14 @@ def new_user():
 
 
 def render_user(user: User, *, new_token: tuple[ApiToken, str] | None = None,
-                refusal: list[dict[str, str]] | None = None, status: int = 200):
+                refusal: list[dict[str, str]] | None = None, password_form: NewPasswordForm | None = None,
+                status: int = 200):
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                 .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).all()
+    password_form = password_form or NewPasswordForm()
     response = render_template("admin/user.html", person=user, tokens=tokens, new_token=new_token,
-                               error_list=refusal or [], is_self=user.id == g.user.id,
+                               error_list=(refusal or []) + error_list(password_form), is_self=user.id == g.user.id,
+                               password_form=password_form, min_password=accounts.MIN_PASSWORD,
                                page_title=user.email, nav_active="admin")
     return response, status, {"Cache-Control": "no-store"} if new_token else {}
 
@@ -107,6 +110,20 @@ def reactivate(user_id: int):
     changed = accounts.reactivate(person, actor=g.user)
     flash(f"{person.email} is active again: they can sign in, and their live API tokens work." if changed
           else f"{person.email} was already active; nothing changed.")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+def set_password(user_id: int):
+    person = _user_or_404(user_id)
+    form = NewPasswordForm()
+    try:  # the CSRF token is checked for every form before this; the password rules are accounts'
+        accounts.set_password(person, form.password.data or "", actor=g.user)
+    except accounts.AccountError as exc:
+        attach_errors(form, exc.errors)
+        return render_user(person, password_form=form, status=400)
+    flash(f"New password set for {person.email}. Give it to them by a secure route; any lock from failed "
+          "sign-ins is lifted.")
     return redirect(url_for("admin.user", user_id=person.id))
 
 

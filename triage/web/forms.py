@@ -62,6 +62,12 @@ class NewUserForm(_Form):
     password = PasswordField("Initial password", validators=[DataRequired("Enter an initial password")])
 
 
+class NewPasswordForm(_Form):
+    """An administrator sets a new password; its rules are ``triage.accounts``'s."""
+
+    password = PasswordField("New password")
+
+
 class InformationRequestForm(_Form):
     fields = SelectMultipleField("Information to ask for", validate_choice=False)
     message = TextAreaField("Message to the referrer")
