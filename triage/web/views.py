@@ -67,10 +67,10 @@ def _safe_next(target: str | None) -> str | None:
 
 def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
-    minutes = max(1, -(-wait // 60))
-    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} "
-                         f"minute{'' if minutes == 1 else 's'} and try again. If you have forgotten your password, ask your administrator "
-                         "to set a new one."]
+    minutes = max(1, -(-wait // 60))  # rounded up
+    plural = "" if minutes == 1 else "s"
+    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} minute{plural} "
+                         "and try again. If you have forgotten your password, ask your administrator to set a new one."]
     page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
     return Response(page, status=429, headers={"Retry-After": str(wait)})
 
