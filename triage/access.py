@@ -66,6 +66,8 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,
     "POST /logout": SIGNED_IN,
+    "GET /account/password": SIGNED_IN,
+    "POST /account/password": SIGNED_IN,
     "GET /": SIGNED_IN,
     "GET /contacts": STAFF,
     "GET /contacts/new": STAFF,

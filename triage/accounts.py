@@ -23,7 +23,7 @@ from . import audit, signin
 from .extensions import db
 from .intake import organisation_named
 from .models import ROLES, ApiToken, User, utcnow
-from .security import hash_password, new_token, token_digest
+from .security import check_password, hash_password, new_token, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,27 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
         raise AccountError(errors)
     user.password_hash = hash_password(password)
     _changed("password_set", user, actor)
+    db.session.commit()
+    signin.clear(user.email)
+
+
+def change_own_password(user: User, current: str | None, new: str | None) -> None:
+    """A signed-in person replaces their password (the one an administrator gave them, say).
+
+    The current password must be right, so a session left open cannot be used to take the account.
+    """
+    errors: dict[str, list[str]] = {}
+    if not check_password(user.password_hash, current or ""):
+        errors["current_password"] = ["Enter your current password correctly"]
+    new_errors = password_errors(new)
+    if new_errors:
+        errors["new_password"] = new_errors["password"]
+    elif new == current:
+        errors["new_password"] = ["Enter a new password that is different from your current one"]
+    if errors:
+        raise AccountError(errors)
+    user.password_hash = hash_password(new)
+    _changed("password_changed", user, user)
     db.session.commit()
     signin.clear(user.email)
 

@@ -112,3 +112,24 @@ def test_admin_creates_a_practitioner_who_signs_in_then_deactivates_them(app, pe
         assert len(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()) == 1
         actions = db.session.scalars(select(Event.data).where(Event.kind == "access_changed").order_by(Event.seq)).all()
         assert [a["action"] for a in actions] == ["user_created", "token_issued", "user_deactivated"]
+
+
+def test_a_person_replaces_the_password_an_administrator_gave_them(people, pages):
+    worker = pages.new_page()
+    pages.sign_in(worker, people["practitioner"])
+    worker.get_by_role("link", name="Your password").click()
+    expect(worker.get_by_role("heading", level=1)).to_have_text("Change your password")
+    pages.check(worker, "48-your-password")
+    worker.get_by_label("Current password").fill("not my password")
+    worker.get_by_label("New password", exact=True).fill("short")
+    worker.get_by_label("New password again").fill("short")
+    worker.get_by_role("button", name="Change password").click()
+    summary = worker.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Enter your current password correctly")
+    expect(summary).to_contain_text("Password must be 12 characters or more")
+    pages.check(worker, "49-your-password-errors")
+    worker.get_by_label("Current password").fill(people["practitioner"].password)
+    worker.get_by_label("New password", exact=True).fill("a password only I know")
+    worker.get_by_label("New password again").fill("a password only I know")
+    worker.get_by_role("button", name="Change password").click()
+    expect(worker.locator(".govuk-notification-banner")).to_contain_text("Your password has been changed.")

@@ -68,6 +68,14 @@ class NewPasswordForm(_Form):
     password = PasswordField("New password")
 
 
+class ChangePasswordForm(_Form):
+    """A person's own new password, typed twice; the length rule is ``triage.accounts``'s."""
+
+    current_password = PasswordField("Current password")
+    new_password = PasswordField("New password")
+    confirm_password = PasswordField("New password again")
+
+
 class InformationRequestForm(_Form):
     fields = SelectMultipleField("Information to ask for", validate_choice=False)
     message = TextAreaField("Message to the referrer")

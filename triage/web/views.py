@@ -24,7 +24,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from .. import access, audit, decisions, queues, signin, workflow
+from .. import access, accounts, audit, decisions, queues, signin, workflow
 from ..charts import explanation_chart
 from ..extensions import db
 from ..models import Contact, Decision, InformationRequest, Review, User
@@ -32,6 +32,7 @@ from ..problems import Problem
 from ..security import check_sign_in
 from ..workdays import last_working_day_start
 from .forms import (
+    ChangePasswordForm,
     DecisionForm,
     InformationRequestForm,
     LoginForm,
@@ -92,6 +93,34 @@ def login():
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """Anyone signed in replaces their own password, e.g. the one an administrator set for them."""
+    form = ChangePasswordForm()
+    status = 200
+    if request.method == "POST":
+        # Guessing the current password here counts like guessing it at sign-in (an open session is not a key).
+        address, now = request.remote_addr or "", datetime.now(timezone.utc)
+        wait = signin.wait_seconds(g.user.email, address, now)
+        try:
+            if wait:
+                raise accounts.AccountError({"current_password": [
+                    f"Too many wrong passwords. Wait {max(1, -(-wait // 60))} minutes and try again."]})
+            if form.new_password.data != form.confirm_password.data:
+                raise accounts.AccountError({"confirm_password": ["Enter the same new password twice"]})
+            accounts.change_own_password(g.user, form.current_password.data, form.new_password.data)
+        except accounts.AccountError as exc:
+            if "current_password" in exc.errors and not wait:
+                signin.record_failure(g.user.email, address, now)
+            attach_errors(form, exc.errors)
+            status = 429 if wait else 400
+        else:
+            flash("Your password has been changed.")
+            return redirect(url_for("web.home"))
+    return render_template("account_password.html", form=form, error_list=error_list(form),
+                           min_password=accounts.MIN_PASSWORD, page_title="Change your password"), status
 
 
 @bp.post("/logout")
