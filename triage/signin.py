@@ -58,6 +58,12 @@ def wait_seconds(email: str, address: str, now: datetime) -> int:
     return wait
 
 
+def wait_text(seconds: int) -> str:
+    """'Wait 15 minutes' for a refusal message: whole minutes, rounded up, never 0."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"Wait {minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def record_failure(email: str, address: str, now: datetime) -> None:
     """Count a failed attempt (and forget those older than a day), committed at once."""
     db.session.execute(delete(SignInFailure).where(SignInFailure.at < now - KEEP))

@@ -68,9 +68,7 @@ def _safe_next(target: str | None) -> str | None:
 
 def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
-    minutes = max(1, -(-wait // 60))  # rounded up
-    plural = "" if minutes == 1 else "s"
-    form.email.errors = [f"Too many failed attempts to sign in to this account. Wait {minutes} minute{plural} "
+    form.email.errors = [f"Too many failed attempts to sign in to this account. {signin.wait_text(wait)} "
                          "and try again. If you have forgotten your password, ask your administrator to set a new one."]
     page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
     return Response(page, status=429, headers={"Retry-After": str(wait)})
@@ -107,7 +105,7 @@ def change_password():
         try:
             if wait:
                 raise accounts.AccountError({"current_password": [
-                    f"Too many wrong passwords. Wait {max(1, -(-wait // 60))} minutes and try again."]})
+                    f"Too many wrong passwords. {signin.wait_text(wait)} and try again."]})
             if form.new_password.data != form.confirm_password.data:
                 raise accounts.AccountError({"confirm_password": ["Enter the same new password twice"]})
             accounts.change_own_password(g.user, form.current_password.data, form.new_password.data)
