@@ -6,8 +6,8 @@ without its own secret) stops start-up with one line saying what is wrong, not a
 
 import sys
 
-from triage import create_app
-from triage.guidance_config import GuidanceConfigError
+from triage.app import create_app
+from triage.engine.guidance_config import GuidanceConfigError
 from triage.settings import SettingsError
 
 try:

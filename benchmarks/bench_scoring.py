@@ -24,11 +24,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 
 from training.generate import generate, guidance_floor_fn  # noqa: E402
 from training.train import received  # noqa: E402
-from triage import features as F  # noqa: E402
-from triage.explain import score_and_explain  # noqa: E402
-from triage.guidance import load_guidance  # noqa: E402
-from triage.model import load_model, probabilities_batch  # noqa: E402
-from triage.recommend import Recommender  # noqa: E402
+from triage.engine import features as F  # noqa: E402
+from triage.engine.classifier import load_model, probabilities_batch  # noqa: E402
+from triage.engine.explain import score_and_explain  # noqa: E402
+from triage.engine.guidance import load_guidance  # noqa: E402
+from triage.engine.recommend import Recommender  # noqa: E402
 
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 

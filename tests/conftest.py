@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, text
 
 os.environ["TRIAGE_ENV"] = "test"
 
-from triage import create_app  # noqa: E402
+from triage.app import create_app  # noqa: E402
 from triage.extensions import db  # noqa: E402
-from triage.intake import organisation_named  # noqa: E402
-from triage.models import ApiToken, User  # noqa: E402
-from triage.security import hash_password, new_token, token_digest  # noqa: E402
+from triage.record.tables import ApiToken, User  # noqa: E402
+from triage.services.intake import organisation_named  # noqa: E402
+from triage.services.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
 TABLES = ("reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
@@ -33,7 +33,7 @@ def _migrate(url: str) -> None:
     with app.app_context():
         from flask_migrate import upgrade
 
-        from triage import MIGRATIONS
+        from triage.app import MIGRATIONS
 
         upgrade(directory=MIGRATIONS)
         db.engine.dispose()
@@ -44,7 +44,7 @@ def quick_password_hashing(monkeypatch):
     """Argon2id at its smallest cost: tests make many people and never measure hashing strength."""
     from argon2 import PasswordHasher
 
-    from triage import security
+    from triage.services import security
 
     monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from triage.extensions import db
-from triage.models import Contact, Decision, Event, InformationRequest, Review
+from triage.record.tables import Contact, Decision, Event, InformationRequest, Review
 
 from .factories import contact_payload
 

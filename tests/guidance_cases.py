@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from triage.contact_schema import (
+from triage.engine.contract import (
     CHILD_STATUSES,
     CONSENT,
     DASH_ANSWERS,

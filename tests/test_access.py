@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import IntegerConverter, PathConverter, Rule
 
-from triage import access
+from triage.http import access
 
 ROLES = ("practitioner", "manager", "partner", "admin")
 CALLERS = (*ROLES, None)  # None: nobody signed in

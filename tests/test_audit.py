@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.decision_support import decide, pin, review, submit
 from triage.extensions import db
-from triage.models import Event, FeedbackRelease
+from triage.record.tables import Event, FeedbackRelease
 
 TRIGGERS = {"postgresql": "{table}_append_only", "sqlite": "{table}_no_{action}"}
 
@@ -151,7 +151,7 @@ def record_by_hand(app, table: str, statement) -> None:
 
 
 def test_a_decision_edited_by_hand_no_longer_matches_its_event(app, client, runner, people):
-    from triage.models import Decision
+    from triage.record.tables import Decision
 
     contact_id = full_path(app, client, people)
     record_by_hand(app, "decisions", update(Decision).where(Decision.contact_id == contact_id)
@@ -163,7 +163,7 @@ def test_a_decision_edited_by_hand_no_longer_matches_its_event(app, client, runn
 
 
 def test_a_review_deleted_by_hand_is_named_by_its_event(app, client, runner, people):
-    from triage.models import Review
+    from triage.record.tables import Review
 
     contact_id = full_path(app, client, people)
     record_by_hand(app, "reviews", delete(Review).where(Review.contact_id == contact_id))
@@ -174,7 +174,7 @@ def test_a_review_deleted_by_hand_is_named_by_its_event(app, client, runner, peo
 
 
 def test_a_decision_added_by_hand_without_an_event_is_found(app, client, runner, people):
-    from triage.models import Decision
+    from triage.record.tables import Decision
 
     contact_id = full_path(app, client, people)
     with app.app_context():

@@ -7,9 +7,10 @@ import hashlib
 import pytest
 from sqlalchemy import func, inspect, select
 
-from triage import create_app, security
+from triage.app import create_app
 from triage.extensions import db
-from triage.models import ApiToken, Contact, Event, Organisation, User
+from triage.record.tables import ApiToken, Contact, Event, Organisation, User
+from triage.services import security
 
 
 def triage(runner, *args: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.decision_support import decide, decision_body, pin, race, review_body, snapshot, submit
-from triage import audit
+from triage.record import audit
 
 ROUNDS = 3
 

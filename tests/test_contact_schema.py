@@ -36,7 +36,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from tests.factories import SHARED, all_examples, child, contact_payload
-from triage.contact_schema import (
+from triage.engine.contract import (
     CHILD_STATUSES,
     CONSENT,
     DASH_ANSWERS,

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.decision_support import OVERRIDE, RATIONALE, REVIEW_RATIONALE, pin, snapshot, submit
-from triage import audit, decisions
 from triage.extensions import db
-from triage.models import Contact, Event, User
-from triage.problems import Problem
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Contact, Event, User
+from triage.services import decisions
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from training.generate import generate, guidance_floor_fn
-from triage import features as F
-from triage.explain import caution, most_likely_level, score_and_explain
-from triage.guidance import load_guidance
-from triage.model import load_model
-from triage.recommend import Recommender
+from triage.engine import features as F
+from triage.engine.classifier import load_model
+from triage.engine.explain import caution, most_likely_level, score_and_explain
+from triage.engine.guidance import load_guidance
+from triage.engine.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from tests.test_reports import row
 from training.train import read_records
-from triage import exports
-from triage.reports import ChildFacts, day_range
+from triage.reporting import exports
+from triage.reporting.reports import ChildFacts, day_range
 
 POLICE = 1
 START, END = day_range(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date())

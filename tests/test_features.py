@@ -11,10 +11,10 @@ import pytest
 
 from training.generate import generate, guidance_floor_fn
 from training.train import build_dataset
-from triage import explain
-from triage import features as F
-from triage.guidance import load_guidance
-from triage.recommend import Recommender
+from triage.engine import explain
+from triage.engine import features as F
+from triage.engine.guidance import load_guidance
+from triage.engine.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
@@ -57,7 +57,7 @@ def test_service_path_and_trainer_build_identical_vectors(records, monkeypatch):
         return cols
 
     monkeypatch.setattr(explain.F, "active_columns", spy)
-    from triage.model import load_model
+    from triage.engine.classifier import load_model
 
     rec = Recommender(guidance=load_guidance(THRESHOLDS), model=load_model(ROOT / "models"))
     for i, r in enumerate(records):

@@ -13,12 +13,13 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from triage import audit, feedback
+from triage.engine.guidance import load_guidance
 from triage.extensions import db
-from triage.feedback import FeedbackInput, build_feedback, gap_label, gap_pattern
-from triage.guidance import load_guidance
-from triage.models import Contact, Event, FeedbackRelease, User
-from triage.problems import Problem
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Contact, Event, FeedbackRelease, User
+from triage.services import feedback
+from triage.services.feedback import FeedbackInput, build_feedback, gap_label, gap_pattern
 from triage.settings import PROJECT_ROOT
 
 from .decision_support import decide, review, submit
@@ -229,8 +230,8 @@ def test_a_partner_reads_only_its_own_organisations_releases(app, client, people
 
 
 def test_seed_outcomes_decides_reviews_and_releases_through_the_decisions_module(app, client, people):
-    from triage.feedback_demo import seed_outcomes
-    from triage.models import Decision, Review
+    from triage.record.tables import Decision, Review
+    from triage.services.demo_outcomes import seed_outcomes
 
     ids = [submit(client, people["partner"]) for _ in range(10)]
     with app.app_context():

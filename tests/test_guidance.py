@@ -29,8 +29,8 @@ from tests.guidance_cases import (
     kid,
     received_at_of,
 )
-from triage.guidance import Guidance, GuidanceConfigError, GuidanceResult, load_guidance
-from triage.guidance_config import CONTACT_FIELDS
+from triage.engine.guidance import Guidance, GuidanceConfigError, GuidanceResult, load_guidance
+from triage.engine.guidance_config import CONTACT_FIELDS
 
 GUIDANCE = load_guidance(DEFAULT_THRESHOLDS)
 DEFAULT_YAML = yaml.safe_load(DEFAULT_THRESHOLDS.read_text())

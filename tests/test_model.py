@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from training.generate import generate, guidance_floor_fn
-from triage import features as F
-from triage.guidance import load_guidance
-from triage.model import ModelLoadError, load_model
-from triage.recommend import Recommender, load_recommender
+from triage.engine import features as F
+from triage.engine.classifier import ModelLoadError, load_model
+from triage.engine.guidance import load_guidance
+from triage.engine.recommend import Recommender, load_recommender
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"

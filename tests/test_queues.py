@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from triage import queues
+from triage.services import queues
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 

@@ -19,9 +19,9 @@ from tests.guidance_cases import (
     kid,
     received_at_of,
 )
-from triage.guidance import GuidanceConfigError
-from triage.rationale import draft_rationale
-from triage.recommend import Recommender, load_recommender
+from triage.engine.guidance import GuidanceConfigError
+from triage.engine.rationale import draft_rationale
+from triage.engine.recommend import Recommender, load_recommender
 
 RECOMMENDER = load_recommender({"THRESHOLDS_PATH": str(DEFAULT_THRESHOLDS)})
 SPEC_FIELDS = {"level", "level_name", "probabilities", "floor", "indicators", "explanation", "marac", "dash",
@@ -147,7 +147,7 @@ def test_a_precautionary_level_keeps_its_level_but_not_its_urgency():
     from datetime import datetime, timezone
 
     from training.generate import generate
-    from triage.recommend import load_recommender
+    from triage.engine.recommend import load_recommender
     from triage.settings import load_settings
 
     recommender = load_recommender(load_settings("test"))

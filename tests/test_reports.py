@@ -24,13 +24,13 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from triage import reports
+from triage.engine.guidance import load_guidance
+from triage.engine.workdays import add_working_days
 from triage.extensions import db
-from triage.guidance import load_guidance
-from triage.models import Contact
-from triage.reports import ChildFacts, ContactFacts, DecisionFacts, ReviewFacts
+from triage.record.tables import Contact
+from triage.reporting import reports
+from triage.reporting.reports import ChildFacts, ContactFacts, DecisionFacts, ReviewFacts
 from triage.settings import PROJECT_ROOT
-from triage.workdays import add_working_days
 
 from .decision_support import decide, review, submit
 from .factories import child

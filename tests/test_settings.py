@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage import create_app
+from triage.app import create_app
 from triage.settings import DEV_SECRET, SettingsError, load_settings
 
 GOOD_SECRET = "b" * 16 + "9f2c41d7e8a05b36"

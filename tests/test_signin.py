@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from triage import signin
+from triage.services import signin
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -30,7 +30,7 @@ def test_twenty_failures_from_anywhere_close_the_account_for_the_hour(app):
 
 def test_failures_older_than_a_day_are_deleted_and_a_success_clears_the_account(app):
     from triage.extensions import db
-    from triage.models import SignInFailure
+    from triage.record.tables import SignInFailure
 
     with app.app_context():
         signin.record_failure("a@council.example", "10.0.0.1", T0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from tests.decision_support import decide, pin, review, submit
-from triage import timeliness
+from triage.engine.workdays import add_working_days
 from triage.extensions import db
-from triage.models import Contact
-from triage.workdays import add_working_days
+from triage.record.tables import Contact
+from triage.services import timeliness
 
 
 def utc(text: str) -> datetime:

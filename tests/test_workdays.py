@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.workdays import (
+from triage.engine.workdays import (
     LONDON,
     add_working_days,
     is_working_day,

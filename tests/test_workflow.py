@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from triage import workflow
-from triage.models import STATUSES
-from triage.problems import Problem
+from triage.http.problems import Problem
+from triage.record import workflow
+from triage.record.tables import STATUSES
 
 
 def test_the_table_only_names_known_states_and_actions():

@@ -28,8 +28,8 @@ from training.train import (
     split,
     tune_thresholds,
 )
-from triage import features as F
-from triage.model import ORDINAL_KS
+from triage.engine import features as F
+from triage.engine.classifier import ORDINAL_KS
 
 HISTORY_COLUMNS = ("prior contacts >= 1", "prior contacts >= 2", "prior contacts >= 3",
                    "highest prior decision >= 2", "highest prior decision >= 3", "highest prior decision >= 4")

@@ -28,7 +28,7 @@ from training.train import (
     split,
     tune_thresholds,
 )
-from triage.model import OrdinalModel, load_model, probabilities_batch, sha256_file
+from triage.engine.classifier import OrdinalModel, load_model, probabilities_batch, sha256_file
 
 ETHNIC_GROUPS = {"W": "White", "M": "Mixed", "A": "Asian", "C": "Asian", "B": "Black", "O": "Other"}
 N_BINS = 10

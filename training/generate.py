@@ -434,7 +434,7 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
 
 def guidance_floor_fn(thresholds_path: str | Path) -> FloorFn:
     """The guidance engine's floor as a function (the engine is the one source of the rules)."""
-    from triage.guidance import load_guidance
+    from triage.engine.guidance import load_guidance
 
     guidance = load_guidance(thresholds_path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from training.evaluate import TARGETS
 from training.train import LEVEL4_RECALL_TUNING, STATUTORY_RECALL_TUNING
-from triage.model import SCALE
+from triage.engine.classifier import SCALE
 
 
 def _pct(x: float | None) -> str:

@@ -30,8 +30,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 from threadpoolctl import threadpool_limits
 
-from triage import features as F
-from triage.model import ARTIFACT_NAME, ORDINAL_KS, SCALE, OrdinalModel, from_estimators, sha256_file
+from triage.engine import features as F
+from triage.engine.classifier import (
+    ARTIFACT_NAME,
+    ORDINAL_KS,
+    SCALE,
+    OrdinalModel,
+    from_estimators,
+    sha256_file,
+)
 
 L2 = 1.0                  # ridge penalty on the summed log loss (weights only, not intercepts)
 TEST_SHARE = 0.2          # of households

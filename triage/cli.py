@@ -12,9 +12,10 @@ import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from . import accounts, audit
-from .extensions import db
-from .models import ROLES, User
+from triage.extensions import db
+from triage.record import audit
+from triage.record.tables import ROLES, User
+from triage.services import accounts
 
 triage_cli = AppGroup("triage", help="Front door triage administration.")
 
@@ -22,7 +23,7 @@ triage_cli = AppGroup("triage", help="Front door triage administration.")
 @triage_cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the latest migration (safe to run again)."""
-    from . import MIGRATIONS
+    from triage.app import MIGRATIONS
 
     upgrade(directory=MIGRATIONS)
     click.echo(f"database schema is up to date ({db.engine.url.render_as_string(hide_password=True)})")
@@ -121,7 +122,7 @@ def audit_verify() -> None:
 @click.option("--contacts", default=40, show_default=True, help="How many demo contacts to create.")
 def seed_demo(contacts: int) -> None:
     """Demo users for each role, a demo police force and a realistic day of contacts."""
-    from .demo import seed
+    from triage.services.demo import seed
 
     for line in seed(contacts):
         click.echo(line)

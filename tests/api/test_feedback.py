@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.decision_support import decide, review, submit
-from triage.exports import LIST_1_HEADINGS, LIST_3_HEADINGS
+from triage.engine.workdays import LONDON
 from triage.extensions import db
-from triage.models import Contact, FeedbackRelease
-from triage.workdays import LONDON
+from triage.record.tables import Contact, FeedbackRelease
+from triage.reporting.exports import LIST_1_HEADINGS, LIST_3_HEADINGS
 
 SECRET = "INTERNAL-RATIONALE: the worker's own reasoning, which only the front door may read."
 
@@ -215,7 +215,7 @@ def test_two_managers_releasing_at_once_make_one_release(app, client, people, ma
 
 
 def _export_reads(app, contact_id: str) -> list[tuple[str, str]]:
-    from triage.models import Event
+    from triage.record.tables import Event
 
     with app.app_context():
         events = db.session.scalars(select(Event).where(Event.contact_id == contact_id, Event.kind == "viewed")
@@ -239,6 +239,6 @@ def test_every_export_is_recorded_as_a_read_of_each_contact_in_it(app, client, p
     assert _export_reads(app, early_help) == [("annex-a-list-1", label), ("confirmed-decisions", label)]
     assert _export_reads(app, undecided) == [("annex-a-list-1", label)]
     with app.app_context():
-        from triage import audit
+        from triage.record import audit
 
         assert audit.verify().ok

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from tests.factories import all_examples, child, contact_payload
 from triage.extensions import db
-from triage.models import Contact, Event
+from triage.record.tables import Contact, Event
 
 URL = "/api/v1/contacts"
 # What a stack trace or an internal name would look like (the problem type URI is triage.invalid).
@@ -255,7 +255,7 @@ def test_callers_without_a_valid_token_get_401(app, client, name, headers, statu
 
 def test_a_revoked_token_gets_401(app, client, people):
     with app.app_context():
-        from triage.models import ApiToken
+        from triage.record.tables import ApiToken
         db.session.execute(update(ApiToken).values(revoked_at=datetime.now(timezone.utc)))
         db.session.commit()
     assert_problem(post(client, people["partner"], contact_payload()), 401)

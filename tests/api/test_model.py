@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.recommend import Recommender
+from triage.engine.recommend import Recommender
 
 
 @pytest.mark.parametrize("role", ["practitioner", "manager", "partner", "admin"])

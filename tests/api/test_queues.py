@@ -8,8 +8,8 @@ from itertools import pairwise
 import pytest
 
 from tests.decision_support import decide, pin, review, submit
-from triage import queues
-from triage.timeliness import review_due
+from triage.services import queues
+from triage.services.timeliness import review_due
 
 
 def received(hours_ago: float) -> str:

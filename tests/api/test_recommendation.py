@@ -55,7 +55,7 @@ def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
 
 
 def test_consent_refused_at_child_in_need_level_is_flagged_for_the_worker(client, make_person, app):
-    from triage.recommend import Recommender
+    from triage.engine.recommend import Recommender
 
     # Rules only, so the level is the guidance floor (3) whatever the classifier would add.
     app.extensions["recommender"] = Recommender(guidance=app.extensions["recommender"].guidance)

@@ -67,8 +67,8 @@ def _hours_ago(now: datetime, hours: float) -> str:
 def seeded(app, people) -> dict:
     """A morning's contacts: the most urgent is a police domestic-abuse contact asking for urgent protection."""
     from triage.extensions import db
-    from triage.intake import submit
-    from triage.models import User
+    from triage.record.tables import User
+    from triage.services.intake import submit
 
     now = datetime.now(timezone.utc)
     quiet = {"dash": {"version": "police-27", "officer_grading": "standard",

@@ -104,7 +104,7 @@ def test_admin_creates_a_practitioner_who_signs_in_then_deactivates_them(app, pe
     from sqlalchemy import select
 
     from triage.extensions import db
-    from triage.models import ApiToken, Event, User
+    from triage.record.tables import ApiToken, Event, User
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == EMAIL))

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 def _confirm(app, client, people, contact_id: str) -> str:
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         contact = db.session.get(Contact, contact_id)

@@ -22,7 +22,7 @@ def _level_names(app) -> dict[int, str]:
 
 def _recommended(app, contact_id: str) -> tuple[int, int]:
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         contact = db.session.get(Contact, contact_id)
@@ -112,7 +112,7 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     page.context.close()
 
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         contact = db.session.get(Contact, seeded["urgent"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from training.generate import generate, summarise
 from training.train import build_dataset, split
-from triage.contact_schema import validate_contact
+from triage.engine.contract import validate_contact
 
 
 def test_generated_contacts_validate_against_the_contract(sample):

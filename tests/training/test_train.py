@@ -9,8 +9,8 @@ from scipy import sparse
 
 from training.generate import write_jsonl
 from training.train import fit_constrained_logistic, train
-from triage import features as F
-from triage.model import load_model, sha256_file
+from triage.engine import features as F
+from triage.engine.classifier import load_model, sha256_file
 
 
 def test_bounded_fit_keeps_a_protective_looking_risk_column_at_zero():

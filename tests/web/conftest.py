@@ -29,8 +29,8 @@ def signed_in(client, people):
 def store(app, people):
     """``store(payload)`` -> the id of the contact stored through intake, as a practitioner sent it."""
     from triage.extensions import db
-    from triage.intake import submit
-    from triage.models import User
+    from triage.record.tables import User
+    from triage.services.intake import submit
 
     def put(payload: dict | None = None, **overrides) -> str:
         payload = payload or contact_payload(**overrides)

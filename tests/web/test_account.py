@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.web.conftest import sign_in
 from triage.extensions import db
-from triage.models import Event, User
+from triage.record.tables import Event, User
 
 NEW = "my own new long password"
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from tests.factories import contact_payload
 from tests.web.conftest import sign_in
-from triage import audit
 from triage.extensions import db
-from triage.models import ApiToken, Event, Organisation, User
+from triage.record import audit
+from triage.record.tables import ApiToken, Event, Organisation, User
 
 PASSWORD = "a long initial password"
 

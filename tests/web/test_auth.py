@@ -132,7 +132,7 @@ def test_a_guesser_who_changes_address_is_stopped_per_account(client, people):
 
 def test_an_unknown_email_is_refused_like_a_wrong_password(client, people, monkeypatch):
     """Same words, same status, and the password is still hashed (no timing difference to read)."""
-    from triage import security
+    from triage.services import security
 
     checked = []
     real = security.check_password
@@ -147,7 +147,7 @@ def test_an_unknown_email_is_refused_like_a_wrong_password(client, people, monke
 
 def test_failed_sign_ins_are_shared_between_workers(app, people):
     """Two app instances on one database (two gunicorn workers) see the same count."""
-    from triage import create_app
+    from triage.app import create_app
 
     person = people["practitioner"]
     database = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True}
@@ -171,7 +171,7 @@ def test_a_successful_sign_in_clears_the_accounts_earlier_failures(client, peopl
 
 def test_the_count_keeps_no_email_or_address(app, client, people):
     from triage.extensions import db
-    from triage.models import SignInFailure
+    from triage.record.tables import SignInFailure
 
     _try(client, people["manager"].email, "wrong password", address="192.0.2.7")
     with app.app_context():

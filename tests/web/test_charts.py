@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from triage.charts import explanation_chart, rows_from, signed
+from triage.web.charts import explanation_chart, rows_from, signed
 
 SVG = "{http://www.w3.org/2000/svg}"
 EXPLANATION = {"intercept": -1.0, "contributions": [

@@ -18,7 +18,7 @@ def contact_id(store):
 
 def _set_recommendation(app, contact_id: str, **changes) -> None:
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         contact = db.session.get(Contact, contact_id)

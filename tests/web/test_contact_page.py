@@ -16,7 +16,7 @@ REASON = "The mother asked for support with the children's sleep and school atte
 
 def _contact(app, contact_id):
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     return db.session.get(Contact, contact_id)
 
@@ -31,7 +31,7 @@ def contact_id(store):
 
 
 def test_opening_a_contact_is_recorded_in_its_history(app, client, people, contact_id):
-    from triage import audit
+    from triage.record import audit
 
     sign_in(client, people["practitioner"])
     assert client.get(f"/contacts/{contact_id}").status_code == 200
@@ -113,7 +113,7 @@ def test_a_decision_with_a_reason_is_recorded_and_awaits_review(app, client, peo
     assert response.status_code == 302 and response.location == "/contacts"
     assert "Decision recorded for NP-PAGE-1" in client.get("/contacts").get_data(as_text=True)
     with app.app_context():
-        from triage.decisions import latest_decision
+        from triage.services.decisions import latest_decision
 
         contact = _contact(app, contact_id)
         decision = latest_decision(contact_id)

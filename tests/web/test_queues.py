@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from tests.factories import child, contact_payload
 from tests.web.conftest import hours_ago
-from triage.workdays import last_working_day_start
+from triage.engine.workdays import last_working_day_start
 
 HIGH_RISK = {"dash": {"version": "police-27", "officer_grading": "high",
                       "answers": {str(q): "yes" for q in range(1, 28)}},

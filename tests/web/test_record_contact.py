@@ -47,7 +47,7 @@ def test_recording_a_phone_contact_stores_it_with_its_recommendation(app, signed
     from sqlalchemy import select
 
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         contact = db.session.scalar(select(Contact).where(Contact.partner_reference == "PHONE-TEST-1"))
@@ -84,7 +84,7 @@ def test_text_no_database_can_store_is_refused_before_anything_is_recorded(app, 
     from sqlalchemy import func, select
 
     from triage.extensions import db
-    from triage.models import Contact
+    from triage.record.tables import Contact
 
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 0

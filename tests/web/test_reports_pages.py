@@ -14,10 +14,10 @@ import re
 import pytest
 
 from tests.decision_support import decide, review, submit
-from triage.exports import LIST_1_HEADINGS
+from triage.engine.workdays import LONDON
 from triage.extensions import db
-from triage.models import Contact, User
-from triage.workdays import LONDON
+from triage.record.tables import Contact, User
+from triage.reporting.exports import LIST_1_HEADINGS
 
 
 def sign_in(app, person):

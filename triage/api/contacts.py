@@ -10,14 +10,14 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from .. import audit
-from ..contact_schema import ContactSchema, flatten_errors, unstorable_text, validate_contact
-from ..extensions import db
-from ..intake import fill_partner_organisation, submit
-from ..models import Contact, Decision, Review, User
-from ..problems import Problem
-from ..queues import iso, summary
-from .schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
+from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
+from triage.engine.contract import ContactSchema, flatten_errors, unstorable_text, validate_contact
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Contact, Decision, Review, User
+from triage.services.intake import fill_partner_organisation, submit
+from triage.services.queues import iso, summary
 
 blp = Blueprint(
     "contacts", __name__, url_prefix="/api/v1/contacts",

@@ -12,14 +12,15 @@ from flask import g, jsonify
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .. import audit, decisions, timeliness
-from ..contact_schema import StrictBoolean, StrictInteger, StrictString, flatten_errors
-from ..extensions import db
-from ..guidance_config import LEVELS
-from ..models import Event
-from ..problems import Problem
-from ..queues import iso
-from .contacts import decision_json, get_visible_contact, level_table, read_json_body, review_json
+from triage.api.contacts import decision_json, get_visible_contact, level_table, read_json_body, review_json
+from triage.engine.contract import StrictBoolean, StrictInteger, StrictString, flatten_errors
+from triage.engine.guidance_config import LEVELS
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Event
+from triage.services import decisions, timeliness
+from triage.services.queues import iso
 
 blp = Blueprint(
     "decisions", __name__, url_prefix="/api/v1/contacts",

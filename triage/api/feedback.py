@@ -14,15 +14,17 @@ from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from .. import audit, exports, feedback, reports
-from ..extensions import db
-from ..guidance import Guidance
-from ..intake import prior_marac_12m
-from ..models import Contact, Organisation
-from ..problems import Problem
-from ..queues import iso
-from ..workdays import LONDON
-from .contacts import get_visible_contact
+from triage.api.contacts import get_visible_contact
+from triage.engine.guidance import Guidance
+from triage.engine.workdays import LONDON
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Contact, Organisation
+from triage.reporting import exports, reports
+from triage.services import feedback
+from triage.services.intake import prior_marac_12m
+from triage.services.queues import iso
 
 blp = Blueprint(
     "feedback", __name__, url_prefix="/api/v1",

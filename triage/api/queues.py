@@ -11,8 +11,8 @@ from flask import g, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from .. import queues
-from .schemas import ContactSummarySchema
+from triage.api.schemas import ContactSummarySchema
+from triage.services import queues
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
                 description="Work queues: awaiting decision, overdue, awaiting review, reviews overdue, "

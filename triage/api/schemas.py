@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..contact_schema import SOURCE_CODES, ContactSchema
-from ..models import STATUSES
+from triage.engine.contract import SOURCE_CODES, ContactSchema
+from triage.record.tables import STATUSES
 
 
 class ContactOutSchema(ContactSchema):

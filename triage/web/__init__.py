@@ -13,9 +13,9 @@ from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
-from ..contact_schema import unstorable_text
-from ..problems import Problem, handle_problem
-from . import present
+from triage.engine.contract import unstorable_text
+from triage.http.problems import Problem, handle_problem
+from triage.web import present
 
 csrf = CSRFProtect()
 
@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
     present.init_app(app)
 
-    from . import record  # noqa: F401 - adds "Record a contact" to the blueprint
-    from .views import bp
+    from triage.web import record  # noqa: F401 - adds "Record a contact" to the blueprint
+    from triage.web.views import bp
 
     app.register_blueprint(bp)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import accounts
-from ..extensions import db
-from ..models import ROLES, ApiToken, Organisation, User
-from ..problems import Problem
-from .forms import NewPasswordForm, NewUserForm, attach_errors, error_list
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record.tables import ROLES, ApiToken, Organisation, User
+from triage.services import accounts
+from triage.web.forms import NewPasswordForm, NewUserForm, attach_errors, error_list
 
 bp = Blueprint("admin", __name__)
 

@@ -12,13 +12,14 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from .. import feedback, reports
-from ..api import feedback as api
-from ..api.contacts import get_visible_contact
-from ..extensions import db
-from ..models import Contact, Organisation
-from ..problems import Problem
-from .present import SOURCE_NAMES
+from triage.api import feedback as api
+from triage.api.contacts import get_visible_contact
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record.tables import Contact, Organisation
+from triage.reporting import reports
+from triage.services import feedback
+from triage.web.present import SOURCE_NAMES
 
 bp = Blueprint("reports", __name__)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import Flask, current_app
 from jinja2 import Undefined
 
-from ..workdays import LONDON
+from triage.engine.workdays import LONDON
 
 # Referral source codes of the DfE Children in Need census (the contract's source.code).
 SOURCE_NAMES = {

@@ -14,17 +14,17 @@ from datetime import datetime, timezone
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..contact_schema import (
+from triage.engine.contract import (
     CONSENT,
     PRIMARY_CONCERNS,
     REFERRER_REQUESTS,
     SOURCE_CODES,
     validate_contact,
 )
-from ..intake import submit
-from ..workdays import LONDON
-from .present import SOURCE_NAMES, label
-from .views import bp
+from triage.engine.workdays import LONDON
+from triage.services.intake import submit
+from triage.web.present import SOURCE_NAMES, label
+from triage.web.views import bp
 
 CHILD_ROWS = 3
 TIME_FORMAT = "%d/%m/%Y %H:%M"

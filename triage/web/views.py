@@ -24,14 +24,16 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from .. import access, accounts, audit, decisions, queues, signin, workflow
-from ..charts import explanation_chart
-from ..extensions import db
-from ..models import Contact, Decision, InformationRequest, Review, User
-from ..problems import Problem
-from ..security import check_sign_in
-from ..workdays import last_working_day_start
-from .forms import (
+from triage.engine.workdays import last_working_day_start
+from triage.extensions import db
+from triage.http import access
+from triage.http.problems import Problem
+from triage.record import audit, workflow
+from triage.record.tables import Contact, Decision, InformationRequest, Review, User
+from triage.services import accounts, decisions, queues, signin
+from triage.services.security import check_sign_in
+from triage.web.charts import explanation_chart
+from triage.web.forms import (
     ChangePasswordForm,
     DecisionForm,
     InformationRequestForm,
@@ -42,7 +44,7 @@ from .forms import (
     expected_version,
     level_choices,
 )
-from .present import level_name, level_table
+from triage.web.present import level_name, level_table
 
 bp = Blueprint("web", __name__)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .explain import score_and_explain
-from .guidance import Guidance, GuidanceResult, load_guidance
-from .model import ModelLoadError, load_model
-from .rationale import draft_rationale
+from triage.engine.classifier import ModelLoadError, load_model
+from triage.engine.explain import score_and_explain
+from triage.engine.guidance import Guidance, GuidanceResult, load_guidance
+from triage.engine.rationale import draft_rationale
 
 RULES_ONLY = "rules-only"
 RULES_ONLY_NOTE = ("No classifier is loaded: this recommendation comes from the threshold guidance's "

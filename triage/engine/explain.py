@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from triage import features as F
-from triage.model import LEVELS, SCALE, OrdinalModel, Scored
+from triage.engine import features as F
+from triage.engine.classifier import LEVELS, SCALE, OrdinalModel, Scored
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
 TRI_VALUES = ("yes", "no", "not known")

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Contact, Decision, Review
-from .workdays import add_working_days, working_hours_between
+from triage.engine.workdays import add_working_days, working_hours_between
+from triage.extensions import db
+from triage.record.tables import Contact, Decision, Review
 
 # A manager's oversight is due within this many working days of the decision: the inspection found
 # oversight late and without rationale, and the service's promise is confirmation within one day.

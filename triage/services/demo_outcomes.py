@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 
 from flask import current_app
 
-from . import decisions, feedback
-from .guidance import Guidance
-from .models import Contact, Review, User
+from triage.engine.guidance import Guidance
+from triage.record.tables import Contact, Review, User
+from triage.services import decisions, feedback
 
 # Of every ten contacts: the first seven are decided, the first five of those reviewed and
 # their feedback released; the rest wait for a decision or a review.

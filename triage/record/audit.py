@@ -17,8 +17,17 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from .extensions import db
-from .models import AuditHead, Decision, Event, FeedbackRelease, InformationRequest, Review, User, utcnow
+from triage.extensions import db
+from triage.record.tables import (
+    AuditHead,
+    Decision,
+    Event,
+    FeedbackRelease,
+    InformationRequest,
+    Review,
+    User,
+    utcnow,
+)
 
 GENESIS = "0" * 64
 

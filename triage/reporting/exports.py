@@ -40,7 +40,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from .reports import ChildFacts, ContactFacts, london_day
+from triage.reporting.reports import ChildFacts, ContactFacts, london_day
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                    "Date of Contact", "Contact Source")

@@ -19,11 +19,12 @@ import re
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, signin
-from .extensions import db
-from .intake import organisation_named
-from .models import ROLES, ApiToken, User, utcnow
-from .security import check_password, hash_password, new_token, token_digest
+from triage.extensions import db
+from triage.record import audit
+from triage.record.tables import ROLES, ApiToken, User, utcnow
+from triage.services import signin
+from triage.services.intake import organisation_named
+from triage.services.security import check_password, hash_password, new_token, token_digest
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .extensions import db
-from .feedback import REFERRAL_LEVEL, gap_label, gap_pattern
-from .models import Contact, Decision, Review, User
-from .timeliness import REVIEW_WORKING_DAYS, measure
-from .workdays import LONDON
+from triage.engine.workdays import LONDON
+from triage.extensions import db
+from triage.record.tables import Contact, Decision, Review, User
+from triage.services.feedback import REFERRAL_LEVEL, gap_label, gap_pattern
+from triage.services.timeliness import REVIEW_WORKING_DAYS, measure
 
 LEVELS = (1, 2, 3, 4)
 DASH_BANDS = ("high", "medium", "standard", "none")

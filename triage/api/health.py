@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from .extensions import db
+from triage.extensions import db
 
 bp = Blueprint("health", __name__)
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from triage.extensions import db
 
 ROLES = ("practitioner", "manager", "partner", "admin")
 STATUSES = ("awaiting_decision", "info_requested", "awaiting_review", "decided")

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .guidance_config import (
+from triage.engine.guidance_config import (
     CONTACT_FIELDS,
     LEVELS,
     RISKS,
@@ -28,7 +28,7 @@ from .guidance_config import (
     consent_applies,
     parse_guidance_file,
 )
-from .workdays import add_working_days
+from triage.engine.workdays import add_working_days
 
 __all__ = ["Guidance", "GuidanceConfigError", "GuidanceResult", "load_guidance"]
 

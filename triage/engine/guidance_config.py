@@ -22,7 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .contact_schema import (
+from triage.engine.contract import (
     CHILD_STATUSES,
     CONSENT,
     DASH_VERSIONS,

@@ -15,12 +15,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
-from .contact_schema import parse_rfc3339
-from .extensions import db
-from .models import Child, Contact, Organisation, User
-from .problems import Problem
-from .workdays import add_working_days
+from triage.engine.contract import parse_rfc3339
+from triage.engine.workdays import add_working_days
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Child, Contact, Organisation, User
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
-from .extensions import db
-from .models import ApiToken, User
-from .problems import Problem
-from .security import token_digest
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record.tables import ApiToken, User
+from triage.services.security import token_digest
 
 PUBLIC = frozenset({"public"})
 STAFF = frozenset({"practitioner", "manager"})

@@ -14,11 +14,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, workflow
-from .extensions import db
-from .guidance_config import LEVELS
-from .models import Contact, Decision, InformationRequest, Review, User
-from .problems import Problem
+from triage.engine.guidance_config import LEVELS
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit, workflow
+from triage.record.tables import Contact, Decision, InformationRequest, Review, User
 
 MIN_RATIONALE = 40
 OUTCOMES = ("confirmed", "changed")

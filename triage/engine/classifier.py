@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from triage.features import FEATURE_NAMES
+from triage.engine.features import FEATURE_NAMES
 
 LEVELS = (1, 2, 3, 4)
 ORDINAL_KS = (2, 3, 4)

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
-from .extensions import db
-from .models import SignInFailure
+from triage.extensions import db
+from triage.record.tables import SignInFailure
 
 
 @dataclass(frozen=True)

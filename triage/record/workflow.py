@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .problems import Problem
+from triage.http.problems import Problem
 
 RECEIVED = "received"
 AWAITING_DECISION = "awaiting_decision"

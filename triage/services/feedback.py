@@ -28,11 +28,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from . import audit
-from .extensions import db
-from .guidance import Guidance
-from .models import Contact, Decision, FeedbackRelease, Review, User
-from .problems import Problem
+from triage.engine.guidance import Guidance
+from triage.extensions import db
+from triage.http.problems import Problem
+from triage.record import audit
+from triage.record.tables import Contact, Decision, FeedbackRelease, Review, User
 
 # Levels 3 (child in need) and 4 (child protection) are referrals: spec section 3 maps both to
 # the Standard Safeguarding Dataset outcome "CIN Referral". Reports and exports use this too.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .guidance import GuidanceResult
-from .workdays import LONDON
+from triage.engine.guidance import GuidanceResult
+from triage.engine.workdays import LONDON
 
 MARAC_LABELS = {
     "visible_high_risk": "visible high risk on the DASH count",

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from . import accounts
-from .extensions import db
-from .intake import submit
-from .models import Contact, User
-from .workdays import last_working_day_start
+from triage.engine.workdays import last_working_day_start
+from triage.extensions import db
+from triage.record.tables import Contact, User
+from triage.services import accounts
+from triage.services.intake import submit
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_PEOPLE = (
@@ -127,10 +127,9 @@ def seed(count: int = 40, now: datetime | None = None) -> list[str]:
     contacts = demo_contacts(count, now)
     stored = [submit(copy.deepcopy(contact), _sender(contact, people))[0] for contact in contacts]
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
-    from .feedback_demo import seed_outcomes
-
     # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
-    from .workdays import LONDON
+    from triage.engine.workdays import LONDON
+    from triage.services.demo_outcomes import seed_outcomes
 
     today = datetime.combine(now.astimezone(LONDON).date(), datetime.min.time(), tzinfo=LONDON)
     lines += seed_outcomes([c for c in stored if c.received_at < today], people)

@@ -12,12 +12,12 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import Select, case, func, select
 
-from . import workflow
-from .extensions import db
-from .guidance_config import URGENCIES
-from .models import Contact, Decision, User, utcnow
-from .timeliness import review_due
-from .workdays import LONDON
+from triage.engine.guidance_config import URGENCIES
+from triage.engine.workdays import LONDON
+from triage.extensions import db
+from triage.record import workflow
+from triage.record.tables import Contact, Decision, User, utcnow
+from triage.services.timeliness import review_due
 
 UNDECIDED = (workflow.AWAITING_DECISION, workflow.INFO_REQUESTED)
 _URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))

@@ -1,0 +1,88 @@
+"""The application factory, as in the Flask tutorial.
+
+``create_app``: settings from the
+environment, extensions bound with ``init_app``, blueprints registered, the council's
+threshold guidance loaded (a broken file stops start-up) and the model loaded if it can be.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_smorest import Api
+from sqlalchemy import event
+
+from triage.engine.recommend import load_recommender
+from triage.extensions import db, migrate
+from triage.http import access, problems
+from triage.settings import load_settings
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _sqlite_serialised_writes(engine) -> None:
+    """SQLite: take the write lock at BEGIN so concurrent requests queue instead of failing.
+
+    pysqlite's own transaction handling is turned off and every transaction starts with
+    BEGIN IMMEDIATE: two requests racing for the same contact are serialised, which is what
+    makes the optimistic version check and the audit chain safe on the embedded store.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_settings(instance_path=Path(app.instance_path)))
+    app.config.from_mapping(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_serialised_writes(db.engine)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+
+    app.extensions["recommender"] = load_recommender(app.config)
+
+    api = Api(app)
+    problems.init_app(app)  # after Api: our problem documents replace its error format
+    access.init_app(app)
+
+    from triage import web
+    from triage.api.contacts import blp as contacts_blp
+    from triage.api.decisions import blp as decisions_blp
+    from triage.api.feedback import blp as feedback_blp
+    from triage.api.health import bp as health_bp
+    from triage.api.model import blp as model_blp
+    from triage.api.queues import blp as queues_blp
+    from triage.web.admin import bp as admin_pages
+    from triage.web.feedback import bp as reports_pages
+
+    for blueprint in (contacts_blp, decisions_blp, queues_blp, feedback_blp, model_blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health_bp)
+    web.init_app(app)  # the pages: GOV.UK templates, CSRF on every form outside /api/
+    app.register_blueprint(reports_pages)  # feedback, partner reports, dashboard, exports
+    app.register_blueprint(admin_pages)  # people and access: accounts and API tokens
+
+    from triage.cli import triage_cli
+
+    app.cli.add_command(triage_cli)
+    return app
