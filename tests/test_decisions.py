@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.decision_support import OVERRIDE, RATIONALE, REVIEW_RATIONALE, pin, snapshot, submit
+from triage.engine.errors import Conflict, DomainError, Invalid, NotAllowed
 from triage.extensions import db
-from triage.http.problems import Problem
 from triage.record import audit
 from triage.record.tables import Contact, Event, User
 from triage.services import decisions
@@ -27,10 +27,13 @@ def last_event(contact_id: str) -> Event:
     return db.session.scalar(select(Event).where(Event.contact_id == contact_id).order_by(Event.seq.desc()))
 
 
-def refused(call, status: int) -> Problem:
-    with pytest.raises(Problem) as caught:
+REFUSALS = {403: NotAllowed, 409: Conflict, 422: Invalid}
+
+
+def refused(call, status: int) -> DomainError:
+    """The use case refuses with the domain error the HTTP edge answers with ``status``."""
+    with pytest.raises(REFUSALS[status]) as caught:
         call()
-    assert caught.value.status == status
     return caught.value
 
 

@@ -14,6 +14,8 @@ from flask import Flask, Response, json, render_template, request
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
+from triage.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+
 log = logging.getLogger(__name__)
 
 TYPE_BASE = "https://triage.invalid/problems/"
@@ -120,6 +122,20 @@ def handle_problem(exc: Problem) -> Response:
     )
 
 
+#: The one place a domain refusal becomes an HTTP status.
+DOMAIN_STATUS: dict[type[DomainError], int] = {Invalid: 422, NotAllowed: 403, NotFound: 404, Conflict: 409}
+
+
+def problem_from(exc: DomainError) -> Problem:
+    """The problem document a domain error is answered with."""
+    status = next(code for cls, code in DOMAIN_STATUS.items() if isinstance(exc, cls))
+    return Problem(status, exc.detail, errors=exc.errors, slug=exc.slug, title=exc.title, extra=exc.extra)
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    return handle_problem(problem_from(exc))
+
+
 def handle_http_exception(exc: HTTPException) -> Response:
     if exc.response is not None:  # the raiser built the answer already (e.g. sign-in throttling)
         return exc.response
@@ -140,5 +156,6 @@ def handle_unexpected(exc: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(Problem, handle_problem)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.http.problems import Problem
+from triage.engine.errors import Conflict, NotAllowed
 
 RECEIVED = "received"
 AWAITING_DECISION = "awaiting_decision"
@@ -71,7 +71,7 @@ def _describe(transitions: list[Transition]) -> str:
 
 
 def check(state: str, action: str, role: str) -> str:
-    """The state ``action`` by someone in ``role`` leads to from ``state``, or a Problem.
+    """The state ``action`` by someone in ``role`` leads to from ``state``; NotAllowed or Conflict if it may not.
 
     403 when the role may never take this action; 409 when the contact's state does not allow
     it (the detail says what is allowed now, because the usual cause is that someone else
@@ -80,13 +80,11 @@ def check(state: str, action: str, role: str) -> str:
     if action not in ACTION_NAMES:
         raise ValueError(f"unknown action {action!r}")
     if not any(t.action == action and role in t.roles for t in TRANSITIONS):
-        raise Problem(403, f"Your role ({role}) may not {ACTION_NAMES[action]}.")
+        raise NotAllowed(f"Your role ({role}) may not {ACTION_NAMES[action]}.")
     for transition in allowed_from(state):
         if transition.action == action and role in transition.roles:
             return transition.target
-    raise Problem(
-        409,
-        f"This contact is {state.replace('_', ' ')}, so you cannot {ACTION_NAMES[action]} now. "
+    raise Conflict(f"This contact is {state.replace('_', ' ')}, so you cannot {ACTION_NAMES[action]} now. "
         f"Allowed from here: {_describe(allowed_from(state))}.",
         extra={"state": state, "allowed": [t.action for t in allowed_from(state)]},
     )

@@ -14,9 +14,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from triage.engine.errors import Conflict, Invalid, NotAllowed
 from triage.engine.guidance_config import LEVELS
 from triage.extensions import db
-from triage.http.problems import Problem
 from triage.record import audit, workflow
 from triage.record.tables import Contact, Decision, InformationRequest, Review, User
 
@@ -62,13 +62,13 @@ def check_version(contact: Contact, expected_version: int | None) -> None:
     """409 when the person acted on an older copy of the contact than the one stored."""
     if expected_version is not None and expected_version != contact.version:
         db.session.rollback()
-        raise Problem(409, CONFLICT, extra={"expected_version": expected_version})
+        raise Conflict(CONFLICT, extra={"expected_version": expected_version})
 
 
 def _refuse(errors: dict[str, list[str]], detail: str) -> None:
     if errors:
         db.session.rollback()
-        raise Problem(422, detail, errors=errors, title="Not recorded")
+        raise Invalid(detail, errors=errors, title="Not recorded")
 
 
 def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> None:
@@ -86,7 +86,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> 
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Problem(409, CONFLICT) from None
+        raise Conflict(CONFLICT) from None
 
 
 def latest_decision(contact_id: str) -> Decision | None:
@@ -114,7 +114,7 @@ def _check_floor(contact: Contact, user: User, level: int) -> None:
     floor = contact.floor_level
     if floor is not None and level < floor and user.role != "manager":
         db.session.rollback()
-        raise Problem(403, f"{FLOOR_RULE} The guidance floor for this contact is level {floor}.",
+        raise NotAllowed(f"{FLOOR_RULE} The guidance floor for this contact is level {floor}.",
                       errors={"level": [FLOOR_RULE]}, title="Not recorded")
 
 
@@ -177,10 +177,10 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
     check_version(contact, expected_version)
     decision = latest_decision(contact.id)
     if decision is None:  # the state machine makes this unreachable unless the store was edited by hand
-        raise Problem(409, "There is no decision on this contact to review.")
+        raise Conflict("There is no decision on this contact to review.")
     if decision.decided_by_id == user.id:
         db.session.rollback()
-        raise Problem(403, "You made this decision, so another manager must review it.", title="Not recorded")
+        raise NotAllowed("You made this decision, so another manager must review it.", title="Not recorded")
     _refuse(_review_errors(decision, outcome, rationale, level), "The review was not recorded; see errors.")
     review = Review(
         contact_id=contact.id, decision_id=decision.id, outcome=outcome,

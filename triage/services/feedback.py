@@ -28,9 +28,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from triage.engine.errors import Conflict
 from triage.engine.guidance import Guidance
 from triage.extensions import db
-from triage.http.problems import Problem
 from triage.record import audit
 from triage.record.tables import Contact, Decision, FeedbackRelease, Review, User
 
@@ -312,7 +312,7 @@ def preview(contact: Contact, guidance: Guidance) -> dict:
     """The feedback as it would be released now; 409 until a manager has reviewed the decision."""
     outcome = confirmed_outcome(contact)
     if outcome is None:
-        raise Problem(409, "Feedback can only be prepared once a manager has confirmed or changed "
+        raise Conflict("Feedback can only be prepared once a manager has confirmed or changed "
                            "the decision on this contact.", slug="not-confirmed")
     return build_feedback(feedback_input(contact, outcome), guidance)
 
@@ -332,7 +332,7 @@ def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease
     content = preview(contact, guidance)
     previous = latest_release(contact.id)
     if previous is not None and previous.content == content:
-        raise Problem(409, "This feedback has already been released to the partner.",
+        raise Conflict("This feedback has already been released to the partner.",
                       slug="already-released")
     row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id)
     db.session.add(row)

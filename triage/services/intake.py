@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from triage.engine.contract import parse_rfc3339
+from triage.engine.errors import Invalid, NotAllowed
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
-from triage.http.problems import Problem
 from triage.record import audit
 from triage.record.tables import Child, Contact, Organisation, User
 
@@ -41,7 +41,7 @@ def received_time(contact: dict) -> datetime:
         received_at = parse_datetime(contact["received_at"])
         add_working_days(received_at, 1)
     except (OverflowError, ValueError):
-        raise Problem(422, "received_at is outside the dates this service can work with.",
+        raise Invalid("received_at is outside the dates this service can work with.",
                       errors={"received_at": ["Must be a real date between years 0001 and 9999, "
                                               "with a working day after it."]}) from None
     return received_at
@@ -80,9 +80,7 @@ def sender_organisation(contact: dict, user: User) -> Organisation:
     named = contact["source"]["organisation"]
     if user.role == "partner":
         if user.organisation is None or named != user.organisation.name:
-            raise Problem(
-                403,
-                "source.organisation must be your own organisation "
+            raise NotAllowed("source.organisation must be your own organisation "
                 f"({user.organisation.name if user.organisation else 'none set'}).",
                 errors={"source.organisation": ["Does not match the organisation of your token."]},
             )

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from triage.api import feedback as api
 from triage.api.contacts import get_visible_contact
 from triage.extensions import db
-from triage.http.problems import Problem
+from triage.engine.errors import DomainError
+from triage.http.problems import Problem, problem_from
 from triage.record.tables import Contact, Organisation
 from triage.reporting import reports
 from triage.services import feedback
@@ -66,9 +67,9 @@ def _preview_page(contact: Contact, *, problem: Problem | None = None, status: i
         content = feedback.preview(contact, api.guidance())
         previous = feedback.latest_release(contact.id)
         released = previous if previous is not None and previous.content == content else None
-    except Problem as exc:
-        problem = problem or exc
-        status = exc.status if status == 200 else status
+    except DomainError as exc:
+        problem = problem or problem_from(exc)
+        status = problem.status if status == 200 else status
     return render_template("feedback/preview.html", page_title=f"Feedback on {contact.partner_reference}",
                            contact=contact, content=content, released=released, problem=problem), status
 
@@ -83,9 +84,10 @@ def feedback_release(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     try:
         feedback.release(contact, g.user, api.guidance())
-    except Problem as exc:
+    except DomainError as exc:
         db.session.rollback()
-        return _preview_page(contact, problem=exc, status=exc.status)
+        problem = problem_from(exc)
+        return _preview_page(contact, problem=problem, status=problem.status)
     flash(f"Feedback on {contact.partner_reference} released to {contact.organisation.name}.")
     return redirect(url_for("reports.feedback_preview", contact_id=contact.id))
 

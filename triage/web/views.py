@@ -24,10 +24,11 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from triage.engine.errors import Conflict, DomainError, NotAllowed
 from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.http import access
-from triage.http.problems import Problem
+from triage.http.problems import Problem, problem_from
 from triage.record import audit, workflow
 from triage.record.tables import Contact, Decision, InformationRequest, Review, User
 from triage.services import accounts, decisions, queues, signin
@@ -281,15 +282,16 @@ def contact(contact_id: str):
     return render_contact(item)
 
 
-def _refused(contact_id: str, exc: Problem, **forms):
+def _refused(contact_id: str, exc: DomainError, **forms):
     """Show a service refusal on the contact page, with what the person typed kept."""
     db.session.rollback()
     item = _contact_or_404(contact_id)
+    problem = problem_from(exc)
     for form in forms.values():
         if form is not None and exc.errors:
             attach_errors(form, exc.errors)
-    notice = exc if exc.status in (403, 409) else None
-    return render_contact(item, notice=notice, status=exc.status, **forms)
+    notice = problem if isinstance(exc, NotAllowed | Conflict) else None
+    return render_contact(item, notice=notice, status=problem.status, **forms)
 
 
 @bp.post("/contacts/<contact_id>/decision")
@@ -305,9 +307,7 @@ def decide(contact_id: str):
             override_reason=form.override_reason.data or None,
             expected_version=expected_version(form.expected_version.data),
         )
-    except Problem as exc:
-        if exc.status not in (403, 409, 422):
-            raise
+    except DomainError as exc:
         return _refused(contact_id, exc, decision_form=form)
     flash(f"Decision recorded for {item.partner_reference}: level {form.level.data} "
           f"({level_name(form.level.data)}). It now awaits a manager's review.")
@@ -326,9 +326,7 @@ def review(contact_id: str):
     try:
         decisions.record_review(item, g.user, outcome=outcome, rationale=form.rationale.data or "",
                                 level=level, expected_version=expected_version(form.expected_version.data))
-    except Problem as exc:
-        if exc.status not in (403, 409, 422):
-            raise
+    except DomainError as exc:
         return _refused(contact_id, exc, review_form=form)
     flash(f"Review recorded for {item.partner_reference}: decision {outcome}.")
     return redirect(url_for("web.reviews"))
@@ -343,9 +341,7 @@ def information_request(contact_id: str):
     try:
         decisions.request_information(item, g.user, fields=list(form.fields.data or []),
                                       message=form.message.data or "")
-    except Problem as exc:
-        if exc.status not in (403, 409, 422):
-            raise
+    except DomainError as exc:
         return _refused(contact_id, exc, info_form=form)
     flash(f"Information requested from the referrer for {item.partner_reference}. "
           "The decision is still due on time.")
