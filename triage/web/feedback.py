@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from triage.api import feedback as api
 from triage.api.contacts import get_visible_contact
-from triage.extensions import db
 from triage.engine.errors import DomainError
+from triage.extensions import db
 from triage.http.problems import Problem, problem_from
 from triage.record.tables import Contact, Organisation
 from triage.reporting import reports
