@@ -15,7 +15,7 @@ help:
 	@echo "make run    set up and serve http://127.0.0.1:8000 on SQLite with the bundled model and demo data"
 	@echo "make test   set up and run the whole suite on SQLite, then on PostgreSQL if one is reachable"
 	@echo "make model  regenerate the synthetic data, retrain and re-evaluate the bundled model"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and the import-linter layering contract (pyproject.toml)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,7 @@ run: install assets demo
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop). API docs: http://127.0.0.1:8000/api/docs"
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: install assets browser test-sqlite test-postgres
+test: install assets browser lint test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== test suite on SQLite"
@@ -71,8 +71,11 @@ test-postgres:
 	  echo "== SKIPPED the PostgreSQL run: no server answered at $(PG_TEST_URL) (set PG_TEST_URL to point at one)"; \
 	fi
 
+# ruff, then the layering (docs/architecture.md): engine imports no Flask or database, api and web
+# never import each other, nothing imports upward. Both run first in `make test`.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	$(PY) benchmarks/bench_scoring.py

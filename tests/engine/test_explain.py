@@ -17,7 +17,7 @@ from triage.engine.explain import caution, most_likely_level, score_and_explain
 from triage.engine.guidance import load_guidance
 from triage.engine.recommend import Recommender
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 EXAMPLES = sorted((ROOT.parent / "shared" / "examples" / "contacts").glob("*.json"))
 
