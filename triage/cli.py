@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
@@ -124,5 +125,5 @@ def seed_demo(contacts: int) -> None:
     """Demo users for each role, a demo police force and a realistic day of contacts."""
     from triage.services.demo import seed
 
-    for line in seed(contacts):
+    for line in seed(current_app.extensions["recommender"], contacts):
         click.echo(line)

@@ -90,7 +90,7 @@ def seeded(app, people) -> dict:
     with app.app_context():
         staff = db.session.get(User, people["practitioner"].id)
         for name, payload in contacts.items():
-            stored, _ = submit(payload, staff)
+            stored, _ = submit(payload, staff, app.extensions["recommender"])
             ids[name] = stored.id
     return ids
 

@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
-from tests.test_reports import row
+from tests.reporting.test_reports import row
 from training.train import read_records
 from triage.reporting import exports
 from triage.reporting.reports import ChildFacts, day_range

@@ -24,6 +24,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from tests.decision_support import decide, review, submit
+from tests.factories import child
 from triage.engine.guidance import load_guidance
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
@@ -31,9 +33,6 @@ from triage.record.tables import Contact
 from triage.reporting import reports
 from triage.reporting.reports import ChildFacts, ContactFacts, DecisionFacts, ReviewFacts
 from triage.settings import PROJECT_ROOT
-
-from .decision_support import decide, review, submit
-from .factories import child
 
 LEVELS = load_guidance(PROJECT_ROOT / "config" / "thresholds.yaml").levels
 POLICE, SCHOOL = 1, 2

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
+from tests.decision_support import decide, review, submit
+from tests.factories import child, contact_payload
 from triage.engine.errors import Conflict
 from triage.engine.guidance import load_guidance
 from triage.extensions import db
@@ -21,9 +23,6 @@ from triage.record.tables import Contact, Event, FeedbackRelease, User
 from triage.services import feedback
 from triage.services.feedback import FeedbackInput, build_feedback, gap_label, gap_pattern
 from triage.settings import PROJECT_ROOT
-
-from .decision_support import decide, review, submit
-from .factories import child, contact_payload
 
 GUIDANCE = load_guidance(PROJECT_ROOT / "config" / "thresholds.yaml")
 RECEIVED = datetime(2026, 11, 20, 8, 5, tzinfo=timezone.utc)

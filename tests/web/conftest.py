@@ -35,7 +35,7 @@ def store(app, people):
     def put(payload: dict | None = None, **overrides) -> str:
         payload = payload or contact_payload(**overrides)
         with app.app_context():
-            stored, _ = submit(payload, db.session.get(User, people["practitioner"].id))
+            stored, _ = submit(payload, db.session.get(User, people["practitioner"].id), app.extensions["recommender"])
             return stored.id
 
     return put

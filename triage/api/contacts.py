@@ -142,7 +142,7 @@ def create_contact():
     contact, errors = validate_contact(document)
     if errors:
         raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
-    stored, created = submit(contact, g.user)
+    stored, created = submit(contact, g.user, current_app.extensions["recommender"])
     response = jsonify(contact_json(stored, g.user))
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/contacts/{stored.id}"

@@ -1,7 +1,7 @@
 """Who may do what: the one place every route declares the roles it admits.
 
 ``POLICY`` maps ``"METHOD /rule"`` to the roles allowed, or ``PUBLIC``. A route missing
-from the table is refused (fail closed), and ``tests/test_access.py`` walks every route
+from the table is refused (fail closed), and ``tests/http/test_access.py`` walks every route
 in the app against every role. API calls authenticate with a bearer token; pages with a
 signed session cookie that expires after a period of inactivity.
 """

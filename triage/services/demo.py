@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from triage.engine.recommend import Recommender
 from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.record.tables import Contact, User
@@ -114,7 +115,7 @@ def _sender(contact: dict, people: dict[str, User]) -> User:
     return people["practitioner@demo.invalid"]  # taken by phone
 
 
-def seed(count: int = 40, now: datetime | None = None) -> list[str]:
+def seed(recommender: Recommender, count: int = 40, now: datetime | None = None) -> list[str]:
     """Create the demo; return the lines to print (the demo logins first)."""
     now = now or datetime.now(timezone.utc)
     people = ensure_people()
@@ -125,12 +126,12 @@ def seed(count: int = 40, now: datetime | None = None) -> list[str]:
         lines.append(f"{existing} contacts already stored; no demo contacts added.")
         return lines
     contacts = demo_contacts(count, now)
-    stored = [submit(copy.deepcopy(contact), _sender(contact, people))[0] for contact in contacts]
+    stored = [submit(copy.deepcopy(contact), _sender(contact, people), recommender)[0] for contact in contacts]
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
     # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
     from triage.engine.workdays import LONDON
     from triage.services.demo_outcomes import seed_outcomes
 
     today = datetime.combine(now.astimezone(LONDON).date(), datetime.min.time(), tzinfo=LONDON)
-    lines += seed_outcomes([c for c in stored if c.received_at < today], people)
+    lines += seed_outcomes([c for c in stored if c.received_at < today], people, recommender.guidance)
     return lines

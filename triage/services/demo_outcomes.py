@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flask import current_app
-
 from triage.engine.guidance import Guidance
 from triage.record.tables import Contact, Review, User
 from triage.services import decisions, feedback
@@ -73,13 +71,12 @@ def _changed_level(contact: Contact, decided: int) -> int:
 
 
 def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
-                  guidance: Guidance | None = None) -> list[str]:
+                  guidance: Guidance) -> list[str]:
     """Record demo outcomes on ``contacts`` (as stored by the demo); returns lines to print.
 
     ``people`` is the demo's email -> User mapping (``demo.ensure_people()``): decisions are
     made by its practitioners, reviews and releases by its managers, never the same person.
     """
-    guidance = guidance or current_app.extensions["recommender"].guidance
     practitioners = [u for u in people.values() if u.role == "practitioner"]
     managers = [u for u in people.values() if u.role == "manager"]
     if not practitioners or not managers:

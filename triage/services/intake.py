@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from triage.engine.contract import parse_rfc3339
 from triage.engine.errors import Invalid, NotAllowed
+from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
 from triage.record import audit
@@ -124,9 +124,8 @@ def prior_marac_12m(child_references: list[str], received_at: datetime) -> bool:
     return hit is not None
 
 
-def score(contact: dict, received_at: datetime) -> tuple[dict | None, str | None]:
+def score(contact: dict, received_at: datetime, recommender: Recommender) -> tuple[dict | None, str | None]:
     """Run the recommendation step; never raises (the contact must be stored regardless)."""
-    recommender = current_app.extensions["recommender"]
     try:
         refs = [child["child_reference"] for child in contact["children"]]
         prior = prior_marac_12m(refs, received_at)
@@ -180,14 +179,18 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
     )
 
 
-def submit(contact: dict, user: User) -> tuple[Contact, bool]:
-    """Store a validated contact once. Returns ``(contact, created)``; a retry gives the stored one."""
+def submit(contact: dict, user: User, recommender: Recommender) -> tuple[Contact, bool]:
+    """Store a validated contact once. Returns ``(contact, created)``; a retry gives the stored one.
+
+    The recommender is an argument, not looked up from the app, so the same use case serves the
+    API, the phone-contact page, the demo and the tests with whichever recommender they hold.
+    """
     received_at = received_time(contact)
     org = sender_organisation(contact, user)
     existing = find_existing(org.id, contact["partner_reference"])
     if existing is not None:
         return existing, False
-    recommendation, failure = score(contact, received_at)
+    recommendation, failure = score(contact, received_at, recommender)
     row = _new_contact(contact, user, org, received_at, recommendation)
     db.session.add(row)
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from triage.engine.contract import (
     CONSENT,
@@ -211,7 +211,7 @@ def record_contact():
         errors["received_at"] = ["Enter the date and time of the call like 20/11/2026 08:05"]
     if errors:
         return _page(values, errors, 422)
-    stored, created = submit(contact, g.user)
+    stored, created = submit(contact, g.user, current_app.extensions["recommender"])
     if created:
         flash(f"Contact {stored.partner_reference} recorded. The recommendation is below.")
     else:
