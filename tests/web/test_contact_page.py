@@ -61,7 +61,7 @@ def test_the_page_shows_what_the_partner_said_and_the_recommendation_in_the_guid
     assert re.search(r"<caption[^>]*>Everything recorded on this contact", page)
 
 
-def test_the_decision_form_offers_every_level_by_name_prefilled_with_the_draft(app, client, people, contact_id):
+def test_the_decision_form_offers_every_level_by_name_with_the_draft_beside_an_empty_box(app, client, people, contact_id):
     sign_in(client, people["practitioner"])
     page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
     with app.app_context():
@@ -71,7 +71,9 @@ def test_the_decision_form_offers_every_level_by_name_prefilled_with_the_draft(a
         assert re.search(rf'<label class="govuk-label govuk-radios__label" for="level(-{number})?">\s*'
                          rf"{re.escape(name)} \(level {number}\)", page)
     assert re.search(rf'name="level" type="radio" value="{recommended}" checked', page)
-    assert escape(draft) in page
+    assert escape(draft) in page  # offered beside the box ...
+    assert re.search(r'<textarea[^>]*name="rationale"[^>]*>\s*</textarea>', page)  # ... never put in it
+    assert "Suggested wording for" in page
     assert "Reason for not following the recommendation" in page
     assert "Only needed if you choose a level other than the recommended" in page  # the no-JS hint
     assert re.search(r"<button [^>]*>\s*Record decision\s*</button>", page)

@@ -59,9 +59,14 @@ def _dash_sentences(result: GuidanceResult) -> list[str]:
 
 
 def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int, str],
-                    model_reasons: Sequence[str] = ()) -> str:
-    """One paragraph: the level, the guidance behind it, DASH and MARAC, consent, gaps, deadline."""
-    sentences = [f"Recommended level {level} ({level_names[level]})."]
+                    model_reasons: Sequence[str] = (), recommended: bool = True) -> str:
+    """One paragraph: the level, the guidance behind it, DASH and MARAC, consent, gaps, deadline.
+
+    ``recommended`` is False for the wording offered when a worker chooses another level: it then
+    says "A decision at level N", not "Recommended level N", so it never claims what it is not.
+    """
+    opening = "Recommended level" if recommended else "A decision at level"
+    sentences = [f"{opening} {level} ({level_names[level]})."]
     sentences += _guidance_sentences(result, level_names)
     if model_reasons:
         sentences.append("The classifier also weighed: " + "; ".join(model_reasons) + ".")
@@ -74,3 +79,18 @@ def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int
     due = result.decision_due_at.astimezone(LONDON)
     sentences.append(f"Decision due by {due:%H:%M on %A} {due.day} {due:%B %Y}.")
     return " ".join(sentences)
+
+
+def drafts_by_level(result: GuidanceResult, *, recommended_level: int, level_names: dict[int, str],
+                    model_reasons: Sequence[str] = ()) -> dict[str, str]:
+    """The suggested wording for every level a worker may choose, keyed "1".."4".
+
+    The page offers the one for the level chosen, beside the rationale box; the decision rules
+    (``triage.services.decisions``) refuse any of them recorded as a person's own reasoning.
+    """
+    return {
+        str(level): draft_rationale(result, level=level, level_names=level_names,
+                                    model_reasons=model_reasons if level == recommended_level else (),
+                                    recommended=level == recommended_level)
+        for level in sorted(level_names)
+    }

@@ -18,7 +18,7 @@ from typing import Any
 from triage.engine.classifier import ModelLoadError, load_model
 from triage.engine.explain import score_and_explain
 from triage.engine.guidance import Guidance, GuidanceResult, load_guidance
-from triage.engine.rationale import draft_rationale
+from triage.engine.rationale import draft_rationale, drafts_by_level
 
 RULES_ONLY = "rules-only"
 RULES_ONLY_NOTE = ("No classifier is loaded: this recommendation comes from the threshold guidance's "
@@ -57,6 +57,7 @@ class Recommender:
         rec["caution"] = out["caution"]
         if out["caution"]:
             rec["rationale_draft"] += " " + out["caution"]
+            rec["rationale_drafts"][str(out["level"])] = rec["rationale_draft"]
         return rec
 
     def _assemble(self, result: GuidanceResult, level: int, *, probabilities: dict | None = None,
@@ -80,6 +81,8 @@ class Recommender:
             "model_version": model_version,
             "rationale_draft": draft_rationale(result, level=level, level_names=names,
                                                model_reasons=model_reasons),
+            "rationale_drafts": drafts_by_level(result, recommended_level=level, level_names=names,
+                                                model_reasons=model_reasons),
             "decision_due_at": result.decision_due_at.astimezone(timezone.utc).isoformat(),
             "mode": mode,
         }

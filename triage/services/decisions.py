@@ -21,6 +21,10 @@ from triage.record import audit, workflow
 from triage.record.tables import Contact, Decision, InformationRequest, Review, User
 
 MIN_RATIONALE = 40
+#: The longest free text a decision, review or information request keeps: one source for the API
+#: and the pages. A rationale is a few paragraphs; 5,000 characters is about a page of A4.
+MAX_RATIONALE = 5000
+MAX_NOTE = 2000
 OUTCOMES = ("confirmed", "changed")
 MAX_INFORMATION_FIELDS = 30
 FLOOR_RULE = "Only a manager may record a level below the guidance floor, with a reason."
@@ -43,6 +47,47 @@ def rationale_errors(text: str | None, what: str = "the decision") -> list[str]:
                 f"(you wrote {len(said)})."]
     if sum(ch.isalpha() for ch in said) < MIN_RATIONALE // 2:
         return [f"Explain {what} in words."]
+    return []
+
+
+def length_errors(text: str | None, limit: int) -> list[str]:
+    """A message when ``text`` is longer than ``limit`` characters, or nothing."""
+    if text is not None and len(text) > limit:
+        return [f"Shorten this to {limit:,} characters or fewer (it has {len(text):,})."]
+    return []
+
+
+def offered_drafts(contact: Contact) -> dict[str, str]:
+    """The suggested wording the service offered for each level ("1".."4") on this contact.
+
+    Contacts scored before drafts were kept for every level have only the recommended level's.
+    """
+    rec = contact.recommendation or {}
+    drafts = dict(rec.get("rationale_drafts") or {})
+    if rec.get("rationale_draft") and rec.get("level"):
+        drafts.setdefault(str(rec["level"]), rec["rationale_draft"])
+    return drafts
+
+
+def own_words_errors(text: str | None, drafts: dict[str, str], level: int | None) -> list[str]:
+    """Refuse machine wording recorded as a person's reasoning (the inspection's first finding).
+
+    A draft written for another level argues for that level, so it may not appear at all; the
+    draft for the chosen level may be a starting point, with at least ``MIN_RATIONALE``
+    characters of the person's own words added.
+    """
+    said = substantive(text)
+    for drafted, draft in sorted(drafts.items()):
+        wording = substantive(draft)
+        if not wording or wording not in said:
+            continue
+        if drafted != str(level):
+            chosen = f"level {level}" if level else "the level you chose"
+            return [f"Your rationale contains the suggested wording for level {drafted}, but you chose "
+                    f"{chosen}. Write your own reasons for {chosen}."]
+        if len(substantive(said.replace(wording, "", 1))) < MIN_RATIONALE:
+            return ["Write the rationale in your own words. The suggested wording can help, but it is "
+                    f"not your reasoning: add at least {MIN_RATIONALE} characters of what you weighed and why."]
     return []
 
 
@@ -95,15 +140,20 @@ def latest_decision(contact_id: str) -> Decision | None:
     )
 
 
-def _decision_errors(contact: Contact, level: int, rationale: str, override_reason: str | None) -> dict:
+def _decision_errors(contact: Contact, level: int, rationale: str, override_reason: str | None,
+                     next_steps: str | None) -> dict:
     errors: dict[str, list[str]] = {}
     if problems := level_errors(level):
         errors["level"] = problems
-    if problems := rationale_errors(rationale):
+    if problems := (length_errors(rationale, MAX_RATIONALE) or rationale_errors(rationale)
+                    or own_words_errors(rationale, offered_drafts(contact), level)):
         errors["rationale"] = problems
+    for name, text in (("override_reason", override_reason), ("next_steps", next_steps)):
+        if problems := length_errors(text, MAX_NOTE):
+            errors[name] = problems
     recommended = contact.recommended_level
-    if "level" not in errors and recommended is not None and level != recommended \
-            and not substantive(override_reason):
+    if "level" not in errors and "override_reason" not in errors and recommended is not None \
+            and level != recommended and not substantive(override_reason):
         errors["override_reason"] = [
             f"Say why you chose level {level} when the recommendation was level {recommended}."
         ]
@@ -133,7 +183,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
     """Record a worker's threshold decision; the contact then awaits a manager's review."""
     target = workflow.check(contact.status, workflow.DECIDE, user.role)
     check_version(contact, expected_version)
-    _refuse(_decision_errors(contact, level, rationale, override_reason),
+    _refuse(_decision_errors(contact, level, rationale, override_reason, next_steps),
             "The decision was not recorded; see errors.")
     _check_floor(contact, user, level)
     decision = Decision(
@@ -153,7 +203,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
     return decision
 
 
-def _review_errors(decision: Decision, outcome: str, rationale: str, level: int | None) -> dict:
+def _review_errors(contact: Contact, decision: Decision, outcome: str, rationale: str, level: int | None) -> dict:
     errors: dict[str, list[str]] = {}
     if outcome not in OUTCOMES:
         errors["outcome"] = ["Choose confirmed or changed."]
@@ -165,9 +215,19 @@ def _review_errors(decision: Decision, outcome: str, rationale: str, level: int 
                                "changing it to, or confirm it."]
     elif level is not None and level != decision.level:
         errors["level"] = [f"Confirming keeps level {decision.level}; choose changed to record a different level."]
-    if problems := rationale_errors(rationale, "your review"):
+    if problems := (length_errors(rationale, MAX_RATIONALE) or rationale_errors(rationale, "your review")
+                    or _copied_errors(rationale, decision)
+                    or own_words_errors(rationale, offered_drafts(contact),
+                                        level if outcome == "changed" else decision.level)):
         errors["rationale"] = problems
     return errors
+
+
+def _copied_errors(rationale: str, decision: Decision) -> list[str]:
+    """Oversight is the manager's own view: the decision's rationale copied back is not one."""
+    if substantive(rationale) == substantive(decision.rationale):
+        return ["Write your own reasons for your review; this is the practitioner's rationale."]
+    return []
 
 
 def record_review(contact: Contact, user: User, *, outcome: str, rationale: str, level: int | None = None,
@@ -181,7 +241,7 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
     if decision.decided_by_id == user.id:
         db.session.rollback()
         raise NotAllowed("You made this decision, so another manager must review it.", title="Not recorded")
-    _refuse(_review_errors(decision, outcome, rationale, level), "The review was not recorded; see errors.")
+    _refuse(_review_errors(contact, decision, outcome, rationale, level), "The review was not recorded; see errors.")
     review = Review(
         contact_id=contact.id, decision_id=decision.id, outcome=outcome,
         level=level if outcome == "changed" else decision.level, rationale=rationale.strip(),
@@ -203,6 +263,8 @@ def _information_errors(fields: list[str], message: str) -> dict:
         errors["fields"] = [f"Ask for at most {MAX_INFORMATION_FIELDS} items at once."]
     if not substantive(message):
         errors["message"] = ["Write the message the referrer will read."]
+    elif problems := length_errors(message, MAX_NOTE):
+        errors["message"] = problems
     return errors
 
 

@@ -205,7 +205,6 @@ def _decision_form(contact: Contact) -> DecisionForm:
     if request.method == "GET":
         rec = contact.recommendation or {}
         form.level.data = contact.recommended_level
-        form.rationale.data = rec.get("rationale_draft") or ""
         form.marac_referral.data = contact.marac_recommended
         form.expected_version.data = str(contact.version)
     return form
@@ -263,6 +262,7 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
         review=_latest(Review, contact.id), info_requests=_information_requests(contact.id),
         decision_form=decision_form, review_form=review_form, info_form=info_form,
         own_decision=decision is not None and decision.decided_by_id == g.user.id,
+        drafts=decisions.offered_drafts(contact),
         notice=notice, error_list=errors, time=queues.time_left(contact.decision_due_at, datetime.now(timezone.utc)),
         page_title=f"Contact {contact.partner_reference}", nav_active="queue",
     ), status
