@@ -203,7 +203,6 @@ def _decision_form(contact: Contact) -> DecisionForm:
     form = DecisionForm()
     form.level.choices = level_choices(level_table())
     if request.method == "GET":
-        rec = contact.recommendation or {}
         form.level.data = contact.recommended_level
         form.marac_referral.data = contact.marac_recommended
         form.expected_version.data = str(contact.version)
