@@ -54,7 +54,6 @@ demo: db
 	$(FLASK) triage seed-demo
 
 run: install assets demo
-	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop). API docs: http://127.0.0.1:8000/api/docs"
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
 
 test: install assets browser lint test-sqlite test-postgres
