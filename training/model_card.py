@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from training.evaluate import TARGETS
-from training.train import LEVEL4_RECALL_TUNING, STATUTORY_RECALL_TUNING
+from training.train import LEVEL4_RECALL_TUNING, STATUTORY_RECALL_TUNING, TARGETS
 from triage.engine.classifier import SCALE
 
 
