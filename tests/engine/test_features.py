@@ -98,3 +98,22 @@ def test_unknown_and_yes_encode_as_the_monotone_pair():
     assert ix("injured:not_no") not in F.encode(no)
     assert {ix("injured:not_no"), ix("injured:unknown")} <= set(F.encode(unknown))
     assert ix("injured:not_no") in F.encode(yes) and ix("injured:unknown") not in F.encode(yes)
+
+
+def _schema_enum(*path: str) -> list[str]:
+    """An ``enum`` of contact-v1.schema.json, by its path of keys."""
+    node = json.loads((ROOT.parent / "shared" / "spec" / "contact-v1.schema.json").read_text())
+    for key in path:
+        node = node[key]
+    return node["enum"]
+
+
+def test_the_encodings_code_lists_are_the_contracts():
+    """Every contract value has its column, in the contract's order, and no column is for a value it lacks."""
+    assert list(F.CONCERNS) == _schema_enum("properties", "primary_concern")
+    assert list(F.FACTORS) == _schema_enum("properties", "factors", "items")
+    assert list(F.CONSENTS) == _schema_enum("properties", "consent")
+    assert list(F.REQUESTS) == [*_schema_enum("properties", "referrer_request"), F.NOT_GIVEN]
+    child = ("properties", "children", "items", "properties")
+    assert list(F.STATUSES) == [*_schema_enum(*child, "current_status"), F.NOT_GIVEN]
+    assert sorted(F.SOURCE_FAMILIES) == sorted(_schema_enum("properties", "source", "properties", "code"))

@@ -27,6 +27,14 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from triage.engine.contract import (
+    CHILD_STATUSES,
+    CONSENT,
+    FACTOR_CODES,
+    PRIMARY_CONCERNS,
+    REFERRER_REQUESTS,
+)
+
 FEATURE_SET_VERSION = "features-v1"
 
 SOURCE_FAMILIES = {"6": "police", "2A": "school", "2B": "school", "4": "housing", "7": "legal agency",
@@ -34,17 +42,16 @@ SOURCE_FAMILIES = {"6": "police", "2A": "school", "2B": "school", "4": "housing"
 SOURCE_FAMILIES.update({c: "health" for c in ("3A", "3B", "3C", "3D", "3E", "3F")})
 SOURCE_FAMILIES.update({c: "individual" for c in ("1A", "1B", "1C", "1D")})
 SOURCE_FAMILIES.update({c: "local authority service" for c in ("5A", "5B", "5C", "5D")})
-CONCERNS = ("domestic_abuse", "physical_abuse", "sexual_abuse", "emotional_abuse", "neglect",
-            "exploitation", "missing", "substance_misuse", "mental_health", "self_harm", "behaviour",
-            "homelessness", "other")
-FACTORS = ("1A", "1B", "1C", "2A", "2B", "2C", "3A", "3B", "3C", "4A", "4B", "4C", "5A", "5B", "5C",
-           "6A", "6B", "6C", "7A", "8B", "8C", "8D", "8E", "8F", "9A", "10A", "11A", "12A", "13A",
-           "14A", "15A", "16A", "17A", "18B", "18C", "19B", "19C", "20", "21", "22A", "23A", "24A")
+# The contract's code lists, in the contract's order (the column order, and so the model file,
+# depends on it): one source, ``triage.engine.contract``; tests/test_features.py ties both to
+# contact-v1.schema.json. "not given" is the column for an optional field left out.
+NOT_GIVEN = "not given"
+CONCERNS = PRIMARY_CONCERNS
+FACTORS = FACTOR_CODES
 AGE_BANDS = ("unborn", "under 1", "1-4", "5-9", "10-15", "16-17", "not known")
-STATUSES = ("none", "early_help", "child_in_need", "child_protection", "looked_after", "unknown",
-            "not given")
-CONSENTS = ("obtained", "refused", "not_sought", "not_required")
-REQUESTS = ("information_only", "early_help", "assessment", "urgent_protection", "not given")
+STATUSES = (*CHILD_STATUSES, NOT_GIVEN)
+CONSENTS = CONSENT
+REQUESTS = (*REFERRER_REQUESTS, NOT_GIVEN)
 DASH_YES_CUTS = (1, 3, 5, 7, 10, 14)
 INCIDENT_CUTS = (1, 2, 3, 5, 10)
 REFERRAL_CUTS = (1, 2, 3, 5)
@@ -208,14 +215,14 @@ def summarise(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = Fa
         "factors": sorted(set(contact.get("factors") or [])),
         "children.age_years": _age_band(children),
         "children": len(children),
-        "children.current_status": max(statuses, key=_STATUS_RANK.__getitem__) if statuses else "not given",
+        "children.current_status": max(statuses, key=_STATUS_RANK.__getitem__) if statuses else NOT_GIVEN,
         "children.previous_referrals_12m": _max_count(c.get("previous_referrals_12m") for c in children),
         "domestic_abuse.dash": (sum(1 for a in answers.values() if a == "yes") if dash else None),
         "domestic_abuse.dash.officer_grading": dash.get("officer_grading"),
         "domestic_abuse.incidents_12m": da.get("incidents_12m"),
         "domestic_abuse.arrest_made": {True: "yes", False: "no"}.get(da.get("arrest_made"), "not known"),
         "consent": contact.get("consent"),
-        "referrer_request": contact.get("referrer_request") or "not given",
+        "referrer_request": contact.get("referrer_request") or NOT_GIVEN,
         "guidance_floor": int(floor_level),
         "prior_marac_12m": bool(prior_marac_12m),
     }
