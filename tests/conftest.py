@@ -19,8 +19,8 @@ os.environ["TRIAGE_ENV"] = "test"
 
 from triage.app import create_app  # noqa: E402
 from triage.extensions import db  # noqa: E402
+from triage.record.queries import organisation_named  # noqa: E402
 from triage.record.tables import ApiToken, User  # noqa: E402
-from triage.services.intake import organisation_named  # noqa: E402
 from triage.services.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")

@@ -128,12 +128,11 @@ def test_reviews_overdue_lists_every_unreviewed_decision_past_its_review_deadlin
         assert decide(client, people["practitioner" if name != "second" else "manager"], ids[name]).status_code == 201
     assert review(client, people["manager"], ids["third"]).status_code == 201
     with app.test_request_context():
-        latest = max(datetime.fromisoformat(i["decision"]["review_due_at"].replace("Z", "+00:00"))
-                     for i in queues.reviews_overdue(datetime.now(timezone.utc) + timedelta(days=10)))
+        latest = max(i.review_due_at for i in queues.reviews_overdue(datetime.now(timezone.utc) + timedelta(days=10)))
         assert queues.reviews_overdue(datetime.now(timezone.utc)) == []
         later = latest + timedelta(hours=1)
         items = queues.reviews_overdue(later)
     # the manager's own decision is listed too: the queue is the team's view of late oversight
-    assert [i["id"] for i in items] == [ids["first"], ids["second"]]
-    assert all(i["time"]["overdue"] and i["time"]["text"].startswith("overdue by") for i in items)
-    assert items[0]["time"]["seconds_left"] <= items[1]["time"]["seconds_left"]  # longest overdue first
+    assert [i.contact.id for i in items] == [ids["first"], ids["second"]]
+    assert all(i.time["overdue"] and i.time["text"].startswith("overdue by") for i in items)
+    assert items[0].time["seconds_left"] <= items[1].time["seconds_left"]  # longest overdue first

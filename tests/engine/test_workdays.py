@@ -12,6 +12,9 @@ from triage.engine.workdays import (
     LONDON,
     add_working_days,
     is_working_day,
+    london_date,
+    london_days,
+    london_midnight,
     next_working_day,
     working_hours_between,
 )
@@ -137,3 +140,21 @@ def test_hours_are_negative_when_the_end_is_first():
 
 def test_hours_across_the_clock_change_count_wall_clock_hours():
     assert working_hours_between(london(2026, 3, 27, 9, 0), london(2026, 3, 30, 17, 0)) == 16.0
+
+
+def test_the_london_day_follows_the_clocks():
+    summer = datetime(2026, 7, 1, 23, 30, tzinfo=timezone.utc)  # 00:30 on 2 July in London
+    assert london_date(summer) == date(2026, 7, 2)
+    start, end = london_days(london_date(summer), london_date(summer))
+    assert start == datetime(2026, 7, 1, 23, 0, tzinfo=timezone.utc)
+    assert end == datetime(2026, 7, 2, 23, 0, tzinfo=timezone.utc)
+    winter = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    assert london_days(london_date(winter), london_date(winter)) == (
+        datetime(2026, 11, 23, tzinfo=timezone.utc), datetime(2026, 11, 24, tzinfo=timezone.utc))
+
+
+def test_a_range_of_london_days_includes_both_ends_across_the_clock_change():
+    start, end = london_days(date(2026, 10, 24), date(2026, 10, 25))  # BST ends on the 25th
+    assert start == london_midnight(date(2026, 10, 24)) == datetime(2026, 10, 23, 23, 0, tzinfo=timezone.utc)
+    assert end == datetime(2026, 10, 26, 0, 0, tzinfo=timezone.utc)
+    assert (end - start).total_seconds() == 49 * 3600

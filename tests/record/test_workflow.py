@@ -6,24 +6,31 @@ import pytest
 
 from triage.engine.errors import Conflict, NotAllowed
 from triage.record import workflow
-from triage.record.tables import STATUSES
+from triage.record.tables import Contact
+from triage.record.workflow import Status
 
 
 def test_the_table_only_names_known_states_and_actions():
     for t in workflow.TRANSITIONS:
-        assert t.source in workflow.STATES and t.target in workflow.STATES
+        assert isinstance(t.source, Status) and isinstance(t.target, Status)
         assert t.action in workflow.ACTION_NAMES
     assert len({(t.source, t.action) for t in workflow.TRANSITIONS}) == len(workflow.TRANSITIONS)
 
 
-def test_every_status_a_contact_can_be_stored_with_is_a_state():
-    assert set(STATUSES) <= set(workflow.STATES)
+def test_every_status_is_reached_or_left_by_a_move_and_a_new_contact_awaits_a_decision():
+    named = {t.source for t in workflow.TRANSITIONS} | {t.target for t in workflow.TRANSITIONS}
+    assert named == set(Status)
+    assert Contact.__table__.c.status.default.arg == Status.AWAITING_DECISION
+
+
+def test_a_status_is_the_text_the_store_holds():
+    assert [s.value for s in Status] == ["awaiting_decision", "info_requested", "awaiting_review", "decided"]
+    assert Status.DECIDED == "decided" and f"{Status.INFO_REQUESTED}" == "info_requested"
 
 
 @pytest.mark.parametrize(
     ("state", "action", "role", "target"),
     [
-        ("received", "score", "system", "awaiting_decision"),
         ("awaiting_decision", "decide", "practitioner", "awaiting_review"),
         ("awaiting_decision", "decide", "manager", "awaiting_review"),
         ("awaiting_decision", "request_information", "practitioner", "info_requested"),
@@ -38,8 +45,7 @@ def test_allowed_moves(state, action, role, target):
 
 @pytest.mark.parametrize(
     ("action", "role"),
-    [("review", "practitioner"), ("decide", "partner"), ("decide", "admin"), ("score", "manager"),
-     ("request_information", "partner")],
+    [("review", "practitioner"), ("decide", "partner"), ("decide", "admin"), ("request_information", "partner")],
 )
 def test_a_role_that_may_never_take_an_action_gets_403(action, role):
     with pytest.raises(NotAllowed) as caught:

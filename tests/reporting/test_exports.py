@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 from tests.reporting.test_reports import row
 from training.train import read_records
+from triage.engine.workdays import london_days
 from triage.reporting import exports
-from triage.reporting.reports import ChildFacts, day_range
+from triage.reporting.reports import ChildFacts
 
 POLICE = 1
-START, END = day_range(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date())
+START, END = london_days(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date())
 
 
 def at(month: int, day: int, hour: int = 9, year: int = 2026) -> datetime:
@@ -74,7 +75,7 @@ def test_list_1_has_one_row_per_child_per_contact_in_the_range():
 
 def test_dates_are_london_days():
     late = with_children(row("a", POLICE, datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc), 1), kid("C1"))
-    start, end = day_range(datetime(2026, 7, 1).date(), datetime(2026, 7, 1).date())
+    start, end = london_days(datetime(2026, 7, 1).date(), datetime(2026, 7, 1).date())
     assert exports.list_1_rows([late], start, end)[0][5] == "01/07/2026"
 
 

@@ -27,7 +27,7 @@ import pytest
 from tests.decision_support import decide, review, submit
 from tests.factories import child
 from triage.engine.guidance import load_guidance
-from triage.engine.workdays import add_working_days
+from triage.engine.workdays import add_working_days, london_days
 from triage.extensions import db
 from triage.record.tables import Contact
 from triage.reporting import reports
@@ -240,14 +240,14 @@ def test_load_facts_reads_the_confirmed_outcome_from_the_stored_rows(app, client
         received = stored.received_at
     assert decide(client, people["practitioner"], contact_id, level=level).status_code == 201
     with app.app_context():
-        (pending,) = reports.load_facts(*reports.day_range(received.date(), received.date()))
+        (pending,) = reports.load_facts(*london_days(received.date(), received.date()))
         assert pending.confirmed_level is None and pending.first_decided_at is not None
     assert review(client, people["manager"], contact_id).status_code == 201
     with app.app_context():
-        (facts,) = reports.load_facts(*reports.day_range(received.date(), received.date()))
+        (facts,) = reports.load_facts(*london_days(received.date(), received.date()))
         assert facts.confirmed_level == level and facts.recommended_level == level
         assert list(facts.gap_fields) == gaps and "children.1.present_at_incident" in gaps
         assert (facts.consent, facts.dash_completed, facts.organisation) == ("refused", True, "Demo Police")
         assert [c.child_reference for c in facts.children] == [c["child_reference"] for c in stored.payload["children"]]
         assert facts.decision.decided_by == people["practitioner"].email
-        assert reports.load_facts(*reports.day_range(date(2020, 1, 1), date(2020, 1, 2))) == []
+        assert reports.load_facts(*london_days(date(2020, 1, 1), date(2020, 1, 2))) == []

@@ -21,7 +21,7 @@ from triage.extensions import db
 from triage.record import audit
 from triage.record.tables import Contact, Event, FeedbackRelease, User
 from triage.services import feedback
-from triage.services.feedback import FeedbackInput, build_feedback, gap_label, gap_pattern
+from triage.services.feedback import FeedbackInput, build_feedback
 from triage.settings import PROJECT_ROOT
 
 GUIDANCE = load_guidance(PROJECT_ROOT / "config" / "thresholds.yaml")
@@ -101,13 +101,6 @@ def test_each_gap_names_the_child_says_why_and_becomes_advice_for_next_time():
     rule = next(r for r in GUIDANCE.config.gaps if r.field == "children[*].present_at_incident")
     assert gap["why"] == rule.why
     assert "whether child 2 was present at the incident" in doc["next_time"][0]
-
-
-def test_gap_fields_are_grouped_across_children():
-    assert gap_pattern("children.11.age_years") == "children[*].age_years"
-    assert gap_pattern("domestic_abuse.dash") == "domestic_abuse.dash"
-    assert gap_label("children.0.age_years") == "child 1's age (or that they are unborn)"
-    assert gap_label("some.new_field") == "some.new_field"
 
 
 def test_consent_position_is_the_guidances_for_the_confirmed_level():

@@ -1,4 +1,4 @@
-"""Time left and overdue, in seconds and in words, and the London day."""
+"""Time left and overdue, in seconds and in words."""
 
 from __future__ import annotations
 
@@ -40,12 +40,3 @@ def test_a_decision_compared_with_its_deadline():
         "decided 2 hours before the deadline"
     late = queues.decided_against_deadline(NOW, NOW + timedelta(minutes=90))
     assert late == {"seconds_left": -5400, "overdue": True, "text": "decided 1 hour 30 minutes after the deadline"}
-
-
-def test_the_london_day_follows_the_clocks():
-    summer = datetime(2026, 7, 1, 23, 30, tzinfo=timezone.utc)  # 00:30 on 2 July in London
-    start, end = queues.london_day(summer)
-    assert start == datetime(2026, 7, 1, 23, 0, tzinfo=timezone.utc)
-    assert end == datetime(2026, 7, 2, 23, 0, tzinfo=timezone.utc)
-    assert queues.london_day(NOW) == (datetime(2026, 11, 23, tzinfo=timezone.utc),
-                                      datetime(2026, 11, 24, tzinfo=timezone.utc))

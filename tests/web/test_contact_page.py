@@ -115,7 +115,7 @@ def test_a_decision_with_a_reason_is_recorded_and_awaits_review(app, client, peo
     assert response.status_code == 302 and response.location == "/contacts"
     assert "Decision recorded for NP-PAGE-1" in client.get("/contacts").get_data(as_text=True)
     with app.app_context():
-        from triage.services.decisions import latest_decision
+        from triage.record.queries import latest_decision
 
         contact = _contact(app, contact_id)
         decision = latest_decision(contact_id)

@@ -5,19 +5,20 @@ Thin on purpose: parse the request, call ``intake`` or the store, shape the JSON
 
 from __future__ import annotations
 
-from flask import current_app, g, json, jsonify, request
+from flask import g, json, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
-from triage.engine.contract import ContactSchema, flatten_errors, unstorable_text, validate_contact
+from triage.engine.contract import ContactSchema, flatten_errors, rfc3339, unstorable_text, validate_contact
 from triage.extensions import db
+from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
+from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services.intake import fill_partner_organisation, submit
-from triage.services.queues import iso, summary
 
 blp = Blueprint(
     "contacts", __name__, url_prefix="/api/v1/contacts",
@@ -62,7 +63,7 @@ def decision_json(decision: Decision | None, levels: dict) -> dict | None:
         "floor_level": decision.floor_level,
         "model_version": decision.model_version,
         "decided_by": decision.decided_by.label,
-        "decided_at": iso(decision.decided_at),
+        "decided_at": rfc3339(decision.decided_at),
         "corrects": decision.corrects_id,
     }
 
@@ -78,20 +79,9 @@ def review_json(review: Review | None, levels: dict) -> dict | None:
         "level_name": levels.get(review.level, {}).get("name"),
         "rationale": review.rationale,
         "reviewed_by": review.reviewed_by.label,
-        "reviewed_at": iso(review.reviewed_at),
+        "reviewed_at": rfc3339(review.reviewed_at),
         "corrects": review.corrects_id,
     }
-
-
-def latest(model, contact_id: str):
-    return db.session.scalar(
-        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
-    )
-
-
-def level_table() -> dict:
-    guidance = getattr(current_app.extensions["recommender"], "guidance", None)
-    return getattr(guidance, "levels", {}) or {}
 
 
 def contact_json(contact: Contact, viewer: User) -> dict:
@@ -101,32 +91,37 @@ def contact_json(contact: Contact, viewer: User) -> dict:
     doc.update(
         id=contact.id,
         status=contact.status,
-        decision_due_at=iso(contact.decision_due_at),
+        decision_due_at=rfc3339(contact.decision_due_at),
         urgency=contact.urgency,
         recommendation=contact.recommendation,
         decision=None,
         review=None,
     )
     if viewer.role != "partner":
-        doc["decision"] = decision_json(latest(Decision, contact.id), levels)
-        doc["review"] = review_json(latest(Review, contact.id), levels)
+        doc["decision"] = decision_json(latest_decision(contact.id), levels)
+        doc["review"] = review_json(latest_review(contact.id), levels)
         doc["version"] = contact.version  # send back as expected_version when acting on it
     return doc
 
 
-def visible_contacts(user: User):
-    query = select(Contact)
-    if user.role == "partner":
-        query = query.where(Contact.organisation_id == user.organisation_id)
-    return query
-
-
-def get_visible_contact(contact_id: str, user: User) -> Contact:
-    """The contact, or 404 (also for another organisation's: its existence is not disclosed)."""
-    contact = db.session.scalar(visible_contacts(user).where(Contact.id == contact_id))
-    if contact is None:
-        raise Problem(404, "No contact with that id is visible to you.")
-    return contact
+def summary(contact: Contact) -> dict:
+    """A contact in one line of a list or queue: enough to show a row and link to it, no narrative."""
+    return {
+        "id": contact.id,
+        "partner_reference": contact.partner_reference,
+        "organisation": contact.organisation.name,
+        "source_code": contact.source_code,
+        "primary_concern": contact.primary_concern,
+        "received_at": rfc3339(contact.received_at),
+        "decision_due_at": rfc3339(contact.decision_due_at),
+        "status": contact.status,
+        "urgency": contact.urgency,
+        "recommended_level": contact.recommended_level,
+        "floor_level": contact.floor_level,
+        "marac_recommended": contact.marac_recommended,
+        "dash_risk": contact.dash_risk,
+        "children_ages": ["unborn" if child.unborn else child.age_years for child in contact.children],
+    }
 
 
 @blp.route("", methods=["POST"])

@@ -12,15 +12,16 @@ from flask import g, jsonify
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from triage.api.contacts import decision_json, get_visible_contact, level_table, read_json_body, review_json
-from triage.engine.contract import StrictBoolean, StrictInteger, StrictString, flatten_errors
+from triage.api.contacts import decision_json, read_json_body, review_json
+from triage.engine.contract import StrictBoolean, StrictInteger, StrictString, flatten_errors, rfc3339
 from triage.engine.guidance_config import LEVELS
 from triage.extensions import db
+from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
+from triage.record.queries import get_visible_contact
 from triage.record.tables import Event
 from triage.services import decisions, timeliness
-from triage.services.queues import iso
 
 blp = Blueprint(
     "decisions", __name__, url_prefix="/api/v1/contacts",
@@ -124,12 +125,12 @@ def post_information_request(contact_id: str):
     body = _load(InformationRequestInSchema())
     asked = decisions.request_information(contact, g.user, fields=body["asked_for"], message=body["message"])
     return _created({"id": asked.id, "fields": asked.fields, "message": asked.message,
-                     "requested_by": g.user.label, "requested_at": iso(asked.requested_at),
-                     "decision_due_at": iso(contact.decision_due_at)}, contact)
+                     "requested_by": g.user.label, "requested_at": rfc3339(asked.requested_at),
+                     "decision_due_at": rfc3339(contact.decision_due_at)}, contact)
 
 
 def event_json(event: Event) -> dict:
-    return {"seq": event.seq, "kind": event.kind, "who": event.actor, "at": iso(event.at), "what": event.data}
+    return {"seq": event.seq, "kind": event.kind, "who": event.actor, "at": rfc3339(event.at), "what": event.data}
 
 
 @blp.route("/<contact_id>/history", methods=["GET"])

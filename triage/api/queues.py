@@ -11,7 +11,9 @@ from flask import g, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from triage.api.contacts import summary
 from triage.api.schemas import ContactSummarySchema
+from triage.engine.contract import rfc3339
 from triage.services import queues
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
@@ -38,8 +40,20 @@ class QueueSchema(Schema):
     items = fields.List(fields.Nested(QueueItemSchema))
 
 
-def _answer(name: str, description: str, items: list[dict]):
-    return jsonify({"queue": name, "description": description, "count": len(items), "items": items})
+def item_json(entry: queues.QueueItem) -> dict:
+    """One queue entry as JSON: the contact's summary, its time left and, where there is one, its decision."""
+    doc = {**summary(entry.contact), "time": entry.time}
+    if entry.decision is not None:
+        doc["decision"] = {"id": entry.decision.id, "level": entry.decision.level,
+                           "decided_by": entry.decision.decided_by.label,
+                           "decided_at": rfc3339(entry.decision.decided_at),
+                           "review_due_at": rfc3339(entry.review_due_at)}
+    return doc
+
+
+def _answer(name: str, description: str, items: list[queues.QueueItem]):
+    return jsonify({"queue": name, "description": description, "count": len(items),
+                    "items": [item_json(entry) for entry in items]})
 
 
 @blp.route("/awaiting-decision", methods=["GET"])

@@ -5,14 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from triage.engine.contract import SOURCE_CODES, ContactSchema
-from triage.record.tables import STATUSES
+from triage.record.workflow import Status
 
 
 class ContactOutSchema(ContactSchema):
     """A stored contact: what the partner sent, plus the front door's state and recommendation."""
 
     id = fields.String(metadata={"description": "The front door's id for this contact."})
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = fields.String(metadata={"enum": [s.value for s in Status]})
     decision_due_at = fields.String(metadata={"description": "One working day after received_at."})
     urgency = fields.String(allow_none=True, metadata={"enum": ["red", "amber", "green"]})
     recommendation = fields.Dict(allow_none=True)
@@ -23,7 +23,7 @@ class ContactOutSchema(ContactSchema):
 class ContactQuerySchema(Schema):
     """Filters and pagination for ``GET /api/v1/contacts``."""
 
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     source_code = fields.String(validate=validate.OneOf(SOURCE_CODES))
     received_from = fields.AwareDateTime(metadata={"description": "RFC 3339, inclusive."})
     received_to = fields.AwareDateTime(metadata={"description": "RFC 3339, exclusive."})

@@ -28,7 +28,6 @@ from scipy import sparse
 
 from triage.engine.features import FEATURE_NAMES
 
-LEVELS = (1, 2, 3, 4)
 ORDINAL_KS = (2, 3, 4)
 ARTIFACT_NAME = "model.skops"
 # The only types a model file may contain. Anything else means a tampered or foreign file.

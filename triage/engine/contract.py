@@ -126,6 +126,11 @@ class DateTimeString(fields.String):
         return value
 
 
+def rfc3339(when: datetime | None) -> str | None:
+    """An aware datetime as RFC 3339 text with UTC written ``Z``: how every time leaves the service."""
+    return when.isoformat().replace("+00:00", "Z") if when is not None else None
+
+
 def parse_rfc3339(value: str) -> datetime:
     """An RFC 3339 date-time as an aware datetime in its own offset; ValueError if it is not one.
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.engine import features as F
-from triage.engine.classifier import LEVELS, SCALE, OrdinalModel, Scored
+from triage.engine.classifier import SCALE, OrdinalModel, Scored
+from triage.engine.contract import GRADINGS
+from triage.engine.guidance_config import LEVELS
+from triage.engine.words import NOT_KNOWN, words
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
 TRI_VALUES = ("yes", "no", "not known")
@@ -71,8 +74,8 @@ def main_reasons(expl: dict, n: int = 3) -> tuple[str, ...]:
     """
     out = []
     for c in expl["contributions"]:
-        if c["contribution"] > 0 and c["value"] not in (None, "not known") and len(out) < n:
-            out.append(f"{c['label']} ({_display(c['value'])})")
+        if c["contribution"] > 0 and c["value"] not in (None, NOT_KNOWN) and len(out) < n:
+            out.append(f"{c['label']} ({words(c['value'])})")
     return tuple(out)
 
 
@@ -89,7 +92,7 @@ def _candidates(values: dict[str, Any]) -> list[tuple[str, Any]]:
         out += [("domestic_abuse.dash", y) for y in (yes + 1, yes - 1) if 0 <= y <= 27]
     grading = values["domestic_abuse.dash.officer_grading"]
     if values["domestic_abuse.dash"] is not None:
-        out += [("domestic_abuse.dash.officer_grading", g) for g in ("standard", "medium", "high") if g != grading]
+        out += [("domestic_abuse.dash.officer_grading", g) for g in GRADINGS if g != grading]
     return out
 
 
@@ -133,20 +136,10 @@ def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[
 def _statement(change: Change, level_names: dict[int, str] | None) -> dict:
     name = (level_names or {}).get(change.new_level)
     target = f"level {change.new_level}" + (f" ({name})" if name else "")
-    text = (f"If '{change.label}' were {_display(change.new)} instead of {_display(change.old)}, "
+    text = (f"If '{change.label}' were {words(change.new)} instead of {words(change.old)}, "
             f"the recommendation would be {target}.")
     return {"field": change.field, "label": change.label, "from": _jsonable(change.old),
             "to": _jsonable(change.new), "new_level": change.new_level, "statement": text}
-
-
-def _display(value: Any) -> str:
-    if value is None:
-        return "not known"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) or "none"
-    return str(value).replace("_", " ")
 
 
 def _jsonable(value: Any) -> Any:

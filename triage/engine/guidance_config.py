@@ -36,6 +36,9 @@ from triage.engine.contract import (
 )
 
 LEVELS = (1, 2, 3, 4)
+# Levels 3 (child in need) and 4 (child protection) are referrals: spec section 3 maps both to
+# the Standard Safeguarding Dataset outcome "CIN Referral". Feedback, reports and exports use this.
+REFERRAL_LEVEL = 3
 RISKS = ("standard", "medium", "high")  # in rising order
 URGENCIES = ("red", "amber", "green")
 Path_ = tuple[str | int, ...]

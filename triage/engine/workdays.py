@@ -111,7 +111,30 @@ def last_working_day_start(now: datetime) -> datetime:
     On a Monday that is Friday, so the weekend's contacts are in Monday's list; after a bank
     holiday it reaches back past the holiday.
     """
-    day = now.astimezone(LONDON).date() - timedelta(days=1)
+    day = london_date(now) - timedelta(days=1)
     while not is_working_day(day):
         day -= timedelta(days=1)
-    return datetime.combine(day, datetime.min.time(), tzinfo=LONDON).astimezone(timezone.utc)
+    return london_midnight(day)
+
+
+# The London calendar: days, months and "today" are London's; the store's times are UTC.
+
+
+def london_date(when: datetime) -> date:
+    """The London calendar day ``when`` falls on."""
+    return when.astimezone(LONDON).date()
+
+
+def london_today() -> date:
+    return london_date(datetime.now(timezone.utc))
+
+
+def london_midnight(day: date) -> datetime:
+    """The start of a London day, as aware UTC (midnight always exists: the clocks change at 01:00)."""
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def london_days(first: date, last: date) -> tuple[datetime, datetime]:
+    """``[first 00:00, day after last 00:00)`` in London time, as UTC: both days included."""
+    return london_midnight(first), london_midnight(last + timedelta(days=1))
+

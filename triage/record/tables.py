@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage.extensions import db
+from triage.record.workflow import Status
 
 ROLES = ("practitioner", "manager", "partner", "admin")
-STATUSES = ("awaiting_decision", "info_requested", "awaiting_review", "decided")
 
 
 def utcnow() -> datetime:
@@ -125,7 +125,7 @@ class Contact(db.Model):
     source_team: Mapped[str | None] = mapped_column(String(120))
     primary_concern: Mapped[str] = mapped_column(String(40), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True, default="awaiting_decision")
+    status: Mapped[str] = mapped_column(String(20), index=True, default=Status.AWAITING_DECISION)
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     urgency: Mapped[str | None] = mapped_column(String(5))
     floor_level: Mapped[int | None] = mapped_column(Integer)

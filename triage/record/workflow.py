@@ -1,38 +1,39 @@
 """The life of a contact as an explicit state machine: one table of who may move it where.
 
-A contact arrives (``received``), is scored and waits for a worker's decision
-(``awaiting_decision``). The worker may ask the referrer for more (``info_requested``; the
-deadline stands, nothing is paused) and still decide from there. A decision waits for a
-manager's oversight (``awaiting_review``); the review closes it (``decided``). Everything the
-service and the pages allow follows from ``TRANSITIONS``, so the rules live in one place and
-an invalid move is answered with what *is* allowed from where the contact stands.
+A contact is stored, scored, waiting for a worker's decision (``awaiting_decision``): intake
+scores it before it is stored, so there is no earlier state. The worker may ask the referrer for
+more (``info_requested``; the deadline stands, nothing is paused) and still decide from there. A
+decision waits for a manager's oversight (``awaiting_review``); the review closes it
+(``decided``). ``Status`` is the one list of states (its values are what the store holds);
+everything the service and the pages allow follows from ``TRANSITIONS``, so the rules live in
+one place and an invalid move is answered with what *is* allowed from where the contact stands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from triage.engine.errors import Conflict, NotAllowed
 
-RECEIVED = "received"
-AWAITING_DECISION = "awaiting_decision"
-INFO_REQUESTED = "info_requested"
-AWAITING_REVIEW = "awaiting_review"
-DECIDED = "decided"
-STATES = (RECEIVED, AWAITING_DECISION, INFO_REQUESTED, AWAITING_REVIEW, DECIDED)
 
-SCORE = "score"
+class Status(StrEnum):
+    """A contact's state; each is a ``str`` equal to the value stored in ``contacts.status``."""
+
+    AWAITING_DECISION = "awaiting_decision"
+    INFO_REQUESTED = "info_requested"
+    AWAITING_REVIEW = "awaiting_review"
+    DECIDED = "decided"
+
+
 DECIDE = "decide"
 REQUEST_INFORMATION = "request_information"
 REVIEW = "review"
 
-#: The service itself (intake), not a person: the move from received to awaiting decision.
-SYSTEM = "system"
 WORKERS = frozenset({"practitioner", "manager"})
 MANAGERS = frozenset({"manager"})
 
 ACTION_NAMES = {
-    SCORE: "score the contact",
     DECIDE: "record a decision",
     REQUEST_INFORMATION: "ask the referrer for information",
     REVIEW: "review the decision",
@@ -41,19 +42,18 @@ ACTION_NAMES = {
 
 @dataclass(frozen=True)
 class Transition:
-    source: str
+    source: Status
     action: str
-    target: str
+    target: Status
     roles: frozenset[str]
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(RECEIVED, SCORE, AWAITING_DECISION, frozenset({SYSTEM})),
-    Transition(AWAITING_DECISION, DECIDE, AWAITING_REVIEW, WORKERS),
-    Transition(AWAITING_DECISION, REQUEST_INFORMATION, INFO_REQUESTED, WORKERS),
-    Transition(INFO_REQUESTED, DECIDE, AWAITING_REVIEW, WORKERS),
-    Transition(INFO_REQUESTED, REQUEST_INFORMATION, INFO_REQUESTED, WORKERS),
-    Transition(AWAITING_REVIEW, REVIEW, DECIDED, MANAGERS),
+    Transition(Status.AWAITING_DECISION, DECIDE, Status.AWAITING_REVIEW, WORKERS),
+    Transition(Status.AWAITING_DECISION, REQUEST_INFORMATION, Status.INFO_REQUESTED, WORKERS),
+    Transition(Status.INFO_REQUESTED, DECIDE, Status.AWAITING_REVIEW, WORKERS),
+    Transition(Status.INFO_REQUESTED, REQUEST_INFORMATION, Status.INFO_REQUESTED, WORKERS),
+    Transition(Status.AWAITING_REVIEW, REVIEW, Status.DECIDED, MANAGERS),
 )
 
 
@@ -70,7 +70,7 @@ def _describe(transitions: list[Transition]) -> str:
     )
 
 
-def check(state: str, action: str, role: str) -> str:
+def check(state: str, action: str, role: str) -> Status:
     """The state ``action`` by someone in ``role`` leads to from ``state``; NotAllowed or Conflict if it may not.
 
     403 when the role may never take this action; 409 when the contact's state does not allow

@@ -17,7 +17,7 @@ the list's own column headings (``LIST_1_HEADINGS``, ``LIST_3_HEADINGS``) and co
 - Dates: ``DD/MM/YYYY``, the London calendar day.
 
 List 3 holds the contacts whose *confirmed* level (after a manager's review) is 3 or 4
-(``feedback.REFERRAL_LEVEL``). "Date of Referral" is the day the contact that became the referral was
+(``guidance_config.REFERRAL_LEVEL``). "Date of Referral" is the day the contact that became the referral was
 received (the census's referral date). "Referral NFA?" is ``No``: a contact the front door
 accepted as a referral goes on to assessment, and the assessment's outcome is recorded in the
 case system, not here. "Number of Referrals in Last 12 Months" counts this service's referrals
@@ -38,9 +38,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from triage.reporting.reports import ChildFacts, ContactFacts, london_day
+from triage.engine.workdays import london_date, london_days
+from triage.extensions import db
+from triage.record import audit
+from triage.record.tables import User
+from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
+from triage.services.intake import prior_marac_12m
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                    "Date of Contact", "Contact Source")
@@ -51,6 +56,10 @@ GENDER_CODES = {"male": "1", "female": "2", "unknown": "0"}
 GENDER_NOT_KNOWN = "0"
 ETHNICITY_NOT_OBTAINED = "NOBT"
 TWELVE_MONTHS = timedelta(days=365)
+# Ofsted's Annex A covers the months before an inspection; six is the usual window.
+ANNEX_A_DAYS = 6 * 31
+# The training export reaches back ten years unless asked for less.
+TRAINING_DAYS = 3650
 
 
 def gender_code(sex: str | None) -> str:
@@ -58,7 +67,7 @@ def gender_code(sex: str | None) -> str:
 
 
 def annex_date(when: datetime) -> str:
-    return london_day(when).strftime("%d/%m/%Y")
+    return london_date(when).strftime("%d/%m/%Y")
 
 
 def _child_columns(child: ChildFacts) -> list[str]:
@@ -180,3 +189,34 @@ def training_records(facts: Sequence[ContactFacts],
 def to_jsonl(records: Iterable[dict]) -> str:
     return "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The files, as the API and the pages hand them out (each download is recorded as read)
+# ---------------------------------------------------------------------------------------------
+
+
+def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
+    """Annex A List 1 or List 3 for contacts received from ``first`` to ``last`` (London days, inclusive)."""
+    start, end = london_days(first, last)
+    if list_number == 1:
+        facts = load_facts(start, end)
+        text = to_csv(LIST_1_HEADINGS, list_1_rows(facts, start, end))
+    else:  # referral counts look back twelve months before the window
+        facts = load_facts(start - TWELVE_MONTHS, end)
+        text = to_csv(LIST_3_HEADINGS, list_3_rows(facts, start, end))
+    shown = contacts_in(facts, start, end, referrals_only=list_number == 3)
+    audit.record_export(f"annex-a-list-{list_number}", (f.id for f in shown), user)
+    db.session.commit()
+    return text
+
+
+def training_jsonl(first: date, last: date, user: User) -> str:
+    """Every confirmed decision on contacts received from ``first`` to ``last``, as JSON lines."""
+    start, end = london_days(first, last)
+    facts = load_facts(start, end, with_payload=True)
+    records = training_records(
+        facts, lambda f: prior_marac_12m([c.child_reference for c in f.children], f.received_at))
+    audit.record_export("confirmed-decisions", (f.id for f in confirmed(facts)), user)
+    db.session.commit()
+    return to_jsonl(records)

@@ -22,21 +22,23 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from triage.engine.workdays import LONDON
+from triage.engine.contract import CONSENT
+from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
+from triage.engine.words import gap_label, gap_pattern
+from triage.engine.workdays import LONDON, london_date, london_days, london_midnight
 from triage.extensions import db
-from triage.record.tables import Contact, Decision, Review, User
-from triage.services.feedback import REFERRAL_LEVEL, gap_label, gap_pattern
+from triage.record.tables import Contact, Decision, Organisation, Review, User
+from triage.record.workflow import Status
 from triage.services.timeliness import REVIEW_WORKING_DAYS, measure
 
-LEVELS = (1, 2, 3, 4)
-DASH_BANDS = ("high", "medium", "standard", "none")
-CONSENT_VALUES = ("obtained", "refused", "not_required", "not_sought")
+DASH_BANDS = (*reversed(RISKS), "none")  # highest risk first; "none": no DASH band
 TREND_MONTHS = 6
+DASHBOARD_DAYS = 30  # the dashboard's range when none is asked for
 TOP_GAPS = 5
 
 
@@ -107,7 +109,7 @@ class ContactFacts:
     @property
     def confirmed_level(self) -> int | None:
         """The level a manager confirmed or changed on review of the latest decision, else None."""
-        if self.status != "decided" or self.review is None or self.decision is None:
+        if self.status != Status.DECIDED or self.review is None or self.decision is None:
             return None
         return self.review.level if self.review.decision_id == self.decision.id else None
 
@@ -202,22 +204,8 @@ def add_months(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def london_midnight(day: date) -> datetime:
-    """The start of a London day, as aware UTC."""
-    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
-
-
-def london_day(when: datetime) -> date:
-    return when.astimezone(LONDON).date()
-
-
 def month_key(when: datetime) -> str:
     return when.astimezone(LONDON).strftime("%Y-%m")
-
-
-def day_range(first: date, last: date) -> tuple[datetime, datetime]:
-    """``[first 00:00, day after last 00:00)`` in London time, as UTC: both days included."""
-    return london_midnight(first), london_midnight(last + timedelta(days=1))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -262,7 +250,7 @@ def month_figures(rows: Sequence[ContactFacts]) -> dict:
             "common_gaps": _gap_summary(scored),
         },
         "consent": {
-            "counts": {value: consent[value] for value in CONSENT_VALUES},
+            "counts": {value: consent[value] for value in CONSENT},
             "sought": sought,
             "sought_share": _share(sought, len(rows)),
         },
@@ -325,6 +313,13 @@ def report_window(month: date) -> tuple[datetime, datetime]:
     return london_midnight(add_months(month, -(TREND_MONTHS - 1))), london_midnight(add_months(month, 1))
 
 
+def organisation_report(organisation: Organisation, month: date, team: str | None,
+                        levels: dict[int, dict]) -> dict:
+    """``partner_report`` for one organisation's month, loading what it needs from the store."""
+    return partner_report(load_facts(*report_window(month)), organisation_id=organisation.id,
+                          organisation=organisation.name, month=month, team=team, levels=levels)
+
+
 def _pct(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}"
 
@@ -376,7 +371,7 @@ def partner_report_csv(report: dict) -> str:
 def _per_day(rows: Sequence[ContactFacts], first: date, last: date) -> dict:
     counts: dict[date, Counter[str]] = defaultdict(Counter)
     for row in rows:
-        counts[london_day(row.received_at)][row.source_code] += 1
+        counts[london_date(row.received_at)][row.source_code] += 1
     totals = Counter(r.source_code for r in rows)
     sources = sorted(totals, key=lambda code: (-totals[code], code))
     days = []
@@ -465,7 +460,7 @@ def _agreement(rows: Sequence[ContactFacts]) -> dict:
     weeks: dict[date, list[ContactFacts]] = defaultdict(list)
     models: dict[str, list[ContactFacts]] = defaultdict(list)
     for row in scored:
-        weeks[week_start(london_day(row.received_at))].append(row)
+        weeks[week_start(london_date(row.received_at))].append(row)
         models[row.model_version or "unknown"].append(row)
 
     def figures(group: Sequence[ContactFacts]) -> dict:
@@ -491,6 +486,11 @@ def _dash_bands(rows: Sequence[ContactFacts]) -> dict:
     bands = Counter(r.dash_risk or "none" for r in da)
     return {"domestic_abuse_contacts": len(da),
             "bands": {band: {"contacts": bands[band], "share": _share(bands[band], len(da))} for band in DASH_BANDS}}
+
+
+def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
+    """``dashboard`` for contacts received from ``first`` to ``last``, loading them from the store."""
+    return dashboard(load_facts(*london_days(first, last)), first=first, last=last, now=now, levels=levels)
 
 
 def dashboard(facts: Iterable[ContactFacts], *, first: date, last: date, now: datetime,

@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
 from triage.record import audit
+from triage.record.queries import organisation_named
 from triage.record.tables import ROLES, ApiToken, User, utcnow
 from triage.services import signin
-from triage.services.intake import organisation_named
 from triage.services.security import check_password, hash_password, new_token, token_digest
 
 log = logging.getLogger(__name__)
@@ -127,20 +127,20 @@ def deactivate(user: User, *, actor: User | None = None) -> bool:
     """Remove a person's access at once; False if it was already removed. Never one's own."""
     if actor is not None and actor.id == user.id:
         raise AccountError({"": [SELF_DEACTIVATION]})
-    if not _set_active(user, False):
-        db.session.rollback()
-        return False
-    _changed("user_deactivated", user, actor)
-    db.session.commit()
-    return True
+    return _switch(user, False, "user_deactivated", actor)
 
 
 def reactivate(user: User, *, actor: User | None = None) -> bool:
     """Restore a deactivated account (its password and live tokens work again); False if it was active."""
-    if not _set_active(user, True):
+    return _switch(user, True, "user_reactivated", actor)
+
+
+def _switch(user: User, active: bool, kind: str, actor: User | None) -> bool:
+    """Set ``is_active`` and record ``kind``, in one transaction; False (nothing recorded) if it already was."""
+    if not _set_active(user, active):
         db.session.rollback()
         return False
-    _changed("user_reactivated", user, actor)
+    _changed(kind, user, actor)
     db.session.commit()
     return True
 

@@ -11,13 +11,13 @@ other gets 409 and nothing of theirs is stored.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from triage.engine.errors import Conflict, Invalid, NotAllowed
 from triage.engine.guidance_config import LEVELS
 from triage.extensions import db
 from triage.record import audit, workflow
+from triage.record.queries import latest_decision
 from triage.record.tables import Contact, Decision, InformationRequest, Review, User
 
 MIN_RATIONALE = 40
@@ -132,12 +132,6 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> 
     except StaleDataError:
         db.session.rollback()
         raise Conflict(CONFLICT) from None
-
-
-def latest_decision(contact_id: str) -> Decision | None:
-    return db.session.scalar(
-        select(Decision).where(Decision.contact_id == contact_id).order_by(Decision.id.desc()).limit(1)
-    )
 
 
 def _decision_errors(contact: Contact, level: int, rationale: str, override_reason: str | None,

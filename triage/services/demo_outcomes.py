@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from triage.engine.guidance import Guidance
+from triage.record.queries import latest_decision
 from triage.record.tables import Contact, Review, User
+from triage.record.workflow import Status
 from triage.services import decisions, feedback
 
 # Of every ten contacts: the first seven are decided, the first five of those reviewed and
@@ -54,7 +56,7 @@ def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: i
 
 def review(contact: Contact, manager: User, *, level: int | None = None) -> Review:
     """A manager's review: confirmed, or changed to ``level`` when it differs from the decision."""
-    current = decisions.latest_decision(contact.id)
+    current = latest_decision(contact.id)
     if level is None or current is None or level == current.level:
         return decisions.record_review(
             contact, manager, outcome="confirmed",
@@ -83,7 +85,7 @@ def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
         return ["no demo outcomes: the demo needs a practitioner and a manager"]
     decided = reviewed = released = 0
     for i, contact in enumerate(contacts):
-        if contact.status != "awaiting_decision" or i % 10 >= DECIDED_PER_TEN:
+        if contact.status != Status.AWAITING_DECISION or i % 10 >= DECIDED_PER_TEN:
             continue
         recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
         likely = (contact.recommendation or {}).get("most_likely_level")

@@ -21,22 +21,23 @@ for the API and the pages: ``confirmed_outcome``, ``preview``, ``release`` and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from triage.engine.contract import rfc3339
 from triage.engine.errors import Conflict
 from triage.engine.guidance import Guidance
+from triage.engine.guidance_config import REFERRAL_LEVEL
+from triage.engine.words import gap_label
+from triage.engine.workdays import london_midnight
 from triage.extensions import db
 from triage.record import audit
+from triage.record.queries import latest, latest_decision, latest_review
 from triage.record.tables import Contact, Decision, FeedbackRelease, Review, User
-
-# Levels 3 (child in need) and 4 (child protection) are referrals: spec section 3 maps both to
-# the Standard Safeguarding Dataset outcome "CIN Referral". Reports and exports use this too.
-REFERRAL_LEVEL = 3
+from triage.record.workflow import Status
 
 # What the referrer asked for, as the level it corresponds to (contract: referrer_request).
 REQUESTED_LEVEL = {"information_only": 1, "early_help": 2, "assessment": 3, "urgent_protection": 4}
@@ -61,39 +62,8 @@ MARAC_WORDS = {
     "repeat": "MARAC was recommended for a child on this contact in the last 12 months (repeat)",
 }
 
-# Short names for the fields an information gap can name, as a referrer would say them. The
-# gap rules themselves (and the reason each matters) are the guidance's: config/thresholds.yaml.
-GAP_LABELS = {
-    "domestic_abuse.dash": "a completed DASH risk checklist",
-    "domestic_abuse.dash.answers": "the answer to each DASH question",
-    "domestic_abuse.incidents_12m": "how many incidents police know of in the last 12 months",
-    "children[*].present_at_incident": "whether each child was present at the incident",
-    "children[*].age_years": "each child's age (or that the child is unborn)",
-    "consent": "whether the family consented (or why you did not ask)",
-    "narrative": "a full account of what happened",
-    "source.referrer": "an email address or phone number for you",
-}
-
 # "Not known" answers on the DASH at or above this many make the count unreliable.
 MANY_NOT_KNOWN = 5
-
-_CHILD_INDEX = re.compile(r"^children\.(\d+)\.")
-
-
-def gap_pattern(field: str) -> str:
-    """``children.2.age_years`` -> ``children[*].age_years``: one name for the same gap per child."""
-    return _CHILD_INDEX.sub("children[*].", field)
-
-
-def gap_label(field: str) -> str:
-    """The referrer's words for a gap field, naming the child when the gap is about one child."""
-    label = GAP_LABELS.get(gap_pattern(field), field)
-    match = _CHILD_INDEX.match(field)
-    if match:
-        label = label.replace("each child", f"child {int(match.group(1)) + 1}")
-        label = label.replace("the child is", "they are")
-    return label
-
 
 def _join(parts: Sequence[str]) -> str:
     """"a", "a and b", "a; b; and c" (semicolons, because the parts may contain commas)."""
@@ -244,7 +214,7 @@ def build_feedback(inp: FeedbackInput, guidance: Guidance) -> dict:
     return {
         "contact_id": inp.contact_id,
         "partner_reference": inp.partner_reference,
-        "received_at": inp.received_at.isoformat().replace("+00:00", "Z"),
+        "received_at": rfc3339(inp.received_at),
         "primary_concern": inp.payload.get("primary_concern"),
         "team": (inp.payload.get("source") or {}).get("team"),
         "level": inp.level,
@@ -279,18 +249,12 @@ class Outcome:
     review: Review
 
 
-def _latest(model, contact_id: str):
-    return db.session.scalar(
-        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
-    )
-
-
 def confirmed_outcome(contact: Contact) -> Outcome | None:
     """The manager-reviewed outcome, or None while the contact is not decided."""
-    if contact.status != "decided":
+    if contact.status != Status.DECIDED:
         return None
-    review = _latest(Review, contact.id)
-    decision = _latest(Decision, contact.id)
+    review = latest_review(contact.id)
+    decision = latest_decision(contact.id)
     if review is None or decision is None or review.decision_id != decision.id:
         return None
     return Outcome(level=review.level, decision=decision, review=review)
@@ -318,7 +282,7 @@ def preview(contact: Contact, guidance: Guidance) -> dict:
 
 
 def latest_release(contact_id: str) -> FeedbackRelease | None:
-    return _latest(FeedbackRelease, contact_id)
+    return latest(FeedbackRelease, contact_id)
 
 
 def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease:
@@ -364,8 +328,17 @@ def released_feedback(organisation_id: int, *, released_from: datetime | None = 
     ))
 
 
+def released_on_days(organisation_id: int, first: date | None, last: date | None) -> list[FeedbackRelease]:
+    """``released_feedback`` released from London day ``first`` to ``last`` (both included; None: open)."""
+    return released_feedback(
+        organisation_id,
+        released_from=london_midnight(first) if first else None,
+        released_to=london_midnight(last + timedelta(days=1)) if last else None,
+    )
+
+
 def release_json(row: FeedbackRelease) -> dict:
     """What a partner reads: the released content with when it was released (never by whom)."""
-    doc = {"id": row.id, "released_at": row.released_at.isoformat().replace("+00:00", "Z")}
+    doc = {"id": row.id, "released_at": rfc3339(row.released_at)}
     doc.update(row.content)
     return doc

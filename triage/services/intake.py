@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from triage.engine.contract import parse_rfc3339
@@ -20,7 +20,9 @@ from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
 from triage.record import audit
+from triage.record.queries import organisation_named
 from triage.record.tables import Child, Contact, Organisation, User
+from triage.record.workflow import Status
 
 log = logging.getLogger(__name__)
 
@@ -45,34 +47,6 @@ def received_time(contact: dict) -> datetime:
                       errors={"received_at": ["Must be a real date between years 0001 and 9999, "
                                               "with a working day after it."]}) from None
     return received_at
-
-
-def _existing_organisation(name: str) -> Organisation | None:
-    """This exact name, else the same name in another case (oldest first): one organisation per name."""
-    org = db.session.scalar(select(Organisation).where(Organisation.name == name))
-    if org is None:
-        org = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower())
-                                .order_by(Organisation.id).limit(1))
-    return org
-
-
-def organisation_named(name: str) -> Organisation:
-    """The organisation with this name (in any case), created if new.
-
-    Creation is in a savepoint: racing requests may both try, and the loser reads the winner's row.
-    Shared by intake (phone contacts name their sender) and ``accounts`` (a partner's organisation).
-    """
-    org = _existing_organisation(name)
-    if org is None:
-        try:
-            with db.session.begin_nested():
-                org = Organisation(name=name)
-                db.session.add(org)
-        except IntegrityError:
-            org = db.session.scalar(select(Organisation).where(Organisation.name == name))
-            if org is None:
-                raise
-    return org
 
 
 def sender_organisation(contact: dict, user: User) -> Organisation:
@@ -161,7 +135,7 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
         source_team=contact["source"].get("team"),
         primary_concern=contact["primary_concern"],
         received_at=received_at,
-        status="awaiting_decision",
+        status=Status.AWAITING_DECISION,
         # The guidance sets the deadline (a council may change it); one working day if scoring failed.
         decision_due_at=(parse_datetime(rec["decision_due_at"]) if rec.get("decision_due_at")
                          else add_working_days(received_at, 1)),

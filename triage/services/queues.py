@@ -3,23 +3,27 @@
 Ordered the way the team works a morning: the most urgent first (red, amber, green, then
 anything unscored last within its deadline), and within an urgency the earliest deadline.
 Every item carries its time left (or how late it is) in seconds and in words, measured
-against the one-working-day deadline, so a page never has to do date arithmetic.
+against the one-working-day deadline, so a page never has to do date arithmetic. Items are
+``QueueItem`` rows holding the stored contact and decision (datetimes, not text): the JSON API
+formats them, the pages show them as they are.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, select
 
 from triage.engine.guidance_config import URGENCIES
-from triage.engine.workdays import LONDON
+from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record import workflow
+from triage.record.queries import latest_decisions
 from triage.record.tables import Contact, Decision, User, utcnow
+from triage.record.workflow import Status
 from triage.services.timeliness import review_due
 
-UNDECIDED = (workflow.AWAITING_DECISION, workflow.INFO_REQUESTED)
+UNDECIDED = (Status.AWAITING_DECISION, Status.INFO_REQUESTED)
 _URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))
 
 
@@ -55,82 +59,57 @@ def decided_against_deadline(due: datetime | None, decided_at: datetime) -> dict
             "text": f"decided {duration_text(seconds)} {when} the deadline"}
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+@dataclass(frozen=True)
+class QueueItem:
+    """One queue entry: the stored contact, its time left and, in the review queues, its latest decision."""
+
+    contact: Contact
+    time: dict
+    decision: Decision | None = None
+
+    @property
+    def review_due_at(self) -> datetime | None:
+        """When the manager's review of the decision is due (one working day after it)."""
+        return review_due(self.decision.decided_at) if self.decision is not None else None
 
 
-def summary(contact: Contact) -> dict:
-    """A contact in one line of a list or queue: enough to show a row and link to it, no narrative."""
-    return {
-        "id": contact.id,
-        "partner_reference": contact.partner_reference,
-        "organisation": contact.organisation.name,
-        "source_code": contact.source_code,
-        "primary_concern": contact.primary_concern,
-        "received_at": iso(contact.received_at),
-        "decision_due_at": iso(contact.decision_due_at),
-        "status": contact.status,
-        "urgency": contact.urgency,
-        "recommended_level": contact.recommended_level,
-        "floor_level": contact.floor_level,
-        "marac_recommended": contact.marac_recommended,
-        "dash_risk": contact.dash_risk,
-        "children_ages": ["unborn" if child.unborn else child.age_years for child in contact.children],
-    }
-
-
-def item(contact: Contact, timing: dict, decision: Decision | None = None) -> dict:
-    """One queue entry: the contact's summary with its time left (and decision, where there is one)."""
-    entry = {**summary(contact), "time": timing}
-    if decision is not None:
-        entry["decision"] = {"id": decision.id, "level": decision.level, "decided_by": decision.decided_by.label,
-                             "decided_at": iso(decision.decided_at),
-                             "review_due_at": iso(review_due(decision.decided_at))}
-    return entry
-
-
-def _latest_decisions() -> Select:
-    latest = select(func.max(Decision.id).label("id")).group_by(Decision.contact_id).subquery()
-    return select(Decision).join(latest, latest.c.id == Decision.id)
-
-
-def awaiting_decision(now: datetime | None = None) -> list[dict]:
+def awaiting_decision(now: datetime | None = None) -> list[QueueItem]:
     """Contacts with no decision yet (including those waiting on the referrer), most urgent first."""
     now = now or utcnow()
     rows = db.session.scalars(
         select(Contact).where(Contact.status.in_(UNDECIDED))
         .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.received_at, Contact.id)
     )
-    return [item(c, time_left(c.decision_due_at, now)) for c in rows]
+    return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
 
 
-def overdue(now: datetime | None = None) -> list[dict]:
+def overdue(now: datetime | None = None) -> list[QueueItem]:
     """Contacts past their decision deadline with no decision, the longest overdue first."""
     now = now or utcnow()
     rows = db.session.scalars(
         select(Contact).where(Contact.status.in_(UNDECIDED), Contact.decision_due_at < now)
         .order_by(Contact.decision_due_at, _URGENCY_ORDER, Contact.id)
     )
-    return [item(c, time_left(c.decision_due_at, now)) for c in rows]
+    return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
 
 
 def _awaiting_review_query(*conditions) -> Select:
-    decisions = _latest_decisions().subquery()
+    decisions = latest_decisions().subquery()
     return (
         select(Contact, Decision)
         .join(decisions, decisions.c.contact_id == Contact.id)
         .join(Decision, Decision.id == decisions.c.id)
-        .where(Contact.status == workflow.AWAITING_REVIEW, *conditions)
+        .where(Contact.status == Status.AWAITING_REVIEW, *conditions)
         .order_by(Decision.decided_at, Contact.id)
     )
 
 
-def _review_item(contact: Contact, decision: Decision, now: datetime) -> dict:
+def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueItem:
     """A decision awaiting review, timed against the review's own deadline (not the decision's)."""
-    return item(contact, time_left(review_due(decision.decided_at), now), decision)
+    return QueueItem(contact, time_left(review_due(decision.decided_at), now), decision)
 
 
-def awaiting_review(user: User, now: datetime | None = None) -> list[dict]:
+def awaiting_review(user: User, now: datetime | None = None) -> list[QueueItem]:
     """For a manager: decisions they may review (never their own), oldest decision first.
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
@@ -143,7 +122,7 @@ def awaiting_review(user: User, now: datetime | None = None) -> list[dict]:
     return [_review_item(c, d, now) for c, d in db.session.execute(query)]
 
 
-def reviews_overdue(now: datetime | None = None) -> list[dict]:
+def reviews_overdue(now: datetime | None = None) -> list[QueueItem]:
     """Decisions still awaiting a manager's review after it was due, longest overdue first.
 
     The team's view of late oversight, whoever made the decision: the inspection found
@@ -151,26 +130,19 @@ def reviews_overdue(now: datetime | None = None) -> list[dict]:
     """
     now = now or utcnow()
     rows = [_review_item(c, d, now) for c, d in db.session.execute(_awaiting_review_query())]
-    return [entry for entry in rows if entry["time"]["overdue"]]
+    return [entry for entry in rows if entry.time["overdue"]]
 
 
-def london_day(now: datetime) -> tuple[datetime, datetime]:
-    """Start and end (UTC) of the London calendar day containing ``now``."""
-    day = now.astimezone(LONDON).date()
-    start = datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(timezone.utc)
-    return start, end
-
-
-def decided_today(now: datetime | None = None) -> list[dict]:
+def decided_today(now: datetime | None = None) -> list[QueueItem]:
     """Contacts whose decision was recorded today (London), newest first, with how it met the deadline."""
     now = now or utcnow()
-    start, end = london_day(now)
+    today = london_date(now)
+    start, end = london_days(today, today)
     query = (
-        _latest_decisions().add_columns(Contact)
+        latest_decisions().add_columns(Contact)
         .join(Contact, Contact.id == Decision.contact_id)
         .where(Decision.decided_at >= start, Decision.decided_at < end)
         .order_by(Decision.decided_at.desc(), Decision.id.desc())
     )
-    return [item(c, decided_against_deadline(c.decision_due_at, d.decided_at), d)
+    return [QueueItem(c, decided_against_deadline(c.decision_due_at, d.decided_at), d)
             for d, c in db.session.execute(query)]

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from triage.engine.contract import rfc3339
 from triage.engine.workdays import add_working_days, working_hours_between
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Review
@@ -40,7 +41,7 @@ class Timeliness:
     reviewed_on_time: bool | None = None
 
     def as_json(self) -> dict:
-        return {key: (value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value)
+        return {key: (rfc3339(value) if isinstance(value, datetime) else value)
                 for key, value in asdict(self).items()}
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from triage.engine.words import words
+
 WIDTH = 900
 LABEL_WIDTH = 340
 VALUE_WIDTH = 64
@@ -58,20 +60,10 @@ def signed(number: float) -> str:
     return f"+{text}" if number > 0 else f"\u2212{text}" if number < 0 else text
 
 
-def _value_text(value: object) -> str:
-    if value is None:
-        return "not known"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value).replace("_", " ")
-
-
 def rows_from(explanation: dict | None, max_rows: int = 12) -> list[Row]:
     """The largest contributions first; the rest summed into one "other" row so nothing is hidden."""
     items = [
-        Row(str(c.get("label") or c.get("feature") or "Unnamed"), _value_text(c.get("value")),
+        Row(str(c.get("label") or c.get("feature") or "Unnamed"), words(c.get("value")),
             float(c.get("contribution") or 0.0))
         for c in (explanation or {}).get("contributions") or []
     ]

@@ -1,22 +1,24 @@
 """The feedback and reporting pages: partners' feedback and report, managers' dashboard and exports.
 
-Thin like the other pages: read the query or form, call ``triage.feedback`` / ``triage.reports``
-(through the same helpers as the API, so a page and the API never disagree on a figure), and
-render. Partners see their own organisation only; everything else here is for managers.
+Thin like the other pages: read the query (``triage.http.args``) or form, call
+``services.feedback`` / ``reporting`` (the same functions as the API, so a page and the API never
+disagree on a figure), and render. Partners see their own organisation only; everything else here is for managers.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from triage.api import feedback as api
-from triage.api.contacts import get_visible_contact
 from triage.engine.errors import DomainError
+from triage.engine.workdays import london_today
 from triage.extensions import db
+from triage.http import downloads
+from triage.http.args import date_arg, date_range, month_arg
+from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
+from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.record.tables import Contact, Organisation
 from triage.reporting import reports
 from triage.services import feedback
@@ -42,14 +44,10 @@ def feedback_list():
     errors: list[dict[str, str]] = []
     first = last = None
     try:
-        first, last = api.date_arg("from"), api.date_arg("to")
+        first, last = date_arg("from"), date_arg("to")
     except Problem as exc:
         errors = _query_errors(exc)
-    rows = feedback.released_feedback(
-        g.user.organisation_id,
-        released_from=reports.london_midnight(first) if first else None,
-        released_to=reports.london_midnight(last + timedelta(days=1)) if last else None,
-    )
+    rows = feedback.released_on_days(g.user.organisation_id, first, last)
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
         items=[feedback.release_json(r) for r in rows[:MAX_FEEDBACK_ITEMS]], total=len(rows),
@@ -64,7 +62,7 @@ def feedback_list():
 def _preview_page(contact: Contact, *, problem: Problem | None = None, status: int = 200):
     content = released = None
     try:
-        content = feedback.preview(contact, api.guidance())
+        content = feedback.preview(contact, guidance())
         previous = feedback.latest_release(contact.id)
         released = previous if previous is not None and previous.content == content else None
     except DomainError as exc:
@@ -83,7 +81,7 @@ def feedback_preview(contact_id: str):
 def feedback_release(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     try:
-        feedback.release(contact, g.user, api.guidance())
+        feedback.release(contact, g.user, guidance())
     except DomainError as exc:
         db.session.rollback()
         problem = problem_from(exc)
@@ -100,22 +98,18 @@ def partner_reports():
     """Managers choose a partner and month; a partner goes straight to its own report."""
     if g.user.role == "partner":
         return redirect(url_for("reports.partner_report", organisation_id=g.user.organisation_id))
-    organisations = db.session.execute(
-        select(Organisation.id, Organisation.name, func.count(Contact.id))
-        .join(Contact, Contact.organisation_id == Organisation.id)
-        .group_by(Organisation.id, Organisation.name).order_by(Organisation.name)
-    ).all()
-    return render_template("reports/partners.html", page_title="Partner reports", organisations=organisations,
-                           month=api.today().strftime("%Y-%m"))
+    return render_template("reports/partners.html", page_title="Partner reports",
+                           organisations=organisations_with_contacts(), month=london_today().strftime("%Y-%m"))
 
 
 def _report_or_errors(organisation_id: int) -> tuple[Organisation, dict | None, list[dict[str, str]], date]:
-    org = api.visible_organisation(organisation_id)
+    org = get_visible_organisation(organisation_id, g.user)
     try:
-        month = api.month_arg()
+        month = month_arg()
     except Problem as exc:
-        return org, None, _query_errors(exc), api.today().replace(day=1)
-    return org, api.build_partner_report(org, month, request.args.get("team") or None), [], month
+        return org, None, _query_errors(exc), london_today().replace(day=1)
+    report = reports.organisation_report(org, month, request.args.get("team") or None, guidance().levels)
+    return org, report, [], month
 
 
 @bp.get("/reports/partners/<int:organisation_id>")
@@ -135,9 +129,7 @@ def partner_report_csv(organisation_id: int):
     org, report, errors, _ = _report_or_errors(organisation_id)
     if report is None:
         raise Problem(422, errors[0]["text"], title="Invalid query")
-    return Response(reports.partner_report_csv(report), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="partner-report-{org.id}-{report["month"]}.csv"',
-        "Cache-Control": "no-store"})
+    return downloads.attachment(reports.partner_report_csv(report), f"partner-report-{org.id}-{report['month']}.csv")
 
 
 # -- The management dashboard and exports --------------------------------------------------------
@@ -147,12 +139,12 @@ def partner_report_csv(organisation_id: int):
 def dashboard():
     errors: list[dict[str, str]] = []
     try:
-        first, last = api.date_range(api.DEFAULT_DASHBOARD_DAYS)
+        first, last = date_range(reports.DASHBOARD_DAYS)
     except Problem as exc:
         errors = _query_errors(exc)
-        last = api.today()
-        first = last - timedelta(days=api.DEFAULT_DASHBOARD_DAYS - 1)
-    board = api.build_dashboard(first, last)
+        last = london_today()
+        first = last - timedelta(days=reports.DASHBOARD_DAYS - 1)
+    board = reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
     return render_template("reports/dashboard.html", page_title="Front door dashboard", board=board,
                            error_list=errors, source_names=SOURCE_NAMES,
                            first=request.args.get("from") or first.isoformat(),
@@ -161,14 +153,14 @@ def dashboard():
 
 @bp.get("/reports/exports/annex-a-list-1.csv")
 def export_list_1():
-    return api.annex_a_export(1)
+    return downloads.annex_a(1)
 
 
 @bp.get("/reports/exports/annex-a-list-3.csv")
 def export_list_3():
-    return api.annex_a_export(3)
+    return downloads.annex_a(3)
 
 
 @bp.get("/reports/exports/confirmed-decisions.jsonl")
 def export_training():
-    return api.training_export_response()
+    return downloads.training_data()

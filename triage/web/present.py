@@ -12,7 +12,9 @@ from datetime import datetime
 from flask import Flask, current_app
 from jinja2 import Undefined
 
+from triage.engine.words import words
 from triage.engine.workdays import LONDON
+from triage.http.current import level_table
 
 # Referral source codes of the DfE Children in Need census (the contract's source.code).
 SOURCE_NAMES = {
@@ -27,12 +29,6 @@ SOURCE_NAMES = {
 URGENCY_ORDER = ("red", "amber", "green")
 
 
-def level_table() -> dict[int, dict[str, str]]:
-    """``{1: {"name", "description"}, ...}`` from the loaded guidance (empty if none is loaded)."""
-    guidance = getattr(current_app.extensions["recommender"], "guidance", None)
-    return dict(getattr(guidance, "levels", None) or {})
-
-
 def level_name(level: int | None) -> str:
     """The council's name for a level, e.g. "Child in need"; "Not recommended" for none."""
     if level is None:
@@ -42,12 +38,8 @@ def level_name(level: int | None) -> str:
 
 
 def label(value: object) -> str:
-    """A contract value as words: ``not_sought`` -> "Not sought"."""
-    if value is None or isinstance(value, Undefined):
-        return "Not known"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    text = str(value).replace("_", " ")
+    """A contract value as words starting a cell: ``not_sought`` -> "Not sought", None -> "Not known"."""
+    text = words(None if isinstance(value, Undefined) else value)
     return text[:1].upper() + text[1:]
 
 

@@ -30,7 +30,8 @@ from triage.extensions import db
 from triage.http import access
 from triage.http.problems import Problem, problem_from
 from triage.record import audit, workflow
-from triage.record.tables import Contact, Decision, InformationRequest, Review, User
+from triage.record.queries import latest_decision, latest_review
+from triage.record.tables import Contact, InformationRequest, User
 from triage.services import accounts, decisions, queues, signin
 from triage.services.security import check_sign_in
 from triage.web.charts import explanation_chart
@@ -146,18 +147,11 @@ POLICE = "6"
 DOMESTIC_ABUSE = "domestic_abuse"
 
 
-def _with_contacts(items: list[dict]) -> list[dict]:
-    """Each queue item beside its stored contact, for the columns the queue API leaves out."""
-    ids = [entry["id"] for entry in items]
-    rows = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))} if ids else {}
-    return [{"item": entry, "contact": rows[entry["id"]]} for entry in items]
-
-
-def _police_da(items: list[dict], since: datetime) -> list[dict]:
+def _police_da(items: list[queues.QueueItem], since: datetime) -> list[queues.QueueItem]:
     """The daily triage with police colleagues: police domestic-abuse contacts since the last working day."""
     return [entry for entry in items
-            if entry["source_code"] == POLICE and entry["primary_concern"] == DOMESTIC_ABUSE
-            and datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00")) >= since]
+            if entry.contact.source_code == POLICE and entry.contact.primary_concern == DOMESTIC_ABUSE
+            and entry.contact.received_at >= since]
 
 
 @bp.get("/contacts")
@@ -170,7 +164,7 @@ def queue():
     if since is not None:
         items = _police_da(items, since)
     return render_template(
-        "queue.html", rows=_with_contacts(items), police_da=police_da, printable=printable, since=since,
+        "queue.html", rows=items, police_da=police_da, printable=printable, since=since,
         page_title="Police domestic abuse triage" if police_da else "Contacts awaiting decision",
         nav_active="queue",
     )
@@ -179,7 +173,7 @@ def queue():
 @bp.get("/reviews")
 def reviews():
     items = queues.awaiting_review(g.user, datetime.now(timezone.utc))
-    return render_template("reviews.html", rows=_with_contacts(items), page_title="Awaiting my review",
+    return render_template("reviews.html", rows=items, page_title="Awaiting my review",
                            nav_active="reviews")
 
 
@@ -191,12 +185,6 @@ def _contact_or_404(contact_id: str) -> Contact:
     if contact is None:
         raise Problem(404, "There is no contact with that reference.")
     return contact
-
-
-def _latest(model, contact_id: str):
-    return db.session.scalar(
-        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
-    )
 
 
 def _decision_form(contact: Contact) -> DecisionForm:
@@ -244,7 +232,7 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
                    notice: Problem | None = None, status: int = 200):
     """The contact page, with whichever forms the contact's state and the person's role allow."""
     actions = workflow.available_actions(contact.status, g.user.role)
-    decision = _latest(Decision, contact.id)
+    decision = latest_decision(contact.id)
     if workflow.DECIDE in actions:
         decision_form = decision_form if decision_form is not None else _decision_form(contact)
     if workflow.REQUEST_INFORMATION in actions:
@@ -258,7 +246,7 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
     return render_template(
         "contact.html", contact=contact, rec=contact.recommendation or {}, payload=contact.payload,
         chart=_explanation(contact), history=audit.history(contact.id), decision=decision,
-        review=_latest(Review, contact.id), info_requests=_information_requests(contact.id),
+        review=latest_review(contact.id), info_requests=_information_requests(contact.id),
         decision_form=decision_form, review_form=review_form, info_form=info_form,
         own_decision=decision is not None and decision.decided_by_id == g.user.id,
         drafts=decisions.offered_drafts(contact),

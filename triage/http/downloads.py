@@ -1,0 +1,32 @@
+"""Files handed out by both edges: CSV and JSON-lines attachments, never cached.
+
+The Annex A lists and the training export are the same file whether a manager downloads it
+from the reports page or a script asks the API, so both edges answer with these.
+"""
+
+from __future__ import annotations
+
+from flask import Response, g
+
+from triage.http.args import date_range
+from triage.reporting import exports
+
+
+def attachment(text: str, filename: str, mimetype: str = "text/csv") -> Response:
+    """``text`` as a download named ``filename``; no-store, as it may hold child-level data."""
+    return Response(text, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def annex_a(list_number: int) -> Response:
+    """Annex A List 1 or List 3 as a CSV download for the ``from``/``to`` days (default: six months)."""
+    first, last = date_range(exports.ANNEX_A_DAYS)
+    text = exports.annex_a_csv(list_number, first, last, g.user)
+    return attachment(text, f"annex-a-list-{list_number}-{first}-to-{last}.csv")
+
+
+def training_data() -> Response:
+    """Every confirmed decision on contacts received in the range (default: ten years) as JSON lines."""
+    first, last = date_range(exports.TRAINING_DAYS)
+    return attachment(exports.training_jsonl(first, last, g.user),
+                      f"confirmed-decisions-{first}-to-{last}.jsonl", "application/x-ndjson")

@@ -1,0 +1,101 @@
+"""The queries more than one use case or edge needs, written once.
+
+The latest decision and review on a contact (a correction is a new row, so "latest" is the
+highest id), which contacts and organisations a person may see (a partner only its own; another
+organisation's is answered as not found, so its existence is not disclosed), and the
+organisation with a given name.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from triage.engine.errors import NotFound
+from triage.extensions import db
+from triage.record.tables import Contact, Decision, Organisation, Review, User
+
+NO_CONTACT = "No contact with that id is visible to you."
+NO_ORGANISATION = "No organisation with that id is visible to you."
+
+
+def latest(model, contact_id: str):
+    """The newest row of ``model`` (Decision, Review, FeedbackRelease...) for one contact, or None."""
+    return db.session.scalar(
+        select(model).where(model.contact_id == contact_id).order_by(model.id.desc()).limit(1)
+    )
+
+
+def latest_decision(contact_id: str) -> Decision | None:
+    return latest(Decision, contact_id)
+
+
+def latest_review(contact_id: str) -> Review | None:
+    return latest(Review, contact_id)
+
+
+def latest_decisions() -> Select:
+    """Every contact's latest decision, as a query to join against."""
+    newest = select(func.max(Decision.id).label("id")).group_by(Decision.contact_id).subquery()
+    return select(Decision).join(newest, newest.c.id == Decision.id)
+
+
+def visible_contacts(user: User) -> Select:
+    """The contacts ``user`` may see: a partner only its own organisation's."""
+    query = select(Contact)
+    if user.role == "partner":
+        query = query.where(Contact.organisation_id == user.organisation_id)
+    return query
+
+
+def get_visible_contact(contact_id: str, user: User) -> Contact:
+    """The contact, or NotFound (also for another organisation's: its existence is not disclosed)."""
+    contact = db.session.scalar(visible_contacts(user).where(Contact.id == contact_id))
+    if contact is None:
+        raise NotFound(NO_CONTACT)
+    return contact
+
+
+def get_visible_organisation(organisation_id: int, user: User) -> Organisation:
+    """The organisation, or NotFound; a partner sees only its own."""
+    org = db.session.get(Organisation, organisation_id)
+    if org is None or (user.role == "partner" and user.organisation_id != org.id):
+        raise NotFound(NO_ORGANISATION)
+    return org
+
+
+def organisations_with_contacts() -> list[tuple[int, str, int]]:
+    """``(id, name, contacts)`` for each organisation that has sent a contact, by name."""
+    return list(db.session.execute(
+        select(Organisation.id, Organisation.name, func.count(Contact.id))
+        .join(Contact, Contact.organisation_id == Organisation.id)
+        .group_by(Organisation.id, Organisation.name).order_by(Organisation.name)
+    ).all())
+
+
+def _existing_organisation(name: str) -> Organisation | None:
+    """This exact name, else the same name in another case (oldest first): one organisation per name."""
+    org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        org = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower())
+                                .order_by(Organisation.id).limit(1))
+    return org
+
+
+def organisation_named(name: str) -> Organisation:
+    """The organisation with this name (in any case), created if new.
+
+    Creation is in a savepoint: racing requests may both try, and the loser reads the winner's row.
+    Shared by intake (phone contacts name their sender) and ``accounts`` (a partner's organisation).
+    """
+    org = _existing_organisation(name)
+    if org is None:
+        try:
+            with db.session.begin_nested():
+                org = Organisation(name=name)
+                db.session.add(org)
+        except IntegrityError:
+            org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None:
+                raise
+    return org
