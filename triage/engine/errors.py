@@ -8,8 +8,8 @@ messages, as in the contract; ``slug`` names the kind of problem for clients tha
 from __future__ import annotations
 
 
-class DomainError(Exception):
-    """A refusal the person or partner can act on; nothing was changed."""
+class Refusal(Exception):
+    """What every refusal carries, in the domain (``DomainError``) or at the HTTP edge (``Problem``)."""
 
     def __init__(
         self,
@@ -26,6 +26,10 @@ class DomainError(Exception):
         self.slug = slug
         self.title = title
         self.extra = extra or {}
+
+
+class DomainError(Refusal):
+    """A refusal the person or partner can act on; nothing was changed."""
 
 
 class Invalid(DomainError):

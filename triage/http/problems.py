@@ -14,7 +14,7 @@ from flask import Flask, Response, json, render_template, request
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
-from triage.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+from triage.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -36,26 +36,12 @@ TITLES = {
 }
 
 
-class Problem(Exception):
-    """Raise from a view to answer with a problem document."""
+class Problem(Refusal):
+    """Raise from a view to answer with a problem document: a refusal with its HTTP status."""
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        errors: dict[str, list[str]] | None = None,
-        slug: str | None = None,
-        title: str | None = None,
-        extra: dict | None = None,
-    ):
-        super().__init__(detail)
+    def __init__(self, status: int, detail: str, **details):
+        super().__init__(detail, **details)
         self.status = status
-        self.detail = detail
-        self.errors = errors
-        self.slug = slug
-        self.title = title
-        self.extra = extra or {}
 
 
 def problem_response(
