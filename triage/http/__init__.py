@@ -1,2 +1,3 @@
 """What the JSON API and the pages share at the HTTP edge: problem documents, the access
-policy and request-argument parsing. ``api`` and ``web`` import this, never each other."""
+policy, request-argument parsing (``args``), the loaded guidance (``current``) and file
+downloads (``downloads``). ``api`` and ``web`` import this, never each other."""
