@@ -5,7 +5,7 @@ Thin on purpose: parse the request, call ``intake`` or the store, shape the JSON
 
 from __future__ import annotations
 
-from flask import g, json, jsonify, request
+from flask import current_app, g, json, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select
