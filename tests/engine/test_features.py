@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import SHARED
 from training.generate import generate, guidance_floor_fn
 from training.train import build_dataset
 from triage.engine import explain
@@ -16,7 +17,7 @@ from triage.engine import features as F
 from triage.engine.guidance import load_guidance
 from triage.engine.recommend import Recommender
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent  # the project (tests/engine/ is two below it)
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 EXAMPLES = sorted((ROOT.parent / "shared" / "examples" / "contacts").glob("*.json"))
 
@@ -102,7 +103,7 @@ def test_unknown_and_yes_encode_as_the_monotone_pair():
 
 def _schema_enum(*path: str) -> list[str]:
     """An ``enum`` of contact-v1.schema.json, by its path of keys."""
-    node = json.loads((ROOT.parent / "shared" / "spec" / "contact-v1.schema.json").read_text())
+    node = json.loads((SHARED / "spec" / "contact-v1.schema.json").read_text())
     for key in path:
         node = node[key]
     return node["enum"]
