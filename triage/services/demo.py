@@ -129,9 +129,9 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
     stored = [submit(copy.deepcopy(contact), _sender(contact, people), recommender)[0] for contact in contacts]
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
     # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
-    from triage.engine.workdays import LONDON
+    from triage.engine.workdays import london_date, london_midnight
     from triage.services.demo_outcomes import seed_outcomes
 
-    today = datetime.combine(now.astimezone(LONDON).date(), datetime.min.time(), tzinfo=LONDON)
+    today = london_midnight(london_date(now))
     lines += seed_outcomes([c for c in stored if c.received_at < today], people, recommender.guidance)
     return lines
