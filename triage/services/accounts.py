@@ -162,10 +162,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     errors = password_errors(password)
     if errors:
         raise AccountError(errors)
-    user.password_hash = hash_password(password)
-    _changed("password_set", user, actor)
-    db.session.commit()
-    signin.clear(user.email)
+    _replace_password(user, password, "password_set", actor)
 
 
 def change_own_password(user: User, current: str | None, new: str | None) -> None:
@@ -183,8 +180,13 @@ def change_own_password(user: User, current: str | None, new: str | None) -> Non
         errors["new_password"] = ["Enter a new password that is different from your current one"]
     if errors:
         raise AccountError(errors)
-    user.password_hash = hash_password(new)
-    _changed("password_changed", user, user)
+    _replace_password(user, new, "password_changed", user)
+
+
+def _replace_password(user: User, password: str, kind: str, actor: User | None) -> None:
+    """Store the new password's hash and record ``kind`` in one transaction; lift any sign-in lock."""
+    user.password_hash = hash_password(password)
+    _changed(kind, user, actor)
     db.session.commit()
     signin.clear(user.email)
 
