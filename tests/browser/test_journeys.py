@@ -74,6 +74,10 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     expect(reason).to_be_hidden()
     page.get_by_role("radio", name=re.compile("^" + re.escape(names[chosen]))).check()
     expect(reason).to_be_visible()
+    # the rationale box starts empty (the suggested wording is offered beside it): own words first
+    rationale = page.get_by_label("Rationale")
+    expect(rationale).to_have_value("")
+    rationale.fill("Police report a domestic incident with a four-year-old at home; the caller is worried.")
     # first without a reason: refused, with an error summary that links to the field
     page.get_by_role("button", name="Record decision").click()
     summary = page.locator(".govuk-error-summary")
@@ -85,9 +89,8 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     # ... then with one.
     reason.fill(
         "The referrer asks for urgent protection and the child is four; I want a social work assessment.")
-    rationale = page.get_by_label("Rationale")
-    if len(rationale.input_value().strip()) < 40:
-        rationale.fill("Police report a domestic incident with a four-year-old at home; the caller is worried.")
+    expect(page.get_by_label("Rationale")).to_have_value(
+        "Police report a domestic incident with a four-year-old at home; the caller is worried.")  # kept
     page.get_by_role("button", name="Record decision").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Contacts awaiting decision")
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Decision recorded for NP-URGENT-1")

@@ -20,7 +20,7 @@ from triage.engine.classifier import ModelLoadError, load_model
 from triage.engine.guidance import load_guidance
 from triage.engine.recommend import Recommender, load_recommender
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (tests/engine/ is two below it)
 MODELS = ROOT / "models"
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 
