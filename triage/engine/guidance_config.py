@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ LEVELS = (1, 2, 3, 4)
 REFERRAL_LEVEL = 3
 RISKS = ("standard", "medium", "high")  # in rising order
 URGENCIES = ("red", "amber", "green")
+# The agencies a front door can ask (spec section 10); "other" organisations answer no checks.
+CHECK_AGENCIES = ("police", "health", "education", "probation", "housing")
 Path_ = tuple[str | int, ...]
 
 
@@ -142,6 +145,33 @@ class UrgencyRule:
 
 
 @dataclass(frozen=True)
+class AgencyChecks:
+    """What one agency can be asked: its display name and its finding codes with their labels."""
+
+    agency: str
+    name: str
+    findings: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    """The checks section: finding codes per agency and how long each RAG rating allows."""
+
+    agencies: dict[str, AgencyChecks]
+    due_hours: dict[str, int]
+    margin_hours: int
+
+    def finding_label(self, agency: str, code: str) -> str:
+        """The plain-English label of a finding code; KeyError for a code the agency does not have."""
+        return self.agencies[agency].findings[code]
+
+    def due_at(self, urgency: str, requested_at: datetime, decision_due_at: datetime) -> datetime:
+        """When an agency's answer is due: the RAG rating's hours, never later than the margin before the deadline."""
+        due = requested_at + timedelta(hours=self.due_hours[urgency])
+        return max(requested_at, min(due, decision_due_at - timedelta(hours=self.margin_hours)))
+
+
+@dataclass(frozen=True)
 class GuidanceConfig:
     source: str
     levels: dict[int, dict[str, str]]
@@ -155,6 +185,7 @@ class GuidanceConfig:
     consent_rules: tuple[ConsentRule, ...]
     gaps: tuple[GapRule, ...]
     urgency_rules: tuple[UrgencyRule, ...]
+    checks: ChecksConfig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +206,8 @@ def _list_of(item: dict) -> dict:
 
 
 SCHEMA = _record(
-    ["version", "levels", "deadline", "indicators", "dash", "marac", "consent", "information_gaps", "urgency"],
+    ["version", "levels", "deadline", "indicators", "dash", "marac", "consent", "information_gaps", "urgency",
+     "checks"],
     {
         "version": {"const": 1},
         "levels": _record([str(n) for n in LEVELS],
@@ -216,6 +248,16 @@ SCHEMA = _record(
         "urgency": _list_of(_record(["urgency"], {
             "urgency": {"enum": list(URGENCIES)}, "levels": _LEVEL_LIST, "when": _CONDITION,
         })),
+        "checks": _record(["agencies", "due_hours", "margin_hours"], {
+            "agencies": _record(list(CHECK_AGENCIES), {agency: _record(["name", "findings"], {
+                "name": _TEXT,
+                "findings": {"type": "object", "minProperties": 1,
+                             "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}, "additionalProperties": _TEXT},
+            }) for agency in CHECK_AGENCIES}),
+            "due_hours": _record(list(URGENCIES), {
+                u: {"type": "integer", "minimum": 1, "maximum": 240} for u in URGENCIES}),
+            "margin_hours": {"type": "integer", "minimum": 0, "maximum": 24},
+        }),
     },
 )
 
@@ -493,6 +535,25 @@ def _urgency(doc: dict, check: _Checker) -> tuple[UrgencyRule, ...]:
     return tuple(rules)
 
 
+def _checks(doc: dict, check: _Checker) -> ChecksConfig:
+    section = doc["checks"]
+    owner: dict[str, str] = {}
+    agencies = {}
+    for agency in CHECK_AGENCIES:
+        findings = {}
+        for code, label in section["agencies"][agency]["findings"].items():
+            if code in owner:
+                check.fail(("checks", "agencies", agency, "findings", code),
+                           f"the finding code {code!r} is already listed under {owner[code]}")
+            owner[code] = agency
+            findings[code] = " ".join(label.split())
+        agencies[agency] = AgencyChecks(agency, section["agencies"][agency]["name"].strip(), findings)
+    hours = section["due_hours"]
+    if not hours["red"] < hours["amber"] < hours["green"]:
+        check.fail(("checks", "due_hours"), "red must be due sooner than amber, and amber sooner than green")
+    return ChecksConfig(agencies, {u: int(hours[u]) for u in URGENCIES}, int(section["margin_hours"]))
+
+
 def parse_guidance_file(path: str | Path) -> GuidanceConfig:
     """Read, check and build the guidance; raise ``GuidanceConfigError`` naming the line if it is wrong."""
     data, lines = _read(Path(path))
@@ -513,4 +574,5 @@ def parse_guidance_file(path: str | Path) -> GuidanceConfig:
         consent_rules=_consent(doc, check),
         gaps=_gaps(doc, check),
         urgency_rules=_urgency(doc, check),
+        checks=_checks(doc, check),
     )
