@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     floor_fn = guidance_floor_fn(args.thresholds)
     if args.command == "generate":
+        from training.generate import check_codes_match
+        from triage.engine.guidance import load_guidance
+
+        check_codes_match({a: set(c.findings) for a, c in load_guidance(args.thresholds).config.checks.agencies.items()})
         records = write_jsonl(generate(args.n, args.seed, floor_fn), args.out)
         summary = summarise(records)
         args.out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=2) + "\n")

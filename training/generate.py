@@ -25,7 +25,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,6 +120,90 @@ RECONTACT_ATTEMPT = 0.25  # chance a contact is about a known household (~22% la
 DISABILITY_NEED = 0.25  # extra hidden need for a disabled index child (s17: disabled children are in need)
 
 
+# ---- What a hub would see besides the contact (issue 14). Drawn from a separate random stream
+# (seeded per contact), so every field the generator wrote before is unchanged; see README 10-12.
+CHECKS_SEED_STRIDE = 1_000_003
+# Per agency: logit of "the agency knows the family" = base + weights on the household's chronic
+# risk, the household's domestic-abuse history and this episode's hidden need (the part of the
+# hidden need the contact does not show).
+CHECK_KNOWN = {
+    "police": (-0.8, 0.8, 1.5, 0.4),
+    "health": (1.5, 0.3, 0.2, 0.2),
+    "education": (3.0, 0.0, 0.0, 0.0),
+    "probation": (-2.5, 0.8, 0.8, 0.3),
+    "housing": (-1.0, 0.6, 0.0, 0.3),
+}
+# Per finding code (the codes listed in config/thresholds.yaml): logit of the agency holding it,
+# given that it knows the family: (base, chronic, domestic abuse history, episode).
+CHECK_FINDINGS = {
+    "police": {"domestic_abuse_at_address": (-1.5, 0.5, 2.5, 0.5),
+               "adult_known_for_violence": (-1.8, 0.7, 1.0, 0.8),
+               "offences_against_children": (-3.5, 0.8, 0.3, 1.0)},
+    "health": {"missed_health_appointments": (-1.6, 0.8, 0.2, 0.5),
+               "health_visitor_concerns": (-2.0, 0.8, 0.4, 0.8),
+               "maternity_concerns": (-2.2, 0.7, 0.5, 0.6)},
+    "education": {"attendance_below_90": (-1.4, 0.7, 0.2, 0.5),
+                  "exclusions": (-2.8, 0.6, 0.2, 0.4),
+                  "school_safeguarding_concerns": (-2.2, 0.8, 0.4, 0.9)},
+    "probation": {"supervised_for_violence": (-0.5, 0.5, 1.0, 0.5),
+                  "supervised_for_other_offences": (0.0, 0.3, 0.0, 0.2)},
+    "housing": {"eviction_or_arrears": (-1.0, 0.6, 0.0, 0.4),
+                "temporary_accommodation": (-1.5, 0.5, 0.0, 0.3),
+                "antisocial_behaviour_reports": (-1.8, 0.6, 0.6, 0.4)},
+}
+SCHOOL_AGES = (4, 17)       # education knows children of these ages (reception to year 13)
+MATERNITY_AGE = 1           # maternity concerns are recorded about babies under this age
+
+
+def _logit(params: tuple[float, float, float, float], latent: dict, reveal: float) -> float:
+    base, w_chronic, w_da, w_episode = params
+    return base + reveal * (w_chronic * latent["household_risk"] + w_da * latent["domestic_abuse_household"]
+                            + w_episode * latent["episode"])
+
+
+def draw_checks(rng: random.Random, latent: dict, reveal: float = 1.0) -> dict[str, dict]:
+    """What each agency's check would return: whether it knows the family, and which findings.
+
+    ``latent`` holds the household's chronic risk, its domestic-abuse history, this episode's hidden
+    need and the children's ages. ``reveal`` scales every weight on them: 0.5 is the evaluation's
+    "checks reveal half as much" sensitivity, drawn from the same random stream.
+    """
+    ages = latent["ages"]
+    out = {}
+    for agency, known_params in CHECK_KNOWN.items():
+        draws = [rng.random() for _ in range(1 + len(CHECK_FINDINGS[agency]))]
+        applicable = agency != "education" or any(SCHOOL_AGES[0] <= a <= SCHOOL_AGES[1] for a in ages)
+        known = applicable and draws[0] < _sigmoid(_logit(known_params, latent, reveal))
+        findings = []
+        for (code, params), u in zip(CHECK_FINDINGS[agency].items(), draws[1:], strict=True):
+            if code == "maternity_concerns" and not any(a < MATERNITY_AGE for a in ages):
+                continue
+            if known and u < _sigmoid(_logit(params, latent, reveal)):
+                findings.append(code)
+        out[agency] = {"known": known, "findings": findings}
+    return out
+
+
+def check_codes_match(config_codes: dict[str, set[str]]) -> None:
+    """The generator models exactly the finding codes the guidance lists (one source of truth)."""
+    mine = {agency: set(codes) for agency, codes in CHECK_FINDINGS.items()}
+    if mine != {agency: set(codes) for agency, codes in config_codes.items()}:
+        raise ValueError(f"the generator's finding codes {mine} differ from config/thresholds.yaml's {config_codes}")
+
+
+def known_history(records: list[tuple[datetime, int, frozenset[str], bool]], children: frozenset[str],
+                  when: datetime):
+    """The store's history of these children as of ``when`` (``triage.engine.history.KnownHistory``)."""
+    from triage.engine.history import KnownHistory
+
+    mine = [r for r in records if r[2] & children and r[0] < when]
+    recent = [r for r in mine if (when - r[0]).days <= 365]
+    return KnownHistory(earlier_contacts=len(mine), contacts_12m=len(recent),
+                        referrals_12m=sum(1 for r in recent if r[1] >= 3),
+                        marac_12m=any(r[3] for r in recent),
+                        highest_level=max((r[1] for r in mine), default=None))
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -138,6 +222,8 @@ class Household:
     last_contacts: list[tuple[datetime, int]]
     domestic_abuse: bool = False
     marac_at: datetime | None = None
+    #: What the front door recorded on each earlier contact: (received, decided level, children, MARAC).
+    records: list[tuple[datetime, int, frozenset[str], bool]] = field(default_factory=list)
 
 
 def _new_children(rng: random.Random, hid: str) -> list[dict]:
@@ -340,7 +426,8 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
     index = kids[0]
     recent = [lvl for t, lvl in hh.last_contacts if (when - t).days <= 365]
     prior_referrals = sum(1 for lvl in recent if lvl >= 3)
-    need = (CONCERN_SEVERITY[concern] + HOUSEHOLD_SD * hh.chronic + rng.gauss(0, EPISODE_SD)
+    episode = rng.gauss(0, EPISODE_SD)
+    need = (CONCERN_SEVERITY[concern] + HOUSEHOLD_SD * hh.chronic + episode
             + 0.25 * len(recent) + (DISABILITY_NEED if index["disabled_true"] else 0.0)
             + (0.2 if min(k["age_years"] for k in kids) < 2 else 0.0)
             + (DA_NEED if hh.domestic_abuse and concern != "domestic_abuse" else 0.0))
@@ -373,7 +460,9 @@ def _contact(rng: random.Random, hh: Household, seq: int, when: datetime) -> tup
             "age_years": index["age_years"]}
     reading = _expert_reading(need, truth, contact)
     simulation = {"hidden_need": round(need, 6), "expert_reading": round(reading, 6)}
-    info = {"family": family, "concern": concern, "missing": missing, "index": fair, "simulation": simulation}
+    info = {"family": family, "concern": concern, "missing": missing, "index": fair, "simulation": simulation,
+            "episode": episode, "ages": [k["age_years"] for k in kids],
+            "child_refs": frozenset(k["child_reference"] for k in kids)}
     return contact, reading + rng.gauss(0, JUDGEMENT_SD), info
 
 
@@ -422,14 +511,21 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
         expert = max(_level_from_score(score), floor)
         historic = max(_historic(rng, expert, info["family"], info["concern"], info["missing"]), floor
                        if rng.random() < 0.9 else 1)
+        history = known_history(hh.records, info["child_refs"], when)
         hh.last_contacts.append((when, historic))
-        if contact.get("domestic_abuse", {}).get("dash", {}).get("officer_grading") == "high":
+        marac_now = contact.get("domestic_abuse", {}).get("dash", {}).get("officer_grading") == "high"
+        if marac_now:
             hh.marac_at = when
+        hh.records.append((when, historic, info["child_refs"], marac_now))
+        latent = {"household_risk": round(hh.chronic, 6), "episode": round(info["episode"], 6),
+                  "domestic_abuse_household": hh.domestic_abuse, "ages": info["ages"]}
+        checks = draw_checks(random.Random(seed * CHECKS_SEED_STRIDE + seq), latent)
         yield {"household_id": hh.household_id, "contact": contact, "expert_level": expert,
                "historic_decision": historic, "prior_marac_12m": prior_marac,
                "index_child": info["index"], "recontact_12m": any(
                    (when - t).days <= 365 for t, _ in hh.last_contacts[:-1]),
-               "simulation": info["simulation"]}
+               "known_history": asdict(history), "checks": checks,
+               "simulation": {**info["simulation"], **{k: v for k, v in latent.items() if k != "ages"}}}
 
 
 def guidance_floor_fn(thresholds_path: str | Path) -> FloorFn:
@@ -483,4 +579,18 @@ def summarise(records: list[dict]) -> dict:
         "historic_referral_share": round(len(historic_ref) / max(n, 1), 4),
         "historic_inappropriate_referral_rate": share(historic_ref, lambda r: r["expert_level"] <= 2),
         "n_referrals": n_ref,
+        "hub_view": _hub_view(records),
     }
+
+
+def _hub_view(records: list[dict]) -> dict:
+    """What the new assumptions (README 10-12) produce: the store's history and the agencies' answers."""
+    with_checks = [r for r in records if "checks" in r]
+    n = max(len(with_checks), 1)
+    out: dict = {"known_to_the_front_door": round(sum(
+        1 for r in with_checks if r["known_history"]["earlier_contacts"] > 0) / n, 4)}
+    for agency in CHECK_KNOWN:
+        known = [r["checks"][agency] for r in with_checks if r["checks"][agency]["known"]]
+        out[f"{agency}_knows_family"] = round(len(known) / n, 4)
+        out[f"{agency}_any_finding"] = round(sum(1 for c in known if c["findings"]) / n, 4)
+    return out
