@@ -71,9 +71,62 @@ def test_the_simulation_block_is_the_experts_reading_before_judgement(sample, fl
 
     edges = (-float("inf"), *LEVEL_CUTS, float("inf"))
     for r in sample:
-        assert set(r["simulation"]) == {"hidden_need", "expert_reading"}
+        assert set(r["simulation"]) == {"hidden_need", "expert_reading", "household_risk", "episode",
+                                        "domestic_abuse_household"}
         floor = floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"])
         if r["expert_level"] > floor:   # the level came from the reading, not the guidance floor
             lo, hi = edges[r["expert_level"] - 1], edges[r["expert_level"]]
             reading = r["simulation"]["expert_reading"]
             assert lo - 5 * JUDGEMENT_SD < reading < hi + 5 * JUDGEMENT_SD
+
+
+def test_known_history_counts_earlier_contacts_about_the_same_children(sample):
+    """The store's history is consistent with the household's earlier contacts and the children sent."""
+    from training.train import received
+
+    seen: dict[str, list[tuple]] = {}
+    for r in sample:
+        when = received(r["contact"])
+        kids = {c["child_reference"] for c in r["contact"]["children"]}
+        earlier = [e for e in seen.get(r["household_id"], []) if e[1] & kids]
+        h = r["known_history"]
+        assert h["earlier_contacts"] == len(earlier)
+        recent = [e for e in earlier if (when - e[0]).days <= 365]
+        assert h["contacts_12m"] == len(recent)
+        assert h["referrals_12m"] == sum(1 for e in recent if e[2] >= 3)
+        assert h["highest_level"] == max((e[2] for e in earlier), default=None)
+        seen.setdefault(r["household_id"], []).append((when, kids, r["historic_decision"]))
+
+
+def test_check_answers_use_the_guidance_codes_and_rise_with_household_risk(sample, floor_fn):
+    from training.generate import check_codes_match
+    from triage.engine.guidance import load_guidance
+
+    from .conftest import THRESHOLDS
+
+    agencies = load_guidance(THRESHOLDS).config.checks.agencies
+    check_codes_match({a: set(c.findings) for a, c in agencies.items()})
+    for r in sample:
+        for agency, answer in r["checks"].items():
+            assert set(answer["findings"]) <= set(agencies[agency].findings)
+            assert answer["known"] or not answer["findings"]
+    risky = [r for r in sample if r["simulation"]["household_risk"] > 1]
+    calm = [r for r in sample if r["simulation"]["household_risk"] < -1]
+
+    def findings(rows):
+        return sum(len(a["findings"]) for r in rows for a in r["checks"].values()) / len(rows)
+
+    assert findings(risky) > 1.5 * findings(calm)
+
+
+def test_half_as_revealing_checks_are_drawn_from_the_same_stream():
+    import random
+
+    from training.generate import draw_checks
+
+    latent = {"household_risk": 2.0, "episode": 1.5, "domestic_abuse_household": True, "ages": [0, 7]}
+    assert draw_checks(random.Random(5), latent) == draw_checks(random.Random(5), latent)
+    full = [draw_checks(random.Random(i), latent) for i in range(300)]
+    half = [draw_checks(random.Random(i), latent, reveal=0.5) for i in range(300)]
+    count = lambda rows: sum(len(a["findings"]) for r in rows for a in r.values())  # noqa: E731
+    assert count(half) < count(full)
