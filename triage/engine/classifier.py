@@ -141,17 +141,22 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def from_estimators(version: str, payload: dict, manifest: dict) -> OrdinalModel:
-    """Copy the fitted estimators' coefficients into the fast scorer, checking their shape."""
+def from_estimators(version: str, payload: dict, manifest: dict,
+                    feature_names: tuple[str, ...] = FEATURE_NAMES) -> OrdinalModel:
+    """Copy the fitted estimators' coefficients into the fast scorer, checking their shape.
+
+    ``feature_names`` is the column layout this code builds for the model's feature set (features-v1
+    unless the manifest names another, see ``triage.engine.pipeline``).
+    """
     estimators = payload["estimators"]
-    if list(payload["feature_names"]) != list(FEATURE_NAMES):
+    if list(payload["feature_names"]) != list(feature_names):
         raise ModelLoadError("the model was trained on a different feature set than this code builds")
     rows, intercepts = [], []
     for k in ORDINAL_KS:
         est = estimators[f"level_ge_{k}"]
         coef = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
-        if coef.shape[0] != len(FEATURE_NAMES):
-            raise ModelLoadError(f"level_ge_{k} has {coef.shape[0]} coefficients, expected {len(FEATURE_NAMES)}")
+        if coef.shape[0] != len(feature_names):
+            raise ModelLoadError(f"level_ge_{k} has {coef.shape[0]} coefficients, expected {len(feature_names)}")
         rows.append(coef)
         intercepts.append(float(np.asarray(est.intercept_).reshape(-1)[0]))
     thresholds = np.asarray(payload["thresholds"], dtype=np.float64)
@@ -162,24 +167,41 @@ def from_estimators(version: str, payload: dict, manifest: dict) -> OrdinalModel
 
 def load_model(models_dir: str | Path) -> OrdinalModel:
     """Load the version ``models/CURRENT`` names; raise ``ModelLoadError`` on any doubt."""
+    root = Path(models_dir)
+    try:
+        version = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc
+    if not version or "/" in version or "\\" in version or version.startswith("."):
+        raise ModelLoadError(f"models/CURRENT does not name a version: {version!r}")
+    folder = root / version
+    artifact = folder / ARTIFACT_NAME
+    try:  # a verified model already in memory: the hash is still checked on every load
+        cached = _LOADED.get((str(artifact.resolve()), sha256_file(artifact)))
+        if cached is not None and cached.manifest == json.loads((folder / "manifest.json").read_text("utf-8")):
+            return cached
+    except (OSError, ValueError):
+        pass  # load_payload reports it
+    manifest, payload, digest = load_payload(folder)
+    if not isinstance(payload, dict) or "estimators" not in payload:
+        raise ModelLoadError("the model file does not hold the expected estimators")
+    model = from_estimators(version, payload, manifest)
+    _LOADED[(str(artifact.resolve()), digest)] = model
+    return model
+
+
+def load_payload(folder: Path) -> tuple[dict, Any, str]:
+    """A version folder's manifest and artifact, checked: SHA-256 as the manifest says, allow-listed types only."""
     try:
         import skops.io as sio
     except ImportError as exc:  # pragma: no cover - skops is a pinned runtime dependency
         raise ModelLoadError("skops is not installed") from exc
-    root = Path(models_dir)
     try:
-        version = (root / "CURRENT").read_text(encoding="utf-8").strip()
-        if not version or "/" in version or "\\" in version or version.startswith("."):
-            raise ModelLoadError(f"models/CURRENT does not name a version: {version!r}")
-        folder = root / version
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         artifact = folder / ARTIFACT_NAME
         digest = sha256_file(artifact)
         if digest != manifest.get("sha256"):
             raise ModelLoadError(f"{artifact} does not match the SHA-256 in its manifest")
-        cached = _LOADED.get((str(artifact.resolve()), digest))
-        if cached is not None and cached.manifest == manifest:
-            return cached
         untrusted = [t for t in sio.get_untrusted_types(file=artifact) if t not in TRUSTED_TYPES]
         if untrusted:
             raise ModelLoadError(f"{artifact} holds types outside the allow-list: {untrusted}")
@@ -188,8 +210,4 @@ def load_model(models_dir: str | Path) -> OrdinalModel:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read means rules-only, with the reason
         raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc
-    if not isinstance(payload, dict) or "estimators" not in payload:
-        raise ModelLoadError("the model file does not hold the expected estimators")
-    model = from_estimators(version, payload, manifest)
-    _LOADED[(str(artifact.resolve()), digest)] = model
-    return model
+    return manifest, payload, digest

@@ -405,3 +405,122 @@ def dense(active: Sequence[int]) -> np.ndarray:
     row = np.zeros((1, N_FEATURES))
     row[0, list(active)] = 1.0
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Versioned feature sets for the two-stage pipeline (issue 14). features-v1 above is the prefix of
+# both: its columns keep their indices, so its encoders serve the new sets unchanged, and a model
+# trained on features-v1 still loads. The manifest names the set a model was trained on.
+#
+#   screening-v2     features-v1 + the front door's own records (``KnownHistory``)
+#   after-checks-v2  screening-v2 + what each agency's check found
+#
+# Finding codes come from the guidance's checks section at training time and are stored in the
+# manifest, so the set a model was trained on can be rebuilt exactly when it is loaded.
+# ---------------------------------------------------------------------------------------------
+
+SCREENING_SET = "screening-v2"
+AFTER_CHECKS_SET = "after-checks-v2"
+HISTORY_FIELDS = (
+    ("history.earlier_contacts", "Our earlier contacts about these children", "earlier_contacts", (1, 3)),
+    ("history.contacts_12m", "Our contacts about these children in the last 12 months", "contacts_12m", (1, 2, 3)),
+    ("history.referrals_12m", "Referrals we made about these children in the last 12 months", "referrals_12m",
+     (1, 2)),
+    ("history.highest_level", "The highest level we decided before", "highest_level", (2, 3, 4)),
+)
+NOT_ASKED = "not asked"
+NOT_KNOWN = "not known to them"
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A versioned column layout: the v1 columns, then the history and (after checks) the check columns."""
+
+    name: str
+    columns: tuple[Column, ...]
+    index: dict[str, int]
+    labels: dict[str, str]
+    agencies: dict[str, tuple[str, ...]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def signs(self) -> np.ndarray:
+        return np.array([c.sign for c in self.columns], dtype=np.int8)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.columns)
+
+    def values(self, contact: dict, *, floor_level: int, prior_marac_12m: bool, history: Any = None,
+               checks: dict[str, dict] | None = None) -> dict[str, Any]:
+        """The contact's explained fields plus the store's history and, after checks, each agency's answer.
+
+        ``history`` is a ``triage.engine.history.KnownHistory`` (or its fields as a dict); ``checks``
+        maps an agency to ``{"known", "findings"}`` for each agency asked; an agency absent was not asked.
+        """
+        v = summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m)
+        h = history if isinstance(history, dict) else (vars(history) if history is not None else {})
+        v["history.earlier_contacts"] = int(h.get("earlier_contacts") or 0)
+        v["history.contacts_12m"] = int(h.get("contacts_12m") or 0)
+        v["history.referrals_12m"] = int(h.get("referrals_12m") or 0)
+        v["history.highest_level"] = h.get("highest_level")
+        v["history.marac_12m"] = bool(h.get("marac_12m"))
+        for agency in self.agencies:
+            answer = (checks or {}).get(agency)
+            v[f"checks.{agency}"] = (NOT_ASKED if answer is None else
+                                     sorted(answer.get("findings") or []) if answer.get("known") else NOT_KNOWN)
+        return v
+
+    def active(self, v: dict[str, Any]) -> list[int]:
+        """Active columns: the v1 encoders (same indices), then history, then checks."""
+        out = active_columns(v)
+        ix = self.index
+        for fld, _, stem, cuts in HISTORY_FIELDS:
+            value = v[fld] or 0
+            out.extend(ix[f"{stem}>={k}"] for k in cuts if value >= k)
+        if v["history.marac_12m"]:
+            out.append(ix["history_marac_12m"])
+        for agency, codes in self.agencies.items():
+            answer = v[f"checks.{agency}"]
+            if answer == NOT_ASKED:
+                out.append(ix[f"{agency}:not_asked"])
+            elif answer != NOT_KNOWN:
+                out.append(ix[f"{agency}:known"])
+                out.extend(ix[f"{agency}:{code}"] for code in answer if code in codes)
+        return out
+
+    def field_of(self, column: int) -> str:
+        return self.columns[column].field
+
+    def encode_many(self, rows: Sequence[dict[str, Any]]) -> sparse.csr_matrix:
+        """A sparse 0/1 matrix from already-built ``values`` (one per row), the same encoding as serving."""
+        indices: list[int] = []
+        indptr = [0]
+        for v in rows:
+            indices.extend(self.active(v))
+            indptr.append(len(indices))
+        data = np.ones(len(indices), dtype=np.float64)
+        return sparse.csr_matrix((data, np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int64)),
+                                 shape=(len(rows), self.n_features))
+
+
+def feature_set(name: str, agencies: dict[str, Sequence[str]] | None = None) -> FeatureSet:
+    """Build a named feature set; ``agencies`` (agency -> finding codes) is needed after checks."""
+    if name not in (SCREENING_SET, AFTER_CHECKS_SET):
+        raise ValueError(f"unknown feature set {name!r}")
+    s = _build_schema()
+    for fld, label, stem, cuts in HISTORY_FIELDS:
+        for k in cuts:
+            s.add(fld, label, f"{stem}>={k}", POS)
+    s.add("history.marac_12m", "We recorded a MARAC referral in the last 12 months", "history_marac_12m", POS)
+    chosen = {a: tuple(c) for a, c in (agencies or {}).items()} if name == AFTER_CHECKS_SET else {}
+    for agency, codes in chosen.items():
+        label = f"What {agency} checks found"
+        s.add(f"checks.{agency}", label, f"{agency}:not_asked")
+        s.add(f"checks.{agency}", label, f"{agency}:known", POS)
+        for code in codes:
+            s.add(f"checks.{agency}", label, f"{agency}:{code}", POS)
+    return FeatureSet(name, tuple(s.columns), dict(s.index), dict(s.labels), chosen)
