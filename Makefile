@@ -79,8 +79,9 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_scoring.py
 
-# Regenerate the synthetic data (training/data/, git-ignored), retrain and re-evaluate the bundled
-# model in models/ (fixed seed: same data, same figures). A few minutes on 2 cores.
+# Regenerate the synthetic data (training/data/, git-ignored), retrain and re-evaluate the two-stage
+# model in models/synthetic-2026.3 (fixed seed: same data, same figures; models/CURRENT untouched).
+# A few minutes on 2 idle cores. The served features-v1 model: python -m training train-v1 / evaluate-v1.
 model: install
 	$(PY) -m training generate
 	$(PY) -m training train

@@ -357,3 +357,262 @@ def publish(models_dir: Path, model: OrdinalModel, report: dict, data_path: Path
                                             encoding="utf-8")
     (folder / "MODEL_CARD.md").write_text(render_model_card(manifest, report, target_status(report["summary"])),
                                           encoding="utf-8")
+
+
+# =============================================================================================
+# The two-stage pipeline (issue 14): screening safety, the checks workload and the final
+# recommendation, on the consensus level and on the expert's decision, beside every comparison.
+# =============================================================================================
+
+PIPELINE_TARGETS = {"screening_level4_safety": 0.995, "screening_statutory_safety": 0.98, "checks_share": 0.5,
+                    "level4_recall": 0.98, "inappropriate_referral_reduction": 0.5, "ece_screening": 0.03,
+                    "ece_after_checks": 0.03, "macro_auc_gap_to_black_box": 0.01}
+# (screening level-4 safety, pipeline level-4 recall) pairs the rule is re-tuned for on validation.
+PIPELINE_TRADEOFF = ((0.99, 0.95), (0.995, 0.95), (0.995, 0.98), (0.998, 0.98), (0.995, 0.99))
+HALF_REVEAL = 0.5
+
+
+def pipeline_figures(y: np.ndarray, out: dict[str, np.ndarray], historic: np.ndarray | None) -> dict:
+    """Screening safety, checks workload and the final recommendation's headline on one label."""
+    steps, final = out["steps"], out["final"]
+    flagged = steps != "decide"
+    h = headline(y, final)
+    hist = headline(y, historic) if historic is not None else {}
+    hist_rate = hist.get("inappropriate_referral_rate")
+    return {
+        "screening_level4_safety": float(np.mean(flagged[y == 4])),
+        "screening_statutory_safety": float(np.mean(flagged[y >= 3])),
+        "checks_share": float(np.mean(steps == "checks")),
+        "refer_share": float(np.mean(steps == "refer")),
+        "decide_share": float(np.mean(steps == "decide")),
+        "level4_recall": h["level4_recall"], "statutory_recall": h["statutory_recall"],
+        "inappropriate_referral_rate": h["inappropriate_referral_rate"], "referral_rate": h["referral_rate"],
+        "accuracy": h["accuracy"],
+        "historic_level4_recall": hist.get("level4_recall"),
+        "historic_statutory_recall": hist.get("statutory_recall"),
+        "historic_inappropriate_referral_rate": hist_rate,
+        "historic_referral_rate": hist.get("referral_rate"),
+        "inappropriate_referral_reduction": (1 - h["inappropriate_referral_rate"] / hist_rate) if hist_rate else None,
+    }
+
+
+def _ceiling_logits(records: list[dict], floors: np.ndarray, with_checks: bool, expert: bool) -> np.ndarray | None:
+    """Exact log-odds of level >= k for an oracle: with checks it knows the expert's reading; without,
+    everything but this episode's hidden need (which only checks reveal). ``expert`` adds the
+    individual judgement noise (the expert label); the consensus label has none."""
+    from scipy.stats import norm
+
+    from training.generate import EPISODE_SD, JUDGEMENT_SD, LEVEL_CUTS, NEED_WEIGHT
+
+    if not records or any("episode" not in (r.get("simulation") or {}) for r in records):
+        return None
+    reading = np.array([r["simulation"]["expert_reading"] for r in records])
+    sd2 = JUDGEMENT_SD ** 2 if expert else 0.0
+    if not with_checks:
+        reading = reading - NEED_WEIGHT * np.array([r["simulation"]["episode"] for r in records])
+        sd2 += (NEED_WEIGHT * EPISODE_SD) ** 2
+    out = np.empty((len(records), 3))
+    for i, cut in enumerate(LEVEL_CUTS):
+        if sd2 == 0:
+            logit = np.where(reading > cut, 40.0, -40.0)
+        else:
+            sd = np.sqrt(sd2)
+            logit = norm.logsf(cut, loc=reading, scale=sd) - norm.logcdf(cut, loc=reading, scale=sd)
+        out[:, i] = np.where(floors >= i + 2, 40.0, np.clip(logit, -40.0, 40.0))
+    return out
+
+
+def _ruled(val_logits, val_floors, val_y, test_logits, test_floors, statutory_target: float) -> np.ndarray:
+    th = tune_thresholds(val_logits, val_floors, val_y, level4_recall=0.98, statutory_recall=statutory_target)
+    th[0] = 0.5
+    return rule_levels(test_logits, test_floors, np.clip(th, 1e-15, 1 - 1e-15))
+
+
+def _single_stage(levels: np.ndarray) -> dict[str, np.ndarray]:
+    """A one-stage way of deciding in the pipeline's terms: level 3+ is a referral, no checks."""
+    return {"steps": np.where(levels >= 3, "refer", "decide"), "final": levels}
+
+
+def evaluate_pipeline(data_path: Path, models_dir: Path, version: str, seed: int,
+                      floor_fn: Callable[[dict, datetime, bool], int], write: bool = True) -> dict:
+    """Every figure the issue asks for, on the test households; written into the manifest and card."""
+    from threadpoolctl import threadpool_limits
+
+    from training import pipeline as P
+    from training import stages
+    from training.generate import redraw_checks
+    from triage.engine.pipeline import load_pipeline
+
+    pipe = load_pipeline(models_dir, version)
+    codes = dict(pipe.after_set.agencies)
+    records = read_records(data_path)
+    data, _, after_fs = stages.build(records, floor_fn, codes)
+    tr, va, te = split(data.groups, seed)
+    train, val, test = data.subset(tr), data.subset(va), data.subset(te)
+    historic = np.array([r.get("historic_decision") or 0 for r in test.records])
+    historic = historic if np.all(historic > 0) else None
+    stat_target = pipe.manifest.get("rule_tuning", {}).get("statutory_recall_historic_on_validation", 0.98)
+
+    out = P.run(pipe, test)
+    screen_probs = probabilities_batch(out["screen_logits"])
+    after_all_probs = probabilities_batch(pipe.after_checks.logits_batch(test.x_after_all))
+    with threadpool_limits(limits=1):
+        bb = HistGradientBoostingClassifier(random_state=seed).fit(train.x_after_all.toarray(), train.y)
+        bb_probs = bb.predict_proba(test.x_after_all.toarray())
+        bb_val = bb.predict_proba(val.x_after_all.toarray())
+    floors1 = np.maximum(test.floors, 1)
+    ways: dict[str, dict[str, np.ndarray]] = {
+        "pipeline": out,
+        "guidance_floors_alone": _single_stage(floors1),
+        "black_box_same_inputs": _single_stage(_ruled(cumulative_logits(bb_val), val.floors, val.y,
+                                                      cumulative_logits(bb_probs), test.floors, stat_target)),
+        "no_checks_screening_model_only": _single_stage(_ruled(
+            P.screening_levels(pipe, val)[0], val.floors, val.y, out["screen_logits"], test.floors, stat_target)),
+    }
+    if historic is not None:
+        ways["historic_practice"] = _single_stage(historic)
+    for with_checks in (False, True):
+        vl = _ceiling_logits(val.records, val.floors, with_checks, expert=False)
+        tl = _ceiling_logits(test.records, test.floors, with_checks, expert=False)
+        if vl is not None and tl is not None:
+            name = "information_ceiling_" + ("with_checks" if with_checks else "without_checks")
+            ways[name] = _single_stage(_ruled(vl, val.floors, val.y, tl, test.floors, stat_target))
+
+    # Sensitivity: checks that reveal half as much (answers redrawn, after-checks stage refitted, rule retuned).
+    half = None
+    if all("checks_stream" in (r.get("simulation") or {}) for r in records[:50]):
+        half = _half_reveal(pipe, data, tr, va, te, seed, after_fs, stat_target, P, stages, redraw_checks)
+        ways["checks_reveal_half"] = half
+
+    report: dict = {
+        "model_version": version, "n_test": int(len(te)), "test_households": int(len(set(test.groups.tolist()))),
+        "rule": pipe.rule.as_dict(),
+        "labels": {label: {name: pipeline_figures(y, w, historic) for name, w in ways.items()}
+                   for label, y in (("consensus", test.y), ("expert", test.y_expert))},
+        "calibration": {
+            "screening": _calibration(test.y, screen_probs),
+            "after_checks_all_agencies": _calibration(test.y, after_all_probs),
+            "screening_on_expert_label": _calibration(test.y_expert, screen_probs),
+        },
+        "auc": {"screening": float(roc_auc_score(test.y, screen_probs, multi_class="ovr")),
+                "after_checks_all_agencies": float(roc_auc_score(test.y, after_all_probs, multi_class="ovr")),
+                "black_box_after_checks": float(roc_auc_score(test.y, bb_probs, multi_class="ovr"))},
+        "agencies_named": _agencies_named(out),
+        "tradeoff": _pipeline_tradeoff(pipe, val, test, historic, stat_target, P),
+        "fairness": {
+            "screening_sent_on": fairness(test.records, test.y, np.where(out["steps"] != "decide", 3, 1),
+                                          screen_probs[:, 2:].sum(axis=1)),
+            "final": fairness(test.records, test.y, out["final"],
+                              probabilities_batch(out["after_logits"])[:, 2:].sum(axis=1)),
+        },
+        "per_level": per_level(test.y, out["final"]),
+    }
+    report["summary"] = pipeline_summary(report)
+    if write:
+        publish_pipeline(models_dir, version, report, data_path)
+    return report
+
+
+def _calibration(y: np.ndarray, probs: np.ndarray) -> dict:
+    ece, table, classwise = reliability(y, probs)
+    return {"ece": ece, "classwise_ece": classwise, "reliability": table}
+
+
+def _agencies_named(out: dict) -> dict:
+    checked = np.flatnonzero(out["checked"])
+    named = [out["named"][i] for i in checked]
+    n = max(len(named), 1)
+    agencies = list(named[0]) if named else []
+    return {"mean_agencies_per_checked_contact": float(sum(sum(d.values()) for d in named) / n),
+            "share_of_checked_contacts_asking": {a: float(sum(d[a] for d in named) / n) for a in agencies},
+            "checks_changed_the_level": float(np.mean(out["after_levels"][checked] != out["screen_levels"][checked]))
+            if len(checked) else None}
+
+
+def _half_reveal(pipe, data, tr, va, te, seed, after_fs, stat_target, P, stages, redraw_checks) -> dict:
+    """The same pipeline, trained and tuned the same way, when every check reveals half as much."""
+    from triage.engine.pipeline import Pipeline
+
+    answers = [redraw_checks(r, HALF_REVEAL) for r in data.records]
+    halved = stages.StageData(
+        [{**r, "checks": a} for r, a in zip(data.records, answers, strict=True)], data.floors, data.y,
+        data.y_expert, data.groups, data.x_screen, data.x_after_all)
+    train, val, test = halved.subset(tr), halved.subset(va), halved.subset(te)
+    after_est = P.fit_stage(stages.masked_after_matrix(train, after_fs, seed), train.y, after_fs.signs)
+    base = P.from_payload(pipe.version, P.payload(pipe.screening.estimators, after_est, pipe.screening_set,
+                                                  after_fs, pipe.rule), pipe.manifest)
+    rule = P.tune_rule(base, val, stat_target)
+    tuned = P._with_rule(Pipeline(base.version, base.screening, base.after_checks, base.screening_set, after_fs,
+                                  rule, base.manifest), rule)
+    return P.run(tuned, test)
+
+
+def _pipeline_tradeoff(pipe, val, test, historic, stat_target, P) -> list[dict]:
+    """The rule re-tuned on validation for other targets, measured on test (what each target costs)."""
+    rows = []
+    for screening_l4, l4 in PIPELINE_TRADEOFF:
+        rule = P.tune_rule(pipe, val, stat_target, level4_recall=l4, screening_l4=screening_l4)
+        figures = pipeline_figures(test.y, P.run(P._with_rule(pipe, rule), test), historic)
+        rows.append({"screening_level4_safety_target": screening_l4, "level4_recall_target": l4,
+                     **rule.as_dict(), **figures})
+    return rows
+
+
+def pipeline_summary(report: dict) -> dict:
+    """The last line of ``evaluate --json``: the keys issue 14 lists, plus the comparisons' headlines."""
+    keys = ("screening_level4_safety", "screening_statutory_safety", "checks_share", "level4_recall",
+            "statutory_recall", "historic_level4_recall", "historic_statutory_recall",
+            "inappropriate_referral_rate", "historic_inappropriate_referral_rate",
+            "inappropriate_referral_reduction", "referral_rate", "historic_referral_rate")
+    cons, expert = report["labels"]["consensus"], report["labels"]["expert"]
+    ceiling = {name: cons[name]["inappropriate_referral_reduction"] for name in cons
+               if name.startswith("information_ceiling")}
+    return {
+        "model_version": report["model_version"],
+        **{k: cons["pipeline"][k] for k in keys},
+        "expert_label": {k: expert["pipeline"][k] for k in keys},
+        "ece_screening": report["calibration"]["screening"]["ece"],
+        "ece_after_checks": report["calibration"]["after_checks_all_agencies"]["ece"],
+        "macro_auc": report["auc"]["after_checks_all_agencies"],
+        "black_box_macro_auc": report["auc"]["black_box_after_checks"],
+        "screening_macro_auc": report["auc"]["screening"],
+        **{f"{name}_reduction": v for name, v in ceiling.items()},
+        "no_checks_reduction": cons["no_checks_screening_model_only"]["inappropriate_referral_reduction"],
+        "checks_reveal_half_reduction": (cons.get("checks_reveal_half") or {}).get("inappropriate_referral_reduction"),
+        "n_test": report["n_test"],
+    }
+
+
+def pipeline_targets(s: dict) -> dict[str, dict]:
+    """Each of the issue's targets with the measured figure and whether it is met."""
+    gap = s["black_box_macro_auc"] - s["macro_auc"]
+    checks = {
+        "screening_level4_safety": (s["screening_level4_safety"], s["screening_level4_safety"] >= 0.995),
+        "screening_statutory_safety": (s["screening_statutory_safety"], s["screening_statutory_safety"] >= 0.98),
+        "checks_share": (s["checks_share"], s["checks_share"] <= 0.5),
+        "level4_recall": (s["level4_recall"], s["level4_recall"] >= 0.98),
+        "statutory_recall_vs_historic": (s["statutory_recall"] - (s["historic_statutory_recall"] or 0),
+                                         s["statutory_recall"] >= (s["historic_statutory_recall"] or 0)),
+        "inappropriate_referral_reduction": (s["inappropriate_referral_reduction"],
+                                             (s["inappropriate_referral_reduction"] or 0) >= 0.5),
+        "ece_screening": (s["ece_screening"], s["ece_screening"] <= 0.03),
+        "ece_after_checks": (s["ece_after_checks"], s["ece_after_checks"] <= 0.03),
+        "macro_auc_gap_to_black_box": (gap, gap <= 0.01),
+    }
+    return {k: {"measured": v, "met": bool(ok)} for k, (v, ok) in checks.items()}
+
+
+def publish_pipeline(models_dir: Path, version: str, report: dict, data_path: Path) -> None:
+    """Figures into the manifest (its hash check intact), evaluation.json, MODEL_CARD.md and ATRS.md."""
+    from training.pipeline_card import render_atrs, render_pipeline_card
+
+    folder = models_dir / version
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("sha256") != sha256_file(folder / "model.skops"):
+        raise RuntimeError("the model file changed since it was trained; retrain before evaluating")
+    targets = pipeline_targets(report["summary"])
+    manifest["evaluation"] = {"summary": report["summary"], "targets": targets, "data_sha256": sha256_file(data_path)}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (folder / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (folder / "MODEL_CARD.md").write_text(render_pipeline_card(manifest, report, targets), encoding="utf-8")
+    (folder / "ATRS.md").write_text(render_atrs(manifest), encoding="utf-8")

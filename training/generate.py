@@ -161,6 +161,14 @@ def _logit(params: tuple[float, float, float, float], latent: dict, reveal: floa
                             + w_episode * latent["episode"])
 
 
+def redraw_checks(record: dict, reveal: float) -> dict[str, dict]:
+    """A record's check answers drawn again from its own stream with ``reveal`` (the sensitivity)."""
+    sim = record["simulation"]
+    latent = {"household_risk": sim["household_risk"], "episode": sim["episode"],
+              "domestic_abuse_household": sim["domestic_abuse_household"], "ages": sim["child_ages"]}
+    return draw_checks(random.Random(sim["checks_stream"]), latent, reveal)
+
+
 def draw_checks(rng: random.Random, latent: dict, reveal: float = 1.0) -> dict[str, dict]:
     """What each agency's check would return: whether it knows the family, and which findings.
 
@@ -519,13 +527,15 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
         hh.records.append((when, historic, info["child_refs"], marac_now))
         latent = {"household_risk": round(hh.chronic, 6), "episode": round(info["episode"], 6),
                   "domestic_abuse_household": hh.domestic_abuse, "ages": info["ages"]}
-        checks = draw_checks(random.Random(seed * CHECKS_SEED_STRIDE + seq), latent)
+        stream = seed * CHECKS_SEED_STRIDE + seq
+        checks = draw_checks(random.Random(stream), latent)
         yield {"household_id": hh.household_id, "contact": contact, "expert_level": expert,
                "historic_decision": historic, "prior_marac_12m": prior_marac,
                "index_child": info["index"], "recontact_12m": any(
                    (when - t).days <= 365 for t, _ in hh.last_contacts[:-1]),
                "known_history": asdict(history), "checks": checks,
-               "simulation": {**info["simulation"], **{k: v for k, v in latent.items() if k != "ages"}}}
+               "simulation": {**info["simulation"], **{k: v for k, v in latent.items() if k != "ages"},
+                              "child_ages": info["ages"], "checks_stream": stream}}
 
 
 def guidance_floor_fn(thresholds_path: str | Path) -> FloorFn:

@@ -31,7 +31,7 @@ def trained(tmp_path_factory, sample, floor_fn):
 
 def test_evaluate_json_ends_with_one_line_holding_every_headline_figure(trained, capsys):
     data, models = trained
-    assert main(["evaluate", "--data", str(data), "--models", str(models), "--seed", "1", "--json"]) == 0
+    assert main(["evaluate-v1", "--data", str(data), "--models", str(models), "--seed", "1", "--json"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     summary = json.loads(last)
     assert summary.keys() >= HEADLINE_KEYS

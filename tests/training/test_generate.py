@@ -72,7 +72,7 @@ def test_the_simulation_block_is_the_experts_reading_before_judgement(sample, fl
     edges = (-float("inf"), *LEVEL_CUTS, float("inf"))
     for r in sample:
         assert set(r["simulation"]) == {"hidden_need", "expert_reading", "household_risk", "episode",
-                                        "domestic_abuse_household"}
+                                        "domestic_abuse_household", "child_ages", "checks_stream"}
         floor = floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"])
         if r["expert_level"] > floor:   # the level came from the reading, not the guidance floor
             lo, hi = edges[r["expert_level"] - 1], edges[r["expert_level"]]
@@ -119,7 +119,7 @@ def test_check_answers_use_the_guidance_codes_and_rise_with_household_risk(sampl
     assert findings(risky) > 1.5 * findings(calm)
 
 
-def test_half_as_revealing_checks_are_drawn_from_the_same_stream():
+def test_half_as_revealing_checks_are_drawn_from_the_same_stream(sample):
     import random
 
     from training.generate import draw_checks
@@ -128,5 +128,8 @@ def test_half_as_revealing_checks_are_drawn_from_the_same_stream():
     assert draw_checks(random.Random(5), latent) == draw_checks(random.Random(5), latent)
     full = [draw_checks(random.Random(i), latent) for i in range(300)]
     half = [draw_checks(random.Random(i), latent, reveal=0.5) for i in range(300)]
+    from training.generate import redraw_checks
+
+    assert all(redraw_checks(r, 1.0) == r["checks"] for r in sample[:200])
     count = lambda rows: sum(len(a["findings"]) for r in rows for a in r.values())  # noqa: E731
     assert count(half) < count(full)
