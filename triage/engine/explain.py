@@ -46,16 +46,23 @@ def level_explained(level: int) -> int:
     return max(level, 2)
 
 
-def explanation(model: OrdinalModel, values: dict[str, Any], active: list[int], level: int) -> dict:
-    """The spec's ``explanation`` object for the recommended ``level``."""
+def explanation(model: OrdinalModel, values: dict[str, Any], active: list[int], level: int,
+                feature_set: F.FeatureSet | None = None) -> dict:
+    """The spec's ``explanation`` object for the recommended ``level``.
+
+    ``feature_set`` is the model's column layout when it is not features-v1 (the two-stage
+    pipeline's screening-v2 and after-checks-v2): the same decomposition, their fields and labels.
+    """
+    columns = feature_set.columns if feature_set is not None else F.COLUMNS
+    labels = feature_set.labels if feature_set is not None else _LABELS
     k = level_explained(level)
     weights = model.weights[k - 2]
     per_field: dict[str, float] = {}
     for col in active:
-        name = F.COLUMNS[col].field
+        name = columns[col].field
         per_field[name] = per_field.get(name, 0.0) + float(weights[col])
     contributions = [
-        {"feature": name, "label": _LABELS[name], "value": _jsonable(values.get(name)), "contribution": c}
+        {"feature": name, "label": labels[name], "value": _jsonable(values.get(name)), "contribution": c}
         for name, c in per_field.items() if c != 0.0
     ]
     contributions.sort(key=lambda item: -abs(item["contribution"]))

@@ -28,6 +28,7 @@ import numpy as np
 
 from triage.engine import features as F
 from triage.engine.classifier import ModelLoadError, OrdinalModel, from_estimators, load_payload
+from triage.engine.explain import explanation
 
 STAGES = ("screening", "after_checks")
 NEXT_STEPS = ("refer", "checks", "decide")
@@ -66,12 +67,13 @@ class Pipeline:
         """Screening: level so far, next step, the agencies to ask, and the explanation."""
         v = self.screening_set.values(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m,
                                       history=history)
-        scored = self.screening.score(self.screening_set.active(v))
+        active = self.screening_set.active(v)
+        scored = self.screening.score(active)
         level = max(scored.model_level, floor_level, 1)
         step = next_step(level, scored.logits, self.rule)
         out = {"stage": "screening", "level": level, "next_step": step,
                "probabilities": scored.probabilities,
-               "explanation": explain(self.screening, self.screening_set, v, self.screening_set.active(v), level)}
+               "explanation": explain(self.screening, self.screening_set, v, active, level)}
         if step == "checks":
             out["agencies"] = self.agencies_to_ask(contact, floor_level=floor_level,
                                                    prior_marac_12m=prior_marac_12m, history=history)
@@ -149,24 +151,8 @@ def next_steps_batch(levels: np.ndarray, logits: np.ndarray, rule: Rule) -> np.n
 
 
 def explain(model: OrdinalModel, fs: F.FeatureSet, values: dict[str, Any], active: list[int], level: int) -> dict:
-    """The explanation object for ``level``: intercept + per-field contributions = the score, exactly."""
-    k = max(level, 2)
-    weights = model.weights[k - 2]
-    per_field: dict[str, float] = {}
-    for col in active:
-        name = fs.columns[col].field
-        per_field[name] = per_field.get(name, 0.0) + float(weights[col])
-    contributions = [{"feature": name, "label": fs.labels[name], "value": _jsonable(values.get(name)),
-                      "contribution": c} for name, c in per_field.items() if c != 0.0]
-    contributions.sort(key=lambda item: -abs(item["contribution"]))
-    intercept = float(model.intercepts[k - 2])
-    return {"contributions": contributions, "intercept": intercept,
-            "score": intercept + sum(c["contribution"] for c in contributions),
-            "level_explained": k, "scale": f"log-odds that the threshold level is {k} or above"}
-
-
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, (list, tuple)) else value
+    """The explanation object for ``level`` (``triage.engine.explain``): intercept + contributions = score."""
+    return explanation(model, values, active, level, feature_set=fs)
 
 
 def from_payload(version: str, payload: dict, manifest: dict) -> Pipeline:
