@@ -16,6 +16,8 @@ The rule (``triage.engine.pipeline``), tuned on validation households, fewest ch
 3. after checks (named agencies asked): ``after_level4`` the highest cut-off keeping the pipeline's
    level-4 recall at LEVEL4_RECALL; ``after_level3`` the highest keeping statutory recall at
    historic practice's on the same validation households.
+
+Every target is raised by MARGIN_SE standard errors of its validation estimate (see there).
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ from triage.engine.pipeline import EVIDENCE, Pipeline, Rule, from_payload, next_
 SCREENING_LEVEL4_SAFETY = 0.995
 SCREENING_STATUTORY_SAFETY = 0.98
 LEVEL4_RECALL = 0.98
-RULE_PASSES = 2   # the agencies named depend on the after-checks cut-offs: tune, rename, tune again
+RULE_PASSES = 3   # the agencies named depend on the after-checks cut-offs: tune, rename, tune again
+# Each cut-off is tuned for its target plus this many standard errors of the recall measured on the
+# validation households (sqrt(t(1 - t) / n)). Tuned to the target exactly, a cut-off sits where the
+# validation sample happens to be thin and holds on new households about half the time: the first
+# run of this pipeline, tuned with no margin, met level-4 recall 0.980 on validation and 0.962 on test.
+MARGIN_SE = 1.0
 
 
 def fit_stage(x, y: np.ndarray, signs: np.ndarray) -> dict:
@@ -109,21 +116,31 @@ def tune_rule(pipe: Pipeline, val: stages.StageData, statutory_target: float,
     logits, levels = screening_levels(pipe, val)
     y = val.y
     is4, stat = y == 4, y >= 3
-    c4 = _cut_for_recall(logits[is4, 2], levels[is4] >= 4, screening_l4)
+    n4, n3 = int(is4.sum()), int(stat.sum())
+    c4 = _cut_for_recall(logits[is4, 2], levels[is4] >= 4, with_margin(screening_l4, n4))
     sent4 = (levels < 4) & (logits[:, 2] >= c4)
-    c3 = _cut_for_recall(logits[stat, 1], (levels[stat] >= 3) | sent4[stat], screening_stat)
+    c3 = _cut_for_recall(logits[stat, 1], (levels[stat] >= 3) | sent4[stat], with_margin(screening_stat, n3))
     rule = Rule(_p(c4 - 1e-9), _p(c3 - 1e-9), pipe.rule.after_level4, pipe.rule.after_level3)
     for _ in range(RULE_PASSES):
         pipe = _with_rule(pipe, rule)
         out = run(pipe, val)
         checked, a = out["checked"], out["after_logits"]
         never = np.full(len(y), -np.inf)
-        a4 = _cut_for_recall(np.where(checked, a[:, 2], never)[is4], (~checked & (levels >= 4))[is4], level4_recall)
+        a4 = _cut_for_recall(np.where(checked, a[:, 2], never)[is4], (~checked & (levels >= 4))[is4],
+                             with_margin(level4_recall, n4))
         final4 = np.where(checked, a[:, 2] >= a4, levels >= 4)
         a3 = _cut_for_recall(np.where(checked, a[:, 1], never)[stat],
-                             ((~checked & (levels >= 3)) | final4 | (val.floors >= 3))[stat], statutory_target)
+                             ((~checked & (levels >= 3)) | final4 | (val.floors >= 3))[stat],
+                             with_margin(statutory_target, n3))
         rule = Rule(rule.check_level4, rule.check_level3, _p(a4 - 1e-9), _p(a3 - 1e-9))
     return rule
+
+
+def with_margin(target: float, n: int) -> float:
+    """The target plus MARGIN_SE standard errors of a recall measured on ``n`` validation rows (at most 1)."""
+    if n <= 0:
+        return target
+    return float(min(1.0, target + MARGIN_SE * np.sqrt(target * (1 - target) / n)))
 
 
 def _with_rule(pipe: Pipeline, rule: Rule) -> Pipeline:
@@ -190,7 +207,8 @@ def train_pipeline(data_path: Path, models_dir: Path, version: str, seed: int,
                         "screening_statutory_safety": SCREENING_STATUTORY_SAFETY,
                         "level4_recall": LEVEL4_RECALL,
                         "statutory_recall_historic_on_validation": statutory_target,
-                        "after_checks_mask_rate": stages.MASK_RATE},
+                        "after_checks_mask_rate": stages.MASK_RATE,
+                        "margin_standard_errors": MARGIN_SE},
         "sklearn_version": sklearn.__version__, "scale": SCALE,
         "features": {"screening": list(screen_fs.names), "after_checks": list(after_fs.names)},
     }

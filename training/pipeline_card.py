@@ -102,7 +102,9 @@ def render_pipeline_card(manifest: dict, report: dict, targets: dict) -> str:
         f"{manifest['rule_tuning']['screening_level4_safety']} (level 4) and "
         f"{manifest['rule_tuning']['screening_statutory_safety']} (level 3+), then pipeline level-4 recall "
         f"{manifest['rule_tuning']['level4_recall']} and statutory recall at historic practice's on validation "
-        f"({manifest['rule_tuning']['statutory_recall_historic_on_validation']:.4f}).", "",
+        f"({manifest['rule_tuning']['statutory_recall_historic_on_validation']:.4f}); each target raised by "
+        f"{manifest['rule_tuning'].get('margin_standard_errors', 0)} standard error(s) of its validation estimate, "
+        "so that it holds on new households more often than by chance.", "",
         "## Targets (consensus label, test households)", "",
         "| target | measured | met |", "|---|---|---|",
     ]
