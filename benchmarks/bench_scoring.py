@@ -1,6 +1,8 @@
 """Scoring speed: one contact at a time and in batches (a benchmark, not a test).
 
-Prints medians for: the full recommendation of one contact (guidance + model + explanation +
+Prints medians for: each stage of the two-stage pipeline (synthetic-2026.3: screening with the
+store's history, and after checks with every agency's answer; each with its explanation and, at
+screening, the agencies to ask; target < 1 ms), the full recommendation of one contact (guidance + model + explanation +
 "what would change" + rationale), the model part alone, scikit-learn's own ``predict_proba`` on one
 row, batches through the shared encoder and the numpy scorer, and the black box's batch speed.
 
@@ -31,6 +33,29 @@ from triage.engine.guidance import load_guidance  # noqa: E402
 from triage.engine.recommend import Recommender  # noqa: E402
 
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
+PIPELINE_VERSION = "synthetic-2026.3"
+
+
+def _pipeline_stages(singles: list[dict], floor_fn) -> tuple[float, float]:
+    """Median microseconds for one contact at screening and after checks, explanation included."""
+    from triage.engine.pipeline import load_pipeline
+
+    pipe = load_pipeline(ROOT / "models", PIPELINE_VERSION)
+    floors = {id(r): floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in singles}
+
+    def screen(r: dict) -> dict:
+        return pipe.screen(r["contact"], floor_level=floors[id(r)], prior_marac_12m=r["prior_marac_12m"],
+                           history=r["known_history"])
+
+    def after(r: dict) -> dict:
+        return pipe.decide_after_checks(r["contact"], floor_level=floors[id(r)],
+                                        prior_marac_12m=r["prior_marac_12m"], history=r["known_history"],
+                                        checks=r["checks"])
+
+    for r in singles[:200]:  # warm up
+        screen(r)
+        after(r)
+    return _median_us(screen, singles), _median_us(after, singles)
 
 
 def _median_us(fn, items, repeat: int = 1) -> float:
@@ -99,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
     bb_rate = _rate(lambda: bb.predict_proba(dense_x), len(batch))
     sk_batch_rate = _rate(lambda: [e.predict_proba(x) for e in model.estimators.values()], len(batch))
 
+    screening_us, after_us = _pipeline_stages(singles, floor_fn)
+    print(f"one contact, pipeline screening (encode + score + rule + explanation + agencies): {screening_us:8.1f} us median")
+    print(f"one contact, pipeline after checks (encode + score + rule + explanation):         {after_us:8.1f} us median")
     print(f"one contact, full recommendation (guidance + model + explanation + changes): {full:8.1f} us median")
     print(f"one contact, model part only (encode + score + explain + changes):            {model_only:8.1f} us median")
     print(f"one contact, guidance engine only:                                            {guidance_only:8.1f} us median")

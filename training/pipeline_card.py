@@ -176,6 +176,8 @@ def render_pipeline_card(manifest: dict, report: dict, targets: dict) -> str:
     missed = [(n, t) for n, t in targets.items() if not t["met"]]
     for name, t in missed:
         lines.append(f"- **Target missed: {name}**, measured {_num(t['measured'])}.")
+    if not targets["level4_recall"]["met"]:
+        lines.append(_level4_note(report))
     if missed:
         c_no = cons.get("information_ceiling_without_checks", {}).get("inappropriate_referral_reduction")
         c_yes = cons.get("information_ceiling_with_checks", {}).get("inappropriate_referral_reduction")
@@ -249,3 +251,34 @@ def render_atrs(manifest: dict) -> str:
               "- Model drift: the card must be regenerated from the council's own data before use and after change.",
               ""]
     return "\n".join(lines)
+
+
+def _level4_note(report: dict) -> str:
+    """Why level-4 recall was missed, read off the trade-off table (reported, never used to choose the rule)."""
+    met = [r for r in report["tradeoff"] if r["level4_recall"] >= 0.98]
+    text = ("- The level-4 cut-off after checks was tuned on the validation households for level-4 recall "
+            "0.98 plus one standard error; on the test households fewer level-4 contacts sent to checks scored "
+            "above it.")
+    if met:
+        r = met[0]
+        text += (f" Tuned for {r['level4_recall_target']} instead (trade-off table), test level-4 recall is "
+                 f"{_pct(r['level4_recall'])} with {_pct(r['checks_share'])} checks and an inappropriate referral "
+                 f"reduction of {_pct(r['inappropriate_referral_reduction'])}: the information is there, the "
+                 "shortfall is the thin tail of P(level >= 4) the cut-off is tuned in. The rule was not re-chosen "
+                 "on the test figures.")
+    return text
+
+
+def rewrite(folder) -> None:
+    """Re-render MODEL_CARD.md and ATRS.md from a version's saved manifest and evaluation.json."""
+    import json
+    from pathlib import Path
+
+    from training.evaluate import pipeline_targets
+
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    report = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
+    (folder / "MODEL_CARD.md").write_text(
+        render_pipeline_card(manifest, report, pipeline_targets(report["summary"])), encoding="utf-8")
+    (folder / "ATRS.md").write_text(render_atrs(manifest), encoding="utf-8")

@@ -21,6 +21,7 @@ features-v1 model, which ``triage.engine.classifier.load_model`` serves as befor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ class Pipeline:
 
     # ---- many contacts (training and evaluation use the same rule) ---------------------------
 
+    @cached_property
     def agency_ranges(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per agency, the least and most its answer can move each score, against "not asked"."""
         w = self.after_checks.weights
@@ -124,7 +126,7 @@ class Pipeline:
         agency could, the one whose answer moves the scores most is named, so checks always ask.
         """
         cuts = self.after_checks.logit_thresholds
-        ranges = self.agency_ranges()
+        ranges = self.agency_ranges
         named = {a: np.any((base_logits + lo < cuts) & (base_logits + hi >= cuts), axis=1)
                  for a, (lo, hi) in ranges.items()}
         spread = {a: float(np.sum(hi - lo)) for a, (lo, hi) in ranges.items()}
