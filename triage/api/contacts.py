@@ -98,8 +98,11 @@ def contact_json(contact: Contact, viewer: User) -> dict:
     """The stored contact with its recommendation; partners never see the front door's notes."""
     levels = level_table()
     doc = dict(contact.payload)
+    ids = {child.position: child.child_id for child in contact.children}
+    doc["children"] = [{**child, "child_id": ids.get(i)} for i, child in enumerate(doc.get("children") or [])]
     doc.update(
         id=contact.id,
+        accepted_at=iso(contact.accepted_at),
         status=contact.status,
         decision_due_at=iso(contact.decision_due_at),
         urgency=contact.urgency,

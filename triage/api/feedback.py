@@ -23,7 +23,7 @@ from triage.record import audit
 from triage.record.tables import Contact, Organisation
 from triage.reporting import exports, reports
 from triage.services import feedback
-from triage.services.intake import prior_marac_12m
+from triage.services.children import known_history
 from triage.services.queues import iso
 
 blp = Blueprint(
@@ -219,7 +219,8 @@ def training_export_response() -> Response:
     start, end = reports.day_range(first, last)
     facts = reports.load_facts(start, end, with_payload=True)
     records = exports.training_records(
-        facts, lambda f: prior_marac_12m([c.child_reference for c in f.children], f.received_at))
+        facts, lambda f: known_history([c.child_id for c in f.children if c.child_id],
+                                       before=f.accepted, exclude=f.id).marac_12m)
     audit.record_export("confirmed-decisions", (f.id for f in exports.confirmed(facts)), g.user)
     db.session.commit()
     return Response(exports.to_jsonl(records), mimetype="application/x-ndjson", headers={

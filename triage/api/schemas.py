@@ -12,8 +12,11 @@ class ContactOutSchema(ContactSchema):
     """A stored contact: what the partner sent, plus the front door's state and recommendation."""
 
     id = fields.String(metadata={"description": "The front door's id for this contact."})
+    accepted_at = fields.String(metadata={"description": "When the front door's clock started (spec section 8): "
+                                                         "when the service first accepted a partner's contact, "
+                                                         "or the call time a worker gave."})
     status = fields.String(metadata={"enum": list(STATUSES)})
-    decision_due_at = fields.String(metadata={"description": "One working day after received_at."})
+    decision_due_at = fields.String(metadata={"description": "One working day after accepted_at."})
     urgency = fields.String(allow_none=True, metadata={"enum": ["red", "amber", "green"]})
     recommendation = fields.Dict(allow_none=True)
     decision = fields.Dict(allow_none=True)
@@ -38,6 +41,7 @@ class ContactSummarySchema(Schema):
     source_code = fields.String()
     primary_concern = fields.String()
     received_at = fields.String()
+    accepted_at = fields.String()
     decision_due_at = fields.String()
     status = fields.String()
     urgency = fields.String(allow_none=True)

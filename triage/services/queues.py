@@ -68,6 +68,7 @@ def summary(contact: Contact) -> dict:
         "source_code": contact.source_code,
         "primary_concern": contact.primary_concern,
         "received_at": iso(contact.received_at),
+        "accepted_at": iso(contact.accepted_at),
         "decision_due_at": iso(contact.decision_due_at),
         "status": contact.status,
         "urgency": contact.urgency,
@@ -99,7 +100,7 @@ def awaiting_decision(now: datetime | None = None) -> list[dict]:
     now = now or utcnow()
     rows = db.session.scalars(
         select(Contact).where(Contact.status.in_(UNDECIDED))
-        .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.received_at, Contact.id)
+        .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.accepted_at, Contact.id)
     )
     return [item(c, time_left(c.decision_due_at, now)) for c in rows]
 
