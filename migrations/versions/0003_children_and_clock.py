@@ -28,22 +28,21 @@ STAFF = ("practitioner", "manager")
 
 def upgrade():
     _children_tables()
-    with op.batch_alter_table("contacts") as batch:
-        batch.add_column(sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("contacts", sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE contacts SET accepted_at = CASE WHEN created_by_id IN "
         f"(SELECT id FROM users WHERE role IN {STAFF!r}) THEN received_at ELSE created_at END"
     )
-    with op.batch_alter_table("contacts") as batch:
-        batch.alter_column("accepted_at", existing_type=sa.DateTime(timezone=True), nullable=False)
-        batch.create_index("ix_contacts_accepted_at", ["accepted_at"], unique=False)
-    with op.batch_alter_table("children") as batch:
-        batch.add_column(sa.Column("child_id", sa.String(length=36), nullable=True))
+    op.create_index("ix_contacts_accepted_at", "contacts", ["accepted_at"], unique=False)
+    op.add_column("children", sa.Column("child_id", sa.String(length=36), nullable=True))
     _records_for_existing_children()
-    with op.batch_alter_table("children") as batch:
-        batch.alter_column("child_id", existing_type=sa.String(length=36), nullable=False)
-        batch.create_index("ix_children_child_id", ["child_id"], unique=False)
-        batch.create_foreign_key("fk_children_child_id", "child_records", ["child_id"], ["id"])
+    op.create_index("ix_children_child_id", "children", ["child_id"], unique=False)
+    if op.get_bind().dialect.name != "sqlite":
+        # SQLite cannot add NOT NULL or a foreign key to a table with rows without rebuilding it, and
+        # rebuilding contacts is refused by the rows that point at it; there the models hold the rule.
+        op.alter_column("contacts", "accepted_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+        op.alter_column("children", "child_id", existing_type=sa.String(length=36), nullable=False)
+        op.create_foreign_key("fk_children_child_id", "children", "child_records", ["child_id"], ["id"])
     _append_only_triggers()
 
 
@@ -131,12 +130,11 @@ def downgrade():
         else:
             for action in ("update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
-    with op.batch_alter_table("children") as batch:
-        batch.drop_constraint("fk_children_child_id", type_="foreignkey")
-        batch.drop_index("ix_children_child_id")
-        batch.drop_column("child_id")
-    with op.batch_alter_table("contacts") as batch:
-        batch.drop_index("ix_contacts_accepted_at")
-        batch.drop_column("accepted_at")
+    if dialect != "sqlite":
+        op.drop_constraint("fk_children_child_id", "children", type_="foreignkey")
+    op.drop_index("ix_children_child_id", table_name="children")
+    op.drop_index("ix_contacts_accepted_at", table_name="contacts")
+    op.drop_column("children", "child_id")  # SQLite 3.35+ drops a column in place
+    op.drop_column("contacts", "accepted_at")
     for table in ("child_unlinks", "child_links", "child_identifiers", "child_records"):
         op.drop_table(table)
