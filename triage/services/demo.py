@@ -67,11 +67,17 @@ def demo_contacts(count: int, now: datetime) -> list[dict]:
     return contacts
 
 
-def _accepted(contact: dict, index: int) -> tuple[dict, datetime]:
-    """When the demo contact reaches the front door; a few police ones were recorded days before."""
+def late_notifications(contacts: list[dict]) -> dict[int, int]:
+    """Which of the day's contacts the police recorded days before sending: index -> days late."""
+    police = [i for i, contact in enumerate(contacts) if contact["source"]["code"] == "6"]
+    return dict(zip(police[1::2], LATE_DAYS, strict=False))
+
+
+def _accepted(contact: dict, days_late: int) -> tuple[dict, datetime]:
+    """When the demo contact reaches the front door, and the partner's own time of recording it."""
     accepted = datetime.fromisoformat(contact["received_at"])
-    if index in LATE and contact["source"]["code"] == "6":
-        recorded = accepted - timedelta(days=LATE[index])
+    if days_late:
+        recorded = accepted - timedelta(days=days_late)
         contact = {**contact, "received_at": recorded.isoformat(timespec="seconds")}
     return contact, accepted
 
@@ -85,7 +91,7 @@ def seed_earlier(people: dict[str, User], now: datetime, recommender: Recommende
     for contact, sender, level, marac in earlier_contacts(now):
         user = next(u for u in people.values() if u.organisation and u.organisation.name == sender)
         stored = submit(contact, user, recommender, now=datetime.fromisoformat(contact["received_at"]))[0]
-        decide(stored, practitioner, guidance, level=level, marac_referral=marac)
+        decide(stored, practitioner, guidance, level=max(level, stored.floor_level or 1), marac_referral=marac)
         review(stored, manager)
     return [f"added {len(EARLIER)} earlier contacts about {len(EARLIER)} children who appear again today"]
 
@@ -101,8 +107,9 @@ EARLIER = (
 )
 # Which of today's contacts are about a child met before (index into today's contacts), and which one.
 REPEATS = {1: 0, 4: 1, 7: 2, 10: 3, 13: 2}
-# Two police notifications the force recorded days before it sent them (spec section 8).
-LATE = {2: 6, 9: 3}
+# Two police notifications the force recorded days before it sent them (spec section 8): the
+# second and fourth police contacts of the day, recorded this many days earlier.
+LATE_DAYS = (6, 3)
 SOURCE_CODES = {"Demo Police": "6", "Demo Primary School": "2A", "Demo NHS Trust": "3A"}
 
 
@@ -110,8 +117,9 @@ def demo_nhs_number(n: int) -> str:
     """A valid NHS number in the 999 range the NHS sets aside for testing: never a real person's."""
     from stdnum.gb import nhs
 
-    stem = f"999{n:06d}"
-    return next(stem + d for d in "0123456789" if nhs.is_valid(stem + d))
+    # One stem in eleven has no check digit (the remainder would be 10), so try the next serial.
+    candidates = (f"999{n:04d}{serial:02d}{digit}" for serial in range(100) for digit in "0123456789")
+    return next(number for number in candidates if nhs.is_valid(number))
 
 
 def earlier_contacts(now: datetime) -> list[tuple[dict, str, int, bool]]:
@@ -196,9 +204,9 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
         return lines
     lines += seed_earlier(people, now, recommender)
     contacts = demo_contacts(count, now)
-    stored = []
+    stored, late = [], late_notifications(contacts)
     for i, contact in enumerate(contacts):
-        sent, accepted = _accepted(copy.deepcopy(contact), i)
+        sent, accepted = _accepted(copy.deepcopy(contact), late.get(i, 0))
         stored.append(submit(sent, _sender(contact, people), recommender, now=accepted)[0])
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
     # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
