@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from triage.engine.contract import SOURCE_CODES, ContactSchema
+from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
 from triage.record.tables import STATUSES
+
+
+class ChildOutSchema(ChildSchema):
+    """A child as the service answers it: never its identifiers, always the service's own child_id."""
+
+    class Meta:
+        exclude = ("identifiers",)
+
+    child_id = fields.String(metadata={"description": "The service's own pseudonymous id for this child "
+                                                      "(spec section 9): the same for every contact about them."})
 
 
 class ContactOutSchema(ContactSchema):
     """A stored contact: what the partner sent, plus the front door's state and recommendation."""
+
+    children = fields.List(fields.Nested(ChildOutSchema))
 
     id = fields.String(metadata={"description": "The front door's id for this contact."})
     accepted_at = fields.String(metadata={"description": "When the front door's clock started (spec section 8): "
