@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text, update
 
 from tests.decision_support import RATIONALE, REVIEW_RATIONALE, decide, review
 from tests.factories import child, contact_payload
-from tests.test_audit import record_by_hand
+from tests.record.test_audit import record_by_hand
 from triage.extensions import db
 from triage.record.tables import ChildIdentifier, ChildLink, Contact
 

@@ -40,16 +40,17 @@ def repeat(app, people, make_person) -> dict:
     today.pop("domestic_abuse")
     stranger = contact_payload(partner_reference="NP-STRANGER-3",
                                received_at=(now - timedelta(minutes=30)).isoformat(timespec="seconds"))
+    recommender = app.extensions["recommender"]
     with app.app_context():
-        first, _ = submit(police, db.session.get(User, people["partner"].id), now=earlier)
+        first, _ = submit(police, db.session.get(User, people["partner"].id), recommender, now=earlier)
         decisions.record_decision(first, db.session.get(User, people["practitioner"].id), level=3,
                                   rationale="Police domestic abuse with a child present; assessment needed now.",
                                   marac_referral=True, next_steps="Assessment.",
                                   override_reason="Set by the test: the level the history is about.")
         decisions.record_review(first, db.session.get(User, people["manager"].id), outcome="confirmed",
                                 rationale="Agreed: a child in need assessment is proportionate here.")
-        second, _ = submit(today, db.session.get(User, school.id))
-        third, _ = submit(stranger, db.session.get(User, people["partner"].id))
+        second, _ = submit(today, db.session.get(User, school.id), recommender)
+        third, _ = submit(stranger, db.session.get(User, people["partner"].id), recommender)
         return {"first": first.id, "second": second.id, "stranger": third.id}
 
 
