@@ -30,6 +30,7 @@ from triage.engine import features as F  # noqa: E402
 from triage.engine.classifier import load_model, probabilities_batch  # noqa: E402
 from triage.engine.explain import score_and_explain  # noqa: E402
 from triage.engine.guidance import load_guidance  # noqa: E402
+from triage.engine.history import KnownHistory  # noqa: E402
 from triage.engine.recommend import Recommender  # noqa: E402
 
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
@@ -93,10 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         rec.recommend(r["contact"], received_at=received(r["contact"]))
 
     full = _median_us(lambda r: rec.recommend(r["contact"], received_at=received(r["contact"]),
-                                              prior_marac_12m=r["prior_marac_12m"]), singles)
+                                              history=KnownHistory(marac_12m=r["prior_marac_12m"])), singles)
     floors = {id(r): floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in singles}
     model_only = _median_us(lambda r: score_and_explain(model, r["contact"], floor_level=floors[id(r)],
-                                                        prior_marac_12m=r["prior_marac_12m"]), singles)
+                                                        history=KnownHistory(marac_12m=r["prior_marac_12m"])), singles)
     guidance_only = _median_us(lambda r: guidance.evaluate(r["contact"], received_at=received(r["contact"])),
                                singles)
     rows = [F.dense(F.encode(r["contact"], floor_level=floors[id(r)])) for r in singles[:300]]
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     batch = records[: args.batch]
     contacts = [r["contact"] for r in batch]
     bfloors = [floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in batch]
-    marac = [r["prior_marac_12m"] for r in batch]
+    marac = [KnownHistory(marac_12m=r["prior_marac_12m"]) for r in batch]
 
     def batch_path() -> np.ndarray:
         x = F.encode_many(contacts, bfloors, marac)

@@ -34,7 +34,7 @@ class PinnedRecommender:
     floor: int | None
     urgency: str = "amber"
 
-    def recommend(self, contact: dict, *, received_at, prior_marac_12m: bool = False) -> dict:
+    def recommend(self, contact: dict, *, received_at, history=None) -> dict:
         if self.level is None:
             raise RuntimeError("the recommendation step failed (pinned by a test)")
         return {

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from triage.app import create_app
-from triage.settings import DEV_SECRET, SettingsError, load_settings
+from triage.settings import DEV_IDENTIFIER_KEY, DEV_SECRET, SettingsError, load_settings
 
 GOOD_SECRET = "b" * 16 + "9f2c41d7e8a05b36"
+GOOD_IDENTIFIER_KEY = "c" * 16 + "41d7e8a05b369f2c"
 
 
 @pytest.fixture
@@ -15,6 +16,7 @@ def production(monkeypatch, tmp_path):
     monkeypatch.setenv("TRIAGE_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("TRIAGE_IDENTIFIER_KEY", GOOD_IDENTIFIER_KEY)
 
 
 @pytest.mark.parametrize(("secret", "why"), [
@@ -38,13 +40,39 @@ def test_production_starts_with_a_good_secret(production, monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["TESTING"] is False
     assert app.test_client().get("/healthz").status_code == 200
+    assert app.config["IDENTIFIER_KEY"] == GOOD_IDENTIFIER_KEY
+
+
+@pytest.mark.parametrize(("key", "why"), [
+    (None, "missing"),
+    ("", "empty"),
+    (DEV_IDENTIFIER_KEY, "the development default"),
+    ("k" * 31, "shorter than 32 characters"),
+])
+def test_production_refuses_to_start_without_its_own_identifier_key(production, monkeypatch, key, why):
+    monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    if key is None:
+        monkeypatch.delenv("TRIAGE_IDENTIFIER_KEY")
+    else:
+        monkeypatch.setenv("TRIAGE_IDENTIFIER_KEY", key)
+    with pytest.raises(SettingsError, match="TRIAGE_IDENTIFIER_KEY of at least 32 characters"):
+        create_app()
+
+
+def test_production_refuses_the_session_secret_as_the_identifier_key(production, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("TRIAGE_IDENTIFIER_KEY", GOOD_SECRET)
+    with pytest.raises(SettingsError, match="must differ from SECRET_KEY"):
+        create_app()
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
 def test_development_and_test_start_without_a_secret(monkeypatch, env):
     monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("TRIAGE_IDENTIFIER_KEY", raising=False)
     settings = load_settings(env)
     assert settings["SECRET_KEY"] == DEV_SECRET
+    assert settings["IDENTIFIER_KEY"] == DEV_IDENTIFIER_KEY
     assert settings["SESSION_COOKIE_SECURE"] is False
 
 

@@ -541,12 +541,13 @@ def generate(n_contacts: int, seed: int, floor_fn: FloorFn | None = None) -> Ite
 def guidance_floor_fn(thresholds_path: str | Path) -> FloorFn:
     """The guidance engine's floor as a function (the engine is the one source of the rules)."""
     from triage.engine.guidance import load_guidance
+    from triage.engine.history import KnownHistory
 
     guidance = load_guidance(thresholds_path)
 
     def floor(contact: dict, received_at: datetime, prior_marac_12m: bool) -> int:
         return int(guidance.evaluate(contact, received_at=received_at,
-                                     prior_marac_12m=prior_marac_12m).floor_level)
+                                     history=KnownHistory(marac_12m=prior_marac_12m)).floor_level)
 
     return floor
 

@@ -39,6 +39,7 @@ from triage.engine.classifier import (
     from_estimators,
     sha256_file,
 )
+from triage.engine.history import KnownHistory
 
 L2 = 1.0                  # ridge penalty on the summed log loss (weights only, not intercepts)
 TEST_SHARE = 0.2          # of households
@@ -99,7 +100,7 @@ def build_dataset(records: list[dict], floor_fn: Callable[[dict, datetime, bool]
     floors = np.array([floor_fn(r["contact"], received(r["contact"]), bool(r.get("prior_marac_12m")))
                        for r in records], dtype=np.int64)
     x = F.encode_many([r["contact"] for r in records], floors.tolist(),
-                      [bool(r.get("prior_marac_12m")) for r in records])
+                      [KnownHistory(marac_12m=bool(r.get("prior_marac_12m"))) for r in records])
     y = np.array([r["expert_level"] for r in records], dtype=np.int64)
     groups = np.array([r["household_id"] for r in records])
     return Dataset(records, floors, y, groups, x)

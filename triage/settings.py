@@ -2,7 +2,8 @@
 
 Three profiles: development (the default, SQLite under ``instance/``), test and
 production. Production refuses to start without its own ``SECRET_KEY`` because a
-default key would let anyone forge a session cookie.
+default key would let anyone forge a session cookie, nor without its own
+``TRIAGE_IDENTIFIER_KEY``, which keys the hashes of children's identifiers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-not-secret"
+# Keys the HMAC of children's identifiers (services/identity.py). Production must bring its own:
+# with this public default anyone could hash a guessed NHS number and find the child's record.
+DEV_IDENTIFIER_KEY = "dev-only-identifier-key-not-secret"
 
 
 class SettingsError(RuntimeError):
@@ -42,8 +46,18 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
             "TRIAGE_ENV=production needs its own SECRET_KEY of at least 32 characters "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    identifier_key = os.environ.get("TRIAGE_IDENTIFIER_KEY", "")
+    if env == "production" and (not identifier_key or identifier_key == DEV_IDENTIFIER_KEY
+                                or len(identifier_key) < 32):
+        raise SettingsError(
+            "TRIAGE_ENV=production needs its own TRIAGE_IDENTIFIER_KEY of at least 32 characters, "
+            "different from SECRET_KEY, to key the hashes of children's NHS numbers and UPNs"
+        )
+    if env == "production" and identifier_key == secret:
+        raise SettingsError("TRIAGE_IDENTIFIER_KEY must differ from SECRET_KEY")
     return {
         "TRIAGE_ENV": env,
+        "IDENTIFIER_KEY": identifier_key or DEV_IDENTIFIER_KEY,
         "TESTING": env == "test",
         "SECRET_KEY": secret or DEV_SECRET,
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),

@@ -120,7 +120,7 @@ def test_partner_report_is_for_managers_and_the_partners_own_organisation(app, c
     decide_and_confirm(app, client, people, contact_id)
     with app.app_context():
         org_id = db.session.get(Contact, contact_id).organisation_id
-        month = db.session.get(Contact, contact_id).received_at.astimezone(LONDON).strftime("%Y-%m")
+        month = db.session.get(Contact, contact_id).accepted_at.astimezone(LONDON).strftime("%Y-%m")
     url = f"/api/v1/reports/partners/{org_id}?month={month}"
     report = client.get(url, headers=people["manager"].headers)
     assert report.status_code == 200
@@ -144,7 +144,7 @@ def test_dashboard_counts_the_stored_decisions(app, client, people):
     ids = [submit(client, people["partner"]) for _ in range(3)]
     decide_and_confirm(app, client, people, ids[0])
     with app.app_context():
-        received = db.session.get(Contact, ids[0]).received_at.astimezone(LONDON).date().isoformat()
+        received = db.session.get(Contact, ids[0]).accepted_at.astimezone(LONDON).date().isoformat()
     response = client.get(f"/api/v1/reports/dashboard?from={received}&to={received}",
                           headers=people["manager"].headers)
     assert response.status_code == 200
@@ -164,7 +164,7 @@ def test_annex_a_exports_have_the_lists_headings_and_one_row_per_child(app, clie
     two = submit(client, people["partner"], children=[child(sex="male"), child(sex="female", ethnicity="WBRI")])
     decide_and_confirm(app, client, people, two, level=3)
     with app.app_context():
-        day = db.session.get(Contact, two).received_at.astimezone(LONDON).date().isoformat()
+        day = db.session.get(Contact, two).accepted_at.astimezone(LONDON).date().isoformat()
     query = f"?from={day}&to={day}"
     list_1 = client.get("/api/v1/exports/annex-a/list-1.csv" + query, headers=people["manager"].headers)
     assert list_1.status_code == 200 and list_1.mimetype == "text/csv"
@@ -228,7 +228,7 @@ def test_every_export_is_recorded_as_a_read_of_each_contact_in_it(app, client, p
     decide_and_confirm(app, client, people, referral, level=3)
     decide_and_confirm(app, client, people, early_help, level=2)
     with app.app_context():
-        day = db.session.get(Contact, referral).received_at.astimezone(LONDON).date().isoformat()
+        day = db.session.get(Contact, referral).accepted_at.astimezone(LONDON).date().isoformat()
     manager = people["manager"]
     for path in ("annex-a/list-1.csv", "annex-a/list-3.csv", "training.jsonl"):
         assert client.get(f"/api/v1/exports/{path}?from={day}&to={day}", headers=manager.headers).status_code == 200

@@ -24,17 +24,20 @@ def queue(client, person, name: str) -> dict:
     return body
 
 
-def seeded(app, client, partner, plan: list[tuple[str, str, float]]) -> dict[str, str]:
-    """Contacts named by ``plan``: (name, urgency, hours since received)."""
+def seeded(app, client, sender, plan: list[tuple[str, str, float]]) -> dict[str, str]:
+    """Contacts named by ``plan``: (name, urgency, hours since the call).
+
+    Sent by a front-door worker (phone calls), so the clock starts at the call time given (spec section 8).
+    """
     ids = {}
     for name, urgency, hours_ago in plan:
         pin(app, level=2, floor=1, urgency=urgency)
-        ids[name] = submit(client, partner, received_at=received(hours_ago))
+        ids[name] = submit(client, sender, received_at=received(hours_ago))
     return ids
 
 
 def test_awaiting_decision_is_ordered_by_urgency_then_deadline_with_time_left(app, client, people):
-    ids = seeded(app, client, people["partner"], [
+    ids = seeded(app, client, people["practitioner"], [
         ("green", "green", 1), ("red_new", "red", 0.5), ("amber", "amber", 2),
         ("red_old", "red", 3), ("amber_late", "amber", 24 * 20),
     ])
@@ -56,7 +59,7 @@ def test_awaiting_decision_is_ordered_by_urgency_then_deadline_with_time_left(ap
 
 
 def test_overdue_lists_only_undecided_contacts_past_their_deadline(app, client, people):
-    ids = seeded(app, client, people["partner"], [
+    ids = seeded(app, client, people["practitioner"], [
         ("fresh", "red", 0), ("late", "green", 24 * 20), ("later", "amber", 24 * 30), ("late_decided", "red", 24 * 20),
     ])
     assert decide(client, people["practitioner"], ids["late_decided"]).status_code == 201
@@ -66,7 +69,7 @@ def test_overdue_lists_only_undecided_contacts_past_their_deadline(app, client, 
 
 
 def test_awaiting_my_review_never_offers_a_manager_their_own_decision(app, client, people, make_person):
-    ids = seeded(app, client, people["partner"], [("by_manager", "amber", 1), ("by_worker", "amber", 1),
+    ids = seeded(app, client, people["practitioner"], [("by_manager", "amber", 1), ("by_worker", "amber", 1),
                                                   ("undecided", "red", 1)])
     assert decide(client, people["manager"], ids["by_manager"]).status_code == 201
     assert decide(client, people["practitioner"], ids["by_worker"]).status_code == 201
@@ -86,7 +89,7 @@ def test_awaiting_my_review_never_offers_a_manager_their_own_decision(app, clien
 
 
 def test_decided_today_shows_how_each_decision_met_its_deadline(app, client, people):
-    ids = seeded(app, client, people["partner"], [("on_time", "green", 0), ("late", "red", 24 * 20),
+    ids = seeded(app, client, people["practitioner"], [("on_time", "green", 0), ("late", "red", 24 * 20),
                                                   ("waiting", "amber", 0)])
     assert decide(client, people["practitioner"], ids["on_time"]).status_code == 201
     assert decide(client, people["practitioner"], ids["late"]).status_code == 201
@@ -110,7 +113,7 @@ def test_queues_are_for_front_door_staff_only(client, people, name):
 
 
 def test_a_decision_awaiting_review_is_timed_against_the_reviews_deadline_not_the_contacts(app, client, people):
-    ids = seeded(app, client, people["partner"], [("late_contact", "amber", 24 * 20)])
+    ids = seeded(app, client, people["practitioner"], [("late_contact", "amber", 24 * 20)])
     assert decide(client, people["practitioner"], ids["late_contact"]).status_code == 201
     [entry] = queue(client, people["manager"], "awaiting-my-review")["items"]
     decided = datetime.fromisoformat(entry["decision"]["decided_at"].replace("Z", "+00:00"))
@@ -123,7 +126,7 @@ def test_a_decision_awaiting_review_is_timed_against_the_reviews_deadline_not_th
 
 
 def test_reviews_overdue_lists_every_unreviewed_decision_past_its_review_deadline(app, client, people):
-    ids = seeded(app, client, people["partner"], [("first", "green", 3), ("second", "red", 2), ("third", "amber", 1)])
+    ids = seeded(app, client, people["practitioner"], [("first", "green", 3), ("second", "red", 2), ("third", "amber", 1)])
     for name in ("first", "second", "third"):
         assert decide(client, people["practitioner" if name != "second" else "manager"], ids[name]).status_code == 201
     assert review(client, people["manager"], ids["third"]).status_code == 201

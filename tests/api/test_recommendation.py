@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from tests.factories import child, contact_payload, example
+from triage.engine.workdays import add_working_days
 
 
 def submit(client, person, payload) -> dict:
@@ -20,16 +23,16 @@ def read(client, person, contact_id) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("name", "floor", "dash_risk", "marac", "due"),
+    ("name", "floor", "dash_risk", "marac"),
     [
-        ("police-da-high-risk", 4, "high", ["visible_high_risk"], "2026-11-23T08:05:00Z"),
-        ("police-da-standard-no-children-present", 0, "standard", [], "2026-11-23T09:12:00Z"),
-        ("health-visitor-unborn", 3, None, [], "2026-11-24T09:00:00Z"),
-        ("school-neglect", 2, None, [], "2026-11-19T14:30:00Z"),
+        ("police-da-high-risk", 4, "high", ["visible_high_risk"]),
+        ("police-da-standard-no-children-present", 0, "standard", []),
+        ("health-visitor-unborn", 3, None, []),
+        ("school-neglect", 2, None, []),
     ],
 )
 def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
-    client, make_person, name, floor, dash_risk, marac, due
+    client, make_person, name, floor, dash_risk, marac
 ):
     payload = example(name)
     sender = make_person("partner", organisation=payload["source"]["organisation"])
@@ -45,7 +48,9 @@ def test_shared_examples_get_their_floor_dash_marac_consent_and_deadline(
     # Consent is a barrier only at level 3 when it was refused or not sought (level 4: not a barrier).
     barrier = rec["level"] == 3 and payload["consent"] in {"refused", "not_sought"}
     assert rec["consent"]["ok"] is not barrier
-    assert got["decision_due_at"] == due
+    # One working day after the front door accepted it (spec section 8), not after the partner's date.
+    accepted = datetime.fromisoformat(got["accepted_at"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(got["decision_due_at"].replace("Z", "+00:00")) == add_working_days(accepted, 1)
     assert rec["urgency"] in {"red", "amber", "green"}
     for indicator in rec["indicators"]:
         assert set(indicator) >= {"id", "level", "text"}
@@ -75,27 +80,36 @@ def test_unborn_example_names_the_missing_dash_and_incident_count(client, make_p
     assert {"domestic_abuse.dash", "domestic_abuse.incidents_12m", "children.1.present_at_incident"} <= fields
 
 
+NHS = "9434765919"
+
+
+def _decide_marac(client, people, contact_id: str) -> None:
+    from tests.decision_support import RATIONALE
+
+    response = client.post(f"/api/v1/contacts/{contact_id}/decision", headers=people["practitioner"].headers,
+                           json={"level": 4, "rationale": RATIONALE, "marac_referral": True,
+                                 "override_reason": "Set by the test: the history it is about."})
+    assert response.status_code == 201, response.get_json()
+
+
 def test_marac_repeat_is_found_in_the_store_for_the_same_child(client, people):
-    high = example("police-da-high-risk")
-    first = submit(client, people["partner"], high)
-    assert first["recommendation"]["marac"]["recommended"] is True
-
-    again = contact_payload(
-        received_at="2026-12-01T09:00:00+00:00",
-        children=[child(child_reference=high["children"][0]["child_reference"], present_at_incident=False)],
-    )
-    second = submit(client, people["partner"], again)
-    assert "repeat" in second["recommendation"]["marac"]["criteria"]
-
-    stranger = contact_payload(received_at="2026-12-01T09:00:00+00:00", children=[child()])
+    first = submit(client, people["partner"], contact_payload(children=[child(identifiers={"nhs_number": NHS})]))
+    _decide_marac(client, people, first["id"])
+    again = contact_payload(children=[child(identifiers={"nhs_number": NHS}, present_at_incident=False)])
+    assert "repeat" in submit(client, people["partner"], again)["recommendation"]["marac"]["criteria"]
+    stranger = contact_payload(children=[child()])
     assert "repeat" not in submit(client, people["partner"], stranger)["recommendation"]["marac"]["criteria"]
 
 
-def test_marac_repeat_looks_back_twelve_months_only(client, people):
-    high = example("police-da-high-risk")
-    submit(client, people["partner"], high)
-    later = contact_payload(
-        received_at="2027-12-01T09:00:00+00:00",
-        children=[child(child_reference=high["children"][0]["child_reference"])],
-    )
-    assert "repeat" not in submit(client, people["partner"], later)["recommendation"]["marac"]["criteria"]
+def test_marac_repeat_looks_back_twelve_months_only(client, people, monkeypatch):
+    from triage.services import intake
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(intake, "utcnow", lambda: start)
+    first = submit(client, people["partner"], contact_payload(received_at=start.isoformat(),
+                                                              children=[child(identifiers={"nhs_number": NHS})]))
+    _decide_marac(client, people, first["id"])
+    later = start + timedelta(days=366)
+    monkeypatch.setattr(intake, "utcnow", lambda: later)
+    again = contact_payload(received_at=later.isoformat(), children=[child(identifiers={"nhs_number": NHS})])
+    assert "repeat" not in submit(client, people["partner"], again)["recommendation"]["marac"]["criteria"]

@@ -18,6 +18,7 @@ from training.generate import generate, guidance_floor_fn
 from triage.engine import features as F
 from triage.engine.classifier import ModelLoadError, load_model
 from triage.engine.guidance import load_guidance
+from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender, load_recommender
 
 ROOT = Path(__file__).resolve().parents[2]  # the project (tests/engine/ is two below it)
@@ -43,7 +44,7 @@ def contacts() -> list[dict]:
 def _level(rec: Recommender, record: dict, contact: dict | None = None) -> dict:
     c = contact if contact is not None else record["contact"]
     return rec.recommend(c, received_at=datetime.fromisoformat(c["received_at"]),
-                         prior_marac_12m=record["prior_marac_12m"])
+                         history=KnownHistory(marac_12m=record["prior_marac_12m"]))
 
 
 def test_fast_scores_equal_the_fitted_estimators(model, contacts):

@@ -15,6 +15,7 @@ from triage.engine import features as F
 from triage.engine.classifier import load_model
 from triage.engine.explain import caution, most_likely_level, score_and_explain
 from triage.engine.guidance import load_guidance
+from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def contacts() -> list[dict]:
 
 def _recommend(rec: Recommender, contact: dict, prior: bool = False) -> dict:
     return rec.recommend(contact, received_at=datetime.fromisoformat(contact["received_at"]),
-                         prior_marac_12m=prior)
+                         history=KnownHistory(marac_12m=prior))
 
 
 def test_contributions_plus_intercept_reproduce_the_score_for_the_recommended_level(recommender, model,
@@ -48,7 +49,8 @@ def test_contributions_plus_intercept_reproduce_the_score_for_the_recommended_le
         out = _recommend(recommender, r["contact"], r["prior_marac_12m"])
         expl = out["explanation"]
         k = max(out["level"], 2)
-        active = F.encode(r["contact"], floor_level=out["floor"]["level"], prior_marac_12m=r["prior_marac_12m"])
+        active = F.encode(r["contact"], floor_level=out["floor"]["level"],
+                          history=KnownHistory(marac_12m=r["prior_marac_12m"]))
         score = model.score(active).logits[k - 2]
         total = expl["intercept"] + sum(c["contribution"] for c in expl["contributions"])
         assert abs(total - score) < 1e-6
@@ -94,7 +96,7 @@ def test_what_would_change_statements_hold(model, contacts):
     found = 0
     for r in contacts:
         floor = 0
-        out = score_and_explain(model, r["contact"], floor_level=floor, prior_marac_12m=False)
+        out = score_and_explain(model, r["contact"], floor_level=floor)
         values = F.summarise(r["contact"], floor_level=floor)
         for change in out["what_would_change"]:
             scored = model.score(_apply(values, change["field"], change["to"]))
@@ -161,7 +163,8 @@ def test_every_recommendation_shows_its_most_likely_level_and_a_caution_exactly_
         assert likely >= max(floor, 1)
         assert probs[str(likely)] == max(probs[str(k)] for k in range(max(floor, 1), 5))
         # the level is still the rule's: the caution explains it, never changes it
-        scored = model.score(F.encode(r["contact"], floor_level=floor, prior_marac_12m=r["prior_marac_12m"]))
+        scored = model.score(F.encode(r["contact"], floor_level=floor,
+                                      history=KnownHistory(marac_12m=r["prior_marac_12m"])))
         assert out["level"] == max(scored.model_level, floor, 1)
         if out["level"] > likely:
             cautioned += 1

@@ -15,6 +15,7 @@ from training.train import build_dataset
 from triage.engine import explain
 from triage.engine import features as F
 from triage.engine.guidance import load_guidance
+from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the project (tests/engine/ is two below it)
@@ -63,7 +64,7 @@ def test_service_path_and_trainer_build_identical_vectors(records, monkeypatch):
     rec = Recommender(guidance=load_guidance(THRESHOLDS), model=load_model(ROOT / "models"))
     for i, r in enumerate(records):
         received = datetime.fromisoformat(r["contact"]["received_at"])
-        rec.recommend(r["contact"], received_at=received, prior_marac_12m=r["prior_marac_12m"])
+        rec.recommend(r["contact"], received_at=received, history=KnownHistory(marac_12m=r["prior_marac_12m"]))
         assert seen[-1] == train_x[i].indices.tolist()
 
 

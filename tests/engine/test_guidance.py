@@ -31,6 +31,7 @@ from tests.guidance_cases import (
 )
 from triage.engine.guidance import Guidance, GuidanceConfigError, GuidanceResult, load_guidance
 from triage.engine.guidance_config import CONTACT_FIELDS
+from triage.engine.history import KnownHistory
 
 GUIDANCE = load_guidance(DEFAULT_THRESHOLDS)
 DEFAULT_YAML = yaml.safe_load(DEFAULT_THRESHOLDS.read_text())
@@ -197,11 +198,11 @@ def test_no_dash_means_no_dash_result():
     (da_contact(dash=dash(20), incidents_12m=7), True, ["visible_high_risk", "potential_escalation", "repeat"]),
 ])
 def test_marac_criteria(doc, prior, criteria):
-    assert evaluate(doc, prior_marac_12m=prior).marac == {"recommended": bool(criteria), "criteria": criteria}
+    assert evaluate(doc, history=KnownHistory(marac_12m=prior)).marac == {"recommended": bool(criteria), "criteria": criteria}
 
 
 def test_marac_is_not_considered_for_a_contact_that_is_not_about_domestic_abuse():
-    assert evaluate(contact(primary_concern="neglect"), prior_marac_12m=True).marac == {
+    assert evaluate(contact(primary_concern="neglect"), history=KnownHistory(marac_12m=True)).marac == {
         "recommended": False, "criteria": []}
 
 
@@ -368,7 +369,7 @@ def test_example_school_neglect():
 
 
 def test_repeat_marac_on_the_standard_example():
-    result = _evaluate_example("police-da-standard-no-children-present", prior_marac_12m=True)
+    result = _evaluate_example("police-da-standard-no-children-present", history=KnownHistory(marac_12m=True))
     assert result.marac == {"recommended": True, "criteria": ["repeat"]}
 
 
@@ -522,7 +523,7 @@ PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_ch
 @PROPERTY_SETTINGS
 @given(contacts, st.booleans())
 def test_engine_never_raises_and_stays_in_range(doc, prior):
-    result = GUIDANCE.evaluate(doc, received_at=received_at_of(doc), prior_marac_12m=prior)
+    result = GUIDANCE.evaluate(doc, received_at=received_at_of(doc), history=KnownHistory(marac_12m=prior))
     assert 0 <= result.floor_level <= 4
     assert all(i["level"] == result.floor_level for i in result.indicators if i["id"] in result.floor_indicators)
     assert (result.floor_level == 0) == (result.floor_indicators == [])

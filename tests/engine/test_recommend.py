@@ -20,6 +20,7 @@ from tests.guidance_cases import (
     received_at_of,
 )
 from triage.engine.guidance import GuidanceConfigError
+from triage.engine.history import KnownHistory
 from triage.engine.rationale import draft_rationale
 from triage.engine.recommend import Recommender, load_recommender
 
@@ -72,8 +73,8 @@ def test_school_example_is_early_help_with_consent():
     assert (rec["level"], rec["level_name"], rec["consent"]["ok"]) == (2, "Early help", True)
 
 
-def test_prior_marac_is_passed_through():
-    rec = recommend(da_contact(), prior_marac_12m=True)
+def test_a_marac_in_the_store_history_is_passed_through_as_repeat():
+    rec = recommend(da_contact(), history=KnownHistory(earlier_contacts=1, contacts_12m=1, marac_12m=True))
     assert rec["marac"] == {"recommended": True, "criteria": ["repeat"]}
     assert rec["urgency"] == "amber"
 

@@ -237,7 +237,7 @@ def test_load_facts_reads_the_confirmed_outcome_from_the_stored_rows(app, client
     with app.app_context():
         stored = db.session.get(Contact, contact_id)
         level, gaps = stored.recommended_level, [g["field"] for g in stored.recommendation["information_gaps"]]
-        received = stored.received_at
+        received = stored.accepted_at  # the reports count from the front door's clock
     assert decide(client, people["practitioner"], contact_id, level=level).status_code == 201
     with app.app_context():
         (pending,) = reports.load_facts(*london_days(received.date(), received.date()))

@@ -38,19 +38,19 @@ def test_late_decision_and_missing_steps():
 def test_as_json_gives_rfc3339_times():
     received = utc("2026-11-18T10:00:00+00:00")
     doc = timeliness.measure(received, add_working_days(received, 1), None, None).as_json()
-    assert doc["received_at"] == "2026-11-18T10:00:00Z" and doc["decision_due_at"] == "2026-11-19T10:00:00Z"
+    assert doc["accepted_at"] == "2026-11-18T10:00:00Z" and doc["decision_due_at"] == "2026-11-19T10:00:00Z"
 
 
 def test_for_contact_uses_the_stored_decision_and_review(app, client, people):
     pin(app, level=2, floor=1)
-    contact_id = submit(client, people["partner"])
+    contact_id = submit(client, people["practitioner"])  # a call taken on Friday 20 November 2026 at 08:05
     assert decide(client, people["practitioner"], contact_id).status_code == 201
     assert review(client, people["manager"], contact_id).status_code == 201
     with app.app_context():
         measured = timeliness.for_contact(db.session.get(Contact, contact_id))
         assert measured.decided_at is not None and measured.reviewed_at >= measured.decided_at
         assert measured.hours_decision_to_review >= 0
-        # received on Friday 20 November 2026 at 08:05, due on Monday at 08:05: decided later than that
+        # the clock started at the call, Friday 20 November 2026 at 08:05, due on Monday at 08:05: decided later
         assert measured.decided_on_time is False
         assert measured.hours_to_decision > 8.0  # the whole of Friday's working day, and some
 

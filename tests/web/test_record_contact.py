@@ -69,6 +69,17 @@ def test_bad_fields_get_an_error_summary_linking_to_each_one(signed_in):
     assert 'value="three"' in page  # what they typed is kept
 
 
+def test_a_call_time_in_the_future_is_refused_on_its_field(signed_in):
+    from datetime import datetime, timedelta
+
+    from triage.engine.workdays import LONDON
+
+    tomorrow = (datetime.now(LONDON) + timedelta(days=1)).strftime("%d/%m/%Y %H:%M")
+    response = signed_in("practitioner").post("/contacts/new", data=dict(GOOD, received_at=tomorrow))
+    assert response.status_code == 422
+    assert '<a href="#received_at">Date and time of the call: Must not be in the future' in response.get_data(as_text=True)
+
+
 def test_the_same_reference_again_opens_the_contact_already_recorded(signed_in):
     client = signed_in("practitioner")
     first = client.post("/contacts/new", data=GOOD)

@@ -50,7 +50,7 @@ def organisation_of(app, person) -> int:
 
 def this_month(app, contact_id: str) -> str:
     with app.app_context():
-        return db.session.get(Contact, contact_id).received_at.astimezone(LONDON).strftime("%Y-%m")
+        return db.session.get(Contact, contact_id).accepted_at.astimezone(LONDON).strftime("%Y-%m")
 
 
 def test_manager_previews_then_releases_and_the_partner_reads_it(app, client, people):
@@ -130,7 +130,7 @@ def test_partner_list_links_each_organisation(app, client, people):
 def test_dashboard_for_managers_with_date_filter_charts_and_exports(app, client, people):
     contact_id = confirmed_contact(app, client, people)
     with app.app_context():
-        day = db.session.get(Contact, contact_id).received_at.astimezone(LONDON).date().isoformat()
+        day = db.session.get(Contact, contact_id).accepted_at.astimezone(LONDON).date().isoformat()
     manager = sign_in(app, people["manager"])
     body = page(manager, f"/reports/dashboard?from={day}&to={day}")
     assert "Front door dashboard" in body and f"Contacts received {day} to {day}" in body

@@ -88,8 +88,11 @@ def contact_json(contact: Contact, viewer: User) -> dict:
     """The stored contact with its recommendation; partners never see the front door's notes."""
     levels = level_table()
     doc = dict(contact.payload)
+    ids = {child.position: child.child_id for child in contact.children}
+    doc["children"] = [{**child, "child_id": ids.get(i)} for i, child in enumerate(doc.get("children") or [])]
     doc.update(
         id=contact.id,
+        accepted_at=rfc3339(contact.accepted_at),
         status=contact.status,
         decision_due_at=rfc3339(contact.decision_due_at),
         urgency=contact.urgency,
@@ -113,6 +116,7 @@ def summary(contact: Contact) -> dict:
         "source_code": contact.source_code,
         "primary_concern": contact.primary_concern,
         "received_at": rfc3339(contact.received_at),
+        "accepted_at": rfc3339(contact.accepted_at),
         "decision_due_at": rfc3339(contact.decision_due_at),
         "status": contact.status,
         "urgency": contact.urgency,

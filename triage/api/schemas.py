@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from triage.engine.contract import SOURCE_CODES, ContactSchema
+from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
 from triage.record.workflow import Status
+
+
+class ChildOutSchema(ChildSchema):
+    """A child as the service answers it: never its identifiers, always the service's own child_id."""
+
+    class Meta:
+        exclude = ("identifiers",)
+
+    child_id = fields.String(metadata={"description": "The service's own pseudonymous id for this child "
+                                                      "(spec section 9): the same for every contact about them."})
 
 
 class ContactOutSchema(ContactSchema):
     """A stored contact: what the partner sent, plus the front door's state and recommendation."""
 
+    children = fields.List(fields.Nested(ChildOutSchema))
+
     id = fields.String(metadata={"description": "The front door's id for this contact."})
+    accepted_at = fields.String(metadata={"description": "When the front door's clock started (spec section 8): "
+                                                         "when the service first accepted a partner's contact, "
+                                                         "or the call time a worker gave."})
     status = fields.String(metadata={"enum": [s.value for s in Status]})
-    decision_due_at = fields.String(metadata={"description": "One working day after received_at."})
+    decision_due_at = fields.String(metadata={"description": "One working day after accepted_at."})
     urgency = fields.String(allow_none=True, metadata={"enum": ["red", "amber", "green"]})
     recommendation = fields.Dict(allow_none=True)
     decision = fields.Dict(allow_none=True)
@@ -38,6 +53,7 @@ class ContactSummarySchema(Schema):
     source_code = fields.String()
     primary_concern = fields.String()
     received_at = fields.String()
+    accepted_at = fields.String()
     decision_due_at = fields.String()
     status = fields.String()
     urgency = fields.String(allow_none=True)

@@ -47,6 +47,8 @@ _RFC3339 = re.compile(
 # The contract's patterns, written as ECMA-262 (the OpenAPI document shows them as they are).
 REFERENCE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 DASH_QUESTION_PATTERN = "^([1-9]|1[0-9]|2[0-7])$"
+NHS_NUMBER_PATTERN = "^[0-9]{10}$"
+UPN_PATTERN = "^[A-Z][0-9]{11}[0-9A-Z]$"
 # An RFC 5321 mailbox as far as it matters here: one @, something either side, no spaces.
 _EMAIL = "^[^@\\s]+@[^@\\s]+$"
 
@@ -173,6 +175,25 @@ class SourceSchema(_Strict):
     referrer = fields.Nested(ReferrerSchema)
 
 
+class IdentifiersSchema(_Strict):
+    """What lets the front door recognise one child across contacts (spec section 9).
+
+    Only the shape is the contract's; the check digit and letter are checked at intake
+    (``services/identity.py``), so that this schema accepts exactly what the JSON Schema does.
+    """
+
+    nhs_number = StrictString(validate=Pattern(NHS_NUMBER_PATTERN, error="Must be the 10 digits of an NHS number."),
+                              metadata={"pattern": NHS_NUMBER_PATTERN})
+    upn = StrictString(validate=Pattern(UPN_PATTERN, error="Must be a unique pupil number: a capital letter "
+                                                           "then 11 digits then a digit or capital letter."),
+                       metadata={"pattern": UPN_PATTERN})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _at_least_one(self, data: dict, **kwargs) -> None:
+        if not data:
+            raise ValidationError("Give at least one identifier (nhs_number or upn), or leave identifiers out.")
+
+
 class ChildSchema(_Strict):
     child_reference = StrictString(required=True, validate=validate.Length(min=1, max=64))
     age_years = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=17))
@@ -185,6 +206,7 @@ class ChildSchema(_Strict):
     disclosed_harm = StrictBoolean(allow_none=True)
     current_status = StrictString(validate=_one_of(CHILD_STATUSES))
     previous_referrals_12m = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=100))
+    identifiers = fields.Nested(IdentifiersSchema)
 
 
 class DashSchema(_Strict):

@@ -21,6 +21,7 @@ from triage.engine import features as F
 from triage.engine.classifier import SCALE, OrdinalModel, Scored
 from triage.engine.contract import GRADINGS
 from triage.engine.guidance_config import LEVELS
+from triage.engine.history import UNKNOWN, KnownHistory
 from triage.engine.words import NOT_KNOWN, words
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
@@ -191,15 +192,15 @@ def caution(model: OrdinalModel, probabilities: dict[str, float], level: int, fl
             "Check agency records before deciding.")
 
 
-def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int, prior_marac_12m: bool,
-                      level_names: dict[int, str] | None = None) -> dict:
+def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int,
+                      history: KnownHistory = UNKNOWN, level_names: dict[int, str] | None = None) -> dict:
     """Everything the recommendation needs from the model for one contact, in one pass.
 
     Returns ``level`` (max of the guidance floor and the model's level), ``model_level``,
     ``most_likely_level``, ``caution`` (None unless the level is a precaution), ``probabilities``,
     ``explanation``, ``what_would_change`` and ``reasons`` (for the rationale).
     """
-    values = F.summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m)
+    values = F.summarise(contact, floor_level=floor_level, history=history)
     active = F.active_columns(values)
     scored = model.score(active)
     level = max(scored.model_level, floor_level, 1)

@@ -34,6 +34,7 @@ from triage.engine.contract import (
     PRIMARY_CONCERNS,
     REFERRER_REQUESTS,
 )
+from triage.engine.history import UNKNOWN, KnownHistory
 
 FEATURE_SET_VERSION = "features-v1"
 
@@ -202,8 +203,12 @@ _STATUS_RANK = {s: i for i, s in enumerate(("unknown", "none", "early_help", "ch
                                             "child_protection", "looked_after"))}
 
 
-def summarise(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = False) -> dict[str, Any]:
-    """The value of every explained field, as a practitioner would read it off the contact."""
+def summarise(contact: dict, *, floor_level: int = 0, history: KnownHistory = UNKNOWN) -> dict[str, Any]:
+    """The value of every explained field, as a practitioner would read it off the contact.
+
+    ``history`` is the store's own record of these children (``engine.history``); the bundled
+    model's columns read only its ``marac_12m`` (as ``prior_marac_12m``).
+    """
     children = contact.get("children") or []
     da = contact.get("domestic_abuse") or {}
     dash = da.get("dash") or {}
@@ -224,7 +229,7 @@ def summarise(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = Fa
         "consent": contact.get("consent"),
         "referrer_request": contact.get("referrer_request") or NOT_GIVEN,
         "guidance_floor": int(floor_level),
-        "prior_marac_12m": bool(prior_marac_12m),
+        "prior_marac_12m": bool(history.marac_12m),
     }
     for key, _ in CHILD_RISKS:
         v[f"children.{key}"] = _tri(c.get(key) for c in children)
@@ -381,19 +386,19 @@ def active_columns(v: dict[str, Any]) -> list[int]:
     return out
 
 
-def encode(contact: dict, *, floor_level: int = 0, prior_marac_12m: bool = False) -> list[int]:
+def encode(contact: dict, *, floor_level: int = 0, history: KnownHistory = UNKNOWN) -> list[int]:
     """Active column indices of one contact: the single-contact serving path."""
-    return active_columns(summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m))
+    return active_columns(summarise(contact, floor_level=floor_level, history=history))
 
 
 def encode_many(contacts: Sequence[dict], floor_levels: Sequence[int],
-                prior_marac: Sequence[bool] | None = None) -> sparse.csr_matrix:
+                histories: Sequence[KnownHistory] | None = None) -> sparse.csr_matrix:
     """A sparse 0/1 matrix (one row per contact) built from the same ``encode`` as serving."""
-    prior_marac = prior_marac if prior_marac is not None else [False] * len(contacts)
+    histories = histories if histories is not None else [UNKNOWN] * len(contacts)
     indices: list[int] = []
     indptr = [0]
-    for contact, floor, marac in zip(contacts, floor_levels, prior_marac, strict=True):
-        indices.extend(encode(contact, floor_level=floor, prior_marac_12m=marac))
+    for contact, floor, history in zip(contacts, floor_levels, histories, strict=True):
+        indices.extend(encode(contact, floor_level=floor, history=history))
         indptr.append(len(indices))
     data = np.ones(len(indices), dtype=np.float64)
     return sparse.csr_matrix((data, np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int64)),
@@ -461,7 +466,8 @@ class FeatureSet:
         ``history`` is a ``triage.engine.history.KnownHistory`` (or its fields as a dict); ``checks``
         maps an agency to ``{"known", "findings"}`` for each agency asked; an agency absent was not asked.
         """
-        v = summarise(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m)
+        # The features-v1 columns read the MARAC flag as the recommendation step saw it.
+        v = summarise(contact, floor_level=floor_level, history=KnownHistory(marac_12m=bool(prior_marac_12m)))
         h = history if isinstance(history, dict) else (vars(history) if history is not None else {})
         v["history.earlier_contacts"] = int(h.get("earlier_contacts") or 0)
         v["history.contacts_12m"] = int(h.get("contacts_12m") or 0)

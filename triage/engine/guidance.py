@@ -28,6 +28,7 @@ from triage.engine.guidance_config import (
     consent_applies,
     parse_guidance_file,
 )
+from triage.engine.history import UNKNOWN, KnownHistory
 from triage.engine.workdays import add_working_days
 
 __all__ = ["Guidance", "GuidanceConfigError", "GuidanceResult", "load_guidance"]
@@ -189,10 +190,13 @@ class Guidance:
     def indicator_ids(self) -> list[str]:
         return [rule.id for rule in self.config.indicators]
 
-    def evaluate(self, contact: dict, *, received_at: datetime, prior_marac_12m: bool = False) -> GuidanceResult:
-        """Apply the guidance to a schema-valid contact. Never raises for one."""
+    def evaluate(self, contact: dict, *, received_at: datetime, history: KnownHistory = UNKNOWN) -> GuidanceResult:
+        """Apply the guidance to a schema-valid contact. Never raises for one.
+
+        ``received_at`` starts the deadline (the front door's clock); ``history`` is the store's.
+        """
         dash = self._dash(contact)
-        marac = self._marac(contact, dash, prior_marac_12m)
+        marac = self._marac(contact, dash, history.marac_12m)
         facts = _Facts(contact, dash["risk"] if dash else None, marac["recommended"])
         matched = [rule for rule in self.config.indicators if _holds(rule.when, facts, {})]
         floor = max((rule.level for rule in matched if rule.floor), default=0)

@@ -18,6 +18,7 @@ from typing import Any
 from triage.engine.classifier import ModelLoadError, load_model
 from triage.engine.explain import score_and_explain
 from triage.engine.guidance import Guidance, GuidanceResult, load_guidance
+from triage.engine.history import UNKNOWN, KnownHistory
 from triage.engine.rationale import draft_rationale, drafts_by_level
 
 RULES_ONLY = "rules-only"
@@ -33,9 +34,14 @@ class Recommender:
     model: Any = None
     notes: list[str] = field(default_factory=list)
 
-    def recommend(self, contact: dict, *, received_at: datetime, prior_marac_12m: bool = False) -> dict:
-        """The spec's ``recommendation`` for a schema-valid contact."""
-        result = self.guidance.evaluate(contact, received_at=received_at, prior_marac_12m=prior_marac_12m)
+    def recommend(self, contact: dict, *, received_at: datetime, history: KnownHistory = UNKNOWN) -> dict:
+        """The spec's ``recommendation`` for a schema-valid contact.
+
+        ``received_at`` is when the front door's clock started (the service passes ``accepted_at``);
+        ``history`` is what the store already knew about these children, read by the guidance
+        (the MARAC "repeat" criterion) and the feature summary beside what the partner reported.
+        """
+        result = self.guidance.evaluate(contact, received_at=received_at, history=history)
         level = max(result.floor_level, 1)
         if self.model is None:
             rec = self._assemble(result, level)
@@ -43,7 +49,7 @@ class Recommender:
             return rec
         # The classifier: level = max(floor, model level); it can raise, never lower.
         out = score_and_explain(self.model, contact, floor_level=result.floor_level,
-                                prior_marac_12m=prior_marac_12m,
+                                history=history,
                                 level_names={n: v["name"] for n, v in self.guidance.levels.items()})
         # A level raised only as a precaution keeps its level, but the queue is ordered by what the
         # evidence supports (the most likely level, never below the floor): otherwise every

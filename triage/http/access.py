@@ -44,6 +44,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/contacts/<contact_id>/review": MANAGERS,
     "POST /api/v1/contacts/<contact_id>/information-request": STAFF,
     "GET /api/v1/contacts/<contact_id>/history": STAFF,
+    # a child across contacts (spec section 9): history, and linking two records of one child
+    "GET /api/v1/children/<child_id>/history": STAFF,
+    "POST /api/v1/children/<child_id>/links": STAFF,
+    "POST /api/v1/children/<child_id>/links/<int:link_id>/undo": STAFF,
     # work queues (triage/queues.py)
     "GET /api/v1/queues/awaiting-decision": STAFF,
     "GET /api/v1/queues/overdue": STAFF,
@@ -76,6 +80,9 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /contacts/<contact_id>/decision": STAFF,
     "POST /contacts/<contact_id>/review": MANAGERS,
     "POST /contacts/<contact_id>/information-request": STAFF,
+    "GET /children": STAFF,
+    "POST /children/<child_id>/links": STAFF,
+    "POST /children/<child_id>/links/<int:link_id>/undo": STAFF,
     "GET /reviews": MANAGERS,
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,

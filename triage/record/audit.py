@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 from triage.extensions import db
 from triage.record.tables import (
     AuditHead,
+    ChildLink,
+    ChildUnlink,
     Decision,
     Event,
     FeedbackRelease,
@@ -40,6 +42,8 @@ EVENT_KINDS = (
     "information_requested",
     "feedback_released",
     "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
+    "child_linked",  # two child records said to be one child (services/children.py)
+    "child_unlinked",  # a link undone
 )
 
 
@@ -158,6 +162,8 @@ RECORDS = (
     ("information_requested", InformationRequest, "request_id", "requested_by_id",
      ("fields", "message", "contact_id")),
     ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id",)),
+    ("child_linked", ChildLink, "link_id", "linked_by_id", ("child_id", "linked_child_id", "reason", "contact_id")),
+    ("child_unlinked", ChildUnlink, "unlink_id", "unlinked_by_id", ("link_id", "reason", "contact_id")),
 )
 
 

@@ -124,7 +124,10 @@ class Contact(db.Model):
     source_code: Mapped[str] = mapped_column(String(4), index=True)
     source_team: Mapped[str | None] = mapped_column(String(120))
     primary_concern: Mapped[str] = mapped_column(String(40), index=True)
+    # As the partner (or the worker taking a call) gave it: when the partner recorded the contact.
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # When the front door's clock started (spec section 8): deadlines, queues and reports run on it.
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(20), index=True, default=Status.AWAITING_DECISION)
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     urgency: Mapped[str | None] = mapped_column(String(5))
@@ -164,8 +167,65 @@ class Child(db.Model):
     ethnicity: Mapped[str | None] = mapped_column(String(4))
     disabled: Mapped[bool | None] = mapped_column(Boolean)
     current_status: Mapped[str | None] = mapped_column(String(20))
+    # The service's own pseudonymous record of this child (spec section 9), set once at intake.
+    child_id: Mapped[str] = mapped_column(ForeignKey("child_records.id"), index=True)
 
     contact: Mapped[Contact] = relationship(back_populates="children")
+
+
+class ChildRecord(db.Model):
+    """The service's own pseudonymous record of one child (``child_id``), across contacts and partners.
+
+    It holds nothing about the child: what is known stays on each contact. Identifiers point at it
+    only as keyed hashes (``ChildIdentifier``); people join two records with ``ChildLink``.
+    """
+
+    __tablename__ = "child_records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChildIdentifier(db.Model):
+    """An HMAC-SHA256 of one identifier (its kind and value, ``services/identity.py``): never the value."""
+
+    __tablename__ = "child_identifiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("child_records.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChildLink(db.Model):
+    """A person's judgement that two child records are one child, with their reason; undone by ``ChildUnlink``."""
+
+    __tablename__ = "child_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("child_records.id"), index=True)
+    linked_child_id: Mapped[str] = mapped_column(ForeignKey("child_records.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    linked_by: Mapped[User] = relationship()
+
+
+class ChildUnlink(db.Model):
+    """Undoing a link: a new row pointing at it, never an edit of the link."""
+
+    __tablename__ = "child_unlinks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("child_links.id"), unique=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    unlinked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    unlinked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unlinked_by: Mapped[User] = relationship()
 
 
 class Decision(db.Model):

@@ -14,14 +14,16 @@ the list's own column headings (``LIST_1_HEADINGS``, ``LIST_3_HEADINGS``) and co
 - Date of Birth: always empty. The service holds pseudonymous data with the age in years only,
   never a date of birth; the council's case system fills this column if the inspectors need it.
 - Age of Child (Years): ``age_years``; empty for an unborn child or when the age is not known.
-- Dates: ``DD/MM/YYYY``, the London calendar day.
+- Child Unique ID: the service's own pseudonymous ``child_id`` (one id for records people
+  linked as one child), never an identifier.
+- Dates: ``DD/MM/YYYY``, the London calendar day of the front door's clock (``accepted_at``).
 
 List 3 holds the contacts whose *confirmed* level (after a manager's review) is 3 or 4
-(``guidance_config.REFERRAL_LEVEL``). "Date of Referral" is the day the contact that became the referral was
-received (the census's referral date). "Referral NFA?" is ``No``: a contact the front door
+(``guidance_config.REFERRAL_LEVEL``). "Date of Referral" is the day the front door accepted the contact that
+became the referral (the census's referral date). "Referral NFA?" is ``No``: a contact the front door
 accepted as a referral goes on to assessment, and the assessment's outcome is recorded in the
 case system, not here. "Number of Referrals in Last 12 Months" counts this service's referrals
-for the same child in the 12 months up to and including this one. "Allocated Team" and
+for the same child record (and the records linked to it) in the 12 months up to and including this one. "Allocated Team" and
 "Allocated Worker" are empty: allocation happens after the front door, in the case system.
 
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
@@ -45,7 +47,7 @@ from triage.extensions import db
 from triage.record import audit
 from triage.record.tables import User
 from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
-from triage.services.intake import prior_marac_12m
+from triage.services.children import known_history
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                    "Date of Contact", "Contact Source")
@@ -70,13 +72,18 @@ def annex_date(when: datetime) -> str:
     return london_date(when).strftime("%d/%m/%Y")
 
 
+def child_unique_id(child: ChildFacts) -> str:
+    """The service's own id for the child (one id for records people linked); the partner's reference if none."""
+    return child.same_child or child.child_id or child.child_reference
+
+
 def _child_columns(child: ChildFacts) -> list[str]:
     age = "" if child.unborn or child.age_years is None else str(child.age_years)
-    return [child.child_reference, gender_code(child.sex), child.ethnicity or ETHNICITY_NOT_OBTAINED, "", age]
+    return [child_unique_id(child), gender_code(child.sex), child.ethnicity or ETHNICITY_NOT_OBTAINED, "", age]
 
 
 def _in(row: ContactFacts, start: datetime, end: datetime) -> bool:
-    return start <= row.received_at < end
+    return start <= row.accepted < end
 
 
 def contacts_in(facts: Iterable[ContactFacts], start: datetime, end: datetime,
@@ -86,7 +93,7 @@ def contacts_in(facts: Iterable[ContactFacts], start: datetime, end: datetime,
     Also what the export records as read: every contact whose children appear in the file.
     """
     chosen = (f for f in facts if _in(f, start, end) and (f.is_referral or not referrals_only))
-    return sorted(chosen, key=lambda f: (f.received_at, f.id))
+    return sorted(chosen, key=lambda f: (f.accepted, f.id))
 
 
 def list_1_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -> list[list[str]]:
@@ -94,7 +101,7 @@ def list_1_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -
     rows = []
     for contact in contacts_in(facts, start, end):
         for child in contact.children:
-            rows.append(_child_columns(child) + [annex_date(contact.received_at), contact.source_code])
+            rows.append(_child_columns(child) + [annex_date(contact.accepted), contact.source_code])
     return rows
 
 
@@ -103,7 +110,7 @@ def _referrals_by_child(facts: Iterable[ContactFacts]) -> dict[str, list[datetim
     for contact in facts:
         if contact.is_referral:
             for child in contact.children:
-                seen.setdefault(child.child_reference, []).append(contact.received_at)
+                seen.setdefault(child_unique_id(child), []).append(contact.accepted)
     return seen
 
 
@@ -118,9 +125,9 @@ def list_3_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -
     rows = []
     for contact in contacts_in(facts, start, end, referrals_only=True):
         for child in contact.children:
-            count = sum(1 for when in history.get(child.child_reference, ())
-                        if contact.received_at - TWELVE_MONTHS < when <= contact.received_at)
-            rows.append(_child_columns(child) + [annex_date(contact.received_at), contact.source_code,
+            count = sum(1 for when in history.get(child_unique_id(child), ())
+                        if contact.accepted - TWELVE_MONTHS < when <= contact.accepted)
+            rows.append(_child_columns(child) + [annex_date(contact.accepted), contact.source_code,
                                                  "No", str(count), "", ""])
     return rows
 
@@ -216,7 +223,8 @@ def training_jsonl(first: date, last: date, user: User) -> str:
     start, end = london_days(first, last)
     facts = load_facts(start, end, with_payload=True)
     records = training_records(
-        facts, lambda f: prior_marac_12m([c.child_reference for c in f.children], f.received_at))
+        facts, lambda f: known_history([c.child_id for c in f.children if c.child_id],
+                                       before=f.accepted, exclude=f.id).marac_12m)
     audit.record_export("confirmed-decisions", (f.id for f in confirmed(facts)), user)
     db.session.commit()
     return to_jsonl(records)

@@ -34,7 +34,8 @@ from triage.engine.workdays import LONDON, london_date, london_days, london_midn
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Organisation, Review, User
 from triage.record.workflow import Status
-from triage.services.timeliness import REVIEW_WORKING_DAYS, measure
+from triage.services.children import same_child_ids
+from triage.services.timeliness import REVIEW_WORKING_DAYS, measure, notification_delay
 
 DASH_BANDS = (*reversed(RISKS), "none")  # highest risk first; "none": no DASH band
 TREND_MONTHS = 6
@@ -76,6 +77,9 @@ class ChildFacts:
     unborn: bool
     sex: str | None
     ethnicity: str | None
+    #: The service's record of the child, and the one standing for its whole linked group.
+    child_id: str | None = None
+    same_child: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class ContactFacts:
     status: str
     primary_concern: str = "other"
     team: str | None = None
+    #: When the front door's clock started (spec section 8); every figure here counts from it.
+    accepted_at: datetime | None = None
     decision_due_at: datetime | None = None
     recommended_level: int | None = None
     marac_recommended: bool = False
@@ -122,6 +128,16 @@ class ContactFacts:
     def is_domestic_abuse(self) -> bool:
         return self.primary_concern == "domestic_abuse"
 
+    @property
+    def accepted(self) -> datetime:
+        """The front door's clock; rows built without one (older tests) ran on ``received_at``."""
+        return self.accepted_at or self.received_at
+
+    @property
+    def late_by(self) -> timedelta | None:
+        """How late the partner sent it (``timeliness.notification_delay``), or None if in time."""
+        return notification_delay(self.received_at, self.accepted)
+
 
 def _dash_completed(payload: dict) -> bool | None:
     """For a domestic abuse contact: did a DASH come with its answers? None for other contacts."""
@@ -142,21 +158,22 @@ def _review_facts(row: Review, users: dict[int, str]) -> ReviewFacts:
 
 
 def _facts(c: Contact, decisions: list[Decision], reviews: list[Review], users: dict[int, str],
-           with_payload: bool) -> ContactFacts:
+           with_payload: bool, same: dict[str, str]) -> ContactFacts:
     rec = c.recommendation or {}
     first_decision = decisions[0] if decisions else None
     first_review = next((r for r in reviews if first_decision and r.decision_id == first_decision.id), None)
     gaps = rec.get("information_gaps")
     return ContactFacts(
         id=c.id, organisation_id=c.organisation_id, organisation=c.organisation.name,
-        source_code=c.source_code, received_at=c.received_at, status=c.status,
+        source_code=c.source_code, received_at=c.received_at, accepted_at=c.accepted_at, status=c.status,
         primary_concern=c.primary_concern, team=c.source_team, decision_due_at=c.decision_due_at,
         recommended_level=c.recommended_level, marac_recommended=bool(c.marac_recommended),
         marac_criteria=tuple((rec.get("marac") or {}).get("criteria") or ()), dash_risk=c.dash_risk,
         model_version=c.model_version, consent=c.payload.get("consent"),
         dash_completed=_dash_completed(c.payload),
         gap_fields=None if gaps is None else tuple(g["field"] for g in gaps),
-        children=tuple(ChildFacts(ch.child_reference, ch.age_years, bool(ch.unborn), ch.sex, ch.ethnicity)
+        children=tuple(ChildFacts(ch.child_reference, ch.age_years, bool(ch.unborn), ch.sex, ch.ethnicity,
+                                  ch.child_id, same.get(ch.child_id, ch.child_id))
                        for ch in c.children),
         first_decided_at=first_decision.decided_at if first_decision else None,
         first_reviewed_at=first_review.reviewed_at if first_review else None,
@@ -168,9 +185,9 @@ def _facts(c: Contact, decisions: list[Decision], reviews: list[Review], users: 
 
 def load_facts(start: datetime, end: datetime, *, organisation_id: int | None = None,
                with_payload: bool = False) -> list[ContactFacts]:
-    """Contacts received in ``[start, end)`` with their decisions and reviews, oldest first."""
-    in_range = select(Contact.id).where(Contact.received_at >= start, Contact.received_at < end)
-    query = (select(Contact).where(Contact.received_at >= start, Contact.received_at < end)
+    """Contacts accepted in ``[start, end)`` with their decisions and reviews, oldest first."""
+    in_range = select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+    query = (select(Contact).where(Contact.accepted_at >= start, Contact.accepted_at < end)
              .options(selectinload(Contact.children), selectinload(Contact.organisation)))
     if organisation_id is not None:
         in_range = in_range.where(Contact.organisation_id == organisation_id)
@@ -182,8 +199,9 @@ def load_facts(start: datetime, end: datetime, *, organisation_id: int | None = 
     for row in db.session.scalars(select(Review).where(Review.contact_id.in_(in_range)).order_by(Review.id)):
         reviews[row.contact_id].append(row)
     users = dict(db.session.execute(select(User.id, User.email)).all())
-    contacts = db.session.scalars(query.order_by(Contact.received_at, Contact.id)).all()
-    return [_facts(c, decisions[c.id], reviews[c.id], users, with_payload) for c in contacts]
+    contacts = db.session.scalars(query.order_by(Contact.accepted_at, Contact.id)).all()
+    same = same_child_ids()
+    return [_facts(c, decisions[c.id], reviews[c.id], users, with_payload, same) for c in contacts]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +255,7 @@ def month_figures(rows: Sequence[ContactFacts]) -> dict:
     sought = consent["obtained"] + consent["refused"]
     return {
         "contacts": len(rows),
+        "late_notifications": sum(1 for r in rows if r.late_by is not None),
         "decided": len(decided),
         "awaiting_outcome": len(rows) - len(decided),
         "levels": {str(n): {"contacts": level_counts[n], "share": _share(level_counts[n], len(decided))}
@@ -285,8 +304,8 @@ def partner_report(facts: Iterable[ContactFacts], *, organisation_id: int, organ
     own = [r for r in own_all if team is None or r.team == team]
     by_month: dict[str, list[ContactFacts]] = defaultdict(list)
     for row in own:
-        by_month[month_key(row.received_at)].append(row)
-    everyone = [r for r in facts if month_key(r.received_at) == key]
+        by_month[month_key(row.accepted)].append(row)
+    everyone = [r for r in facts if month_key(r.accepted) == key]
     everyone_figures = month_figures(everyone)
     return {
         "organisation": {"id": organisation_id, "name": organisation},
@@ -333,6 +352,7 @@ def partner_report_csv(report: dict) -> str:
         ("Team", report["team"] or "All teams"),
         ("Month", report["month"]),
         ("Contacts sent", f["contacts"]),
+        ("Sent more than a working day after the partner recorded them", f["late_notifications"]),
         ("Contacts with a confirmed outcome", f["decided"]),
         ("Contacts awaiting an outcome", f["awaiting_outcome"]),
     ]
@@ -371,7 +391,7 @@ def partner_report_csv(report: dict) -> str:
 def _per_day(rows: Sequence[ContactFacts], first: date, last: date) -> dict:
     counts: dict[date, Counter[str]] = defaultdict(Counter)
     for row in rows:
-        counts[london_date(row.received_at)][row.source_code] += 1
+        counts[london_date(row.accepted)][row.source_code] += 1
     totals = Counter(r.source_code for r in rows)
     sources = sorted(totals, key=lambda code: (-totals[code], code))
     days = []
@@ -401,7 +421,7 @@ def _timeliness(rows: Sequence[ContactFacts], now: datetime) -> dict:
     decided = on_time = reviewed = reviewed_on_time = overdue_decisions = overdue_reviews = 0
     hours: list[float] = []
     for row in rows:
-        m = measure(row.received_at, row.decision_due_at, row.first_decided_at, row.first_reviewed_at)
+        m = measure(row.accepted, row.decision_due_at, row.first_decided_at, row.first_reviewed_at)
         if row.first_decided_at is None:
             overdue_decisions += bool(row.decision_due_at and row.decision_due_at < now)
             continue
@@ -436,14 +456,14 @@ def _departures(rows: Sequence[ContactFacts]) -> dict:
         "share": _share(len(departed), len(with_rec)),
         "higher": sum(1 for r in departed if r.decision.level > r.decision.recommended_level),
         "lower": sum(1 for r in departed if r.decision.level < r.decision.recommended_level),
-        "items": [{"contact_id": r.id, "received_at": r.received_at.isoformat(),
+        "items": [{"contact_id": r.id, "received_at": r.received_at.isoformat(), "accepted_at": r.accepted.isoformat(),
                    "recommended_level": r.decision.recommended_level, "decided_level": r.decision.level,
                    "reason": r.decision.override_reason, "decided_by": r.decision.decided_by}
                   for r in departed],
         "reviews": len(reviewed),
         "changed_by_managers": len(changed),
         "changed_share": _share(len(changed), len(reviewed)),
-        "changes": [{"contact_id": r.id, "received_at": r.received_at.isoformat(),
+        "changes": [{"contact_id": r.id, "received_at": r.received_at.isoformat(), "accepted_at": r.accepted.isoformat(),
                      "decided_level": r.decision.level if r.decision else None, "confirmed_level": r.review.level,
                      "reason": r.review.rationale, "reviewed_by": r.review.reviewed_by}
                     for r in changed],
@@ -460,7 +480,7 @@ def _agreement(rows: Sequence[ContactFacts]) -> dict:
     weeks: dict[date, list[ContactFacts]] = defaultdict(list)
     models: dict[str, list[ContactFacts]] = defaultdict(list)
     for row in scored:
-        weeks[week_start(london_date(row.received_at))].append(row)
+        weeks[week_start(london_date(row.accepted))].append(row)
         models[row.model_version or "unknown"].append(row)
 
     def figures(group: Sequence[ContactFacts]) -> dict:

@@ -61,8 +61,85 @@ def demo_contacts(count: int, now: datetime) -> list[dict]:
             contact["incident_at"] = (received - timedelta(hours=rng.uniform(2, 14))).isoformat(timespec="seconds")
         contact["partner_reference"] = f"DEMO-{received:%m%d}-{i + 1:03d}"
         contact["narrative"] = narrative(contact, rng)
+        if i in REPEATS:
+            contact["children"][0]["identifiers"] = {"nhs_number": demo_nhs_number(REPEATS[i])}
         contacts.append(contact)
     return contacts
+
+
+def late_notifications(contacts: list[dict]) -> dict[int, int]:
+    """Which of the day's contacts the police recorded days before sending: index -> days late."""
+    police = [i for i, contact in enumerate(contacts) if contact["source"]["code"] == "6"]
+    return dict(zip(police[1::2], LATE_DAYS, strict=False))
+
+
+def _accepted(contact: dict, days_late: int) -> tuple[dict, datetime]:
+    """When the demo contact reaches the front door, and the partner's own time of recording it."""
+    accepted = datetime.fromisoformat(contact["received_at"])
+    if days_late:
+        recorded = accepted - timedelta(days=days_late)
+        contact = {**contact, "received_at": recorded.isoformat(timespec="seconds")}
+    return contact, accepted
+
+
+def seed_earlier(people: dict[str, User], now: datetime, recommender: Recommender) -> list[str]:
+    """The repeat children's earlier contacts, decided and reviewed through the services."""
+    from triage.services.demo_outcomes import decide, review
+
+    guidance = recommender.guidance
+    practitioner, manager = people["practitioner2@demo.invalid"], people["manager2@demo.invalid"]
+    for contact, sender, level, marac in earlier_contacts(now):
+        user = next(u for u in people.values() if u.organisation and u.organisation.name == sender)
+        stored = submit(contact, user, recommender, now=datetime.fromisoformat(contact["received_at"]))[0]
+        decide(stored, practitioner, guidance, level=max(level, stored.floor_level or 1), marac_referral=marac)
+        review(stored, manager)
+    return [f"added {len(EARLIER)} earlier contacts about {len(EARLIER)} children who appear again today"]
+
+
+# Children the front door has met before (spec section 9): their earlier contacts, from other
+# partners, weeks or months ago, so "Known to us" has real history on ``make run``.
+# (days before now, sender, decided level, MARAC referral decided)
+EARLIER = (
+    (200, "Demo NHS Trust", 2, False),
+    (75, "Demo Primary School", 3, False),
+    (30, "Demo Police", 4, True),
+    (12, "Demo Primary School", 2, False),
+)
+# Which of today's contacts are about a child met before (index into today's contacts), and which one.
+REPEATS = {1: 0, 4: 1, 7: 2, 10: 3, 13: 2}
+# Two police notifications the force recorded days before it sent them (spec section 8): the
+# second and fourth police contacts of the day, recorded this many days earlier.
+LATE_DAYS = (6, 3)
+SOURCE_CODES = {"Demo Police": "6", "Demo Primary School": "2A", "Demo NHS Trust": "3A"}
+
+
+def demo_nhs_number(n: int) -> str:
+    """A valid NHS number in the 999 range the NHS sets aside for testing: never a real person's."""
+    from stdnum.gb import nhs
+
+    # One stem in eleven has no check digit (the remainder would be 10), so try the next serial.
+    candidates = (f"999{n:04d}{serial:02d}{digit}" for serial in range(100) for digit in "0123456789")
+    return next(number for number in candidates if nhs.is_valid(number))
+
+
+def earlier_contacts(now: datetime) -> list[tuple[dict, str, int, bool]]:
+    """Contacts about the repeat children, long before today, each with how it was decided."""
+    from training.generate import generate
+
+    rng = random.Random(1989)
+    out = []
+    for i, (record, (days, sender, level, marac)) in enumerate(zip(generate(len(EARLIER), seed=1989), EARLIER,
+                                                                    strict=True)):
+        contact = record["contact"]
+        received = now - timedelta(days=days, hours=3)
+        contact["received_at"] = received.isoformat(timespec="seconds")
+        contact.pop("incident_at", None)
+        contact["source"] = {"code": SOURCE_CODES[sender], "organisation": sender}
+        contact["partner_reference"] = f"DEMO-EARLIER-{i + 1:03d}"
+        contact["children"][0]["identifiers"] = {"nhs_number": demo_nhs_number(i)}
+        contact["narrative"] = narrative(contact, rng)
+        out.append((contact, sender, level, marac))
+    return out
 
 
 def _said(value: object, yes: str, no: str, unknown: str = "") -> str:
@@ -125,13 +202,17 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
     if existing:
         lines.append(f"{existing} contacts already stored; no demo contacts added.")
         return lines
+    lines += seed_earlier(people, now, recommender)
     contacts = demo_contacts(count, now)
-    stored = [submit(copy.deepcopy(contact), _sender(contact, people), recommender)[0] for contact in contacts]
+    stored, late = [], late_notifications(contacts)
+    for i, contact in enumerate(contacts):
+        sent, accepted = _accepted(copy.deepcopy(contact), late.get(i, 0))
+        stored.append(submit(sent, _sender(contact, people), recommender, now=accepted)[0])
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
     # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
     from triage.engine.workdays import london_date, london_midnight
     from triage.services.demo_outcomes import seed_outcomes
 
     today = london_midnight(london_date(now))
-    lines += seed_outcomes([c for c in stored if c.received_at < today], people, recommender.guidance)
+    lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance)
     return lines

@@ -16,13 +16,16 @@ from sqlalchemy.exc import IntegrityError
 
 from triage.engine.contract import parse_rfc3339
 from triage.engine.errors import Invalid, NotAllowed
+from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
 from triage.record import audit
 from triage.record.queries import organisation_named
-from triage.record.tables import Child, Contact, Organisation, User
+from triage.record.tables import Child, Contact, Organisation, User, utcnow
 from triage.record.workflow import Status
+from triage.services import children as child_records
+from triage.services import identity
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +35,35 @@ def parse_datetime(value: str) -> datetime:
     return parse_rfc3339(value).astimezone(timezone.utc)
 
 
-def received_time(contact: dict) -> datetime:
-    """When the contact arrived, in UTC, or 422 if it is a date the front door cannot schedule.
+# A partner's clock may run a little fast; anything further ahead is a mistake, not a contact.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# Who records a contact taken by phone: their call time starts the clock (spec section 8).
+FRONT_DOOR_ROLES = ("practitioner", "manager")
+
+
+def received_time(contact: dict, now: datetime) -> datetime:
+    """When the partner recorded the contact, in UTC, or 422 if the front door cannot take that time.
 
     RFC 3339 allows 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59Z; neither has a UTC
-    instant or a next working day that Python can represent, so they are refused here rather
-    than failing as a 500 while being stored.
+    instant that Python can represent, so they are refused here rather than failing as a 500
+    while being stored. A time more than five minutes ahead of ``now`` is refused too: a
+    contact dated 2030 would otherwise sit in the record as not yet sent.
     """
     try:
         received_at = parse_datetime(contact["received_at"])
-        add_working_days(received_at, 1)
     except (OverflowError, ValueError):
         raise Invalid("received_at is outside the dates this service can work with.",
-                      errors={"received_at": ["Must be a real date between years 0001 and 9999, "
-                                              "with a working day after it."]}) from None
+                      errors={"received_at": ["Must be a real date between years 0001 and 9999."]}) from None
+    if received_at > now + FUTURE_TOLERANCE:
+        raise Invalid("received_at is in the future.",
+                      errors={"received_at": ["Must not be in the future: give the time the contact was "
+                                              "recorded (or the call was taken), with its UTC offset."]})
     return received_at
+
+
+def accepted_time(received_at: datetime, user: User, now: datetime) -> datetime:
+    """When the front door's clock starts: now for a partner's system, the call time for a worker's call."""
+    return received_at if user.role in FRONT_DOOR_ROLES else now
 
 
 def sender_organisation(contact: dict, user: User) -> Organisation:
@@ -79,40 +96,25 @@ def find_existing(organisation_id: int, partner_reference: str) -> Contact | Non
     )
 
 
-def prior_marac_12m(child_references: list[str], received_at: datetime) -> bool:
-    """Was MARAC recommended for any of these children on a contact in the previous 12 months?"""
-    if not child_references:
-        return False
-    since = received_at - timedelta(days=365)
-    hit = db.session.scalar(
-        select(Contact.id)
-        .join(Child, Child.contact_id == Contact.id)
-        .where(
-            Child.child_reference.in_(child_references),
-            Contact.marac_recommended.is_(True),
-            Contact.received_at >= since,
-            Contact.received_at < received_at,
-        )
-        .limit(1)
-    )
-    return hit is not None
+def score(contact: dict, accepted_at: datetime, history: KnownHistory,
+          recommender: Recommender) -> tuple[dict | None, str | None]:
+    """Run the recommendation step; never raises (the contact must be stored regardless).
 
-
-def score(contact: dict, received_at: datetime, recommender: Recommender) -> tuple[dict | None, str | None]:
-    """Run the recommendation step; never raises (the contact must be stored regardless)."""
+    The engine's clock is the front door's (``accepted_at``), and it reads what the store
+    already knows about these children (``history``) beside what the partner reported.
+    """
     try:
-        refs = [child["child_reference"] for child in contact["children"]]
-        prior = prior_marac_12m(refs, received_at)
-        return recommender.recommend(contact, received_at=received_at, prior_marac_12m=prior), None
+        return recommender.recommend(contact, received_at=accepted_at, history=history), None
     except Exception as exc:  # noqa: BLE001 - any failure here must not lose the contact
         log.exception("recommendation step failed; contact stored without one")
         return None, type(exc).__name__
 
 
-def _children(contact: dict) -> list[Child]:
+def _children(contact: dict, child_ids: list[str]) -> list[Child]:
     return [
         Child(
             position=i,
+            child_id=child_ids[i],
             child_reference=c["child_reference"],
             age_years=c.get("age_years"),
             unborn=c.get("unborn", False),
@@ -125,9 +127,10 @@ def _children(contact: dict) -> list[Child]:
     ]
 
 
-def _new_contact(contact: dict, user: User, org: Organisation, received_at: datetime,
-                 recommendation: dict | None) -> Contact:
+def _new_contact(contact: dict, user: User, org: Organisation, times: tuple[datetime, datetime],
+                 recommendation: dict | None, child_ids: list[str]) -> Contact:
     rec = recommendation or {}
+    received_at, accepted_at = times
     return Contact(
         organisation_id=org.id,
         partner_reference=contact["partner_reference"],
@@ -135,10 +138,11 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
         source_team=contact["source"].get("team"),
         primary_concern=contact["primary_concern"],
         received_at=received_at,
+        accepted_at=accepted_at,
         status=Status.AWAITING_DECISION,
         # The guidance sets the deadline (a council may change it); one working day if scoring failed.
         decision_due_at=(parse_datetime(rec["decision_due_at"]) if rec.get("decision_due_at")
-                         else add_working_days(received_at, 1)),
+                         else add_working_days(accepted_at, 1)),
         # Unscored contacts are red: nobody has looked at them yet, so a person must, first.
         urgency=rec.get("urgency", "red"),
         floor_level=(rec.get("floor") or {}).get("level"),
@@ -149,23 +153,33 @@ def _new_contact(contact: dict, user: User, org: Organisation, received_at: date
         payload=contact,
         recommendation=recommendation,
         created_by_id=user.id,
-        children=_children(contact),
+        children=_children(contact, child_ids),
     )
 
 
-def submit(contact: dict, user: User, recommender: Recommender) -> tuple[Contact, bool]:
+def submit(contact: dict, user: User, recommender: Recommender,
+           now: datetime | None = None) -> tuple[Contact, bool]:
     """Store a validated contact once. Returns ``(contact, created)``; a retry gives the stored one.
 
     The recommender is an argument, not looked up from the app, so the same use case serves the
     API, the phone-contact page, the demo and the tests with whichever recommender they hold.
+    Identifiers are checked, turned into the children's ``child_id`` and dropped: the stored
+    payload, the recommendation step and everything after never see them. ``now`` is when the
+    service accepts it (the demo and tests set it).
     """
-    received_at = received_time(contact)
+    now = now or utcnow()
+    received_at = received_time(contact, now)
+    identity.check_identifiers(contact)
     org = sender_organisation(contact, user)
     existing = find_existing(org.id, contact["partner_reference"])
     if existing is not None:
         return existing, False
-    recommendation, failure = score(contact, received_at, recommender)
-    row = _new_contact(contact, user, org, received_at, recommendation)
+    child_ids = [identity.record_for(identity.child_digests(c)) for c in contact["children"]]
+    contact = identity.without_identifiers(contact)
+    accepted_at = accepted_time(received_at, user, now)
+    history = child_records.known_history(child_ids, before=accepted_at)
+    recommendation, failure = score(contact, accepted_at, history, recommender)
+    row = _new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
     db.session.add(row)
     try:
         db.session.flush()
@@ -178,7 +192,7 @@ def submit(contact: dict, user: User, recommender: Recommender) -> tuple[Contact
         return existing, False
     audit.record("received", contact_id=row.id, user=user, data={
         "partner_reference": row.partner_reference, "source_code": row.source_code,
-        "organisation": org.name,
+        "organisation": org.name, "child_ids": child_ids,
     })
     audit.record("scored", contact_id=row.id, data={
         "ok": failure is None,

@@ -78,7 +78,7 @@ def awaiting_decision(now: datetime | None = None) -> list[QueueItem]:
     now = now or utcnow()
     rows = db.session.scalars(
         select(Contact).where(Contact.status.in_(UNDECIDED))
-        .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.received_at, Contact.id)
+        .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.accepted_at, Contact.id)
     )
     return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
 

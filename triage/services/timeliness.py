@@ -1,4 +1,8 @@
-"""Timeliness measured from the record: received to decision, decision to review, in working hours.
+"""Timeliness measured from the record: accepted to decision, decision to review, in working hours.
+
+The clock is the front door's (``accepted_at``, spec section 8): when the service first accepted a
+partner's contact, or the call time a worker gave. The partner's own ``received_at`` only measures
+how late a notification was (``notification_delay``).
 
 The inspection found oversight "late" without anyone knowing how late. These figures come
 from the stored timestamps (never typed in) and count working hours the way the deadline
@@ -9,7 +13,7 @@ Monday took one working hour.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -23,6 +27,18 @@ from triage.record.tables import Contact, Decision, Review
 REVIEW_WORKING_DAYS = 1
 
 
+# A partner should send a contact within a working day of recording it (the front door's own
+# deadline); later than that, the contact page and the partner report show it as late.
+NOTIFICATION_WORKING_DAYS = 1
+
+
+def notification_delay(received_at: datetime, accepted_at: datetime) -> timedelta | None:
+    """How long after the partner recorded it the front door got it, when that was late; else None."""
+    if accepted_at > add_working_days(received_at, NOTIFICATION_WORKING_DAYS):
+        return accepted_at - received_at
+    return None
+
+
 def review_due(decided_at: datetime) -> datetime:
     """When the manager's review of a decision made at ``decided_at`` is due."""
     return add_working_days(decided_at, REVIEW_WORKING_DAYS)
@@ -30,7 +46,7 @@ def review_due(decided_at: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Timeliness:
-    received_at: datetime
+    accepted_at: datetime
     decision_due_at: datetime | None
     decided_at: datetime | None
     reviewed_at: datetime | None
@@ -45,16 +61,16 @@ class Timeliness:
                 for key, value in asdict(self).items()}
 
 
-def measure(received_at: datetime, decision_due_at: datetime | None, decided_at: datetime | None,
+def measure(accepted_at: datetime, decision_due_at: datetime | None, decided_at: datetime | None,
             reviewed_at: datetime | None) -> Timeliness:
     """Working hours between the steps that happened; ``None`` for a step not yet taken."""
-    to_decision = round(working_hours_between(received_at, decided_at), 2) if decided_at else None
+    to_decision = round(working_hours_between(accepted_at, decided_at), 2) if decided_at else None
     to_review = (round(working_hours_between(decided_at, reviewed_at), 2)
                  if decided_at and reviewed_at else None)
     on_time = decided_at <= decision_due_at if decided_at and decision_due_at else None
     review_due_at = review_due(decided_at) if decided_at else None
     reviewed_on_time = reviewed_at <= review_due_at if reviewed_at and review_due_at else None
-    return Timeliness(received_at, decision_due_at, decided_at, reviewed_at, to_decision, to_review, on_time,
+    return Timeliness(accepted_at, decision_due_at, decided_at, reviewed_at, to_decision, to_review, on_time,
                       review_due_at, reviewed_on_time)
 
 
@@ -69,6 +85,6 @@ def for_contact(contact: Contact) -> Timeliness:
             select(Review).where(Review.decision_id == decision.id).order_by(Review.id).limit(1)
         )
     return measure(
-        contact.received_at, contact.decision_due_at,
+        contact.accepted_at, contact.decision_due_at,
         decision.decided_at if decision else None, review.reviewed_at if review else None,
     )

@@ -15,6 +15,7 @@ from jinja2 import Undefined
 from triage.engine.words import words
 from triage.engine.workdays import LONDON
 from triage.http.current import level_table
+from triage.services.queues import duration_text
 
 # Referral source codes of the DfE Children in Need census (the contract's source.code).
 SOURCE_NAMES = {
@@ -107,6 +108,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(london)
     app.add_template_filter(source_name)
     app.add_template_filter(level_name)
+    app.add_template_filter(duration_text, "duration")
     app.add_template_global(urgency_tag)
     app.add_template_global(urgency_reasons)
     app.add_template_global(children_ages)

@@ -21,7 +21,9 @@ from triage.engine.contract import (
     SOURCE_CODES,
     validate_contact,
 )
+from triage.engine.errors import Invalid
 from triage.engine.workdays import LONDON
+from triage.extensions import db
 from triage.services.intake import submit
 from triage.web.present import SOURCE_NAMES, label
 from triage.web.views import bp
@@ -211,7 +213,11 @@ def record_contact():
         errors["received_at"] = ["Enter the date and time of the call like 20/11/2026 08:05"]
     if errors:
         return _page(values, errors, 422)
-    stored, created = submit(contact, g.user, current_app.extensions["recommender"])
+    try:
+        stored, created = submit(contact, g.user, current_app.extensions["recommender"])
+    except Invalid as exc:  # a call time in the future: shown on its field, nothing recorded
+        db.session.rollback()
+        return _page(values, field_errors(exc.errors or {}), 422)
     if created:
         flash(f"Contact {stored.partner_reference} recorded. The recommendation is below.")
     else:

@@ -32,7 +32,7 @@ from triage.http.problems import Problem, problem_from
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision, latest_review
 from triage.record.tables import Contact, InformationRequest, User
-from triage.services import accounts, decisions, queues, signin
+from triage.services import accounts, children, decisions, queues, signin, timeliness
 from triage.services.security import check_sign_in
 from triage.web.charts import explanation_chart
 from triage.web.forms import (
@@ -148,10 +148,14 @@ DOMESTIC_ABUSE = "domestic_abuse"
 
 
 def _police_da(items: list[queues.QueueItem], since: datetime) -> list[queues.QueueItem]:
-    """The daily triage with police colleagues: police domestic-abuse contacts since the last working day."""
+    """The daily triage with police colleagues: police domestic-abuse contacts accepted since the last working day.
+
+    The front door's clock (``accepted_at``), not the force's own ``received_at``: a notification
+    the force recorded last week but sent this morning belongs on this morning's list.
+    """
     return [entry for entry in items
             if entry.contact.source_code == POLICE and entry.contact.primary_concern == DOMESTIC_ABUSE
-            and entry.contact.received_at >= since]
+            and entry.contact.accepted_at >= since]
 
 
 @bp.get("/contacts")
@@ -245,6 +249,7 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
             errors += error_list(form)
     return render_template(
         "contact.html", contact=contact, rec=contact.recommendation or {}, payload=contact.payload,
+        known=_known_to_us(contact), late_by=timeliness.notification_delay(contact.received_at, contact.accepted_at),
         chart=_explanation(contact), history=audit.history(contact.id), decision=decision,
         review=latest_review(contact.id), info_requests=_information_requests(contact.id),
         decision_form=decision_form, review_form=review_form, info_form=info_form,
@@ -253,6 +258,18 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
         notice=notice, error_list=errors, time=queues.time_left(contact.decision_due_at, datetime.now(timezone.utc)),
         page_title=f"Contact {contact.partner_reference}", nav_active="queue",
     ), status
+
+
+def _known_to_us(contact: Contact) -> dict:
+    """The "Known to us" panel: earlier contacts about these children; showing them is a read of each."""
+    names = {n: v["name"] for n, v in level_table().items()}
+    known = children.child_history([c.child_id for c in contact.children], names,
+                                   as_of=contact.accepted_at, exclude=contact.id)
+    for item in known["contacts"]:
+        audit.record("viewed", contact_id=item["contact_id"], user=g.user,
+                     data={"via": "web", "what": "known_to_us", "from_contact": contact.id})
+    db.session.commit()
+    return known
 
 
 def _information_requests(contact_id: str) -> list[InformationRequest]:
