@@ -11,9 +11,9 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from flask_smorest import Api
 from sqlalchemy import event
 
+from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
 from triage.http import access, problems
@@ -61,8 +61,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.extensions["recommender"] = load_recommender(app.config)
 
-    api = Api(app)
-    problems.init_app(app)  # after Api: our problem documents replace its error format
+    api = Api(app)  # flask-smorest's, documenting our problem documents as its error schema
+    problems.init_app(app)  # after Api: our problem documents replace its error handler
     access.init_app(app)
 
     from triage import web

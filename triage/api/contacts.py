@@ -6,10 +6,10 @@ Thin on purpose: parse the request, call ``intake`` or the store, shape the JSON
 from __future__ import annotations
 
 from flask import current_app, g, json, jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from triage.api.openapi import LOCATION, Blueprint
 from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
 from triage.engine.contract import ContactSchema, flatten_errors, rfc3339, unstorable_text, validate_contact
 from triage.extensions import db
@@ -133,8 +133,12 @@ def summary(contact: Contact) -> dict:
     summary="Send a contact",
     requestBody={"required": True, "content": {"application/json": {"schema": ContactSchema}}},
 )
-@blp.alt_response(201, schema=ContactOutSchema, description="Stored; the body is the contact with its recommendation.")
-@blp.alt_response(200, schema=ContactOutSchema, description="A retry: this partner_reference was already stored.")
+# The contact is documented, not dumped: it is the partner's stored document passed through.
+@blp.alt_response(201, schema=ContactOutSchema, description="Stored; the body is the contact with its recommendation.",
+                  headers=LOCATION, success=True)
+@blp.alt_response(200, schema=ContactOutSchema, description="A retry: this partner_reference was already stored.",
+                  headers=LOCATION, success=True)
+@blp.problems(400, 401, 403, 413, 415, 422)
 def create_contact():
     document = read_json_body()
     fill_partner_organisation(document, g.user)
@@ -159,7 +163,8 @@ def _parse_query() -> dict:
 @blp.route("", methods=["GET"])
 @blp.doc(summary="List contacts, newest first",
          parameters=[{"in": "query", "schema": ContactQuerySchema}])
-@blp.alt_response(200, schema=ContactPageSchema, description="One page of contacts.")
+@blp.response(200, ContactPageSchema, description="One page of contacts.")
+@blp.problems(401, 403, 422)
 def list_contacts():
     args = _parse_query()
     query = visible_contacts(g.user)
@@ -176,13 +181,13 @@ def list_contacts():
     rows = db.session.scalars(
         query.order_by(Contact.received_at.desc(), Contact.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return jsonify({"items": [summary(c) for c in rows], "page": page,
-                    "per_page": per_page, "total": total})
+    return {"items": [summary(c) for c in rows], "page": page, "per_page": per_page, "total": total}
 
 
 @blp.route("/<contact_id>", methods=["GET"])
 @blp.doc(summary="Read one contact with its recommendation, decision and review")
-@blp.alt_response(200, schema=ContactOutSchema, description="The contact.")
+@blp.alt_response(200, schema=ContactOutSchema, description="The contact.", success=True)
+@blp.problems(401, 403, 404)
 def get_contact(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "api"})

@@ -8,11 +8,17 @@ is itself recorded as a view.
 
 from __future__ import annotations
 
-from flask import g, jsonify
-from flask_smorest import Blueprint
+from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from triage.api.contacts import decision_json, read_json_body, review_json
+from triage.api.openapi import LOCATION, Blueprint
+from triage.api.schemas import (
+    DecisionRecordedSchema,
+    HistoryOutSchema,
+    InformationRequestedSchema,
+    ReviewRecordedSchema,
+)
 from triage.engine.contract import StrictBoolean, StrictInteger, StrictString, flatten_errors, rfc3339
 from triage.engine.guidance_config import LEVELS
 from triage.extensions import db
@@ -65,21 +71,6 @@ class InformationRequestInSchema(_Strict):
     message = StrictString(required=True, metadata={"description": "What the referrer will read."})
 
 
-class EventOutSchema(Schema):
-    seq = fields.Integer()
-    kind = fields.String(metadata={"enum": list(audit.EVENT_KINDS)})
-    who = fields.String(allow_none=True)
-    at = fields.String()
-    what = fields.Dict()
-
-
-class HistoryOutSchema(Schema):
-    contact_id = fields.String()
-    status = fields.String()
-    events = fields.List(fields.Nested(EventOutSchema))
-    timeliness = fields.Dict()
-
-
 def _load(schema: Schema) -> dict:
     try:
         return schema.load(read_json_body())
@@ -88,18 +79,21 @@ def _load(schema: Schema) -> dict:
                       errors=flatten_errors(err.messages), title="Not recorded") from None
 
 
-def _created(body: dict, contact) -> object:
-    response = jsonify(body | {"contact_id": contact.id, "contact_status": contact.status,
-                               "contact_version": contact.version})
-    response.status_code = 201
-    response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
-    return response
+def _created(body: dict, contact) -> tuple[dict, dict]:
+    """The recorded entry with where the contact stands now (the view's schema dumps it)."""
+    return (body | {"contact_id": contact.id, "contact_status": contact.status, "contact_version": contact.version},
+            {"Location": f"/api/v1/contacts/{contact.id}"})
+
+
+_RECORDING_REFUSALS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 @blp.route("/<contact_id>/decision", methods=["POST"])
 @blp.doc(summary="Record the threshold decision",
          requestBody={"required": True, "content": {"application/json": {"schema": DecisionInSchema}}})
-@blp.alt_response(201, description="Recorded; the contact now awaits a manager's review.")
+@blp.response(201, DecisionRecordedSchema, description="Recorded; the contact now awaits a manager's review.",
+              headers=LOCATION)
+@blp.problems(*_RECORDING_REFUSALS)
 def post_decision(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     decision = decisions.record_decision(contact, g.user, **_load(DecisionInSchema()))
@@ -109,7 +103,8 @@ def post_decision(contact_id: str):
 @blp.route("/<contact_id>/review", methods=["POST"])
 @blp.doc(summary="Confirm or change the decision (a manager who did not make it)",
          requestBody={"required": True, "content": {"application/json": {"schema": ReviewInSchema}}})
-@blp.alt_response(201, description="Recorded; the contact is decided.")
+@blp.response(201, ReviewRecordedSchema, description="Recorded; the contact is decided.", headers=LOCATION)
+@blp.problems(*_RECORDING_REFUSALS)
 def post_review(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     review = decisions.record_review(contact, g.user, **_load(ReviewInSchema()))
@@ -119,7 +114,9 @@ def post_review(contact_id: str):
 @blp.route("/<contact_id>/information-request", methods=["POST"])
 @blp.doc(summary="Ask the referrer for missing information (the deadline stands)",
          requestBody={"required": True, "content": {"application/json": {"schema": InformationRequestInSchema}}})
-@blp.alt_response(201, description="Recorded; the contact is waiting on the referrer.")
+@blp.response(201, InformationRequestedSchema, description="Recorded; the contact is waiting on the referrer.",
+              headers=LOCATION)
+@blp.problems(*_RECORDING_REFUSALS)
 def post_information_request(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     body = _load(InformationRequestInSchema())
@@ -135,14 +132,15 @@ def event_json(event: Event) -> dict:
 
 @blp.route("/<contact_id>/history", methods=["GET"])
 @blp.doc(summary="Every event on the contact, oldest first, including who read it")
-@blp.alt_response(200, schema=HistoryOutSchema, description="The contact's record.")
+@blp.response(200, HistoryOutSchema, description="The contact's record.")
+@blp.problems(401, 403, 404)
 def get_history(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "api", "what": "history"})
     db.session.commit()
-    return jsonify({
+    return {
         "contact_id": contact.id,
         "status": contact.status,
         "events": [event_json(e) for e in audit.history(contact.id)],
         "timeliness": timeliness.for_contact(contact).as_json(),
-    })
+    }

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import g, jsonify, request
-from flask_smorest import Blueprint
+from flask import g, request
 
+from triage.api.openapi import Blueprint
+from triage.api.schemas import (
+    DashboardSchema,
+    FeedbackListSchema,
+    FeedbackPreviewSchema,
+    PartnerOrganisationsSchema,
+    PartnerReportSchema,
+    ReleasedFeedbackSchema,
+)
 from triage.engine.contract import rfc3339
 from triage.http import downloads
 from triage.http.args import date_arg, date_range, month_arg
@@ -40,31 +48,33 @@ blp = Blueprint(
     {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"},
      "description": "Released on or before this day (London), YYYY-MM-DD."},
 ])
+@blp.response(200, FeedbackListSchema, description="Released feedback, newest first.")
+@blp.problems(401, 403, 422)
 def list_feedback():
     """Released feedback only: a contact appears once a manager confirmed its outcome and released it."""
     rows = feedback.released_on_days(g.user.organisation_id, date_arg("from"), date_arg("to"))
-    return jsonify({"items": [feedback.release_json(r) for r in rows], "total": len(rows)})
+    return {"items": [feedback.release_json(r) for r in rows], "total": len(rows)}
 
 
 @blp.route("/contacts/<contact_id>/feedback/preview", methods=["GET"])
 @blp.doc(summary="The feedback the partner would read, before it is released")
+@blp.response(200, FeedbackPreviewSchema, description="The feedback as it would be released now.")
+@blp.problems(401, 403, 404, 409)
 def preview_feedback(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     content = feedback.preview(contact, guidance())
     previous = feedback.latest_release(contact.id)
-    return jsonify({"feedback": content,
-                    "released": previous is not None and previous.content == content,
-                    "last_released_at": rfc3339(previous.released_at) if previous else None})
+    return {"feedback": content, "released": previous is not None and previous.content == content,
+            "last_released_at": rfc3339(previous.released_at) if previous else None}
 
 
 @blp.route("/contacts/<contact_id>/feedback/release", methods=["POST"])
 @blp.doc(summary="Release the feedback on a decided contact to the partner who sent it")
+@blp.response(201, ReleasedFeedbackSchema, description="Released; the partner can read it now.")
+@blp.problems(401, 403, 404, 409)
 def release_feedback(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
-    row = feedback.release(contact, g.user, guidance())
-    response = jsonify(feedback.release_json(row))
-    response.status_code = 201
-    return response
+    return feedback.release_json(feedback.release(contact, g.user, guidance()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,9 +84,11 @@ def release_feedback(contact_id: str):
 
 @blp.route("/reports/partners", methods=["GET"])
 @blp.doc(summary="Partner organisations with contacts, for choosing a report")
+@blp.response(200, PartnerOrganisationsSchema, description="Organisations by name.")
+@blp.problems(401, 403)
 def list_partner_organisations():
     rows = organisations_with_contacts()
-    return jsonify({"items": [{"id": i, "name": n, "contacts": c} for i, n, c in rows]})
+    return {"items": [{"id": i, "name": n, "contacts": c} for i, n, c in rows]}
 
 
 @blp.route("/reports/partners/<int:organisation_id>", methods=["GET"])
@@ -85,13 +97,16 @@ def list_partner_organisations():
     {"in": "query", "name": "team", "schema": {"type": "string"}, "description": "Only this team's contacts."},
     {"in": "query", "name": "format", "schema": {"type": "string", "enum": ["json", "csv"]}},
 ])
+@blp.response(200, PartnerReportSchema, description="The report (JSON), or with ?format=csv a CSV download.")
+@blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True)
+@blp.problems(401, 403, 404, 422)
 def partner_report(organisation_id: int):
     org = get_visible_organisation(organisation_id, g.user)
     report = reports.organisation_report(org, month_arg(), request.args.get("team") or None, guidance().levels)
     if request.args.get("format") == "csv":
         return downloads.attachment(reports.partner_report_csv(report),
                                     f"partner-report-{org.id}-{report['month']}.csv")
-    return jsonify(report)
+    return report
 
 
 @blp.route("/reports/dashboard", methods=["GET"])
@@ -99,9 +114,11 @@ def partner_report(organisation_id: int):
     {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"}},
     {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"}},
 ])
+@blp.response(200, DashboardSchema, description="The figures.")
+@blp.problems(401, 403, 422)
 def dashboard():
     first, last = date_range(reports.DASHBOARD_DAYS)
-    return jsonify(reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels))
+    return reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,19 +126,36 @@ def dashboard():
 # ---------------------------------------------------------------------------------------------
 
 
+_CSV = {"type": "string", "description": "CSV (RFC 4180), a heading row first."}
+_WINDOW = [
+    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"},
+     "description": "Contacts received on or after this day (London), YYYY-MM-DD."},
+    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"},
+     "description": "Contacts received on or before this day (London), YYYY-MM-DD; default today."},
+]
+
+
 @blp.route("/exports/annex-a/list-1.csv", methods=["GET"])
-@blp.doc(summary="Ofsted Annex A List 1 (contacts): one row per child per contact")
+@blp.doc(summary="Ofsted Annex A List 1 (contacts): one row per child per contact", parameters=_WINDOW)
+@blp.response(200, _CSV, content_type="text/csv", description="A CSV download with Annex A's headings.")
+@blp.problems(401, 403, 422)
 def annex_a_list_1():
     return downloads.annex_a(1)
 
 
 @blp.route("/exports/annex-a/list-3.csv", methods=["GET"])
-@blp.doc(summary="Ofsted Annex A List 3 (referrals: confirmed level 3 or 4): one row per child per referral")
+@blp.doc(summary="Ofsted Annex A List 3 (referrals: confirmed level 3 or 4): one row per child per referral",
+         parameters=_WINDOW)
+@blp.response(200, _CSV, content_type="text/csv", description="A CSV download with Annex A's headings.")
+@blp.problems(401, 403, 422)
 def annex_a_list_3():
     return downloads.annex_a(3)
 
 
 @blp.route("/exports/training.jsonl", methods=["GET"])
-@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)")
+@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)", parameters=_WINDOW)
+@blp.response(200, {"type": "string", "description": "One JSON object per line."},
+              content_type="application/x-ndjson", description="A JSON-lines download.")
+@blp.problems(401, 403, 422)
 def training_export():
     return downloads.training_data()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, jsonify
-from flask_smorest import Blueprint
+from flask import current_app
+
+from triage.api.openapi import Blueprint
+from triage.api.schemas import ModelInUseSchema
 
 blp = Blueprint("model", __name__, url_prefix="/api/v1/model",
                 description="The model and threshold guidance the service is using.")
@@ -26,6 +28,8 @@ def available_versions(models_dir: str) -> list[str]:
 
 @blp.route("", methods=["GET"])
 @blp.doc(summary="The model in use, its evaluation figures, and whether the service is rules-only")
+@blp.response(200, ModelInUseSchema, description="What is scoring contacts now.")
+@blp.problems(401)
 def model_in_use():
     recommender = current_app.extensions["recommender"]
     model = recommender.model
@@ -40,4 +44,4 @@ def model_in_use():
     if model is not None:
         body["model"] = {key: model.manifest[key] for key in PUBLISHED if key in model.manifest}
         body["model"]["model_card"] = f"models/{model.version}/MODEL_CARD.md"
-    return jsonify(body)
+    return body

@@ -7,37 +7,17 @@ review queues the time is against the review's deadline; elsewhere against the d
 
 from __future__ import annotations
 
-from flask import g, jsonify
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from flask import g
 
 from triage.api.contacts import summary
-from triage.api.schemas import ContactSummarySchema
+from triage.api.openapi import Blueprint
+from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
 from triage.services import queues
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
                 description="Work queues: awaiting decision, overdue, awaiting review, reviews overdue, "
                             "decided today.")
-
-
-class TimeSchema(Schema):
-    seconds_left = fields.Integer(allow_none=True, metadata={"description": "Negative when overdue."})
-    overdue = fields.Boolean()
-    text = fields.String(metadata={"description": "e.g. '3 hours 20 minutes left', 'overdue by 1 day 2 hours'."})
-
-
-class QueueItemSchema(ContactSummarySchema):
-    time = fields.Nested(TimeSchema)
-    decision = fields.Dict(metadata={"description": "The latest decision (review and decided-today queues), with "
-                                                    "review_due_at: one working day after it was made."})
-
-
-class QueueSchema(Schema):
-    queue = fields.String()
-    description = fields.String()
-    count = fields.Integer()
-    items = fields.List(fields.Nested(QueueItemSchema))
 
 
 def item_json(entry: queues.QueueItem) -> dict:
@@ -51,14 +31,15 @@ def item_json(entry: queues.QueueItem) -> dict:
     return doc
 
 
-def _answer(name: str, description: str, items: list[queues.QueueItem]):
-    return jsonify({"queue": name, "description": description, "count": len(items),
-                    "items": [item_json(entry) for entry in items]})
+def _answer(name: str, description: str, items: list[queues.QueueItem]) -> dict:
+    return {"queue": name, "description": description, "count": len(items),
+            "items": [item_json(entry) for entry in items]}
 
 
 @blp.route("/awaiting-decision", methods=["GET"])
 @blp.doc(summary="Contacts awaiting a decision, most urgent first, then by deadline")
-@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+@blp.response(200, QueueSchema, description="The queue.")
+@blp.problems(401, 403)
 def awaiting_decision():
     return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
                    "red before amber before green, then earliest deadline.", queues.awaiting_decision())
@@ -66,7 +47,8 @@ def awaiting_decision():
 
 @blp.route("/overdue", methods=["GET"])
 @blp.doc(summary="Contacts past their one-working-day deadline with no decision")
-@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+@blp.response(200, QueueSchema, description="The queue.")
+@blp.problems(401, 403)
 def overdue():
     return _answer("overdue", "Past the decision deadline with no decision, longest overdue first.",
                    queues.overdue())
@@ -74,7 +56,8 @@ def overdue():
 
 @blp.route("/awaiting-my-review", methods=["GET"])
 @blp.doc(summary="Decisions awaiting review: a manager's to review, or a practitioner's own awaiting one")
-@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+@blp.response(200, QueueSchema, description="The queue.")
+@blp.problems(401, 403)
 def awaiting_my_review():
     description = ("Decisions awaiting review that you did not make, oldest first."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
@@ -83,7 +66,8 @@ def awaiting_my_review():
 
 @blp.route("/reviews-overdue", methods=["GET"])
 @blp.doc(summary="Decisions awaiting review past their one-working-day review deadline, whoever made them")
-@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+@blp.response(200, QueueSchema, description="The queue.")
+@blp.problems(401, 403)
 def reviews_overdue():
     return _answer("reviews-overdue", "Decisions still awaiting a manager's review more than one working day "
                    "after they were made, longest overdue first.", queues.reviews_overdue())
@@ -91,7 +75,8 @@ def reviews_overdue():
 
 @blp.route("/decided-today", methods=["GET"])
 @blp.doc(summary="Contacts decided today (London time), newest first")
-@blp.alt_response(200, schema=QueueSchema, description="The queue.")
+@blp.response(200, QueueSchema, description="The queue.")
+@blp.problems(401, 403)
 def decided_today():
     return _answer("decided-today", "Decisions recorded today, newest first, with how each met its deadline.",
                    queues.decided_today())

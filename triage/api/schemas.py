@@ -1,11 +1,180 @@
-"""Schemas the API documents beyond the contract itself (responses and query strings)."""
+"""The API's answers and query strings as marshmallow schemas: what the OpenAPI document shows.
+
+Views decorated with ``@blp.response(status, Schema)`` return a dict that the schema dumps, so
+the document and the answer come from one place. Two bodies are assembled by hand and only
+described here, because they pass through what was stored: the contact (the partner's own
+document plus the front door's state) and the recommendation (the engine's output, stored as
+it was made). ``tests/api/test_openapi.py`` checks every real answer against these schemas.
+
+The fields say what a client may rely on: names, types, which may be null. ``validate=OneOf``
+on an output field documents its values (it is never run on dump).
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
+from triage.engine.guidance_config import LEVELS
+from triage.record.audit import EVENT_KINDS
 from triage.record.workflow import Status
+
+STATUSES = tuple(s.value for s in Status)
+URGENCIES = ("red", "amber", "green")
+TIMESTAMP = {"format": "date-time", "description": "RFC 3339, UTC (ending Z)."}
+
+
+class Out(Schema):
+    """An answer's schema. The contract allows answers to gain fields, so the document says
+    ``additionalProperties: true``: a client ignores a field it does not know. (The test that
+    checks real answers treats them as closed, so a field sent but not declared here fails it.)
+    """
+
+    class Meta:
+        unknown = INCLUDE
+
+
+def _level(**kwargs) -> fields.Integer:
+    return fields.Integer(validate=validate.OneOf(LEVELS), **kwargs)
+
+
+def _timestamp(**kwargs) -> fields.String:
+    return fields.String(metadata=TIMESTAMP | kwargs.pop("metadata", {}), **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contact and its recommendation (spec section 2): described, assembled by hand
+# ---------------------------------------------------------------------------------------------
+
+
+class IndicatorSchema(Out):
+    id = fields.String(metadata={"description": "The indicator's id in config/thresholds.yaml."})
+    level = _level()
+    text = fields.String(metadata={"description": "Plain English, from config/thresholds.yaml."})
+
+
+class FloorSchema(Out):
+    level = fields.Integer(validate=validate.Range(min=0, max=4),
+                           metadata={"description": "What the guidance's hard rules require (0: nothing)."})
+    indicators = fields.List(fields.String())
+
+
+class ContributionSchema(Out):
+    feature = fields.String()
+    label = fields.String(metadata={"description": "Plain English."})
+    value = fields.Raw(allow_none=True)
+    contribution = fields.Float()
+
+
+class ExplanationSchema(Out):
+    contributions = fields.List(fields.Nested(ContributionSchema))
+    intercept = fields.Float()
+    score = fields.Float(metadata={"description": "intercept plus the contributions (to within 1e-6)."})
+    level_explained = _level()
+    scale = fields.String()
+    scale_rule = fields.String()
+
+
+class MaracSchema(Out):
+    recommended = fields.Boolean()
+    criteria = fields.List(fields.String(validate=validate.OneOf(
+        ("visible_high_risk", "professional_judgement", "potential_escalation", "repeat"))))
+
+
+class DashQuestionSchema(Out):
+    number = fields.Integer()
+    topic = fields.String()
+
+
+class DashResultSchema(Out):
+    yes_count = fields.Integer()
+    risk = fields.String(validate=validate.OneOf(("standard", "medium", "high")))
+    count_risk = fields.String(allow_none=True)
+    not_known_count = fields.Integer()
+    officer_grading = fields.String(allow_none=True)
+    version = fields.String(allow_none=True)
+    yes_questions = fields.List(fields.Nested(DashQuestionSchema))
+
+
+class ConsentPositionSchema(Out):
+    ok = fields.Boolean()
+    note = fields.String()
+
+
+class InformationGapSchema(Out):
+    field = fields.String(metadata={"description": "The JSON path in the contact."})
+    why = fields.String(metadata={"description": "Plain English."})
+
+
+def _keyword(name: str, field: fields.Field) -> fields.Field:
+    """A field whose name is a Python keyword (``from``): declared as ``from_``, read and written as ``from``."""
+    field.attribute = field.data_key = name
+    return field
+
+
+class ChangeSchema(Out):
+    field = fields.String()
+    label = fields.String()
+    from_ = _keyword("from", fields.Raw(allow_none=True))
+    to = fields.Raw(allow_none=True)
+    new_level = _level()
+    statement = fields.String()
+
+
+class RecommendationSchema(Out):
+    """The front door's recommendation, as the engine made it when the contact was scored."""
+
+    level = _level(metadata={"description": "Never lower than floor.level."})
+    level_name = fields.String()
+    probabilities = fields.Dict(keys=fields.String(), values=fields.Float(), allow_none=True,
+                                metadata={"description": "Calibrated, by level; null when running on the "
+                                                         "guidance rules alone."})
+    floor = fields.Nested(FloorSchema)
+    indicators = fields.List(fields.Nested(IndicatorSchema))
+    explanation = fields.Nested(ExplanationSchema, allow_none=True)
+    marac = fields.Nested(MaracSchema)
+    dash = fields.Nested(DashResultSchema, allow_none=True)
+    consent = fields.Nested(ConsentPositionSchema)
+    information_gaps = fields.List(fields.Nested(InformationGapSchema))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    model_version = fields.String()
+    rationale_draft = fields.String(metadata={"description": "A paragraph a worker can edit."})
+    rationale_drafts = fields.Dict(keys=fields.String(), values=fields.String(),
+                                   metadata={"description": "A draft for each level a worker might choose."})
+    decision_due_at = fields.String(metadata={"format": "date-time"})
+    mode = fields.String(validate=validate.OneOf(("model", "rules_only")))
+    note = fields.String(metadata={"description": "Rules-only mode: why there are no probabilities."})
+    most_likely_level = _level()
+    caution = fields.String(allow_none=True, metadata={"description": "Why the level is a precaution."})
+    what_would_change = fields.List(fields.Nested(ChangeSchema))
+
+
+class DecisionOutSchema(Out):
+    id = fields.Integer()
+    level = _level()
+    level_name = fields.String(allow_none=True)
+    rationale = fields.String()
+    marac_referral = fields.Boolean()
+    next_steps = fields.String(allow_none=True)
+    override_reason = fields.String(allow_none=True)
+    recommended_level = fields.Integer(allow_none=True)
+    floor_level = fields.Integer(allow_none=True)
+    model_version = fields.String(allow_none=True)
+    decided_by = fields.String()
+    decided_at = _timestamp()
+    corrects = fields.Integer(allow_none=True, metadata={"description": "The decision this one corrects."})
+
+
+class ReviewOutSchema(Out):
+    id = fields.Integer()
+    decision_id = fields.Integer()
+    outcome = fields.String(validate=validate.OneOf(("confirmed", "changed")))
+    level = fields.Integer(allow_none=True, validate=validate.OneOf(LEVELS))
+    level_name = fields.String(allow_none=True)
+    rationale = fields.String()
+    reviewed_by = fields.String()
+    reviewed_at = _timestamp()
+    corrects = fields.Integer(allow_none=True, metadata={"description": "The review this one corrects."})
 
 
 class ChildOutSchema(ChildSchema):
@@ -19,26 +188,39 @@ class ChildOutSchema(ChildSchema):
 
 
 class ContactOutSchema(ContactSchema):
-    """A stored contact: what the partner sent, plus the front door's state and recommendation."""
+    """A stored contact: what the partner sent, plus the front door's state and recommendation.
 
-    children = fields.List(fields.Nested(ChildOutSchema))
+    ``decision``, ``review`` and ``version`` are for the front door only: a partner's answer
+    leaves them null (decision, review) or out (version).
+    """
 
-    id = fields.String(metadata={"description": "The front door's id for this contact."})
-    accepted_at = fields.String(metadata={"description": "When the front door's clock started (spec section 8): "
-                                                         "when the service first accepted a partner's contact, "
-                                                         "or the call time a worker gave."})
-    status = fields.String(metadata={"enum": [s.value for s in Status]})
-    decision_due_at = fields.String(metadata={"description": "One working day after accepted_at."})
-    urgency = fields.String(allow_none=True, metadata={"enum": ["red", "amber", "green"]})
-    recommendation = fields.Dict(allow_none=True)
-    decision = fields.Dict(allow_none=True)
-    review = fields.Dict(allow_none=True)
+    class Meta:
+        unknown = INCLUDE
+
+    children = fields.List(fields.Nested(ChildOutSchema), required=True)
+    id = fields.String(required=True, metadata={"description": "The front door's id for this contact."})
+    accepted_at = _timestamp(required=True, metadata={
+        "description": "When the front door's clock started (spec section 8): when the service first "
+                       "accepted a partner's contact, or the call time a worker gave."})
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    decision_due_at = _timestamp(required=True, metadata={"description": "One working day after accepted_at."})
+    urgency = fields.String(allow_none=True, validate=validate.OneOf(URGENCIES))
+    recommendation = fields.Nested(RecommendationSchema, allow_none=True,
+                                   metadata={"description": "Null when the contact could not be scored."})
+    decision = fields.Nested(DecisionOutSchema, allow_none=True)
+    review = fields.Nested(ReviewOutSchema, allow_none=True)
+    version = fields.Integer(metadata={"description": "Send back as expected_version when acting on it."})
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists, queues and the record: dumped with these schemas
+# ---------------------------------------------------------------------------------------------
 
 
 class ContactQuerySchema(Schema):
     """Filters and pagination for ``GET /api/v1/contacts``."""
 
-    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    status = fields.String(validate=validate.OneOf(STATUSES))
     source_code = fields.String(validate=validate.OneOf(SOURCE_CODES))
     received_from = fields.AwareDateTime(metadata={"description": "RFC 3339, inclusive."})
     received_to = fields.AwareDateTime(metadata={"description": "RFC 3339, exclusive."})
@@ -46,26 +228,390 @@ class ContactQuerySchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class ContactSummarySchema(Schema):
+class ContactSummarySchema(Out):
     id = fields.String()
     partner_reference = fields.String()
     organisation = fields.String()
     source_code = fields.String()
     primary_concern = fields.String()
-    received_at = fields.String()
-    accepted_at = fields.String()
-    decision_due_at = fields.String()
-    status = fields.String()
-    urgency = fields.String(allow_none=True)
+    received_at = _timestamp()
+    accepted_at = _timestamp()
+    decision_due_at = _timestamp(allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    urgency = fields.String(allow_none=True, validate=validate.OneOf(URGENCIES))
     recommended_level = fields.Integer(allow_none=True)
     floor_level = fields.Integer(allow_none=True)
-    marac_recommended = fields.Boolean()
+    marac_recommended = fields.Boolean(allow_none=True)
     dash_risk = fields.String(allow_none=True)
-    children_ages = fields.List(fields.Raw())
+    children_ages = fields.List(fields.Raw(), metadata={"description": "Each an age in years, or 'unborn'."})
 
 
-class ContactPageSchema(Schema):
+class ContactPageSchema(Out):
     items = fields.List(fields.Nested(ContactSummarySchema))
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class TimeSchema(Out):
+    seconds_left = fields.Integer(allow_none=True, metadata={"description": "Negative when overdue."})
+    overdue = fields.Boolean()
+    text = fields.String(metadata={"description": "e.g. '3 hours 20 minutes left', 'overdue by 1 day 2 hours'."})
+
+
+class QueueDecisionSchema(Out):
+    id = fields.Integer()
+    level = _level()
+    decided_by = fields.String()
+    decided_at = _timestamp()
+    review_due_at = _timestamp(metadata={"description": "One working day after the decision."})
+
+
+class QueueItemSchema(ContactSummarySchema):
+    time = fields.Nested(TimeSchema)
+    decision = fields.Nested(QueueDecisionSchema,
+                             metadata={"description": "The latest decision (review and decided-today queues)."})
+
+
+class QueueSchema(Out):
+    queue = fields.String()
+    description = fields.String()
+    count = fields.Integer()
+    items = fields.List(fields.Nested(QueueItemSchema))
+
+
+class RecordedSchema(Out):
+    """What every recording POST adds: where the contact stands now."""
+
+    contact_id = fields.String()
+    contact_status = fields.String(validate=validate.OneOf(STATUSES))
+    contact_version = fields.Integer(metadata={"description": "Send as expected_version next time."})
+
+
+class DecisionRecordedSchema(DecisionOutSchema, RecordedSchema):
+    pass
+
+
+class ReviewRecordedSchema(ReviewOutSchema, RecordedSchema):
+    pass
+
+
+class InformationRequestedSchema(RecordedSchema):
+    id = fields.Integer()
+    fields_ = _keyword("fields", fields.List(fields.String()))
+    message = fields.String()
+    requested_by = fields.String()
+    requested_at = _timestamp()
+    decision_due_at = _timestamp(allow_none=True, metadata={"description": "Unchanged: the deadline stands."})
+
+
+class EventOutSchema(Out):
+    seq = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(EVENT_KINDS))
+    who = fields.String(allow_none=True)
+    at = _timestamp()
+    what = fields.Dict()
+
+
+class TimelinessSchema(Out):
+    received_at = _timestamp()
+    decision_due_at = _timestamp(allow_none=True)
+    decided_at = _timestamp(allow_none=True)
+    reviewed_at = _timestamp(allow_none=True)
+    hours_to_decision = fields.Float(allow_none=True, metadata={"description": "Working hours."})
+    hours_decision_to_review = fields.Float(allow_none=True, metadata={"description": "Working hours."})
+    decided_on_time = fields.Boolean(allow_none=True)
+    review_due_at = _timestamp(allow_none=True)
+    reviewed_on_time = fields.Boolean(allow_none=True)
+
+
+class HistoryOutSchema(Out):
+    contact_id = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    events = fields.List(fields.Nested(EventOutSchema))
+    timeliness = fields.Nested(TimelinessSchema)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback, reports and the model in use
+# ---------------------------------------------------------------------------------------------
+
+
+class FeedbackGapSchema(Out):
+    field = fields.String(metadata={"description": "The JSON path in the contact."})
+    label = fields.String(metadata={"description": "What was missing, in plain English."})
+    why = fields.String()
+
+
+class FeedbackConsentSchema(Out):
+    given = fields.String(allow_none=True, metadata={"description": "The contact's consent field as sent."})
+    summary = fields.String()
+    ok = fields.Boolean(metadata={"description": "Whether the consent position allows the outcome's pathway."})
+    note = fields.String()
+
+
+class FeedbackDashSchema(Out):
+    version = fields.String(allow_none=True)
+    yes_count = fields.Integer(allow_none=True)
+    not_known_count = fields.Integer(allow_none=True)
+    risk = fields.String(allow_none=True)
+    officer_grading = fields.String(allow_none=True)
+
+
+class FeedbackMaracSchema(Out):
+    criteria_met = fields.List(fields.String(), metadata={"description": "In plain English."})
+    referred = fields.Boolean(metadata={"description": "Whether the front door referred to MARAC."})
+
+
+class FeedbackSchema(Out):
+    """What a partner reads about one contact (spec section 7); never the front door's notes."""
+
+    contact_id = fields.String()
+    partner_reference = fields.String()
+    team = fields.String(allow_none=True)
+    primary_concern = fields.String()
+    received_at = _timestamp()
+    level = _level()
+    level_name = fields.String()
+    level_description = fields.String()
+    referral = fields.Boolean()
+    reason = fields.String(metadata={"description": "Plain English, citing the threshold guidance."})
+    indicators_met = fields.List(fields.Nested(IndicatorSchema))
+    indicators_not_met = fields.List(fields.Nested(IndicatorSchema))
+    information_gaps = fields.List(fields.Nested(FeedbackGapSchema))
+    consent = fields.Nested(FeedbackConsentSchema)
+    dash = fields.Nested(FeedbackDashSchema, allow_none=True,
+                         metadata={"description": "Null when the contact had no DASH checklist."})
+    marac = fields.Nested(FeedbackMaracSchema)
+    next_time = fields.List(fields.String())
+
+
+class ReleasedFeedbackSchema(FeedbackSchema):
+    id = fields.Integer()
+    released_at = _timestamp()
+
+
+class FeedbackListSchema(Out):
+    items = fields.List(fields.Nested(ReleasedFeedbackSchema))
+    total = fields.Integer()
+
+
+class FeedbackPreviewSchema(Out):
+    feedback = fields.Nested(FeedbackSchema)
+    released = fields.Boolean(metadata={"description": "This very text has been released already."})
+    last_released_at = _timestamp(allow_none=True)
+
+
+class PartnerOrganisationSchema(Out):
+    id = fields.Integer()
+    name = fields.String()
+    contacts = fields.Integer()
+
+
+class PartnerOrganisationsSchema(Out):
+    items = fields.List(fields.Nested(PartnerOrganisationSchema))
+
+
+class OrganisationSchema(Out):
+    id = fields.Integer()
+    name = fields.String()
+
+
+def _share(**kwargs) -> fields.Float:
+    return fields.Float(allow_none=True, metadata={"description": "0 to 1; null when there is nothing to divide by."},
+                        **kwargs)
+
+
+class LevelCountSchema(Out):
+    contacts = fields.Integer()
+    share = _share()
+
+
+class CommonGapSchema(Out):
+    field = fields.String()
+    label = fields.String()
+    contacts = fields.Integer()
+    share = _share()
+
+
+class InformationFiguresSchema(Out):
+    assessed = fields.Integer()
+    no_gaps = fields.Integer()
+    no_gaps_share = _share()
+    common_gaps = fields.List(fields.Nested(CommonGapSchema))
+
+
+class ConsentFiguresSchema(Out):
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "By consent value."})
+    sought = fields.Integer()
+    sought_share = _share()
+
+
+class DashFiguresSchema(Out):
+    domestic_abuse_contacts = fields.Integer()
+    completed = fields.Integer()
+    completed_share = _share()
+
+
+class MonthFiguresSchema(Out):
+    contacts = fields.Integer()
+    decided = fields.Integer(metadata={"description": "With a confirmed outcome."})
+    awaiting_outcome = fields.Integer()
+    levels = fields.Dict(keys=fields.String(), values=fields.Nested(LevelCountSchema),
+                         metadata={"description": "By confirmed level."})
+    referrals = fields.Integer()
+    referral_share = _share()
+    information = fields.Nested(InformationFiguresSchema)
+    consent = fields.Nested(ConsentFiguresSchema)
+    dash = fields.Nested(DashFiguresSchema)
+
+
+class HeadlineFiguresSchema(Out):
+    contacts = fields.Integer()
+    decided = fields.Integer()
+    referral_share = _share()
+    no_gaps_share = _share()
+    consent_sought_share = _share()
+    dash_completed_share = _share()
+
+
+class TrendPointSchema(HeadlineFiguresSchema):
+    month = fields.String(metadata={"description": "YYYY-MM"})
+
+
+class PartnerReportSchema(Out):
+    organisation = fields.Nested(OrganisationSchema)
+    team = fields.String(allow_none=True)
+    teams = fields.List(fields.String())
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    level_names = fields.Dict(keys=fields.String(), values=fields.String())
+    referral_level = _level()
+    figures = fields.Nested(MonthFiguresSchema, metadata={"description": "The partner's (or team's) month."})
+    all_partners = fields.Nested(HeadlineFiguresSchema,
+                                 metadata={"description": "The same month for every partner together."})
+    trend = fields.List(fields.Nested(TrendPointSchema), metadata={"description": "Six months, oldest first."})
+
+
+class DayCountSchema(Out):
+    date = fields.String(metadata={"format": "date"})
+    total = fields.Integer()
+    by_source = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "By source code."})
+
+
+class PerDaySchema(Out):
+    sources = fields.List(fields.String(), metadata={"description": "Source codes, busiest first."})
+    days = fields.List(fields.Nested(DayCountSchema))
+
+
+class ConversionFiguresSchema(Out):
+    decided = fields.Integer()
+    referrals = fields.Integer()
+    share = _share()
+
+
+class ConversionSchema(ConversionFiguresSchema):
+    by_source = fields.Dict(keys=fields.String(), values=fields.Nested(ConversionFiguresSchema))
+
+
+class DecisionTimelinessSchema(Out):
+    made = fields.Integer()
+    within_deadline = fields.Integer()
+    share = _share()
+    undecided_past_deadline = fields.Integer()
+    median_working_hours = fields.Float(allow_none=True)
+
+
+class ReviewTimelinessSchema(Out):
+    made = fields.Integer()
+    within_deadline = fields.Integer()
+    share = _share()
+    unreviewed_past_deadline = fields.Integer()
+    deadline_working_days = fields.Integer()
+
+
+class TimelinessFiguresSchema(Out):
+    decisions = fields.Nested(DecisionTimelinessSchema)
+    reviews = fields.Nested(ReviewTimelinessSchema)
+
+
+class DepartureSchema(Out):
+    contact_id = fields.String()
+    received_at = fields.String(metadata={"format": "date-time"})
+    recommended_level = _level()
+    decided_level = _level()
+    reason = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+
+
+class ManagerChangeSchema(Out):
+    contact_id = fields.String()
+    received_at = fields.String(metadata={"format": "date-time"})
+    decided_level = fields.Integer(allow_none=True)
+    confirmed_level = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    reviewed_by = fields.String(allow_none=True)
+
+
+class DeparturesSchema(Out):
+    decisions = fields.Integer(metadata={"description": "Decisions on contacts with a recommendation."})
+    departures = fields.Integer()
+    share = _share()
+    higher = fields.Integer()
+    lower = fields.Integer()
+    items = fields.List(fields.Nested(DepartureSchema))
+    reviews = fields.Integer()
+    changed_by_managers = fields.Integer()
+    changed_share = _share()
+    changes = fields.List(fields.Nested(ManagerChangeSchema))
+
+
+class AgreementFiguresSchema(Out):
+    confirmed = fields.Integer()
+    agreed = fields.Integer()
+    share = _share()
+
+
+class WeekAgreementSchema(AgreementFiguresSchema):
+    week_starting = fields.String(metadata={"format": "date"})
+
+
+class AgreementSchema(AgreementFiguresSchema):
+    by_week = fields.List(fields.Nested(WeekAgreementSchema))
+    by_model = fields.Dict(keys=fields.String(), values=fields.Nested(AgreementFiguresSchema))
+
+
+class MaracFiguresSchema(Out):
+    recommended = fields.Integer()
+    referred = fields.Integer()
+    criteria = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class DashBandsSchema(Out):
+    domestic_abuse_contacts = fields.Integer()
+    bands = fields.Dict(keys=fields.String(), values=fields.Nested(LevelCountSchema),
+                        metadata={"description": "By DASH risk band (none: no checklist)."})
+
+
+class DashboardSchema(Out):
+    from_ = _keyword("from", fields.String(metadata={"format": "date"}))
+    to = fields.String(metadata={"format": "date"})
+    level_names = fields.Dict(keys=fields.String(), values=fields.String())
+    referral_level = _level()
+    contacts = fields.Integer()
+    per_day = fields.Nested(PerDaySchema)
+    conversion = fields.Nested(ConversionSchema)
+    timeliness = fields.Nested(TimelinessFiguresSchema)
+    departures = fields.Nested(DeparturesSchema)
+    agreement = fields.Nested(AgreementSchema)
+    marac = fields.Nested(MaracFiguresSchema)
+    dash = fields.Nested(DashBandsSchema)
+
+
+class ModelInUseSchema(Out):
+    mode = fields.String(validate=validate.OneOf(("model", "rules_only")))
+    notes = fields.List(fields.String())
+    thresholds_file = fields.String()
+    levels = fields.Dict(keys=fields.String(), values=fields.String())
+    available_versions = fields.List(fields.String())
+    model = fields.Dict(allow_none=True, metadata={"description": "The manifest's published parts and the "
+                                                                  "model card's path; null when rules-only."})

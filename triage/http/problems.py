@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask, Response, json, render_template, request
 from jinja2 import TemplateNotFound
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from triage.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Refusal
@@ -34,6 +35,33 @@ TITLES = {
     500: "Internal error",
     503: "Service unavailable",
 }
+
+
+class ProblemSchema(Schema):
+    """The problem document ``problem_response`` writes, as the OpenAPI document declares it
+    (``application/problem+json``) for every error an operation answers.
+
+    Like flask-smorest's own error schema it documents and does not dump: an extra a refusal
+    carries reaches the client even if it is missing here, and ``tests/api/test_openapi.py``
+    fails on it until it is declared. The last three fields are today's extras; a client may
+    ignore them, and others may come (RFC 9457 extension members), so the object is left open.
+    """
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"format": "uri", "description": "Names the kind of problem."})
+    title = fields.String(required=True, metadata={"description": "A short summary of the kind of problem."})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status, repeated."})
+    detail = fields.String(required=True, metadata={"description": "What went wrong this time, in plain English."})
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "Bad input: the JSON path of each bad field (children.0.age_years) or query "
+                                 "parameter, with messages a developer can act on."},
+    )
+    expected_version = fields.Integer(metadata={"description": "409: the contact version you sent, now stale."})
+    state = fields.String(metadata={"description": "409: the contact's state, which does not allow the action."})
+    allowed = fields.List(fields.String(), metadata={"description": "409: the actions its state allows now."})
 
 
 class Problem(Refusal):
