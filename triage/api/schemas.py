@@ -314,7 +314,8 @@ class EventOutSchema(Out):
 
 
 class TimelinessSchema(Out):
-    received_at = _timestamp()
+    received_at = _timestamp(metadata={"description": "When the partner recorded the contact."})
+    accepted_at = _timestamp(metadata={"description": "When the front door's clock started; hours count from here."})
     decision_due_at = _timestamp(allow_none=True)
     decided_at = _timestamp(allow_none=True)
     reviewed_at = _timestamp(allow_none=True)
