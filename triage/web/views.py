@@ -29,6 +29,7 @@ from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.http import access
 from triage.http.problems import Problem, problem_from
+from triage.http.redirects import local_path
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision, latest_review
 from triage.record.tables import Contact, InformationRequest, User
@@ -63,13 +64,6 @@ def govuk_assets(filename: str):
     return send_from_directory(GOVUK_ASSETS, filename, max_age=86400)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect to somebody else's."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
-
-
 def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
     form.email.errors = [f"Too many failed attempts to sign in to this account. {signin.wait_text(wait)} "
@@ -90,7 +84,7 @@ def login():
         if check_sign_in(user.password_hash if user else None, form.password.data) and user.is_active:
             signin.clear(email)
             access.sign_in(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            return redirect(local_path(request.args.get("next")) or url_for("web.home"))
         signin.record_failure(email, address, now)
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
