@@ -122,8 +122,16 @@ def audit_verify() -> None:
 @triage_cli.command("seed-demo")
 @click.option("--contacts", default=40, show_default=True, help="How many demo contacts to create.")
 def seed_demo(contacts: int) -> None:
-    """Demo users for each role, a demo police force and a realistic day of contacts."""
+    """Demo users for each role, a demo police force and a realistic day of contacts.
+
+    Refused in production: the demo accounts' passwords are printed in the README, so seeding
+    them there would hand anyone an administrator's sign-in.
+    """
     from triage.services.demo import seed
+
+    if current_app.config["TRIAGE_ENV"] == "production":
+        raise click.ClickException("seed-demo is refused under TRIAGE_ENV=production: "
+                                   "demo accounts have published passwords.")
 
     for line in seed(current_app.extensions["recommender"], contacts):
         click.echo(line)
