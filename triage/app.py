@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
-from triage.http import access, problems
+from triage.http import access, headers, problems
 from triage.settings import load_settings
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -61,6 +61,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.extensions["recommender"] = load_recommender(app.config)
 
+    headers.init_app(app)  # first: every answer, refusals included, gets its headers and nonce
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)
