@@ -16,6 +16,7 @@ from sqlalchemy import select
 from triage.extensions import db
 from triage.http.problems import Problem
 from triage.record.tables import ApiToken, User
+from triage.services import accounts
 from triage.services.security import token_digest
 
 PUBLIC = frozenset({"public"})
@@ -129,8 +130,8 @@ def user_from_session() -> User | None:
         session.clear()
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.is_active:
-        session.clear()
+    if user is None or not user.is_active or session.get("generation") != user.session_generation:
+        session.clear()  # gone, deactivated, or signed out everywhere since this cookie was issued
         return None
     session["last_seen"] = now.isoformat()
     return user
@@ -139,11 +140,15 @@ def user_from_session() -> User | None:
 def sign_in(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
+    session["generation"] = user.session_generation
     session["last_seen"] = datetime.now(timezone.utc).isoformat()
     session.permanent = False
 
 
-def sign_out() -> None:
+def sign_out(user: User | None) -> None:
+    """End this browser's session and, server-side, every other session the person holds."""
+    if user is not None:
+        accounts.sign_out_everywhere(user)
     session.clear()
 
 

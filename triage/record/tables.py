@@ -77,6 +77,9 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Moved on by sign-out, a password change or set, and deactivation; a session cookie
+    #: issued in an earlier generation opens nothing (``triage.http.access``).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation | None] = relationship()
 

@@ -113,6 +113,7 @@ def change_password():
             attach_errors(form, exc.errors)
             status = 429 if wait else 400
         else:
+            access.sign_in(g.user)  # a session in the new generation: this browser stays signed in
             flash("Your password has been changed.")
             return redirect(url_for("web.home"))
     return render_template("account_password.html", form=form, error_list=error_list(form),
@@ -121,7 +122,7 @@ def change_password():
 
 @bp.post("/logout")
 def logout():
-    access.sign_out()
+    access.sign_out(g.user)
     flash("You have signed out.")
     return redirect(url_for("web.login"))
 
