@@ -40,6 +40,7 @@ EVENT_KINDS = (
     "information_requested",
     "feedback_released",
     "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
+    "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
 )
 
 

@@ -66,7 +66,7 @@ def govuk_assets(filename: str):
 
 def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
-    form.email.errors = [f"Too many failed attempts to sign in to this account. {signin.wait_text(wait)} "
+    form.email.errors = [f"Too many failed attempts to sign in from here. {signin.wait_text(wait)} "
                          "and try again. If you have forgotten your password, ask your administrator to set a new one."]
     page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
     return Response(page, status=429, headers={"Retry-After": str(wait)})
@@ -85,7 +85,7 @@ def login():
             signin.clear(email)
             access.sign_in(user)
             return redirect(local_path(request.args.get("next")) or url_for("web.home"))
-        signin.record_failure(email, address, now)
+        signin.record_failure(email, address, now, user=user)
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
@@ -109,7 +109,7 @@ def change_password():
             accounts.change_own_password(g.user, form.current_password.data, form.new_password.data)
         except accounts.AccountError as exc:
             if "current_password" in exc.errors and not wait:
-                signin.record_failure(g.user.email, address, now)
+                signin.record_failure(g.user.email, address, now, user=g.user)
             attach_errors(form, exc.errors)
             status = 429 if wait else 400
         else:
