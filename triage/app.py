@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
-from triage.http import access, headers, problems
+from triage.http import access, body_limit, headers, problems
 from triage.services import security
 from triage.settings import load_settings
 
@@ -64,6 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.warm_up()  # sign-in's stand-in hash, so the first unknown email is not slower
 
     headers.init_app(app)  # first: every answer, refusals included, gets its headers and nonce
+    body_limit.init_app(app)  # the body limit, chunked or not, with a 413 the client can read
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)
