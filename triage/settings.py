@@ -12,6 +12,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-not-secret"
+#: The audit chain's HMAC key in development and tests. Production must set its own
+#: ``TRIAGE_AUDIT_KEY``, kept outside the database, or anyone who can write the database could
+#: re-hash a rewritten chain.
+DEV_AUDIT_KEY = "dev-only-audit-key-not-secret"
 
 
 class SettingsError(RuntimeError):
@@ -42,8 +46,15 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
             "TRIAGE_ENV=production needs its own SECRET_KEY of at least 32 characters "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    audit_key = os.environ.get("TRIAGE_AUDIT_KEY", "")
+    if env == "production" and (not audit_key or audit_key == DEV_AUDIT_KEY or len(audit_key) < 32):
+        raise SettingsError(
+            "TRIAGE_ENV=production needs its own TRIAGE_AUDIT_KEY of at least 32 characters, kept outside "
+            "the database (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     return {
         "TRIAGE_ENV": env,
+        "AUDIT_KEY": audit_key or DEV_AUDIT_KEY,
         "TESTING": env == "test",
         "SECRET_KEY": secret or DEV_SECRET,
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
