@@ -62,6 +62,10 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # A contact is a few KiB; 512 KiB leaves room for a 20,000-character narrative
         # and twelve children while refusing anything that is clearly not a contact.
         "MAX_CONTENT_LENGTH": int(os.environ.get("TRIAGE_MAX_BODY_BYTES", 512 * 1024)),
+        # Requests per API token per window. A police force's overnight batch of a few hundred
+        # contacts goes through in one go; a runaway client or a stolen token is slowed to this.
+        "API_RATE_LIMIT": int(os.environ.get("TRIAGE_API_RATE_LIMIT", 1000)),
+        "API_RATE_WINDOW_SECONDS": int(os.environ.get("TRIAGE_API_RATE_WINDOW_SECONDS", 600)),
         "THRESHOLDS_PATH": os.environ.get(
             "TRIAGE_THRESHOLDS", str(PROJECT_ROOT / "config" / "thresholds.yaml")
         ),

@@ -260,3 +260,13 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class ApiRequestCount(db.Model):
+    """Requests one API token made in one fixed window (``triage.services.ratelimit``); kept a day."""
+
+    __tablename__ = "api_request_counts"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
