@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
@@ -65,6 +66,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     headers.init_app(app)  # first: every answer, refusals included, gets its headers and nonce
     body_limit.init_app(app)  # the body limit, chunked or not, with a 413 the client can read
+    if app.config["PROXY_HOPS"]:  # behind nginx: the client's address and scheme from its headers
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)

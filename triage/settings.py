@@ -66,6 +66,9 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # contacts goes through in one go; a runaway client or a stolen token is slowed to this.
         "API_RATE_LIMIT": int(os.environ.get("TRIAGE_API_RATE_LIMIT", 1000)),
         "API_RATE_WINDOW_SECONDS": int(os.environ.get("TRIAGE_API_RATE_WINDOW_SECONDS", 600)),
+        # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (1 behind the nginx
+        # site in config/); without this every sign-in would seem to come from 127.0.0.1.
+        "PROXY_HOPS": int(os.environ.get("TRIAGE_PROXY_HOPS", 0)),
         "THRESHOLDS_PATH": os.environ.get(
             "TRIAGE_THRESHOLDS", str(PROJECT_ROOT / "config" / "thresholds.yaml")
         ),

@@ -203,3 +203,18 @@ def test_spraying_one_password_at_many_accounts_from_one_address_is_refused(clie
     response = client.post("/login", data={"email": person.email, "password": person.password},
                            environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert response.status_code == 302
+
+
+def test_behind_the_proxy_each_client_address_has_its_own_count(app, people):
+    """With TRIAGE_PROXY_HOPS=1 (nginx in front), sign-in limits count X-Forwarded-For, not 127.0.0.1."""
+    from triage.app import create_app
+
+    proxied = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "PROXY_HOPS": 1})
+    client = proxied.test_client()
+    for n in range(25):
+        client.post("/login", data={"email": f"guess{n}@test.invalid", "password": "x"},
+                    headers={"X-Forwarded-For": "203.0.113.9"})
+    person = people["practitioner"]
+    response = client.post("/login", data={"email": person.email, "password": person.password},
+                           headers={"X-Forwarded-For": "198.51.100.4"})
+    assert response.status_code == 302
