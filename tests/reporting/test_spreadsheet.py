@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from tests.test_reports import police_report
+from tests.reporting.test_reports import police_report
 from triage.reporting import exports, reports
 from triage.reporting.spreadsheet import neutralise, to_csv
 
@@ -38,7 +38,7 @@ def test_to_csv_neutralises_every_cell_headings_included():
 
 
 def test_annex_a_list_1_does_not_carry_a_live_formula():
-    from tests.test_exports import END, START, at, confirmed, kid
+    from tests.reporting.test_exports import END, START, at, confirmed, kid
 
     poisoned = confirmed("c1", at(11, 10), 3, kid(FORMULAS[0]))
     text = exports.to_csv(exports.LIST_1_HEADINGS, exports.list_1_rows([poisoned], START, END))

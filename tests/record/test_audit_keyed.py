@@ -14,7 +14,7 @@ import json
 
 from sqlalchemy import select, text, update
 
-from tests.test_audit import TRIGGERS, full_path, verify
+from tests.record.test_audit import TRIGGERS, full_path, verify
 from triage.extensions import db
 from triage.record import audit
 from triage.record.tables import AuditHead, Child, Contact, Decision, Event
