@@ -105,7 +105,7 @@ DETAILS = {
 def handle_problem(exc: Problem) -> Response:
     return _respond(
         exc.status, exc.detail, errors=exc.errors, slug=exc.slug, title=exc.title, extra=exc.extra,
-        headers={**exc.headers, **({"WWW-Authenticate": 'Bearer realm="triage"'} if exc.status == 401 else {})},
+        headers={**getattr(exc, "headers", {}), **({"WWW-Authenticate": 'Bearer realm="triage"'} if exc.status == 401 else {})},
     )
 
 
