@@ -129,6 +129,15 @@ def test_init_db_on_the_test_database_changes_nothing(app, runner, people):
     assert count(app, User) == users
 
 
+def test_seed_demo_is_refused_in_production_and_stores_nothing(app, runner):
+    app.config["TRIAGE_ENV"] = "production"
+    users, contacts = count(app, User), count(app, Contact)
+    result = triage(runner, "seed-demo", "--contacts", "2")
+    assert result.exit_code != 0
+    assert result.output.strip().count("\n") == 0 and "production" in result.output
+    assert (count(app, User), count(app, Contact)) == (users, contacts)
+
+
 def test_seed_demo_makes_people_and_contacts_and_is_safe_to_run_again(app, runner, client):
     first = triage(runner, "seed-demo", "--contacts", "6")
     assert first.exit_code == 0, first.output

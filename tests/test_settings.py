@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from triage.app import create_app
-from triage.settings import DEV_IDENTIFIER_KEY, DEV_SECRET, SettingsError, load_settings
+from triage.settings import DEV_AUDIT_KEY, DEV_IDENTIFIER_KEY, DEV_SECRET, SettingsError, load_settings
 
 GOOD_SECRET = "b" * 16 + "9f2c41d7e8a05b36"
 GOOD_IDENTIFIER_KEY = "c" * 16 + "41d7e8a05b369f2c"
+GOOD_AUDIT_KEY = "d" * 16 + "41d7e8a05b369f2c"
 
 
 @pytest.fixture
@@ -17,6 +18,7 @@ def production(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("TRIAGE_IDENTIFIER_KEY", GOOD_IDENTIFIER_KEY)
+    monkeypatch.setenv("TRIAGE_AUDIT_KEY", GOOD_AUDIT_KEY)
 
 
 @pytest.mark.parametrize(("secret", "why"), [
@@ -29,6 +31,16 @@ def test_production_refuses_to_start_without_its_own_secret(production, monkeypa
     if secret is not None:
         monkeypatch.setenv("SECRET_KEY", secret)
     with pytest.raises(SettingsError, match="SECRET_KEY of at least 32 characters"):
+        create_app()
+
+
+@pytest.mark.parametrize("key", [None, "", DEV_AUDIT_KEY, "k" * 31])
+def test_production_refuses_to_start_without_its_own_audit_key(production, monkeypatch, key):
+    monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.delenv("TRIAGE_AUDIT_KEY", raising=False)
+    if key is not None:
+        monkeypatch.setenv("TRIAGE_AUDIT_KEY", key)
+    with pytest.raises(SettingsError, match="TRIAGE_AUDIT_KEY of at least 32 characters"):
         create_app()
 
 

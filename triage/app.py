@@ -12,11 +12,13 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
-from triage.http import access, problems
+from triage.http import access, body_limit, headers, problems
+from triage.services import security
 from triage.settings import load_settings
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -60,9 +62,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
 
     app.extensions["recommender"] = load_recommender(app.config)
+    security.warm_up()  # sign-in's stand-in hash, so the first unknown email is not slower
 
-    api = Api(app)  # flask-smorest's, documenting our problem documents as its error schema
-    problems.init_app(app)  # after Api: our problem documents replace its error handler
+    headers.init_app(app)  # first: every answer, refusals included, gets its headers and nonce
+    body_limit.init_app(app)  # the body limit, chunked or not, with a 413 the client can read
+    if app.config["PROXY_HOPS"]:  # behind nginx: the client's address and scheme from its headers
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    api = Api(app)
+    problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)
 
     from triage import web

@@ -6,6 +6,7 @@ is checked by the same rules and recorded the same way (with no actor: the comma
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -112,9 +113,35 @@ def set_password(email: str, password: str) -> None:
 
 
 @triage_cli.command("audit-verify")
-def audit_verify() -> None:
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
+              help="A file written by audit-checkpoint: also prove nothing up to it was rewritten.")
+def audit_verify(checkpoint_file) -> None:
     """Check the tamper-evident chain over all events; exit 1 naming the first bad event."""
-    result = audit.verify()
+    mark = None
+    if checkpoint_file is not None:
+        try:
+            mark = json.load(checkpoint_file)
+            int(mark["seq"]), str(mark["hash"])
+        except (ValueError, KeyError, TypeError):
+            raise click.ClickException("the checkpoint file is not one audit-checkpoint wrote") from None
+    result = audit.verify(checkpoint=mark)
+    click.echo(result.summary() + (f" (and matches the checkpoint at event {mark['seq']})"
+                                   if mark is not None and result.ok else ""))
+    sys.exit(0 if result.ok else 1)
+
+
+@triage_cli.command("audit-checkpoint")
+@click.option("--output", type=click.File("w"), default="-", show_default=True,
+              help="Where to write the checkpoint (JSON); keep it outside the database's reach.")
+def audit_checkpoint(output) -> None:
+    """Write the chain's head (sequence number and hash) for a later audit-verify --checkpoint."""
+    click.echo(json.dumps(audit.checkpoint()), file=output)
+
+
+@triage_cli.command("audit-rekey")
+def audit_rekey() -> None:
+    """Once, on upgrade: verify a chain stored before keying, then re-hash it under TRIAGE_AUDIT_KEY."""
+    result = audit.rekey()
     click.echo(result.summary())
     sys.exit(0 if result.ok else 1)
 
@@ -122,8 +149,16 @@ def audit_verify() -> None:
 @triage_cli.command("seed-demo")
 @click.option("--contacts", default=40, show_default=True, help="How many demo contacts to create.")
 def seed_demo(contacts: int) -> None:
-    """Demo users for each role, a demo police force and a realistic day of contacts."""
+    """Demo users for each role, a demo police force and a realistic day of contacts.
+
+    Refused in production: the demo accounts' passwords are printed in the README, so seeding
+    them there would hand anyone an administrator's sign-in.
+    """
     from triage.services.demo import seed
+
+    if current_app.config["TRIAGE_ENV"] == "production":
+        raise click.ClickException("seed-demo is refused under TRIAGE_ENV=production: "
+                                   "demo accounts have published passwords.")
 
     for line in seed(current_app.extensions["recommender"], contacts):
         click.echo(line)

@@ -16,6 +16,10 @@ DEV_SECRET = "dev-only-not-secret"
 # Keys the HMAC of children's identifiers (services/identity.py). Production must bring its own:
 # with this public default anyone could hash a guessed NHS number and find the child's record.
 DEV_IDENTIFIER_KEY = "dev-only-identifier-key-not-secret"
+#: The audit chain's HMAC key in development and tests. Production must set its own
+#: ``TRIAGE_AUDIT_KEY``, kept outside the database, or anyone who can write the database could
+#: re-hash a rewritten chain.
+DEV_AUDIT_KEY = "dev-only-audit-key-not-secret"
 
 
 class SettingsError(RuntimeError):
@@ -55,9 +59,16 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         )
     if env == "production" and identifier_key == secret:
         raise SettingsError("TRIAGE_IDENTIFIER_KEY must differ from SECRET_KEY")
+    audit_key = os.environ.get("TRIAGE_AUDIT_KEY", "")
+    if env == "production" and (not audit_key or audit_key == DEV_AUDIT_KEY or len(audit_key) < 32):
+        raise SettingsError(
+            "TRIAGE_ENV=production needs its own TRIAGE_AUDIT_KEY of at least 32 characters, kept outside "
+            "the database (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     return {
         "TRIAGE_ENV": env,
         "IDENTIFIER_KEY": identifier_key or DEV_IDENTIFIER_KEY,
+        "AUDIT_KEY": audit_key or DEV_AUDIT_KEY,
         "TESTING": env == "test",
         "SECRET_KEY": secret or DEV_SECRET,
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
@@ -65,6 +76,13 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # A contact is a few KiB; 512 KiB leaves room for a 20,000-character narrative
         # and twelve children while refusing anything that is clearly not a contact.
         "MAX_CONTENT_LENGTH": int(os.environ.get("TRIAGE_MAX_BODY_BYTES", 512 * 1024)),
+        # Requests per API token per window. A police force's overnight batch of a few hundred
+        # contacts goes through in one go; a runaway client or a stolen token is slowed to this.
+        "API_RATE_LIMIT": int(os.environ.get("TRIAGE_API_RATE_LIMIT", 1000)),
+        "API_RATE_WINDOW_SECONDS": int(os.environ.get("TRIAGE_API_RATE_WINDOW_SECONDS", 600)),
+        # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (1 behind the nginx
+        # site in config/); without this every sign-in would seem to come from 127.0.0.1.
+        "PROXY_HOPS": int(os.environ.get("TRIAGE_PROXY_HOPS", 0)),
         "THRESHOLDS_PATH": os.environ.get(
             "TRIAGE_THRESHOLDS", str(PROJECT_ROOT / "config" / "thresholds.yaml")
         ),

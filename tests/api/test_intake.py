@@ -355,9 +355,18 @@ def test_listing_pages(client, people, listed):
     ("?page=two", "page"),
     ("?per_page=201", "per_page"),
     ("?per_page=0", "per_page"),
+    ("?page=1000000000000000000", "page"),
+    ("?page=100001", "page"),
+    ("?page=-1", "page"),
 ])
 def test_a_bad_query_gets_a_422_problem(client, people, query, field):
     assert_problem(client.get(f"{URL}{query}", headers=people["practitioner"].headers), 422, field)
+
+
+def test_the_page_bound_is_stated_in_the_message(client, people):
+    body = assert_problem(client.get(f"{URL}?page=10000000000000000000000", headers=people["practitioner"].headers),
+                          422, "page")
+    assert "100000" in body["errors"]["page"][0]
 
 
 def test_a_partner_lists_and_reads_only_its_own_organisations_contacts(client, people, listed):

@@ -68,9 +68,19 @@ def call(client, method: str, rule: Rule, person):
         session.clear()
         if person is not None and not is_api(rule):
             session["user_id"] = person.id
+            session["generation"] = generation(client.application, person)  # POST /logout moves it on
             session["last_seen"] = datetime.now(timezone.utc).isoformat()
     kwargs = {"json": {}} if is_api(rule) and method in {"POST", "PUT", "PATCH"} else {}
     return client.open(dummy_url(rule), method=method, headers=headers, **kwargs)
+
+
+def generation(app, person) -> int:
+    """The person's session generation now: a session cookie from an earlier one opens nothing."""
+    from triage.extensions import db
+    from triage.record.tables import User
+
+    with app.app_context():
+        return db.session.get(User, person.id).session_generation
 
 
 def is_sign_in_redirect(response) -> bool:
@@ -171,6 +181,7 @@ def test_api_routes_take_a_token_not_a_session(app, client, people):
     """A signed-in browser session does not authenticate an API call (no CSRF on the API)."""
     with client.session_transaction() as session:
         session["user_id"] = people["practitioner"].id
+        session["generation"] = 0  # a fresh account's session generation
         session["last_seen"] = datetime.now(timezone.utc).isoformat()
     response = client.get("/api/v1/contacts")
     assert response.status_code == 401
@@ -186,6 +197,7 @@ def test_an_idle_session_is_signed_out(app, client, people):
         pytest.skip("no signed-in page exists yet")
     with client.session_transaction() as session:
         session["user_id"] = people["practitioner"].id
+        session["generation"] = 0  # a fresh account's session generation
         session["last_seen"] = datetime(2000, 1, 1, tzinfo=timezone.utc).isoformat()
     response = client.get(protected.rule)
     assert is_sign_in_redirect(response) or response.status_code == 401, (idle, response.status_code)
@@ -207,6 +219,7 @@ def test_a_route_missing_from_the_policy_is_refused_to_everyone(app, people):
             if person is not None:
                 with client.session_transaction() as session:
                     session["user_id"] = person.id
+                    session["generation"] = 0  # a fresh account's session generation
                     session["last_seen"] = datetime.now(timezone.utc).isoformat()
             response = client.get(path, headers={**headers, "Accept": "application/json"})
             assert response.status_code == 403, (path, person and person.role, response.status_code)

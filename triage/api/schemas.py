@@ -217,6 +217,13 @@ class ContactOutSchema(ContactSchema):
 # ---------------------------------------------------------------------------------------------
 
 
+#: The deepest page a listing serves: 100,000 pages of up to 200 is twenty million contacts, far
+#: more than a front door holds, and keeps the offset well inside every database's integer range
+#: (a page of 10**18 used to overflow SQLite and PostgreSQL's bigint: a 500).
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 200
+
+
 class ContactQuerySchema(Schema):
     """Filters and pagination for ``GET /api/v1/contacts``."""
 
@@ -224,8 +231,10 @@ class ContactQuerySchema(Schema):
     source_code = fields.String(validate=validate.OneOf(SOURCE_CODES))
     received_from = fields.AwareDateTime(metadata={"description": "RFC 3339, inclusive."})
     received_to = fields.AwareDateTime(metadata={"description": "RFC 3339, exclusive."})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = fields.Integer(load_default=1, validate=validate.Range(
+        min=1, max=MAX_PAGE, error=f"Enter a page number from 1 to {MAX_PAGE}."))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(
+        min=1, max=MAX_PER_PAGE, error=f"Enter a page size (per_page) from 1 to {MAX_PER_PAGE}."))
 
 
 class ContactSummarySchema(Out):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from triage.extensions import db
 from triage.http.problems import Problem
 from triage.record.tables import ApiToken, User
+from triage.services import accounts, ratelimit
 from triage.services.security import token_digest
 
 PUBLIC = frozenset({"public"})
@@ -122,6 +123,7 @@ def user_from_token() -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token.strip())))
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
+    g.api_token_id = row.id
     return row.user
 
 
@@ -136,8 +138,8 @@ def user_from_session() -> User | None:
         session.clear()
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.is_active:
-        session.clear()
+    if user is None or not user.is_active or session.get("generation") != user.session_generation:
+        session.clear()  # gone, deactivated, or signed out everywhere since this cookie was issued
         return None
     session["last_seen"] = now.isoformat()
     return user
@@ -146,11 +148,15 @@ def user_from_session() -> User | None:
 def sign_in(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
+    session["generation"] = user.session_generation
     session["last_seen"] = datetime.now(timezone.utc).isoformat()
     session.permanent = False
 
 
-def sign_out() -> None:
+def sign_out(user: User | None) -> None:
+    """End this browser's session and, server-side, every other session the person holds."""
+    if user is not None:
+        accounts.sign_out_everywhere(user)
     session.clear()
 
 
@@ -174,7 +180,19 @@ def enforce():
                       else "Sign in to see this page.")
     if g.user.role not in roles:
         raise Problem(403, f"Your role ({g.user.role}) may not do this.")
+    if is_api:
+        _within_rate_limit()
     return None
+
+
+def _within_rate_limit() -> None:
+    """Each API token's requests are counted (in the database); over the limit, a 429 with Retry-After."""
+    limit, seconds = current_app.config["API_RATE_LIMIT"], current_app.config["API_RATE_WINDOW_SECONDS"]
+    wait = ratelimit.count_request(g.api_token_id, datetime.now(timezone.utc), limit, seconds)
+    if wait:
+        raise Problem(429, f"This API token has made more than {limit} requests in {seconds} seconds. "
+                           f"Wait {wait} seconds and try again.", extra={"retry_after": wait},
+                      headers={"Retry-After": str(wait)})
 
 
 def init_app(app: Flask) -> None:

@@ -27,6 +27,6 @@ def annex_a(list_number: int) -> Response:
 
 def training_data() -> Response:
     """Every confirmed decision on contacts received in the range (default: ten years) as JSON lines."""
-    first, last = date_range(exports.TRAINING_DAYS)
+    first, last = date_range(exports.TRAINING_DAYS, exports.TRAINING_DAYS)
     return attachment(exports.training_jsonl(first, last, g.user),
                       f"confirmed-decisions-{first}-to-{last}.jsonl", "application/x-ndjson")

@@ -67,8 +67,9 @@ class ProblemSchema(Schema):
 class Problem(Refusal):
     """Raise from a view to answer with a problem document: a refusal with its HTTP status."""
 
-    def __init__(self, status: int, detail: str, **details):
+    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None, **details):
         super().__init__(detail, **details)
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.status = status
 
 
@@ -132,7 +133,7 @@ DETAILS = {
 def handle_problem(exc: Problem) -> Response:
     return _respond(
         exc.status, exc.detail, errors=exc.errors, slug=exc.slug, title=exc.title, extra=exc.extra,
-        headers={"WWW-Authenticate": 'Bearer realm="triage"'} if exc.status == 401 else None,
+        headers={**getattr(exc, "headers", {}), **({"WWW-Authenticate": 'Bearer realm="triage"'} if exc.status == 401 else {})},
     )
 
 

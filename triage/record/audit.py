@@ -2,7 +2,18 @@
 
 Every event's hash covers its own content and the previous event's hash, so altering,
 removing or reordering any stored event breaks the chain from that point on, and
-``verify`` names the first event that does not match. Appends are serialised through the
+``verify`` names the first event that does not match.
+
+The hash is an HMAC-SHA256 under ``TRIAGE_AUDIT_KEY`` (``AUDIT_KEY`` in the config), a key
+that lives in the environment and never in the database: someone who can write the database
+but not read the key cannot re-hash a chain they rewrote. Someone who holds the key can, which
+is what checkpoints are for: ``checkpoint()`` gives the head (sequence number and hash) to keep
+outside the database, and ``verify(checkpoint=...)`` proves the chain up to it is the same one.
+
+Each ``scored`` event also commits to the contact's stored content (``content_digest``: its
+payload, children, recommendation, recommended level, floor and urgency), so editing a contact
+by hand is named too. Chains stored before keying (plain SHA-256) are moved over once with
+``rekey()`` (``triage audit-rekey``), which first verifies them as they were. Appends are serialised through the
 single ``audit_head`` row (an UPDATE takes a row lock on PostgreSQL and the write lock on
 SQLite), so concurrent requests never fork the chain.
 """
@@ -10,18 +21,23 @@ SQLite), so concurrent requests never fork the chain.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import selectinload
 
 from triage.extensions import db
 from triage.record.tables import (
     AuditHead,
     ChildLink,
     ChildUnlink,
+    Contact,
     Decision,
     Event,
     FeedbackRelease,
@@ -44,6 +60,7 @@ EVENT_KINDS = (
     "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
     "child_linked",  # two child records said to be one child (services/children.py)
     "child_unlinked",  # a link undone
+    "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
 )
 
 
@@ -60,8 +77,37 @@ def _canonical(event: Event) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(event: Event, prev_hash: str) -> str:
-    return hashlib.sha256(prev_hash.encode() + _canonical(event)).hexdigest()
+def _key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def event_hash(event: Event, prev_hash: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the previous hash and the event under ``key`` (default: the configured key).
+
+    ``key=b""`` is never used; ``LEGACY`` selects the unkeyed SHA-256 of chains stored before keying.
+    """
+    message = prev_hash.encode() + _canonical(event)
+    if key is LEGACY:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key or _key(), message, hashlib.sha256).hexdigest()
+
+
+#: Marker for ``event_hash``: the plain SHA-256 chains were hashed with before keying.
+LEGACY = b"legacy-sha256"
+
+#: The contact columns the ``scored`` event commits to (what a decision rests on), and each child's.
+CONTENT_COLUMNS = ("payload", "recommendation", "recommended_level", "floor_level", "urgency")
+CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn", "sex", "ethnicity", "disabled",
+                 "current_status")
+
+
+def content_digest(contact: Contact) -> str:
+    """SHA-256 of the contact's stored content, canonical JSON; the keyed event that holds it is the seal."""
+    body = {column: getattr(contact, column) for column in CONTENT_COLUMNS}
+    body["children"] = [{column: getattr(child, column) for column in CHILD_COLUMNS}
+                        for child in sorted(contact.children, key=lambda c: c.position)]
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def record(
@@ -125,13 +171,100 @@ class Verification:
         return f"audit chain BROKEN {where}: {self.reason}"
 
 
-def verify() -> Verification:
-    """Walk the whole chain in order, then check every record row against its event."""
+def verify(checkpoint: dict | None = None) -> Verification:
+    """Walk the whole chain in order, then check every record row and contact against its event.
+
+    With a ``checkpoint`` (from ``checkpoint()``, kept outside the database), also prove that the
+    event at its sequence number still has its hash: nothing up to it was rewritten, even by
+    someone holding the key, and nothing was cut off after it.
+    """
     chain = _verify_chain()
-    return chain if not chain.ok else _verify_records(chain.count)
+    if chain.ok and checkpoint is not None:
+        chain = _verify_checkpoint(chain.count, checkpoint)
+    if not chain.ok:
+        return chain
+    records = _verify_records(chain.count)
+    return records if not records.ok else _verify_contents(chain.count)
 
 
-def _verify_chain() -> Verification:
+def checkpoint() -> dict:
+    """The chain's head now, to keep somewhere the database's writers cannot reach."""
+    head = db.session.get(AuditHead, 1)
+    return {"seq": head.seq, "hash": head.last_hash, "at": utcnow().isoformat(timespec="seconds")}
+
+
+def _verify_checkpoint(count: int, mark: dict) -> Verification:
+    seq, expected = int(mark["seq"]), str(mark["hash"])
+    if seq == 0:
+        return Verification(True, count)
+    stored = db.session.scalar(select(Event.hash).where(Event.seq == seq))
+    if stored is None:
+        return Verification(False, count, seq, f"the checkpoint's event {seq} is no longer in the chain")
+    if not hmac.compare_digest(stored, expected):
+        return Verification(False, count, seq, "the chain up to the checkpoint was rewritten "
+                                               "(its event no longer has the checkpoint's hash)")
+    return Verification(True, count)
+
+
+def _verify_contents(count: int) -> Verification:
+    """Every contact's stored content still matches the digest its ``scored`` event sealed.
+
+    Contacts stored before content digests existed have none to check; they are counted, not failed.
+    """
+    digests = {event.contact_id: event.data.get("content_digest")
+               for event in db.session.scalars(select(Event).where(Event.kind == "scored"))}
+    contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
+    for contact in contacts:
+        sealed = digests.get(contact.id)
+        if sealed is None:
+            continue
+        if not hmac.compare_digest(sealed, content_digest(contact)):
+            return Verification(False, count, None, f"contact {contact.id} no longer matches the content its "
+                                "scored event sealed (payload, children, recommendation, level or urgency changed)")
+    return Verification(True, count)
+
+
+def rekey() -> Verification:
+    """Move a chain stored before keying (plain SHA-256) to HMAC under the configured key.
+
+    The old chain is verified as it was first; a broken one is refused and left alone. Then every
+    event's link and hash are recomputed in one transaction, and the head moved. Run once, on
+    upgrade, by someone holding the key; take a checkpoint straight after.
+    """
+    old = _verify_chain(LEGACY)
+    if old.ok:
+        old = _verify_records(old.count)
+    if not old.ok:
+        return old
+    prev_hash = GENESIS
+    with _append_only_lifted():
+        for event in db.session.scalars(select(Event).order_by(Event.seq)).all():
+            link, prev_hash = prev_hash, event_hash(event, prev_hash)
+            db.session.execute(update(Event).where(Event.seq == event.seq).values(prev_hash=link, hash=prev_hash))
+        db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash))
+    db.session.commit()
+    return _verify_chain()
+
+
+@contextmanager
+def _append_only_lifted():
+    """The events table's append-only trigger off for this one transaction (``rekey`` only).
+
+    PostgreSQL: disabled and re-enabled inside the transaction, so it is never left off. SQLite:
+    dropped and created again (DDL is transactional there too), exactly as migration 0001 made it.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE events DISABLE TRIGGER events_append_only"))
+        yield
+        db.session.execute(text("ALTER TABLE events ENABLE TRIGGER events_append_only"))
+        return
+    db.session.execute(text("DROP TRIGGER IF EXISTS events_no_update"))
+    yield
+    db.session.execute(text("CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+                            "BEGIN SELECT RAISE(ABORT, 'events is append-only'); END"))
+
+
+def _verify_chain(key: bytes | None = None) -> Verification:
     """Report the first event that is missing, out of order, or does not match its hash."""
     prev_hash = GENESIS
     expected_seq = 1
@@ -141,7 +274,7 @@ def _verify_chain() -> Verification:
             return Verification(False, count, expected_seq, f"event {expected_seq} is missing (next stored is {event.seq})")
         if event.prev_hash != prev_hash:
             return Verification(False, count, event.seq, "its link to the previous event does not match")
-        if event_hash(event, prev_hash) != event.hash:
+        if not hmac.compare_digest(event_hash(event, prev_hash, key), event.hash):
             return Verification(False, count, event.seq, "its content does not match its hash")
         prev_hash = event.hash
         expected_seq += 1

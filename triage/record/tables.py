@@ -77,6 +77,9 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Moved on by sign-out, a password change or set, and deactivation; a session cookie
+    #: issued in an earlier generation opens nothing (``triage.http.access``).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -317,3 +320,13 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class ApiRequestCount(db.Model):
+    """Requests one API token made in one fixed window (``triage.services.ratelimit``); kept a day."""
+
+    __tablename__ = "api_request_counts"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -36,8 +36,6 @@ train/test split never separates them.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -47,6 +45,7 @@ from triage.extensions import db
 from triage.record import audit
 from triage.record.tables import User
 from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
+from triage.reporting.spreadsheet import to_csv as to_csv  # the one CSV writer, for the exports' callers
 from triage.services.children import known_history
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
@@ -130,14 +129,6 @@ def list_3_rows(facts: Iterable[ContactFacts], start: datetime, end: datetime) -
             rows.append(_child_columns(child) + [annex_date(contact.accepted), contact.source_code,
                                                  "No", str(count), "", ""])
     return rows
-
-
-def to_csv(headings: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headings)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,8 +17,6 @@ of levels.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from triage.engine.workdays import LONDON, london_date, london_days, london_midn
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Organisation, Review, User
 from triage.record.workflow import Status
+from triage.reporting.spreadsheet import to_csv
 from triage.services.children import same_child_ids
 from triage.services.timeliness import REVIEW_WORKING_DAYS, measure, notification_delay
 
@@ -376,11 +375,7 @@ def partner_report_csv(report: dict) -> str:
         rows.append((f"Trend {point['month']}: contacts", point["contacts"]))
         rows.append((f"Trend {point['month']}: met the referral threshold %", _pct(point["referral_share"])))
         rows.append((f"Trend {point['month']}: no information missing %", _pct(point["no_gaps_share"])))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Measure", "Value"])
-    writer.writerows(rows)
-    return out.getvalue()
+    return to_csv(["Measure", "Value"], rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -123,6 +123,23 @@ def _set_active(user: User, active: bool) -> bool:
     return result.rowcount == 1
 
 
+def end_sessions(user: User) -> None:
+    """Move the person's session generation on, so every session they hold opens nothing.
+
+    One UPDATE adding 1 in the database, so two changes at once both count. The caller commits
+    with the change that made it necessary (a password, deactivation), or ``sign_out_everywhere``.
+    """
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(session_generation=User.session_generation + 1))
+    db.session.refresh(user)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Signing out ends the person's sessions on every device, not only this browser's cookie."""
+    end_sessions(user)
+    db.session.commit()
+
+
 def deactivate(user: User, *, actor: User | None = None) -> bool:
     """Remove a person's access at once; False if it was already removed. Never one's own."""
     if actor is not None and actor.id == user.id:
@@ -140,6 +157,7 @@ def _switch(user: User, active: bool, kind: str, actor: User | None) -> bool:
     if not _set_active(user, active):
         db.session.rollback()
         return False
+    end_sessions(user)  # a deactivated person's sessions never return with reactivation
     _changed(kind, user, actor)
     db.session.commit()
     return True
@@ -186,6 +204,8 @@ def change_own_password(user: User, current: str | None, new: str | None) -> Non
 def _replace_password(user: User, password: str, kind: str, actor: User | None) -> None:
     """Store the new password's hash and record ``kind`` in one transaction; lift any sign-in lock."""
     user.password_hash = hash_password(password)
+    db.session.flush()
+    end_sessions(user)  # every session of the person ends; change_password re-issues the caller's
     _changed(kind, user, actor)
     db.session.commit()
     signin.clear(user.email)

@@ -201,6 +201,7 @@ def submit(contact: dict, user: User, recommender: Recommender,
         "floor_level": row.floor_level,
         "model_version": row.model_version,
         "urgency": row.urgency,
+        "content_digest": audit.content_digest(row),
     })
     db.session.commit()
     return row, True

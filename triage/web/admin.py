@@ -9,13 +9,15 @@ POST returns, and never again: only its SHA-256 is stored.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from triage.extensions import db
 from triage.http.problems import Problem
 from triage.record.tables import ROLES, ApiToken, Organisation, User
-from triage.services import accounts
+from triage.services import accounts, signin
 from triage.web.forms import NewPasswordForm, NewUserForm, attach_errors, error_list
 
 bp = Blueprint("admin", __name__)
@@ -42,7 +44,9 @@ def _refusal(exc: accounts.AccountError) -> list[dict[str, str]]:
 @bp.get("/admin/users")
 def users():
     people = db.session.scalars(select(User).order_by(User.is_active.desc(), User.email)).all()
-    return render_template("admin/users.html", people=people, live=accounts.live_token_counts(),
+    by_id = {person.id: person for person in people}
+    alerts = [(alert, by_id.get(alert["user_id"])) for alert in signin.recent_alerts(datetime.now(timezone.utc))]
+    return render_template("admin/users.html", people=people, live=accounts.live_token_counts(), alerts=alerts,
                            page_title="People and access", nav_active="admin")
 
 

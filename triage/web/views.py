@@ -29,6 +29,7 @@ from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.http import access
 from triage.http.problems import Problem, problem_from
+from triage.http.redirects import local_path
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision, latest_review
 from triage.record.tables import Contact, InformationRequest, User
@@ -63,16 +64,9 @@ def govuk_assets(filename: str):
     return send_from_directory(GOVUK_ASSETS, filename, max_age=86400)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect to somebody else's."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
-
-
 def _sign_in_refused(form: LoginForm, wait: int) -> Response:
     """The sign-in page again, saying why and for how long, without trying the password."""
-    form.email.errors = [f"Too many failed attempts to sign in to this account. {signin.wait_text(wait)} "
+    form.email.errors = [f"Too many failed attempts to sign in from here. {signin.wait_text(wait)} "
                          "and try again. If you have forgotten your password, ask your administrator to set a new one."]
     page = render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in")
     return Response(page, status=429, headers={"Retry-After": str(wait)})
@@ -90,8 +84,8 @@ def login():
         if check_sign_in(user.password_hash if user else None, form.password.data) and user.is_active:
             signin.clear(email)
             access.sign_in(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-        signin.record_failure(email, address, now)
+            return redirect(local_path(request.args.get("next")) or url_for("web.home"))
+        signin.record_failure(email, address, now, user=user)
         form.email.errors = ["Enter a correct email address and password"]
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("login.html", form=form, error_list=error_list(form), page_title="Sign in"), status
@@ -115,10 +109,11 @@ def change_password():
             accounts.change_own_password(g.user, form.current_password.data, form.new_password.data)
         except accounts.AccountError as exc:
             if "current_password" in exc.errors and not wait:
-                signin.record_failure(g.user.email, address, now)
+                signin.record_failure(g.user.email, address, now, user=g.user)
             attach_errors(form, exc.errors)
             status = 429 if wait else 400
         else:
+            access.sign_in(g.user)  # a session in the new generation: this browser stays signed in
             flash("Your password has been changed.")
             return redirect(url_for("web.home"))
     return render_template("account_password.html", form=form, error_list=error_list(form),
@@ -127,7 +122,7 @@ def change_password():
 
 @bp.post("/logout")
 def logout():
-    access.sign_out()
+    access.sign_out(g.user)
     flash("You have signed out.")
     return redirect(url_for("web.login"))
 
