@@ -24,7 +24,7 @@ from triage.record.tables import ApiToken, User  # noqa: E402
 from triage.services.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
-TABLES = ("reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
+TABLES = ("check_responses", "check_requests", "reviews", "information_requests", "feedback_releases", "decisions", "children", "contacts",
           "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures")
 
 

@@ -7,14 +7,14 @@ review queues the time is against the review's deadline; elsewhere against the d
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import current_app, g, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from triage.api.contacts import summary
 from triage.api.schemas import ContactSummarySchema
 from triage.engine.contract import rfc3339
-from triage.services import queues
+from triage.services import checks, queues
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
                 description="Work queues: awaiting decision, overdue, awaiting review, reviews overdue, "
@@ -48,7 +48,24 @@ def item_json(entry: queues.QueueItem) -> dict:
                            "decided_by": entry.decision.decided_by.label,
                            "decided_at": rfc3339(entry.decision.decided_at),
                            "review_due_at": rfc3339(entry.review_due_at)}
+    if entry.checks:
+        doc["checks"] = [{"id": c.id, "agency": c.agency, "due_at": rfc3339(c.due_at),
+                          "answered": c.response is not None, "overdue": c.response is None
+                          and entry.time is not None and c.due_at <= _now()} for c in entry.checks]
+        doc["overdue_checks"] = [c["agency"] for c in doc["checks"] if c["overdue"]]
     return doc
+
+
+def _now():
+    from triage.record.tables import utcnow
+
+    return utcnow()
+
+
+@blp.before_request
+def _settle_checks() -> None:
+    """Checks past their due time bring their contacts back before any queue is read (lazy expiry)."""
+    checks.settle_due(current_app.extensions["recommender"])
 
 
 def _answer(name: str, description: str, items: list[queues.QueueItem]):
@@ -62,6 +79,14 @@ def _answer(name: str, description: str, items: list[queues.QueueItem]):
 def awaiting_decision():
     return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
                    "red before amber before green, then earliest deadline.", queues.awaiting_decision())
+
+
+@blp.route("/awaiting-checks", methods=["GET"])
+@blp.doc(summary="Contacts waiting on agency checks, soonest check due first, with what is overdue")
+@blp.alt_response(200, schema=QueueSchema, description="The queue; each item lists its checks.")
+def awaiting_checks():
+    return _answer("awaiting-checks", "Contacts waiting on partner agencies' checks, the soonest due first; "
+                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks())
 
 
 @blp.route("/overdue", methods=["GET"])

@@ -25,7 +25,8 @@ READERS = frozenset({"practitioner", "manager", "partner"})
 MANAGERS = frozenset({"manager"})
 PARTNERS = frozenset({"partner"})
 ADMINS = frozenset({"admin"})
-SIGNED_IN = frozenset({"practitioner", "manager", "partner", "admin"})
+AGENCIES = frozenset({"agency"})
+SIGNED_IN = frozenset({"practitioner", "manager", "partner", "agency", "admin"})
 
 POLICY: dict[str, frozenset[str]] = {
     # service and documentation
@@ -44,6 +45,11 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/contacts/<contact_id>/review": MANAGERS,
     "POST /api/v1/contacts/<contact_id>/information-request": STAFF,
     "GET /api/v1/contacts/<contact_id>/history": STAFF,
+    # multi-agency checks (spec section 10): the front door asks, agency hub workers answer
+    "POST /api/v1/contacts/<contact_id>/checks": STAFF,
+    "GET /api/v1/checks": AGENCIES,
+    "POST /api/v1/checks/<int:check_id>/response": AGENCIES,
+    "GET /api/v1/queues/awaiting-checks": STAFF,
     # work queues (triage/queues.py)
     "GET /api/v1/queues/awaiting-decision": STAFF,
     "GET /api/v1/queues/overdue": STAFF,

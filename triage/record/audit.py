@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 from triage.extensions import db
 from triage.record.tables import (
     AuditHead,
+    CheckRequest,
+    CheckResponse,
     Decision,
     Event,
     FeedbackRelease,
@@ -39,6 +41,9 @@ EVENT_KINDS = (
     "reviewed",
     "information_requested",
     "feedback_released",
+    "checks_requested",  # one event per agency asked (spec section 10)
+    "check_answered",
+    "rescored",  # the after-checks recommendation, by the service itself
     "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
 )
 
@@ -152,12 +157,17 @@ def _verify_chain() -> Verification:
 # naming the row, the person column that must be the event's actor, and the columns the event copies.
 RECORDS = (
     ("decided", Decision, "decision_id", "decided_by_id",
-     ("level", "rationale", "marac_referral", "next_steps", "override_reason", "contact_id")),
+     ("level", "rationale", "marac_referral", "next_steps", "override_reason", "contact_id",
+      "recommendation_stage", "consent", "consent_reason")),
     ("reviewed", Review, "review_id", "reviewed_by_id",
      ("outcome", "level", "rationale", "decision_id", "contact_id")),
     ("information_requested", InformationRequest, "request_id", "requested_by_id",
      ("fields", "message", "contact_id")),
     ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id",)),
+    ("checks_requested", CheckRequest, "check_id", "requested_by_id",
+     ("agency", "why", "reason", "consent", "without_consent_reason", "due_at", "contact_id")),
+    ("check_answered", CheckResponse, "response_id", "answered_by_id",
+     ("check_id", "known", "findings", "summary", "late")),
 )
 
 
