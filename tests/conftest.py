@@ -139,5 +139,7 @@ def make_person(app):
 
 @pytest.fixture
 def people(make_person):
-    """One person per role; the partner belongs to Demo Police."""
-    return {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
+    """One person per role; the partner belongs to Demo Police, the agency hub worker to Demo Police Hub."""
+    made = {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
+    made["agency"] = make_person("agency", organisation="Demo Police Hub")
+    return made

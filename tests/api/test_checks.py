@@ -165,8 +165,8 @@ def test_an_unknown_finding_code_is_refused_naming_it(app, client, people, agenc
 
 def test_a_second_answer_is_409_and_racing_answers_make_one(app, client, people, agencies):
     stored = a_contact_for_checks(client, people["practitioner"])
-    check_ids = [c["id"] for c in ask(client, people["practitioner"], stored["id"]).get_json()["checks"]]
-    police = next(i for i, c in zip(check_ids, ["police", "health"]) if c == "police")
+    asked = ask(client, people["practitioner"], stored["id"]).get_json()["checks"]
+    police = next(c["id"] for c in asked if c["agency"] == "police")
     body = {"known": True, "findings": ["domestic_abuse_at_address"], "summary": "Two call-outs this year."}
     statuses = race(app, [(f"/api/v1/checks/{police}/response", agencies["police"], body)] * 2)
     assert sorted(statuses) == [201, 409]
