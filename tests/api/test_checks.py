@@ -21,10 +21,10 @@ from triage.record.tables import CheckRequest, CheckResponse, Event, User
 REASON = "We need to know whether the household is known for violence before we settle the level."
 
 
-def agency_worker(runner, email: str, organisation: str, agency_type: str) -> dict:
+def agency_worker(runner, email: str, organisation: str, agency_type: str, password: str | None = None) -> dict:
     """An agency hub worker made as an administrator would: the CLI, then a token."""
     made = runner.invoke(args=["triage", "create-user", email, "--role", "agency", "--organisation", organisation,
-                               "--agency-type", agency_type])
+                               "--agency-type", agency_type, *(["--password", password] if password else [])])
     assert made.exit_code == 0, made.output
     token = runner.invoke(args=["triage", "create-token", email])
     assert token.exit_code == 0, token.output

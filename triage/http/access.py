@@ -83,6 +83,12 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /contacts/<contact_id>/review": MANAGERS,
     "POST /contacts/<contact_id>/information-request": STAFF,
     "GET /reviews": MANAGERS,
+    # multi-agency checks pages (triage/web/checks.py)
+    "POST /contacts/<contact_id>/checks": STAFF,
+    "GET /awaiting-checks": STAFF,
+    "GET /checks": AGENCIES,
+    "GET /checks/<int:check_id>": AGENCIES,
+    "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,
     "GET /contacts/<contact_id>/feedback": MANAGERS,

@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
     present.init_app(app)
 
-    from triage.web import record  # noqa: F401 - adds "Record a contact" to the blueprint
+    from triage.web import checks, record  # noqa: F401 - add checks and "Record a contact" to the blueprint
     from triage.web.views import bp
 
     app.register_blueprint(bp)

@@ -111,8 +111,15 @@ def next_step_text(rec: dict | None) -> str:
     return text + (" (after checks)" if (rec or {}).get("stage") == "after_checks" else "")
 
 
+def finding_label(agency: str, code: str) -> str:
+    """A finding code in the words config/thresholds.yaml gives it (the code itself if it has gone)."""
+    config = current_app.extensions["recommender"].checks_config
+    return config.agencies[agency].findings.get(code, code) if agency in config.agencies else code
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(next_step_text)
+    app.add_template_global(finding_label)
     app.add_template_global(has_endpoint)
     app.add_template_filter(label)
     app.add_template_filter(london)
