@@ -27,6 +27,10 @@ DEPART_EVERY = 5
 CHANGE_EVERY = 4
 
 
+EARLY_HELP_CONSENT = ("Demo: the early help worker will ask the family for consent at the first visit; "
+                      "nothing is shared with other services until they agree.")
+
+
 def _name(guidance: Guidance, level: int) -> str:
     return guidance.levels[level]["name"]
 
@@ -46,6 +50,8 @@ def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: i
                   "guidance indicators met and the information in the contact.",
         marac_referral=contact.marac_recommended if marac_referral is None else marac_referral,
         next_steps="Demo: inform the referrer of the outcome.", override_reason=override,
+        consent_reason=(EARLY_HELP_CONSENT if level == 2 and (contact.payload or {}).get("consent") != "obtained"
+                        else None),
     )
     return level
 
