@@ -28,11 +28,13 @@ def test_request_checks_answer_them_and_see_the_contact_come_back(app, client, r
     page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
     assert 'id="request-checks"' in page and "as a precaution" not in page
     assert re.search(r'value="health"\s+checked', page)  # preselected from the recommendation
-    refused = client.post(f"/contacts/{contact_id}/checks", data={"agencies": ["police"], "consent": "not_sought",
-                                                                  "reason": "Is the household known for violence?"})
+    refused = client.post(f"/contacts/{contact_id}/checks", data={"checks-agencies": ["police"],
+                                                                  "checks-consent": "not_sought",
+                                                                  "checks-reason": "Is the household known for violence?"})
     assert refused.status_code == 422 and "Say why the agencies are asked without" in refused.get_data(as_text=True)
-    asked = client.post(f"/contacts/{contact_id}/checks", data={"agencies": ["police"], "consent": "obtained",
-                                                                "reason": "Is the household known for violence?"})
+    asked = client.post(f"/contacts/{contact_id}/checks", data={"checks-agencies": ["police"],
+                                                                "checks-consent": "obtained",
+                                                                "checks-reason": "Is the household known for violence?"})
     assert asked.status_code == 302
     queue = client.get("/awaiting-checks").get_data(as_text=True)
     assert "STJ-DSL-0042" in queue and "Police: waiting" in queue

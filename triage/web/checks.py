@@ -27,7 +27,7 @@ CONSENT_TEXT = {"obtained": "Obtained: the family agreed to the agencies being a
 
 def checks_form(contact) -> ChecksForm:
     """The "Request checks" form, with the agencies the recommendation names ticked."""
-    form = ChecksForm()
+    form = ChecksForm(prefix="checks")  # the decision form on the same page has its own "consent"
     config = current_app.extensions["recommender"].checks_config
     form.agencies.choices = [(a, config.agencies[a].name) for a in CHECK_AGENCIES]
     form.consent.choices = [(c, CONSENT_TEXT[c]) for c in CONSENT_POSITIONS]
