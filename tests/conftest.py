@@ -139,7 +139,7 @@ def make_person(app):
 
 @pytest.fixture
 def people(make_person):
-    """One person per role; the partner belongs to Demo Police, the agency hub worker to Demo Police Hub."""
+    """One person per role; the partner and the agency hub worker belong to Demo Police."""
     made = {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
-    made["agency"] = make_person("agency", organisation="Demo Police Hub")
+    made["agency"] = make_person("agency", organisation="Demo Police")
     return made
