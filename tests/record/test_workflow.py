@@ -24,7 +24,8 @@ def test_every_status_is_reached_or_left_by_a_move_and_a_new_contact_awaits_a_de
 
 
 def test_a_status_is_the_text_the_store_holds():
-    assert [s.value for s in Status] == ["awaiting_decision", "info_requested", "awaiting_review", "decided"]
+    assert [s.value for s in Status] == ["awaiting_decision", "checks_requested", "info_requested", "awaiting_review",
+                                        "decided"]
     assert Status.DECIDED == "decided" and f"{Status.INFO_REQUESTED}" == "info_requested"
 
 
