@@ -24,8 +24,8 @@ from triage.record.tables import ApiToken, User  # noqa: E402
 from triage.services.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
-TABLES = ("child_unlinks", "child_links", "child_identifiers", "reviews", "information_requests",
-          "feedback_releases", "decisions", "children", "child_records", "contacts",
+TABLES = ("check_responses", "check_requests", "child_unlinks", "child_links", "child_identifiers", "reviews",
+          "information_requests", "feedback_releases", "decisions", "children", "child_records", "contacts",
           "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts")
 
 
@@ -140,5 +140,7 @@ def make_person(app):
 
 @pytest.fixture
 def people(make_person):
-    """One person per role; the partner belongs to Demo Police."""
-    return {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
+    """One person per role; the partner and the agency hub worker belong to Demo Police."""
+    made = {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
+    made["agency"] = make_person("agency", organisation="Demo Police")
+    return made

@@ -34,7 +34,7 @@ class PinnedRecommender:
     floor: int | None
     urgency: str = "amber"
 
-    def recommend(self, contact: dict, *, received_at, history=None) -> dict:
+    def recommend(self, contact: dict, *, received_at, history=None, now=None) -> dict:
         if self.level is None:
             raise RuntimeError("the recommendation step failed (pinned by a test)")
         return {
@@ -60,7 +60,7 @@ def submit(client, partner, **overrides) -> str:
 
 def decision_body(**overrides) -> dict:
     body = {"level": 2, "rationale": RATIONALE, "marac_referral": False,
-            "next_steps": "Early help referral with the mother's consent."}
+            "next_steps": "Early help referral with the mother's consent.", "consent": "obtained"}
     body.update(overrides)
     return body
 

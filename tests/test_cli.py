@@ -144,7 +144,7 @@ def test_seed_demo_makes_people_and_contacts_and_is_safe_to_run_again(app, runne
     assert "Demo sign-ins" in first.output and "police@demo.invalid" in first.output
     with app.app_context():
         roles = set(db.session.scalars(select(User.role)).all())
-    assert roles == {"practitioner", "manager", "partner", "admin"}
+    assert roles == {"practitioner", "manager", "partner", "agency", "admin"}
     contacts, users, events = count(app, Contact), count(app, User), count(app, Event)
     assert contacts >= 4  # the shared examples at least
 

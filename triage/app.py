@@ -74,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     access.init_app(app)
 
     from triage import web
+    from triage.api.checks import blp as checks_blp
     from triage.api.children import blp as children_blp
     from triage.api.contacts import blp as contacts_blp
     from triage.api.decisions import blp as decisions_blp
@@ -84,7 +85,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from triage.web.admin import bp as admin_pages
     from triage.web.feedback import bp as reports_pages
 
-    for blueprint in (contacts_blp, decisions_blp, queues_blp, feedback_blp, model_blp, children_blp):
+    for blueprint in (contacts_blp, decisions_blp, checks_blp, queues_blp, feedback_blp, model_blp, children_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
     web.init_app(app)  # the pages: GOV.UK templates, CSRF on every form outside /api/

@@ -16,8 +16,8 @@ from flask_migrate import upgrade
 
 from triage.extensions import db
 from triage.record import audit
-from triage.record.tables import ROLES, User
-from triage.services import accounts
+from triage.record.tables import AGENCY_TYPES, ROLES, User
+from triage.services import accounts, checks
 
 triage_cli = AppGroup("triage", help="Front door triage administration.")
 
@@ -54,10 +54,13 @@ def _user(email: str) -> User:
 @click.option("--organisation", help="The user's organisation (required for partners; created if new).")
 @click.option("--password", help=f"Lets the person sign in to the pages ({accounts.MIN_PASSWORD}+ characters); "
                                  "without it, API token only.")
-def create_user(email: str, role: str, organisation: str | None, password: str | None) -> None:
-    """Create a person or partner system account."""
+@click.option("--agency-type", type=click.Choice(AGENCY_TYPES),
+              help="For --role agency: the kind of agency the organisation is (its hub worker answers its checks).")
+def create_user(email: str, role: str, organisation: str | None, password: str | None,
+                agency_type: str | None) -> None:
+    """Create a person, partner system or agency hub worker account."""
     try:
-        user = accounts.create_user(email, role, organisation, password)
+        user = accounts.create_user(email, role, organisation, password, agency_type=agency_type)
     except accounts.AccountError as exc:
         raise _refused(exc) from None
     org = f" of {user.organisation.name}" if user.organisation else ""
@@ -162,3 +165,13 @@ def seed_demo(contacts: int) -> None:
 
     for line in seed(current_app.extensions["recommender"], contacts):
         click.echo(line)
+
+
+@triage_cli.command("settle-checks")
+def settle_checks() -> None:
+    """Return to the decision queue every contact whose checks are all answered or past due (for a scheduler).
+
+    The queues and contact reads do the same lazily; this makes it happen without anyone reading.
+    """
+    moved = checks.settle_due(current_app.extensions["recommender"])
+    click.echo(f"{moved} contact(s) scored again after checks and returned to the decision queue")

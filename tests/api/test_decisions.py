@@ -60,7 +60,8 @@ def test_full_path_partner_to_manager_with_history_and_intact_record(app, client
     assert events[-1]["who"].startswith(manager.email)  # and so is reading the history itself
     decided_event = next(e for e in events if e["kind"] == "decided")
     assert decided_event["what"]["override_reason"] == OVERRIDE
-    assert decided_event["what"]["recommendation"] == {"level": 3, "floor_level": 2, "model_version": "pinned-test"}
+    assert decided_event["what"]["recommendation"] == {"level": 3, "floor_level": 2, "model_version": "pinned-test",
+                                                           "stage": None, "next_step": None}
     assert all(e["at"].endswith("Z") for e in events)
     timeliness = history.get_json()["timeliness"]
     assert timeliness["hours_to_decision"] is not None and timeliness["hours_decision_to_review"] is not None
@@ -147,7 +148,7 @@ def test_review_before_any_decision_is_a_conflict_saying_what_is_allowed(app, cl
     before = snapshot(app, contact_id)
     body = problem(review(client, people["manager"], contact_id), 409)
     assert "awaiting decision" in body["detail"] and "record a decision" in body["detail"]
-    assert body["allowed"] == ["decide", "request_information"]
+    assert body["allowed"] == ["decide", "request_information", "request_checks"]
     assert snapshot(app, contact_id) == before
 
 

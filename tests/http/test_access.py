@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter, PathConverter, Rule
 
 from triage.http import access
 
-ROLES = ("practitioner", "manager", "partner", "admin")
+ROLES = ("practitioner", "manager", "partner", "agency", "admin")
 CALLERS = (*ROLES, None)  # None: nobody signed in
 ACCESS_REFUSAL = "may not do this"  # the access layer's own 403 detail
 

@@ -24,7 +24,8 @@ def test_every_status_is_reached_or_left_by_a_move_and_a_new_contact_awaits_a_de
 
 
 def test_a_status_is_the_text_the_store_holds():
-    assert [s.value for s in Status] == ["awaiting_decision", "info_requested", "awaiting_review", "decided"]
+    assert [s.value for s in Status] == ["awaiting_decision", "checks_requested", "info_requested", "awaiting_review",
+                                        "decided"]
     assert Status.DECIDED == "decided" and f"{Status.INFO_REQUESTED}" == "info_requested"
 
 
@@ -60,7 +61,8 @@ def test_a_move_the_state_does_not_allow_is_409_saying_what_is_allowed():
     assert "awaiting decision" in problem.detail
     assert "record a decision (manager or practitioner)" in problem.detail
     assert "ask the referrer for information" in problem.detail
-    assert problem.extra == {"state": "awaiting_decision", "allowed": ["decide", "request_information"]}
+    assert problem.extra == {"state": "awaiting_decision",
+                             "allowed": ["decide", "request_information", "request_checks"]}
 
 
 @pytest.mark.parametrize("action", ["decide", "review", "request_information"])
@@ -78,7 +80,8 @@ def test_no_decision_or_information_request_once_awaiting_review():
 
 
 def test_available_actions_per_role():
-    assert workflow.available_actions("awaiting_decision", "practitioner") == ["decide", "request_information"]
+    assert workflow.available_actions("awaiting_decision", "practitioner") == [
+        "decide", "request_information", "request_checks"]
     assert workflow.available_actions("awaiting_review", "practitioner") == []
     assert workflow.available_actions("awaiting_review", "manager") == ["review"]
     assert workflow.available_actions("decided", "manager") == []

@@ -54,7 +54,8 @@ def test_errors_are_keyed_by_the_request_fields(app, people, contact_id):
     with app.app_context():
         contact, worker = load(contact_id, people["practitioner"])
         problem = refused(lambda: decisions.record_decision(contact, worker, level=2, rationale="Short."), 422)
-        assert set(problem.errors) == {"rationale", "override_reason"}
+        # early help on a contact whose consent was not sought also needs its reason (issue 13 item 6)
+        assert set(problem.errors) == {"rationale", "override_reason", "consent_reason"}
         problem = refused(lambda: decisions.record_decision(contact, worker, level=None, rationale=RATIONALE), 422)
         assert set(problem.errors) == {"level"}
     assert snapshot(app, contact_id)["decisions"] == 0

@@ -113,7 +113,7 @@ def test_the_list_shows_everyone_with_role_organisation_status_and_live_tokens(a
         cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
         live = 2 if role == "partner" else 1  # each fixture person has one token
         status = "Deactivated" if role == "manager" else "Active"
-        assert cells == [role.capitalize(), "Demo Police" if role == "partner" else "", status, str(live)], role
+        assert cells == [role.capitalize(), "Demo Police" if role in ("partner", "agency") else "", status, str(live)], role
 
 
 # --- creating an account ------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_an_empty_form_names_every_missing_field(app, admin, people):
     ({"email": "not-an-email"}, {"email": "Enter an email address in the correct format, like name@example.com"}),
     ({"email": "name@nowhere"}, {"email": "Enter an email address in the correct format, like name@example.com"}),
     ({"email": "x" * 250 + "@a.example"}, {"email": "Enter an email address in the correct format, like name@example.com"}),
-    ({"role": "director"}, {"role": "Select a role: practitioner, manager, partner, admin"}),
+    ({"role": "director"}, {"role": "Select a role: practitioner, manager, partner, agency, admin"}),
     ({"role": "partner"}, {"organisation": "Enter the partner&#39;s organisation: a partner sees only its own contacts"}),
     ({"role": "partner", "organisation": "   "},
      {"organisation": "Enter the partner&#39;s organisation: a partner sees only its own contacts"}),

@@ -18,6 +18,7 @@ from triage.http.problems import Problem
 from triage.record import audit
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
+from triage.services import checks
 from triage.services.intake import fill_partner_organisation, submit
 
 blp = Blueprint(
@@ -62,6 +63,9 @@ def decision_json(decision: Decision | None, levels: dict) -> dict | None:
         "recommended_level": decision.recommended_level,
         "floor_level": decision.floor_level,
         "model_version": decision.model_version,
+        "recommendation_stage": decision.recommendation_stage,
+        "consent": decision.consent,
+        "consent_reason": decision.consent_reason,
         "decided_by": decision.decided_by.label,
         "decided_at": rfc3339(decision.decided_at),
         "corrects": decision.corrects_id,
@@ -101,6 +105,9 @@ def contact_json(contact: Contact, viewer: User) -> dict:
         review=None,
     )
     if viewer.role != "partner":
+        doc["screening_recommendation"] = contact.screening_recommendation or (
+            contact.recommendation if (contact.recommendation or {}).get("stage") != "after_checks" else None)
+        doc["checks"] = [checks.check_json(row) for row in checks.checks_on(contact.id)]
         doc["decision"] = decision_json(latest_decision(contact.id), levels)
         doc["review"] = review_json(latest_review(contact.id), levels)
         doc["version"] = contact.version  # send back as expected_version when acting on it
@@ -124,6 +131,8 @@ def summary(contact: Contact) -> dict:
         "floor_level": contact.floor_level,
         "marac_recommended": contact.marac_recommended,
         "dash_risk": contact.dash_risk,
+        "next_step": (contact.recommendation or {}).get("next_step"),
+        "stage": (contact.recommendation or {}).get("stage"),
         "children_ages": ["unborn" if child.unborn else child.age_years for child in contact.children],
     }
 
@@ -190,6 +199,7 @@ def list_contacts():
 @blp.problems(401, 403, 404)
 def get_contact(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
+    checks.settle(contact, current_app.extensions["recommender"])  # checks past due: lazily, on read
     audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "api"})
     db.session.commit()
     return jsonify(contact_json(contact, g.user))

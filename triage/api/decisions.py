@@ -26,7 +26,7 @@ from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
 from triage.record.queries import get_visible_contact
-from triage.record.tables import Event
+from triage.record.tables import CONSENT_POSITIONS, Event
 from triage.services import decisions, timeliness
 
 blp = Blueprint(
@@ -53,6 +53,11 @@ class DecisionInSchema(_Strict):
         metadata={"description": "Required when level differs from the recommended level."},
     )
     expected_version = StrictInteger(allow_none=True, load_default=None, metadata={"description": _VERSION_HELP})
+    consent = StrictString(allow_none=True, load_default=None, metadata={
+        "enum": list(CONSENT_POSITIONS),
+        "description": "Whether consent was sought and the outcome; the contact's position when left out."})
+    consent_reason = StrictString(allow_none=True, load_default=None, metadata={
+        "description": "Required when consent was not sought, and for early help (level 2) without consent."})
 
 
 class ReviewInSchema(_Strict):

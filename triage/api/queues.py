@@ -7,13 +7,14 @@ review queues the time is against the review's deadline; elsewhere against the d
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 
 from triage.api.contacts import summary
 from triage.api.openapi import Blueprint
 from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
-from triage.services import queues
+from triage.record.tables import utcnow
+from triage.services import checks, queues
 
 blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
                 description="Work queues: awaiting decision, overdue, awaiting review, reviews overdue, "
@@ -28,7 +29,22 @@ def item_json(entry: queues.QueueItem) -> dict:
                            "decided_by": entry.decision.decided_by.label,
                            "decided_at": rfc3339(entry.decision.decided_at),
                            "review_due_at": rfc3339(entry.review_due_at)}
+    if entry.checks:
+        doc["checks"] = [{"id": c.id, "agency": c.agency, "due_at": rfc3339(c.due_at),
+                          "answered": c.response is not None, "overdue": c.response is None
+                          and entry.time is not None and c.due_at <= _now()} for c in entry.checks]
+        doc["overdue_checks"] = [c["agency"] for c in doc["checks"] if c["overdue"]]
     return doc
+
+
+def _now():
+    return utcnow()
+
+
+@blp.before_request
+def _settle_checks() -> None:
+    """Checks past their due time bring their contacts back before any queue is read (lazy expiry)."""
+    checks.settle_due(current_app.extensions["recommender"])
 
 
 def _answer(name: str, description: str, items: list[queues.QueueItem]) -> dict:
@@ -43,6 +59,15 @@ def _answer(name: str, description: str, items: list[queues.QueueItem]) -> dict:
 def awaiting_decision():
     return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
                    "red before amber before green, then earliest deadline.", queues.awaiting_decision())
+
+
+@blp.route("/awaiting-checks", methods=["GET"])
+@blp.doc(summary="Contacts waiting on agency checks, soonest check due first, with what is overdue")
+@blp.response(200, QueueSchema, description="The queue; each item lists its checks.")
+@blp.problems(401, 403)
+def awaiting_checks():
+    return _answer("awaiting-checks", "Contacts waiting on partner agencies' checks, the soonest due first; "
+                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks())
 
 
 @blp.route("/overdue", methods=["GET"])

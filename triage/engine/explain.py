@@ -14,13 +14,13 @@ engine, not the model, decides.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from triage.engine import features as F
 from triage.engine.classifier import SCALE, OrdinalModel, Scored
 from triage.engine.contract import GRADINGS
-from triage.engine.guidance_config import LEVELS
 from triage.engine.history import UNKNOWN, KnownHistory
 from triage.engine.words import NOT_KNOWN, words
 
@@ -30,6 +30,8 @@ TRI_VALUES = ("yes", "no", "not known")
 # concern, the children's ages) and derived ones (interactions, the floor) are not "changes".
 _TRI_FIELDS = tuple(f"children.{k}" for k, _ in F.CHILD_RISKS) + tuple(f"domestic_abuse.{k}" for k, _ in F.DA_RISKS)
 _COUNT_FIELDS = ("children.previous_referrals_12m", "domestic_abuse.incidents_12m")
+#: The default evidence cut-off; the service passes the one in config/thresholds.yaml (checks.next_step).
+EVIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,15 @@ def _candidates(values: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[int], scored: Scored,
-                      floor_level: int, level_names: dict[int, str] | None = None) -> list[dict]:
-    """The smallest single-field change that raises, and the one that lowers, the recommendation."""
-    level = max(scored.model_level, floor_level, 1)
-    cuts = [float(c) for c in model.logit_thresholds]
+                      floor_level: int, level_names: dict[int, str] | None = None,
+                      evidence: float = EVIDENCE) -> list[dict]:
+    """The smallest single-field change that raises, and the one that lowers, the recommendation.
+
+    Measured against the evidence cut-off (the level the evidence supports), as the level is.
+    """
+    cut = math.log(evidence / (1.0 - evidence))
+    cuts = [cut, cut, cut]
+    level = max(_level_at(scored.logits, cuts), floor_level, 1)
     columns = model.column_weights
     best: dict[str, Change] = {}
     for name, new in _candidates(values):
@@ -127,11 +134,8 @@ def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[
                     delta[i] -= w
         if not any(delta):
             continue
-        model_level = 1
-        for i in range(3):
-            if scored.logits[i] + delta[i] >= cuts[i]:
-                model_level = i + 2
-        new_level = max(model_level, floor_level, 1)
+        trial_logits = [scored.logits[i] + delta[i] for i in range(3)]
+        new_level = max(_level_at(trial_logits, cuts), floor_level, 1)
         if new_level == level:
             continue
         direction = "raise" if new_level > level else "lower"
@@ -139,6 +143,19 @@ def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[
         if direction not in best or shift < best[direction].shift:
             best[direction] = Change(name, _LABELS[name], values[name], new, new_level, shift)
     return [_statement(best[d], level_names) for d in ("raise", "lower") if d in best]
+
+
+def _level_at(logits, cuts: list[float]) -> int:
+    """The highest k whose score for "level >= k", and every lower one, reaches its cut (1 when none does).
+
+    Stopping at the first miss matches the probabilities, which make P(level >= k) non-increasing.
+    """
+    level = 1
+    for i in range(3):
+        if logits[i] < cuts[i]:
+            break
+        level = i + 2
+    return level
 
 
 def _statement(change: Change, level_names: dict[int, str] | None) -> dict:
@@ -154,59 +171,40 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def most_likely_level(probabilities: dict[str, float], floor_level: int) -> int:
-    """The level the model thinks most probable, never below the guidance floor.
+def evidence_level(probabilities: dict[str, float], floor_level: int, evidence: float = EVIDENCE) -> int:
+    """The level the evidence supports: the highest k with P(level >= k) >= ``evidence``, never below the floor.
 
-    The decision rule recommends a level once P(level >= k) passes a low safety cut-off, so the
-    recommended level can be far less likely than another; the practitioner sees both. Ties go to
-    the higher level.
+    Not the classifier's own decision rule, whose low safety cut-offs recommended child protection
+    for contacts it gave a few per cent: uncertainty is answered by checks (``screening``), not by
+    a higher level.
     """
-    best = max(LEVELS, key=lambda k: (probabilities[str(k)], k))
-    return max(best, floor_level, 1)
+    level = 1
+    for k in (2, 3, 4):
+        if sum(probabilities[str(j)] for j in range(k, 5)) >= evidence:
+            level = k
+    return max(level, floor_level, 1)
 
 
-def _percent(p: float) -> str:
-    """A probability as people read it: one decimal below 10% (0.4%, 1.8%), whole numbers above."""
-    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
-
-
-def caution(model: OrdinalModel, probabilities: dict[str, float], level: int, floor_level: int,
-            level_names: dict[int, str] | None = None) -> str | None:
-    """Plain words when the level is recommended only because of the safety cut-off, else None.
-
-    Without this a contact the model gives a 2% chance of child protection reads, in red, as a
-    child protection case. The level stays as the rule says; the caution says why it is there.
-    """
-    likely = most_likely_level(probabilities, floor_level)
-    if level <= likely:
-        return None
-    names = level_names or {}
-    name = names.get(level, f"level {level}")
-    p_at_least = sum(probabilities[str(k)] for k in LEVELS if k >= level)
-    what = name if level == LEVELS[-1] else f"{name} or above"
-    raised = most_likely_level(probabilities, 1) < likely
-    allowed = "the most likely level" + (" the guidance floor allows" if raised else "")
-    return (f"Recommended {name} as a precaution: the model gives {what} {_percent(p_at_least)}, above the "
-            f"{_percent(float(model.thresholds[level - 2]))} safety cut-off; {allowed} is "
-            f"{names.get(likely, f'level {likely}')} ({_percent(probabilities[str(likely)])}). "
-            "Check agency records before deciding.")
-
-
-def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int,
-                      history: KnownHistory = UNKNOWN, level_names: dict[int, str] | None = None) -> dict:
+def score_and_explain(model: OrdinalModel, contact: dict, *, floor_level: int, history: KnownHistory = UNKNOWN,
+                      level_names: dict[int, str] | None = None, evidence: float = EVIDENCE) -> dict:
     """Everything the recommendation needs from the model for one contact, in one pass.
 
-    Returns ``level`` (max of the guidance floor and the model's level), ``model_level``,
-    ``most_likely_level``, ``caution`` (None unless the level is a precaution), ``probabilities``,
+    Returns ``level`` (the level the evidence supports, never below the guidance floor),
+    ``model_level`` (the classifier's safety-cut-off rule, kept for the record), ``probabilities``,
     ``explanation``, ``what_would_change`` and ``reasons`` (for the rationale).
     """
     values = F.summarise(contact, floor_level=floor_level, history=history)
     active = F.active_columns(values)
     scored = model.score(active)
-    level = max(scored.model_level, floor_level, 1)
+    level = evidence_level(scored.probabilities, floor_level, evidence)
     expl = explanation(model, values, active, level)
     return {"level": level, "model_level": scored.model_level, "probabilities": scored.probabilities,
-            "most_likely_level": most_likely_level(scored.probabilities, floor_level),
-            "caution": caution(model, scored.probabilities, level, floor_level, level_names),
             "explanation": expl, "reasons": main_reasons(expl),
-            "what_would_change": what_would_change(model, values, active, scored, floor_level, level_names)}
+            "what_would_change": what_would_change(model, values, active, scored, floor_level, level_names,
+                                                   evidence)}
+
+
+def explanation_for(model: OrdinalModel, contact: dict, floor_level: int, history: KnownHistory, level: int) -> dict:
+    """The explanation object for a given ``level`` (after checks moved it from the screening one)."""
+    values = F.summarise(contact, floor_level=floor_level, history=history)
+    return explanation(model, values, F.active_columns(values), level)

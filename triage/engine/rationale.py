@@ -59,7 +59,8 @@ def _dash_sentences(result: GuidanceResult) -> list[str]:
 
 
 def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int, str],
-                    model_reasons: Sequence[str] = (), recommended: bool = True) -> str:
+                    model_reasons: Sequence[str] = (), recommended: bool = True,
+                    check_findings: Sequence[str] = ()) -> str:
     """One paragraph: the level, the guidance behind it, DASH and MARAC, consent, gaps, deadline.
 
     ``recommended`` is False for the wording offered when a worker chooses another level: it then
@@ -70,6 +71,8 @@ def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int
     sentences += _guidance_sentences(result, level_names)
     if model_reasons:
         sentences.append("The classifier also weighed: " + "; ".join(model_reasons) + ".")
+    if check_findings:
+        sentences.append("Agency checks found: " + "; ".join(check_findings) + ".")
     sentences += _dash_sentences(result)
     consent = result.consent_position(level)
     sentences.append(f"Consent: {consent['note']}")
@@ -82,7 +85,7 @@ def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int
 
 
 def drafts_by_level(result: GuidanceResult, *, recommended_level: int, level_names: dict[int, str],
-                    model_reasons: Sequence[str] = ()) -> dict[str, str]:
+                    model_reasons: Sequence[str] = (), check_findings: Sequence[str] = ()) -> dict[str, str]:
     """The suggested wording for every level a worker may choose, keyed "1".."4".
 
     The page offers the one for the level chosen, beside the rationale box; the decision rules
@@ -91,6 +94,6 @@ def drafts_by_level(result: GuidanceResult, *, recommended_level: int, level_nam
     return {
         str(level): draft_rationale(result, level=level, level_names=level_names,
                                     model_reasons=model_reasons if level == recommended_level else (),
-                                    recommended=level == recommended_level)
+                                    recommended=level == recommended_level, check_findings=check_findings)
         for level in sorted(level_names)
     }

@@ -5,8 +5,10 @@ Python (no Flask) and returns the ``recommendation`` object of the spec (section
 intake stores the contact even when this step fails; see ``triage/intake.py``.
 
 Until a classifier is loaded the level is the guidance's floor (at least 1, Universal) and the
-mode is ``rules_only``. The classifier extends ``recommend`` where it is marked: the level
-becomes max(floor, model level), so the model can raise a recommendation and never lower it.
+mode is ``rules_only``. With the classifier the level is the one the evidence supports (never
+below the floor); a higher level it cannot rule out becomes ``next_step: "checks"``
+(``triage.engine.screening``), never a higher level "as a precaution". After the checks,
+``recommend_after_checks`` scores the contact again on what the agencies found.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from triage.engine import screening
 from triage.engine.classifier import ModelLoadError, load_model
-from triage.engine.explain import score_and_explain
+from triage.engine.explain import explanation_for, score_and_explain
 from triage.engine.guidance import Guidance, GuidanceResult, load_guidance
+from triage.engine.guidance_config import ChecksConfig
 from triage.engine.history import UNKNOWN, KnownHistory
 from triage.engine.rationale import draft_rationale, drafts_by_level
 
@@ -34,42 +38,78 @@ class Recommender:
     model: Any = None
     notes: list[str] = field(default_factory=list)
 
-    def recommend(self, contact: dict, *, received_at: datetime, history: KnownHistory = UNKNOWN) -> dict:
-        """The spec's ``recommendation`` for a schema-valid contact.
+    @property
+    def checks_config(self) -> ChecksConfig:
+        return self.guidance.config.checks
 
-        ``received_at`` is when the front door's clock started (the service passes ``accepted_at``);
-        ``history`` is what the store already knew about these children, read by the guidance
-        (the MARAC "repeat" criterion) and the feature summary beside what the partner reported.
+    def recommend(self, contact: dict, *, received_at: datetime, history: KnownHistory = UNKNOWN,
+                  now: datetime | None = None) -> dict:
+        """The spec's screening ``recommendation`` for a schema-valid contact (stage "screening")."""
+        result = self.guidance.evaluate(contact, received_at=received_at, history=history)
+        rec, inputs = self._scored(contact, result, history)
+        step = screening.next_step(inputs, self.checks_config.next_step)
+        checks = []
+        if step == "checks":
+            checks = screening.planned_checks(contact, urgency=rec["urgency"], now=now or datetime.now(timezone.utc),
+                                              decision_due_at=result.decision_due_at, config=self.checks_config)
+        rec.update(next_step=step, stage="screening", checks=checks)
+        return rec
+
+    def recommend_after_checks(self, contact: dict, *, received_at: datetime, answers: dict[str, dict],
+                               history: KnownHistory = UNKNOWN) -> dict:
+        """The recommendation again, on what the checks found (stage "after_checks").
+
+        ``answers``: agency -> ``{"known": bool, "findings": [codes]}`` for each agency that
+        answered in time or late; an agency absent from it did not answer.
         """
         result = self.guidance.evaluate(contact, received_at=received_at, history=history)
-        level = max(result.floor_level, 1)
+        rec, inputs = self._scored(contact, result, history)
+        level = screening.level_after_checks(inputs, answers, self.checks_config.next_step)
+        found = [self.checks_config.finding_label(a, code) for a, code in screening.findings_of(answers)]
+        if level != inputs.level:
+            rec, _ = self._scored(contact, result, history, level=level, found=found)
+        elif found:
+            rec = self._with_found(rec, result, found)
+        rec.update(next_step=screening.next_step_after_checks(level), stage="after_checks", checks=[],
+                   checks_found=found)
+        return rec
+
+    def _scored(self, contact: dict, result: GuidanceResult, history: KnownHistory, *, level: int | None = None,
+                found: list[str] | None = None) -> tuple[dict, screening.ScreeningInputs]:
+        """The recommendation at the level the evidence supports (or ``level``), and the rule's inputs."""
+        floor = result.floor_level
         if self.model is None:
-            rec = self._assemble(result, level)
+            chosen = level or max(floor, 1)
+            rec = self._assemble(result, chosen, found=found)
             rec["note"] = RULES_ONLY_NOTE
-            return rec
-        # The classifier: level = max(floor, model level); it can raise, never lower.
-        out = score_and_explain(self.model, contact, floor_level=result.floor_level,
-                                history=history,
-                                level_names={n: v["name"] for n, v in self.guidance.levels.items()})
-        # A level raised only as a precaution keeps its level, but the queue is ordered by what the
-        # evidence supports (the most likely level, never below the floor): otherwise every
-        # precaution would be red and the contacts that are plainly urgent would be easy to miss.
-        urgency_level = out["most_likely_level"] if out["caution"] else out["level"]
-        rec = self._assemble(result, out["level"], probabilities=out["probabilities"],
-                             explanation=out["explanation"], model_version=self.model.version,
-                             mode="model", model_reasons=out["reasons"], urgency_level=urgency_level)
+            return rec, screening.ScreeningInputs(max(floor, 1), floor, None)
+        names = {n: v["name"] for n, v in self.guidance.levels.items()}
+        out = score_and_explain(self.model, contact, floor_level=floor, history=history,
+                                level_names=names, evidence=self.checks_config.next_step.evidence)
+        inputs = screening.ScreeningInputs(out["level"], floor, screening.at_least(out["probabilities"]))
+        chosen = level or out["level"]
+        if chosen != out["level"]:
+            out["explanation"] = explanation_for(self.model, contact, floor, history, chosen)
+        rec = self._assemble(result, chosen, probabilities=out["probabilities"], explanation=out["explanation"],
+                             model_version=self.model.version, mode="model", model_reasons=out["reasons"],
+                             found=found)
         rec["what_would_change"] = out["what_would_change"]
-        rec["most_likely_level"] = out["most_likely_level"]
-        rec["caution"] = out["caution"]
-        if out["caution"]:
-            rec["rationale_draft"] += " " + out["caution"]
-            rec["rationale_drafts"][str(out["level"])] = rec["rationale_draft"]
+        return rec, inputs
+
+    def _with_found(self, rec: dict, result: GuidanceResult, found: list[str]) -> dict:
+        """The drafts again, citing what the checks found (the level is unchanged)."""
+        names = {n: v["name"] for n, v in self.guidance.levels.items()}
+        reasons = tuple(found)
+        rec["rationale_draft"] = draft_rationale(result, level=rec["level"], level_names=names,
+                                                 check_findings=reasons)
+        rec["rationale_drafts"] = drafts_by_level(result, recommended_level=rec["level"], level_names=names,
+                                                  check_findings=reasons)
         return rec
 
     def _assemble(self, result: GuidanceResult, level: int, *, probabilities: dict | None = None,
                   explanation: dict | None = None, model_version: str = RULES_ONLY,
                   mode: str = "rules_only", model_reasons: tuple[str, ...] = (),
-                  urgency_level: int | None = None) -> dict:
+                  found: list[str] | None = None) -> dict:
         """Lay out the recommendation in the contract's field names."""
         names = {n: v["name"] for n, v in self.guidance.levels.items()}
         return {
@@ -83,12 +123,12 @@ class Recommender:
             "dash": result.dash,
             "consent": result.consent_position(level),
             "information_gaps": result.information_gaps,
-            "urgency": result.urgency(urgency_level or level),
+            "urgency": result.urgency(level),
             "model_version": model_version,
             "rationale_draft": draft_rationale(result, level=level, level_names=names,
-                                               model_reasons=model_reasons),
+                                               model_reasons=model_reasons, check_findings=tuple(found or ())),
             "rationale_drafts": drafts_by_level(result, recommended_level=level, level_names=names,
-                                                model_reasons=model_reasons),
+                                                model_reasons=model_reasons, check_findings=tuple(found or ())),
             "decision_due_at": result.decision_due_at.astimezone(timezone.utc).isoformat(),
             "mode": mode,
         }

@@ -26,7 +26,8 @@ READERS = frozenset({"practitioner", "manager", "partner"})
 MANAGERS = frozenset({"manager"})
 PARTNERS = frozenset({"partner"})
 ADMINS = frozenset({"admin"})
-SIGNED_IN = frozenset({"practitioner", "manager", "partner", "admin"})
+AGENCIES = frozenset({"agency"})
+SIGNED_IN = frozenset({"practitioner", "manager", "partner", "agency", "admin"})
 
 POLICY: dict[str, frozenset[str]] = {
     # service and documentation
@@ -49,6 +50,11 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/children/<child_id>/history": STAFF,
     "POST /api/v1/children/<child_id>/links": STAFF,
     "POST /api/v1/children/<child_id>/links/<int:link_id>/undo": STAFF,
+    # multi-agency checks (spec section 10): the front door asks, agency hub workers answer
+    "POST /api/v1/contacts/<contact_id>/checks": STAFF,
+    "GET /api/v1/checks": AGENCIES,
+    "POST /api/v1/checks/<int:check_id>/response": AGENCIES,
+    "GET /api/v1/queues/awaiting-checks": STAFF,
     # work queues (triage/queues.py)
     "GET /api/v1/queues/awaiting-decision": STAFF,
     "GET /api/v1/queues/overdue": STAFF,
@@ -85,6 +91,12 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /children/<child_id>/links": STAFF,
     "POST /children/<child_id>/links/<int:link_id>/undo": STAFF,
     "GET /reviews": MANAGERS,
+    # multi-agency checks pages (triage/web/checks.py)
+    "POST /contacts/<contact_id>/checks": STAFF,
+    "GET /awaiting-checks": STAFF,
+    "GET /checks": AGENCIES,
+    "GET /checks/<int:check_id>": AGENCIES,
+    "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,
     "GET /contacts/<contact_id>/feedback": MANAGERS,

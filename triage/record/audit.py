@@ -35,6 +35,8 @@ from sqlalchemy.orm import selectinload
 from triage.extensions import db
 from triage.record.tables import (
     AuditHead,
+    CheckRequest,
+    CheckResponse,
     ChildLink,
     ChildUnlink,
     Contact,
@@ -57,6 +59,9 @@ EVENT_KINDS = (
     "reviewed",
     "information_requested",
     "feedback_released",
+    "checks_requested",  # one event per agency asked (spec section 10)
+    "check_answered",
+    "rescored",  # the after-checks recommendation, by the service itself
     "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
     "child_linked",  # two child records said to be one child (services/children.py)
     "child_unlinked",  # a link undone
@@ -96,7 +101,10 @@ def event_hash(event: Event, prev_hash: str, key: bytes | None = None) -> str:
 LEGACY = b"legacy-sha256"
 
 #: The contact columns the ``scored`` event commits to (what a decision rests on), and each child's.
-CONTENT_COLUMNS = ("payload", "recommendation", "recommended_level", "floor_level", "urgency")
+CONTENT_COLUMNS = ("payload", "recommendation", "screening_recommendation", "recommended_level", "floor_level",
+                   "urgency")
+#: The events that seal a contact's content: intake's ``scored`` and, after checks, ``rescored``.
+SEALING_KINDS = ("scored", "rescored")
 CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn", "sex", "ethnicity", "disabled",
                  "current_status")
 
@@ -211,8 +219,10 @@ def _verify_contents(count: int) -> Verification:
 
     Contacts stored before content digests existed have none to check; they are counted, not failed.
     """
+    # The latest seal wins: a contact rescored after checks is sealed again by its ``rescored`` event.
     digests = {event.contact_id: event.data.get("content_digest")
-               for event in db.session.scalars(select(Event).where(Event.kind == "scored"))}
+               for event in db.session.scalars(select(Event).where(Event.kind.in_(SEALING_KINDS))
+                                               .order_by(Event.seq))}
     contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
     for contact in contacts:
         sealed = digests.get(contact.id)
@@ -220,7 +230,7 @@ def _verify_contents(count: int) -> Verification:
             continue
         if not hmac.compare_digest(sealed, content_digest(contact)):
             return Verification(False, count, None, f"contact {contact.id} no longer matches the content its "
-                                "scored event sealed (payload, children, recommendation, level or urgency changed)")
+                                "last sealing event recorded (payload, children, recommendation, level or urgency changed)")
     return Verification(True, count)
 
 
@@ -289,7 +299,8 @@ def _verify_chain(key: bytes | None = None) -> Verification:
 # naming the row, the person column that must be the event's actor, and the columns the event copies.
 RECORDS = (
     ("decided", Decision, "decision_id", "decided_by_id",
-     ("level", "rationale", "marac_referral", "next_steps", "override_reason", "contact_id")),
+     ("level", "rationale", "marac_referral", "next_steps", "override_reason", "contact_id",
+      "recommendation_stage", "consent", "consent_reason")),
     ("reviewed", Review, "review_id", "reviewed_by_id",
      ("outcome", "level", "rationale", "decision_id", "contact_id")),
     ("information_requested", InformationRequest, "request_id", "requested_by_id",
@@ -297,6 +308,10 @@ RECORDS = (
     ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id",)),
     ("child_linked", ChildLink, "link_id", "linked_by_id", ("child_id", "linked_child_id", "reason", "contact_id")),
     ("child_unlinked", ChildUnlink, "unlink_id", "unlinked_by_id", ("link_id", "reason", "contact_id")),
+    ("checks_requested", CheckRequest, "check_id", "requested_by_id",
+     ("agency", "why", "reason", "consent", "without_consent_reason", "due_at", "contact_id")),
+    ("check_answered", CheckResponse, "response_id", "answered_by_id",
+     ("check_id", "known", "findings", "summary", "late")),
 )
 
 

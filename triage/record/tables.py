@@ -26,7 +26,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from triage.extensions import db
 from triage.record.workflow import Status
 
-ROLES = ("practitioner", "manager", "partner", "admin")
+ROLES = ("practitioner", "manager", "partner", "agency", "admin")
+#: What kind of agency an organisation is (spec section 10); an ``agency`` user answers its type's checks.
+AGENCY_TYPES = ("police", "health", "education", "probation", "housing", "other")
+#: The family's consent to sharing, as a check request or a decision records it.
+CONSENT_POSITIONS = ("obtained", "not_sought", "refused")
 
 
 def utcnow() -> datetime:
@@ -64,6 +68,7 @@ class Organisation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    agency_type: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -141,6 +146,8 @@ class Contact(db.Model):
     model_version: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON)
     recommendation: Mapped[dict | None] = mapped_column(JSON)
+    # The screening recommendation, kept here once checks have produced an after-checks one.
+    screening_recommendation: Mapped[dict | None] = mapped_column(JSON)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optimistic lock: two people acting at once, the second gets 409.
@@ -246,6 +253,11 @@ class Decision(db.Model):
     recommended_level: Mapped[int | None] = mapped_column(Integer)
     floor_level: Mapped[int | None] = mapped_column(Integer)
     model_version: Mapped[str | None] = mapped_column(String(40))
+    # Which recommendation the decision was made against: "screening" or "after_checks".
+    recommendation_stage: Mapped[str | None] = mapped_column(String(20))
+    # Consent, as the inspection asked: obtained, refused or not_sought, and the reason where needed.
+    consent: Mapped[str | None] = mapped_column(String(20))
+    consent_reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
@@ -282,6 +294,45 @@ class InformationRequest(db.Model):
     message: Mapped[str] = mapped_column(Text)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckRequest(db.Model):
+    """A question to one partner agency about a contact's household (spec section 10)."""
+
+    __tablename__ = "check_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(20), index=True)
+    why: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    consent: Mapped[str] = mapped_column(String(20))
+    without_consent_reason: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    requested_by: Mapped[User] = relationship()
+    response: Mapped[CheckResponse | None] = relationship(back_populates="check", uselist=False)
+
+
+class CheckResponse(db.Model):
+    """An agency's answer to one check: at most one per check (racing answers make one)."""
+
+    __tablename__ = "check_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("check_requests.id"), unique=True)
+    known: Mapped[bool] = mapped_column(Boolean)
+    findings: Mapped[list] = mapped_column(JSON)
+    summary: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    check: Mapped[CheckRequest] = relationship(back_populates="response")
+    answered_by: Mapped[User] = relationship()
 
 
 class FeedbackRelease(db.Model):

@@ -2,7 +2,10 @@
 
 A contact is stored, scored, waiting for a worker's decision (``awaiting_decision``): intake
 scores it before it is stored, so there is no earlier state. The worker may ask the referrer for
-more (``info_requested``; the deadline stands, nothing is paused) and still decide from there. A
+more (``info_requested``; the deadline stands, nothing is paused) and still decide from there.
+Where the contact cannot settle the level, the worker asks partner agencies
+(``checks_requested``) and the service itself brings it back, scored again, once the checks are
+in (``SYSTEM``). A
 decision waits for a manager's oversight (``awaiting_review``); the review closes it
 (``decided``). ``Status`` is the one list of states (its values are what the store holds);
 everything the service and the pages allow follows from ``TRANSITIONS``, so the rules live in
@@ -21,6 +24,7 @@ class Status(StrEnum):
     """A contact's state; each is a ``str`` equal to the value stored in ``contacts.status``."""
 
     AWAITING_DECISION = "awaiting_decision"
+    CHECKS_REQUESTED = "checks_requested"
     INFO_REQUESTED = "info_requested"
     AWAITING_REVIEW = "awaiting_review"
     DECIDED = "decided"
@@ -29,7 +33,11 @@ class Status(StrEnum):
 DECIDE = "decide"
 REQUEST_INFORMATION = "request_information"
 REVIEW = "review"
+REQUEST_CHECKS = "request_checks"
+CHECKS_IN = "checks_in"
 
+#: The service itself, not a person: brings a contact back from checks (``triage.services.checks``).
+SYSTEM = "system"
 WORKERS = frozenset({"practitioner", "manager"})
 MANAGERS = frozenset({"manager"})
 
@@ -37,6 +45,8 @@ ACTION_NAMES = {
     DECIDE: "record a decision",
     REQUEST_INFORMATION: "ask the referrer for information",
     REVIEW: "review the decision",
+    REQUEST_CHECKS: "ask partner agencies for checks",
+    CHECKS_IN: "score the contact again on what the checks found",
 }
 
 
@@ -54,6 +64,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Status.INFO_REQUESTED, DECIDE, Status.AWAITING_REVIEW, WORKERS),
     Transition(Status.INFO_REQUESTED, REQUEST_INFORMATION, Status.INFO_REQUESTED, WORKERS),
     Transition(Status.AWAITING_REVIEW, REVIEW, Status.DECIDED, MANAGERS),
+    # Multi-agency checks (spec section 10): the contact waits on the agencies, then the service
+    # scores it again once every check is answered or past its due time.
+    Transition(Status.AWAITING_DECISION, REQUEST_CHECKS, Status.CHECKS_REQUESTED, WORKERS),
+    Transition(Status.INFO_REQUESTED, REQUEST_CHECKS, Status.CHECKS_REQUESTED, WORKERS),
+    Transition(Status.CHECKS_REQUESTED, CHECKS_IN, Status.AWAITING_DECISION, frozenset({SYSTEM})),
 )
 
 

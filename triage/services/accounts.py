@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
 from triage.record import audit
-from triage.record.queries import organisation_named
-from triage.record.tables import ROLES, ApiToken, User, utcnow
+from triage.record.queries import _existing_organisation, organisation_named
+from triage.record.tables import AGENCY_TYPES, ROLES, ApiToken, User, utcnow
 from triage.services import signin
 from triage.services.security import check_password, hash_password, new_token, token_digest
 
@@ -62,7 +62,24 @@ def _cleaned(email: str | None, organisation: str | None, password: str | None):
     return normalise_email(email), (organisation or "").strip() or None, password or None
 
 
-def new_user_errors(email: str | None, role: str | None, organisation: str | None, password: str | None) -> dict:
+def _agency_errors(role: str | None, organisation: str | None, agency_type: str | None) -> dict:
+    """An agency hub worker belongs to one organisation of one agency type (spec section 10)."""
+    if role != "agency":
+        return {"agency_type": ["Only agency accounts have an agency type"]} if agency_type else {}
+    errors: dict[str, list[str]] = {}
+    if not organisation:
+        errors["organisation"] = ["Enter the agency's organisation: a hub worker answers for one organisation"]
+    if agency_type not in AGENCY_TYPES:
+        errors["agency_type"] = ["Select an agency type: " + ", ".join(AGENCY_TYPES)]
+    elif organisation:
+        org = _existing_organisation(organisation)
+        if org is not None and org.agency_type not in (None, agency_type):
+            errors["agency_type"] = [f"{org.name} is a {org.agency_type} organisation"]
+    return errors
+
+
+def new_user_errors(email: str | None, role: str | None, organisation: str | None, password: str | None,
+                    agency_type: str | None = None) -> dict:
     """Why these details cannot make an account (field -> messages); empty when they can."""
     email, organisation, password = _cleaned(email, organisation, password)
     errors: dict[str, list[str]] = {}
@@ -80,6 +97,8 @@ def new_user_errors(email: str | None, role: str | None, organisation: str | Non
         errors["organisation"] = [f"Organisation must be {MAX_ORGANISATION} characters or fewer"]
     if password is not None:
         errors.update(password_errors(password))
+    for field, problems in _agency_errors(role, organisation, agency_type).items():
+        errors.setdefault(field, problems)
     return errors
 
 
@@ -92,21 +111,25 @@ def _changed(action: str, user: User, actor: User | None, **data) -> None:
 
 
 def create_user(email: str, role: str, organisation: str | None = None, password: str | None = None, *,
-                actor: User | None = None) -> User:
+                actor: User | None = None, agency_type: str | None = None) -> User:
     """Create an account (and its organisation if new); AccountError with every reason if not.
 
-    Without a password the account cannot sign in to the pages: API tokens only.
+    Without a password the account cannot sign in to the pages: API tokens only. An ``agency``
+    account gives its organisation its agency type (police, health, ...) if it had none.
     """
-    errors = new_user_errors(email, role, organisation, password)
+    errors = new_user_errors(email, role, organisation, password, agency_type)
     email, organisation, password = _cleaned(email, organisation, password)
     if errors:
         raise AccountError(errors)
     user = User(email=email, role=role, organisation=organisation_named(organisation) if organisation else None,
                 password_hash=hash_password(password) if password else None, is_active=True)
+    if role == "agency" and user.organisation.agency_type is None:
+        user.organisation.agency_type = agency_type
     db.session.add(user)
     try:
         db.session.flush()
-        _changed("user_created", user, actor, organisation_id=user.organisation_id)
+        _changed("user_created", user, actor, organisation_id=user.organisation_id,
+                 **({"agency_type": agency_type} if role == "agency" else {}))
         db.session.commit()
     except IntegrityError:  # the same email (or new organisation) stored at the same moment by someone else
         db.session.rollback()

@@ -18,7 +18,7 @@ from triage.engine.guidance_config import LEVELS
 from triage.extensions import db
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision
-from triage.record.tables import Contact, Decision, InformationRequest, Review, User
+from triage.record.tables import CONSENT_POSITIONS, Contact, Decision, InformationRequest, Review, User
 
 MIN_RATIONALE = 40
 #: The longest free text a decision, review or information request keeps: one source for the API
@@ -154,6 +154,46 @@ def _decision_errors(contact: Contact, level: int, rationale: str, override_reas
     return errors
 
 
+EARLY_HELP = 2
+NOT_REQUIRED_REASON = "The referrer recorded that asking for consent would put a child at risk of significant harm."
+
+
+def consent_position(contact: Contact, consent: str | None, consent_reason: str | None) -> tuple[str | None, str | None]:
+    """The decision's consent (obtained, refused, not_sought) and reason; the contact's when none is given.
+
+    The contact's ``not_required`` (asking would put a child at risk) is a consent not sought, with
+    that as its reason.
+    """
+    reason = _optional(consent_reason)
+    if consent is not None:
+        return consent, reason
+    given = (contact.payload or {}).get("consent")
+    if given == "not_required":
+        return "not_sought", reason or NOT_REQUIRED_REASON
+    return (given if given in CONSENT_POSITIONS else None), reason
+
+
+def consent_errors(level: int, consent: str | None, reason: str | None, *, stated: bool = True) -> dict[str, list[str]]:
+    """The inspection's ask: consent recorded with its outcome; early help only with consent or a reason.
+
+    ``stated``: the worker recorded the position (a "not sought" then needs its reason); otherwise
+    it is the referrer's, already on the contact.
+    """
+    errors: dict[str, list[str]] = {}
+    if consent is not None and consent not in CONSENT_POSITIONS:
+        errors["consent"] = [f"Choose the consent position: {', '.join(CONSENT_POSITIONS)}."]
+    elif stated and consent == "not_sought" and not reason:
+        errors["consent_reason"] = ["Say why consent was not sought."]
+    elif level == EARLY_HELP and consent != "obtained" and not reason:
+        errors["consent_reason"] = [
+            "Early help is offered with the family's consent, and it was not obtained "
+            f"({(consent or 'not recorded').replace('_', ' ')}). Record why you decide early help without it, "
+            "or choose another level."]
+    if problems := length_errors(reason, MAX_NOTE):
+        errors["consent_reason"] = problems
+    return errors
+
+
 def _check_floor(contact: Contact, user: User, level: int) -> None:
     floor = contact.floor_level
     if floor is not None and level < floor and user.role != "manager":
@@ -168,17 +208,28 @@ def _against(contact: Contact) -> dict:
         return {"recommendation": None, "note": "No recommendation was available (the recommendation "
                 "step did not produce one), so no override reason was required."}
     return {"recommendation": {"level": contact.recommended_level, "floor_level": contact.floor_level,
-                               "model_version": contact.model_version}}
+                               "model_version": contact.model_version,
+                               "stage": (contact.recommendation or {}).get("stage"),
+                               "next_step": (contact.recommendation or {}).get("next_step")}}
 
 
 def record_decision(contact: Contact, user: User, *, level: int, rationale: str, marac_referral: bool = False,
                     next_steps: str | None = None, override_reason: str | None = None,
-                    expected_version: int | None = None) -> Decision:
-    """Record a worker's threshold decision; the contact then awaits a manager's review."""
+                    expected_version: int | None = None, consent: str | None = None,
+                    consent_reason: str | None = None) -> Decision:
+    """Record a worker's threshold decision; the contact then awaits a manager's review.
+
+    The decision records which recommendation it was made against (screening or after checks)
+    and the consent position (the contact's, unless the worker records another).
+    """
     target = workflow.check(contact.status, workflow.DECIDE, user.role)
     check_version(contact, expected_version)
-    _refuse(_decision_errors(contact, level, rationale, override_reason, next_steps),
-            "The decision was not recorded; see errors.")
+    errors = _decision_errors(contact, level, rationale, override_reason, next_steps)
+    stated = consent is not None
+    consent, consent_reason = consent_position(contact, consent, consent_reason)
+    if "level" not in errors:
+        errors.update(consent_errors(level, consent, consent_reason, stated=stated))
+    _refuse(errors, "The decision was not recorded; see errors.")
     _check_floor(contact, user, level)
     decision = Decision(
         contact_id=contact.id, level=level, rationale=rationale.strip(),
@@ -186,12 +237,16 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         recommended_level=contact.recommended_level, floor_level=contact.floor_level,
         model_version=contact.model_version, decided_by_id=user.id,
         corrects_id=getattr(latest_decision(contact.id), "id", None),
+        recommendation_stage=(contact.recommendation or {}).get("stage") if contact.recommendation else None,
+        consent=consent, consent_reason=consent_reason,
     )
     _record(contact, target, decision, "decided", user, lambda row: {
         "decision_id": row.id, "level": row.level, "rationale": row.rationale,
         "marac_referral": row.marac_referral, "next_steps": row.next_steps,
         "override_reason": row.override_reason, "corrects": row.corrects_id,
         "below_floor": row.floor_level is not None and row.level < row.floor_level,
+        "recommendation_stage": row.recommendation_stage, "consent": row.consent,
+        "consent_reason": row.consent_reason,
         **_against(contact),
     })
     return decision

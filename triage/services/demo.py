@@ -30,6 +30,12 @@ DEMO_PEOPLE = (
     ("health@demo.invalid", "partner", "Demo NHS Trust"),
     ("admin@demo.invalid", "admin", None),
 )
+#: Agency hub workers who answer checks (spec section 10): email, organisation, agency type.
+DEMO_AGENCIES = (
+    ("police-hub@demo.invalid", "Demo Police", "police"),
+    ("health-hub@demo.invalid", "Demo NHS Trust", "health"),
+    ("school-hub@demo.invalid", "Demo Primary School", "education"),
+)
 
 
 def ensure_people() -> dict[str, User]:
@@ -37,6 +43,9 @@ def ensure_people() -> dict[str, User]:
     people = {}
     for email, role, org_name in DEMO_PEOPLE:
         people[email] = accounts.find_user(email) or accounts.create_user(email, role, org_name, DEMO_PASSWORD)
+    for email, org_name, agency_type in DEMO_AGENCIES:
+        people[email] = accounts.find_user(email) or accounts.create_user(
+            email, "agency", org_name, DEMO_PASSWORD, agency_type=agency_type)
     return people
 
 
@@ -198,6 +207,7 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
     people = ensure_people()
     lines = ["Demo sign-ins (password for all: " + DEMO_PASSWORD + "):"]
     lines += [f"  {role:<13} {email}" + (f"  ({org})" if org else "") for email, role, org in DEMO_PEOPLE]
+    lines += [f"  {'agency':<13} {email}  ({org}, {kind})" for email, org, kind in DEMO_AGENCIES]
     existing = db.session.scalar(select(func.count()).select_from(Contact))
     if existing:
         lines.append(f"{existing} contacts already stored; no demo contacts added.")
@@ -215,4 +225,53 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
 
     today = london_midnight(london_date(now))
     lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance)
+    lines += seed_checks([c for c in stored if c.accepted_at >= today], people, recommender, now)
+    lines.append(queue_counts())
     return lines
+
+
+def seed_checks(contacts: list[Contact], people: dict[str, User], recommender: Recommender,
+                now: datetime) -> list[str]:
+    """Today's contacts at each step of checks: answered (back for decision), partly answered, not yet asked.
+
+    Of the contacts the screening sends to checks, every third is asked and answered by the demo
+    hub workers, every third asked with only the first agency answered so far, and the rest left
+    for a practitioner to ask. Only police, health and education have demo hub workers.
+    """
+    from triage.services import checks
+
+    workers = {kind: people[email] for email, _, kind in DEMO_AGENCIES}
+    asker = people["practitioner@demo.invalid"]
+    rng = random.Random(13)
+    waiting = [c for c in contacts if c.status == "awaiting_decision"
+               and (c.recommendation or {}).get("next_step") == "checks"]
+    asked = answered = 0
+    for i, contact in enumerate(waiting):
+        if i % 3 == 2:
+            continue
+        agencies = [c["agency"] for c in contact.recommendation["checks"] if c["agency"] in workers] or ["police"]
+        rows = checks.request_checks(contact, asker, recommender, agencies=agencies, consent="obtained",
+                                     reason="Demo: what do your records hold about this household?", now=now)
+        asked += 1
+        for row in rows[: len(rows) if i % 3 == 0 else 1]:
+            codes = list(recommender.checks_config.agencies[row.agency].findings)
+            found = [rng.choice(codes)] if rng.random() < 0.4 else []
+            checks.answer_check(row, workers[row.agency], recommender, known=bool(found) or rng.random() < 0.5,
+                                findings=found, summary="Demo answer from the hub's own records.", now=now)
+            answered += 1
+    return [f"checks: {asked} contacts asked, {answered} answers in; {len(waiting) - asked} sent to checks "
+            "but not yet asked"]
+
+
+def queue_counts() -> str:
+    """The demo queue (everything not yet decided) by recommended level and next step, for the note."""
+    rows = db.session.scalars(select(Contact).where(Contact.status.in_(
+        ("awaiting_decision", "info_requested", "checks_requested")))).all()
+    levels: dict[int, int] = {}
+    steps: dict[str, int] = {}
+    for contact in rows:
+        levels[contact.recommended_level or 0] = levels.get(contact.recommended_level or 0, 0) + 1
+        step = (contact.recommendation or {}).get("next_step") or "none"
+        steps[step] = steps.get(step, 0) + 1
+    return (f"queue: {len(rows)} undecided; by level {dict(sorted(levels.items()))}; "
+            f"by next step {dict(sorted(steps.items()))}")

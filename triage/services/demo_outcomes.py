@@ -27,6 +27,10 @@ DEPART_EVERY = 5
 CHANGE_EVERY = 4
 
 
+EARLY_HELP_CONSENT = ("Demo: the early help worker will ask the family for consent at the first visit; "
+                      "nothing is shared with other services until they agree.")
+
+
 def _name(guidance: Guidance, level: int) -> str:
     return guidance.levels[level]["name"]
 
@@ -38,11 +42,7 @@ def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: i
     level = level or recommended
     override = None
     if contact.recommended_level is not None and level != contact.recommended_level:
-        precaution = (contact.recommendation or {}).get("caution") and level < recommended
-        override = (f"Demo: agency checks found nothing to support level {recommended} beyond the model's "
-                    f"precaution; the information points to level {level} ({_name(guidance, level)})."
-                    if precaution else
-                    f"Demo: checks with police and the school suggest level {level} "
+        override = (f"Demo: on what the contact and the agency checks show, level {level} "
                     f"({_name(guidance, level)}) fits this family better than level {recommended}.")
     decisions.record_decision(
         contact, practitioner, level=level,
@@ -50,6 +50,8 @@ def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: i
                   "guidance indicators met and the information in the contact.",
         marac_referral=contact.marac_recommended if marac_referral is None else marac_referral,
         next_steps="Demo: inform the referrer of the outcome.", override_reason=override,
+        consent_reason=(EARLY_HELP_CONSENT if level == 2 and (contact.payload or {}).get("consent") != "obtained"
+                        else None),
     )
     return level
 
@@ -88,11 +90,7 @@ def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
         if contact.status != Status.AWAITING_DECISION or i % 10 >= DECIDED_PER_TEN:
             continue
         recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
-        likely = (contact.recommendation or {}).get("most_likely_level")
-        if (contact.recommendation or {}).get("caution") and likely:
-            level = likely  # checks did not bear out a precautionary level, as they mostly would not
-        else:
-            level = min(recommended + 1, 4) if i % DEPART_EVERY == DEPART_EVERY - 1 else recommended
+        level = min(recommended + 1, 4) if i % DEPART_EVERY == DEPART_EVERY - 1 else recommended
         level = decide(contact, practitioners[i % len(practitioners)], guidance, level=level)
         decided += 1
         if i % 10 >= REVIEWED_PER_TEN:

@@ -84,6 +84,15 @@ class FeedbackInput:
     recommendation: dict | None
     level: int
     marac_referral: bool
+    #: The consent position the decision recorded (obtained, refused, not_sought), if it recorded one.
+    decided_consent: str | None = None
+
+
+DECIDED_CONSENT_WORDS = {
+    "obtained": "The front door's decision records that the family's consent was sought and obtained.",
+    "refused": "The front door's decision records that the family's consent was sought and refused.",
+    "not_sought": "The front door's decision records that the family's consent was not sought, with the reason.",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +236,8 @@ def build_feedback(inp: FeedbackInput, guidance: Guidance) -> dict:
         "information_gaps": [{"field": g["field"], "label": gap_label(g["field"]), "why": g["why"]}
                              for g in gaps],
         "consent": {"given": given, "summary": CONSENT_WORDS.get(given, ""),
-                    "ok": consent["ok"], "note": consent["note"]},
+                    "ok": consent["ok"], "note": consent["note"],
+                    "decided": inp.decided_consent, "decided_summary": DECIDED_CONSENT_WORDS.get(inp.decided_consent, "")},
         "dash": _dash_summary(dash),
         "marac": {"criteria_met": [MARAC_WORDS.get(c, c) for c in marac.get("criteria", [])],
                   "referred": inp.marac_referral},
@@ -269,6 +279,7 @@ def feedback_input(contact: Contact, outcome: Outcome) -> FeedbackInput:
         recommendation=contact.recommendation,
         level=outcome.level,
         marac_referral=bool(outcome.decision.marac_referral),
+        decided_consent=outcome.decision.consent,
     )
 
 

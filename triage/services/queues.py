@@ -19,11 +19,13 @@ from triage.engine.guidance_config import URGENCIES
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record.queries import latest_decisions
-from triage.record.tables import Contact, Decision, User, utcnow
+from triage.record.tables import CheckRequest, Contact, Decision, User, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
 
 UNDECIDED = (Status.AWAITING_DECISION, Status.INFO_REQUESTED)
+#: Not yet decided, wherever it waits: the decision deadline runs on while agencies are asked.
+NOT_DECIDED = (*UNDECIDED, Status.CHECKS_REQUESTED)
 _URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))
 
 
@@ -66,6 +68,8 @@ class QueueItem:
     contact: Contact
     time: dict
     decision: Decision | None = None
+    #: In the awaiting-checks queue: every check asked on the contact.
+    checks: tuple[CheckRequest, ...] = ()
 
     @property
     def review_due_at(self) -> datetime | None:
@@ -87,10 +91,28 @@ def overdue(now: datetime | None = None) -> list[QueueItem]:
     """Contacts past their decision deadline with no decision, the longest overdue first."""
     now = now or utcnow()
     rows = db.session.scalars(
-        select(Contact).where(Contact.status.in_(UNDECIDED), Contact.decision_due_at < now)
+        select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
         .order_by(Contact.decision_due_at, _URGENCY_ORDER, Contact.id)
     )
     return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
+
+
+def awaiting_checks(now: datetime | None = None) -> list[QueueItem]:
+    """Contacts waiting on agency checks, the soonest unanswered check due first.
+
+    Each item's ``time`` is against the earliest unanswered check (or the decision deadline);
+    ``checks`` holds every check asked, so a reader sees which agencies are overdue.
+    """
+    now = now or utcnow()
+    contacts = db.session.scalars(select(Contact).where(Contact.status == Status.CHECKS_REQUESTED)).all()
+    out = []
+    for contact in contacts:
+        rows = tuple(db.session.scalars(select(CheckRequest).where(CheckRequest.contact_id == contact.id)
+                                        .order_by(CheckRequest.id)))
+        soonest = min((r.due_at for r in rows if r.response is None), default=contact.decision_due_at)
+        out.append(QueueItem(contact, time_left(soonest, now), checks=rows))
+    return sorted(out, key=lambda item: (item.time["seconds_left"] if item.time["seconds_left"] is not None
+                                         else 10**12, item.contact.id))
 
 
 def _awaiting_review_query(*conditions) -> Select:

@@ -42,6 +42,8 @@ class DecisionForm(_Form):
     override_reason = TextAreaField("Reason for not following the recommendation")
     marac_referral = BooleanField("Refer to MARAC")
     next_steps = TextAreaField("Next steps")
+    consent = RadioField("Consent", validate_choice=False)
+    consent_reason = TextAreaField("Why consent was not sought, or why early help without consent")
     expected_version = HiddenField()
 
 
@@ -110,3 +112,20 @@ def error_list(form: FlaskForm) -> list[dict[str, str]]:
             items.append({"text": message, "href": f"#{field.id}"})
     items += [{"text": message, "href": "#main-content"} for message in form.form_errors]
     return items
+
+
+class ChecksForm(_Form):
+    """Ask partner agencies; the rules (consent reason, known agencies) are ``triage.services.checks``'s."""
+
+    agencies = SelectMultipleField("Agencies to ask", validate_choice=False)
+    consent = RadioField("Consent to share", validate_choice=False)
+    without_consent_reason = TextAreaField("Why the agencies are asked without consent")
+    reason = TextAreaField("What the front door needs to know")
+
+
+class CheckAnswerForm(_Form):
+    """An agency's answer; finding codes are checked against config/thresholds.yaml by the service."""
+
+    known = RadioField("Does your agency know this household?", validate_choice=False)
+    findings = SelectMultipleField("What your records show", validate_choice=False)
+    summary = TextAreaField("Summary")

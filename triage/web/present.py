@@ -63,11 +63,7 @@ def urgency_reasons(contact) -> list[str]:
     if not rec:
         return ["Not yet scored: triage by hand first"]
     reasons = []
-    likely = rec.get("most_likely_level")
-    if contact.recommended_level and rec.get("caution") and likely:
-        reasons.append(f"{level_name(contact.recommended_level)} as a precaution; "
-                       f"most likely {level_name(likely)}")
-    elif contact.recommended_level:
+    if contact.recommended_level:
         reasons.append(level_name(contact.recommended_level) + " recommended")
     if (contact.payload or {}).get("referrer_request") == "urgent_protection":
         reasons.append("referrer asks for urgent protection")
@@ -102,7 +98,29 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+NEXT_STEP_TEXT = {
+    "refer": "Refer now",
+    "checks": "Ask agencies (checks)",
+    "decide": "Decide now",
+}
+
+
+def next_step_text(rec: dict | None) -> str:
+    """What the recommendation says to do next, in words (spec section 10)."""
+    step = (rec or {}).get("next_step")
+    text = NEXT_STEP_TEXT.get(step, "Not scored")
+    return text + (" (after checks)" if (rec or {}).get("stage") == "after_checks" else "")
+
+
+def finding_label(agency: str, code: str) -> str:
+    """A finding code in the words config/thresholds.yaml gives it (the code itself if it has gone)."""
+    config = current_app.extensions["recommender"].checks_config
+    return config.agencies[agency].findings.get(code, code) if agency in config.agencies else code
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(next_step_text)
+    app.add_template_global(finding_label)
     app.add_template_global(has_endpoint)
     app.add_template_filter(label)
     app.add_template_filter(london)

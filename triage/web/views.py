@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     g,
     redirect,
@@ -33,7 +34,7 @@ from triage.http.redirects import local_path
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision, latest_review
 from triage.record.tables import Contact, InformationRequest, User
-from triage.services import accounts, children, decisions, queues, signin, timeliness
+from triage.services import accounts, checks, children, decisions, queues, signin, timeliness
 from triage.services.security import check_sign_in
 from triage.web.charts import explanation_chart
 from triage.web.forms import (
@@ -129,9 +130,11 @@ def logout():
 
 @bp.get("/")
 def home():
-    """Staff start at their queue; partners at their own page."""
+    """Staff start at their queue; agency hub workers at their checks; partners at their own page."""
     if g.user.role in STAFF_ROLES:
         return redirect(url_for("web.queue"))
+    if g.user.role == "agency":
+        return redirect(url_for("web.checks_due"))
     return render_template("home.html", page_title="Front door triage")
 
 
@@ -189,6 +192,8 @@ def _contact_or_404(contact_id: str) -> Contact:
 def _decision_form(contact: Contact) -> DecisionForm:
     form = DecisionForm()
     form.level.choices = level_choices(level_table())
+    form.consent.choices = [("obtained", "Sought and obtained"), ("refused", "Sought and refused"),
+                            ("not_sought", "Not sought")]
     if request.method == "GET":
         form.level.data = contact.recommended_level
         form.marac_referral.data = contact.marac_recommended
@@ -227,10 +232,15 @@ def _record_view(contact: Contact) -> None:
     db.session.commit()
 
 
-def render_contact(contact: Contact, *, decision_form=None, review_form=None, info_form=None,
+def render_contact(contact: Contact, *, decision_form=None, review_form=None, info_form=None, checks_form=None,
                    notice: Problem | None = None, status: int = 200):
     """The contact page, with whichever forms the contact's state and the person's role allow."""
+    from triage.web.checks import checks_form as new_checks_form  # the checks pages extend this blueprint
+
+    checks.settle(contact, current_app.extensions["recommender"])  # checks past due: lazily, on read
     actions = workflow.available_actions(contact.status, g.user.role)
+    if workflow.REQUEST_CHECKS in actions:
+        checks_form = checks_form if checks_form is not None else new_checks_form(contact)
     decision = latest_decision(contact.id)
     if workflow.DECIDE in actions:
         decision_form = decision_form if decision_form is not None else _decision_form(contact)
@@ -239,7 +249,7 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
     if workflow.REVIEW in actions and decision is not None:
         review_form = review_form if review_form is not None else _review_form(contact)
     errors = []
-    for form in (decision_form, review_form, info_form):
+    for form in (decision_form, review_form, info_form, checks_form):
         if form is not None:
             errors += error_list(form)
     return render_template(
@@ -247,7 +257,9 @@ def render_contact(contact: Contact, *, decision_form=None, review_form=None, in
         known=_known_to_us(contact), late_by=timeliness.notification_delay(contact.received_at, contact.accepted_at),
         chart=_explanation(contact), history=audit.history(contact.id), decision=decision,
         review=latest_review(contact.id), info_requests=_information_requests(contact.id),
-        decision_form=decision_form, review_form=review_form, info_form=info_form,
+        decision_form=decision_form, review_form=review_form, info_form=info_form, checks_form=checks_form,
+        checks_list=[checks.check_json(row) for row in checks.checks_on(contact.id)],
+        screening=contact.screening_recommendation,
         own_decision=decision is not None and decision.decided_by_id == g.user.id,
         drafts=decisions.offered_drafts(contact),
         notice=notice, error_list=errors, time=queues.time_left(contact.decision_due_at, datetime.now(timezone.utc)),
@@ -305,6 +317,7 @@ def decide(contact_id: str):
             marac_referral=bool(form.marac_referral.data), next_steps=form.next_steps.data or None,
             override_reason=form.override_reason.data or None,
             expected_version=expected_version(form.expected_version.data),
+            consent=form.consent.data or None, consent_reason=form.consent_reason.data or None,
         )
     except DomainError as exc:
         return _refused(contact_id, exc, decision_form=form)
