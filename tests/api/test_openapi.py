@@ -223,6 +223,15 @@ class Walk:
     def submit(self, **overrides) -> str:
         return self.call("partner", "POST", "/api/v1/contacts", 201, json=contact_payload(**overrides)).get_json()["id"]
 
+    def child(self) -> tuple[str, str]:
+        """A new contact's id and its first child's record id."""
+        body = self.call("partner", "POST", "/api/v1/contacts", 201, json=contact_payload()).get_json()
+        return body["id"], body["children"][0]["child_id"]
+
+    def link(self, child_id: str, other: str, contact_id: str | None = None) -> int:
+        body = {"linked_child_id": other, "reason": REASON, "contact_id": contact_id}
+        return self.call("practitioner", "POST", f"/api/v1/children/{child_id}/links", 201, json=body).get_json()["id"]
+
     def recommended(self, contact_id: str) -> int:
         contact = self.call("practitioner", "GET", f"/api/v1/contacts/{contact_id}", 200).get_json()
         return contact["recommendation"]["level"]
@@ -270,6 +279,7 @@ def case(operation: str) -> Callable:
 
 
 UNKNOWN = "/api/v1/contacts/no-such-contact"
+REASON = "Same date of birth and address on both contacts."
 
 
 @case("POST /api/v1/contacts")
@@ -359,6 +369,48 @@ def _history(w: Walk) -> None:
     w.call(None, "GET", url, 401)
     w.call("partner", "GET", url, 403)
     w.call("manager", "GET", f"{UNKNOWN}/history", 404)
+
+
+@case("GET /api/v1/children/{child_id}/history")
+def _child_history(w: Walk) -> None:
+    contact_id, child_id = w.child()
+    w.decide(contact_id)
+    _, other = w.child()
+    _, undone = w.child()
+    w.link(child_id, other, contact_id)
+    link_id = w.link(child_id, undone)
+    w.call("manager", "POST", f"/api/v1/children/{child_id}/links/{link_id}/undo", 201, json={"reason": REASON})
+    url = f"/api/v1/children/{child_id}/history"
+    body = w.call("practitioner", "GET", url, 200).get_json()
+    assert len(body["contacts"]) == 2 and body["contacts"][1]["decided_level"] is not None
+    assert [link["undone"] is None for link in body["links"]] == [True, False]
+    w.call(None, "GET", url, 401)
+    w.call("partner", "GET", url, 403)
+    w.call("manager", "GET", "/api/v1/children/nobody/history", 404)
+
+
+@case("POST /api/v1/children/{child_id}/links")
+def _link_children(w: Walk) -> None:
+    (_, child_id), (_, other) = w.child(), w.child()
+    url = f"/api/v1/children/{child_id}/links"
+    good = {"linked_child_id": other, "reason": REASON}
+    w.refused_bodies("practitioner", url, good)
+    w.call("partner", "POST", url, 403, json=good)
+    w.call("practitioner", "POST", "/api/v1/children/nobody/links", 404, json=good)
+    w.call("practitioner", "POST", url, 201, json=good)
+    w.call("manager", "POST", url, 409, json=good)  # already one child
+
+
+@case("POST /api/v1/children/{child_id}/links/{link_id}/undo")
+def _undo_a_link(w: Walk) -> None:
+    (_, child_id), (_, other) = w.child(), w.child()
+    url = f"/api/v1/children/{child_id}/links/{w.link(child_id, other)}/undo"
+    good = {"reason": "A different child: the school confirmed another surname."}
+    w.refused_bodies("manager", url, good)
+    w.call("partner", "POST", url, 403, json=good)
+    w.call("manager", "POST", f"/api/v1/children/{child_id}/links/999999/undo", 404, json=good)
+    w.call("manager", "POST", url, 201, json=good)
+    w.call("practitioner", "POST", url, 409, json=good)  # undone already
 
 
 def _queue(name: str, role: str) -> Callable[[Walk], None]:

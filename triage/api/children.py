@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g, jsonify
-from flask_smorest import Blueprint
+from flask import g
 from marshmallow import RAISE, Schema, ValidationError
 
 from triage.api.contacts import level_table, read_json_body
+from triage.api.openapi import Blueprint
+from triage.api.schemas import ChildHistorySchema, ChildLinkAnswerSchema
 from triage.engine.contract import StrictString, flatten_errors, rfc3339
 from triage.extensions import db
 from triage.http.problems import Problem
@@ -68,8 +69,13 @@ def _levels() -> dict[int, str]:
     return {n: v["name"] for n, v in level_table().items()}
 
 
+_CHANGE_REFUSALS = (400, 401, 403, 404, 409, 413, 415, 422)
+
+
 @blp.route("/<child_id>/history", methods=["GET"])
 @blp.doc(summary="The child's contacts, newest first, with contacts, referrals and MARAC in 12 months")
+@blp.response(200, ChildHistorySchema, description="The child's history across every record linked to it.")
+@blp.problems(401, 403, 404)
 def get_child_history(child_id: str):
     children.get_record(child_id)
     history = children.child_history([child_id], _levels())
@@ -77,29 +83,27 @@ def get_child_history(child_id: str):
         audit.record("viewed", contact_id=item["contact_id"], user=g.user,
                      data={"via": "api", "what": "child_history", "child_id": child_id})
     db.session.commit()
-    return jsonify(_times({"child_id": child_id, **history}))
+    return _times({"child_id": child_id, **history})
 
 
 @blp.route("/<child_id>/links", methods=["POST"])
 @blp.doc(summary="Say another child record is the same child (a recorded event)",
          requestBody={"required": True, "content": {"application/json": {"schema": LinkInSchema}}})
-@blp.alt_response(201, description="Linked.")
+@blp.response(201, ChildLinkAnswerSchema, description="Linked.")
+@blp.problems(*_CHANGE_REFUSALS)
 def post_link(child_id: str):
     body = _load(LinkInSchema())
     row = children.link(child_id, body["linked_child_id"], body["reason"], g.user, body["contact_id"])
-    response = jsonify(_times(children.links_of([row.child_id])[-1] | {"group": sorted(children.group([child_id]))}))
-    response.status_code = 201
-    return response
+    return _times(children.links_of([row.child_id])[-1] | {"group": sorted(children.group([child_id]))})
 
 
 @blp.route("/<child_id>/links/<int:link_id>/undo", methods=["POST"])
 @blp.doc(summary="Undo a link (recorded; the link stays in the record, marked undone)",
          requestBody={"required": True, "content": {"application/json": {"schema": UndoInSchema}}})
-@blp.alt_response(201, description="Undone.")
+@blp.response(201, ChildLinkAnswerSchema, description="Undone.")
+@blp.problems(*_CHANGE_REFUSALS)
 def post_unlink(child_id: str, link_id: int):
     body = _load(UndoInSchema())
     children.unlink(child_id, link_id, body["reason"], g.user, body["contact_id"])
     link = next(item for item in children.links_of([child_id]) if item["id"] == link_id)
-    response = jsonify(_times(link | {"group": sorted(children.group([child_id]))}))
-    response.status_code = 201
-    return response
+    return _times(link | {"group": sorted(children.group([child_id]))})

@@ -343,6 +343,83 @@ class HistoryOutSchema(Out):
 
 
 # ---------------------------------------------------------------------------------------------
+# A child across contacts (spec section 9): the service's own ids only, never identifiers
+# ---------------------------------------------------------------------------------------------
+
+
+class ChildSourceSchema(Out):
+    code = fields.String(validate=validate.OneOf(SOURCE_CODES))
+    organisation = fields.String()
+
+
+class ChildMaracSchema(Out):
+    recommended = fields.Boolean(metadata={"description": "The front door recommended a MARAC referral."})
+    referral_decided = fields.Boolean(metadata={"description": "The decision referred to MARAC."})
+
+
+class ChildOnContactSchema(Out):
+    child_id = fields.String()
+    age_years = fields.Integer(allow_none=True)
+    unborn = fields.Boolean()
+
+
+class ChildContactSchema(Out):
+    """One contact about the child (or a record linked to it), as the history lists it."""
+
+    contact_id = fields.String()
+    accepted_at = _timestamp(metadata={"description": "When the front door's clock started; the list is "
+                                                      "newest first by it."})
+    received_at = _timestamp(metadata={"description": "When the partner recorded the contact."})
+    source = fields.Nested(ChildSourceSchema)
+    primary_concern = fields.String()
+    decided_level = fields.Integer(allow_none=True, validate=validate.OneOf(LEVELS),
+                                   metadata={"description": "The manager's level once reviewed, else the "
+                                                            "worker's; null when undecided."})
+    decided_level_name = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    marac = fields.Nested(ChildMaracSchema)
+    children = fields.List(fields.Nested(ChildOnContactSchema),
+                           metadata={"description": "Every child on the contact (siblings too)."})
+
+
+class UndoneSchema(Out):
+    reason = fields.String()
+    by = fields.String()
+    at = _timestamp()
+
+
+class ChildLinkSchema(Out):
+    """A person's statement that two child records are one child; undone links stay, marked undone."""
+
+    id = fields.Integer()
+    child_id = fields.String()
+    linked_child_id = fields.String()
+    contact_id = fields.String(allow_none=True, metadata={"description": "The contact it was made from, if any."})
+    reason = fields.String()
+    linked_by = fields.String()
+    linked_at = _timestamp()
+    undone = fields.Nested(UndoneSchema, allow_none=True, metadata={"description": "Null while the link stands."})
+
+
+class ChildLinkAnswerSchema(ChildLinkSchema):
+    group = fields.List(fields.String(), metadata={
+        "description": "Every child record that is now the same child as the path's, sorted."})
+
+
+class ChildHistorySchema(Out):
+    child_id = fields.String()
+    child_ids = fields.List(fields.String(), metadata={
+        "description": "This record and every record linked to it by links in force, sorted."})
+    contacts = fields.List(fields.Nested(ChildContactSchema), metadata={"description": "Newest first."})
+    contacts_12m = fields.Integer(metadata={"description": "Contacts accepted in the twelve months before as_of."})
+    referrals_12m = fields.Integer(metadata={"description": "Of those, decided at a referral level."})
+    marac_12m = fields.Boolean(metadata={"description": "Whether any of those was referred to MARAC."})
+    as_of = _timestamp()
+    links = fields.List(fields.Nested(ChildLinkSchema), metadata={
+        "description": "Every link touching the group, in force or undone, oldest first."})
+
+
+# ---------------------------------------------------------------------------------------------
 # Feedback, reports and the model in use
 # ---------------------------------------------------------------------------------------------
 
@@ -465,6 +542,8 @@ class DashFiguresSchema(Out):
 
 class MonthFiguresSchema(Out):
     contacts = fields.Integer()
+    late_notifications = fields.Integer(metadata={
+        "description": "Contacts sent more than a working day after the partner recorded them (received_at)."})
     decided = fields.Integer(metadata={"description": "With a confirmed outcome."})
     awaiting_outcome = fields.Integer()
     levels = fields.Dict(keys=fields.String(), values=fields.Nested(LevelCountSchema),
@@ -546,7 +625,8 @@ class TimelinessFiguresSchema(Out):
 
 class DepartureSchema(Out):
     contact_id = fields.String()
-    received_at = fields.String(metadata={"format": "date-time"})
+    received_at = _timestamp(metadata={"description": "When the partner recorded the contact."})
+    accepted_at = _timestamp(metadata={"description": "When the front door's clock started."})
     recommended_level = _level()
     decided_level = _level()
     reason = fields.String(allow_none=True)
@@ -555,7 +635,8 @@ class DepartureSchema(Out):
 
 class ManagerChangeSchema(Out):
     contact_id = fields.String()
-    received_at = fields.String(metadata={"format": "date-time"})
+    received_at = _timestamp(metadata={"description": "When the partner recorded the contact."})
+    accepted_at = _timestamp(metadata={"description": "When the front door's clock started."})
     decided_level = fields.Integer(allow_none=True)
     confirmed_level = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from triage.engine.contract import CONSENT
+from triage.engine.contract import CONSENT, rfc3339
 from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
 from triage.engine.words import gap_label, gap_pattern
 from triage.engine.workdays import LONDON, london_date, london_days, london_midnight
@@ -451,14 +451,14 @@ def _departures(rows: Sequence[ContactFacts]) -> dict:
         "share": _share(len(departed), len(with_rec)),
         "higher": sum(1 for r in departed if r.decision.level > r.decision.recommended_level),
         "lower": sum(1 for r in departed if r.decision.level < r.decision.recommended_level),
-        "items": [{"contact_id": r.id, "received_at": r.received_at.isoformat(), "accepted_at": r.accepted.isoformat(),
+        "items": [{"contact_id": r.id, "received_at": rfc3339(r.received_at), "accepted_at": rfc3339(r.accepted),
                    "recommended_level": r.decision.recommended_level, "decided_level": r.decision.level,
                    "reason": r.decision.override_reason, "decided_by": r.decision.decided_by}
                   for r in departed],
         "reviews": len(reviewed),
         "changed_by_managers": len(changed),
         "changed_share": _share(len(changed), len(reviewed)),
-        "changes": [{"contact_id": r.id, "received_at": r.received_at.isoformat(), "accepted_at": r.accepted.isoformat(),
+        "changes": [{"contact_id": r.id, "received_at": rfc3339(r.received_at), "accepted_at": rfc3339(r.accepted),
                      "decided_level": r.decision.level if r.decision else None, "confirmed_level": r.review.level,
                      "reason": r.review.rationale, "reviewed_by": r.review.reviewed_by}
                     for r in changed],
