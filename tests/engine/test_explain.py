@@ -144,7 +144,8 @@ def test_a_small_chance_of_a_higher_level_never_raises_the_level(recommender, mo
         out = _recommend(recommender, r["contact"], r["prior_marac_12m"])
         probs, floor = out["probabilities"], out["floor"]["level"]
         assert out["level"] == evidence_level(probs, floor)
-        scored = model.score(F.encode(r["contact"], floor_level=floor, prior_marac_12m=r["prior_marac_12m"]))
+        scored = model.score(F.encode(r["contact"], floor_level=floor,
+                                      history=KnownHistory(marac_12m=r["prior_marac_12m"])))
         below_the_old_rule += out["level"] < max(scored.model_level, floor, 1)
         assert "precaution" not in out["rationale_draft"] and "caution" not in out
     assert below_the_old_rule > 20
