@@ -520,6 +520,8 @@ class DashFiguresSchema(Out):
 
 class MonthFiguresSchema(Out):
     contacts = fields.Integer()
+    late_notifications = fields.Integer(metadata={
+        "description": "Sent more than a working day after the partner recorded them."})
     decided = fields.Integer(metadata={"description": "With a confirmed outcome."})
     awaiting_outcome = fields.Integer()
     levels = fields.Dict(keys=fields.String(), values=fields.Nested(LevelCountSchema),
@@ -602,6 +604,7 @@ class TimelinessFiguresSchema(Out):
 class DepartureSchema(Out):
     contact_id = fields.String()
     received_at = fields.String(metadata={"format": "date-time"})
+    accepted_at = fields.String(metadata={"format": "date-time", "description": "When the front door's clock started."})
     recommended_level = _level()
     decided_level = _level()
     reason = fields.String(allow_none=True)
@@ -611,6 +614,7 @@ class DepartureSchema(Out):
 class ManagerChangeSchema(Out):
     contact_id = fields.String()
     received_at = fields.String(metadata={"format": "date-time"})
+    accepted_at = fields.String(metadata={"format": "date-time", "description": "When the front door's clock started."})
     decided_level = fields.Integer(allow_none=True)
     confirmed_level = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
