@@ -10,15 +10,18 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import jsonify
 from jsonschema import Draft202012Validator
 
 from tests.decision_support import OVERRIDE, decision_body, pin, review_body
-from tests.factories import SHARED, contact_payload
+from tests.factories import SHARED, contact_payload, example
 from triage.api.schemas import Out, QueueSchema
+from triage.extensions import db
 from triage.http.access import POLICY, PUBLIC, SIGNED_IN
+from triage.record.queries import organisation_named
 
 CONTRACT = json.loads((SHARED / "spec" / "contact-v1.schema.json").read_text())
 
@@ -512,6 +515,112 @@ def _export(path: str) -> Callable[[Walk], None]:
 for _path in ("/api/v1/exports/annex-a/list-1.csv", "/api/v1/exports/annex-a/list-3.csv",
               "/api/v1/exports/training.jsonl"):
     case(f"GET {_path}")(_export(_path))
+
+
+# ---- multi-agency checks (issue 13) ---------------------------------------------------------
+
+CHECKS_REASON = "We need to know whether the household is known for violence before we settle the level."
+AGENCY_ORGANISATIONS = {"police": "Demo Police", "health": "Demo Health Trust"}
+
+
+def agency_worker(w: Walk, agency: str) -> dict:
+    """Headers of a hub worker at ``agency``'s organisation (the organisation gets that agency type)."""
+    with w.app.app_context():
+        organisation_named(AGENCY_ORGANISATIONS[agency]).agency_type = agency
+        db.session.commit()
+    return w.make_person("agency", organisation=AGENCY_ORGANISATIONS[agency]).headers
+
+
+def for_checks(w: Walk) -> str:
+    """The shared school neglect example, phoned in a minute ago: the screening sends it to checks."""
+    doc = example("school-neglect")
+    doc["received_at"] = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    contact_id = w.call("practitioner", "POST", "/api/v1/contacts", 201, json=doc).get_json()["id"]  # a phone call
+    recommendation = w.call("practitioner", "GET", f"/api/v1/contacts/{contact_id}", 200).get_json()["recommendation"]
+    assert recommendation["next_step"] == "checks" and recommendation["checks"]
+    return contact_id
+
+
+def ask_checks(w: Walk, contact_id: str, agencies: tuple[str, ...] = ("police", "health")) -> dict[str, int]:
+    """Ask the agencies; each one's check id."""
+    body = {"agencies": list(agencies), "reason": CHECKS_REASON, "consent": "obtained"}
+    asked = w.call("practitioner", "POST", f"/api/v1/contacts/{contact_id}/checks", 201, json=body).get_json()
+    return {c["agency"]: c["id"] for c in asked["checks"]}
+
+
+def checks_answer(**overrides) -> dict:
+    return {"known": True, "findings": [], "summary": "Known to us; details in the findings."} | overrides
+
+
+@case("POST /api/v1/contacts/{contact_id}/checks")
+def _ask_agencies(w: Walk) -> None:
+    contact_id = for_checks(w)
+    url = f"/api/v1/contacts/{contact_id}/checks"
+    good = {"agencies": ["police"], "reason": CHECKS_REASON, "consent": "not_sought",
+            "without_consent_reason": "Asking the parents would put the children at risk of significant harm."}
+    w.refused_bodies("practitioner", url, good)
+    w.call("partner", "POST", url, 403, json=good)
+    w.call("practitioner", "POST", f"{UNKNOWN}/checks", 404, json=good)
+    w.call("practitioner", "POST", url, 422, json=good | {"agencies": ["police", "astrology"]})
+    w.call("practitioner", "POST", url, 201, json=good)
+    w.call("manager", "POST", url, 409, json=good)  # asked already: the contact is checks_requested
+    # The contact as the front door reads it while its checks are out, and in the queue that holds it.
+    stored = w.call("practitioner", "GET", f"/api/v1/contacts/{contact_id}", 200).get_json()
+    assert stored["checks"] and stored["screening_recommendation"]["stage"] == "screening"
+
+
+@case("GET /api/v1/checks")
+def _read_checks(w: Walk) -> None:
+    police = agency_worker(w, "police")
+    ids = ask_checks(w, for_checks(w))
+    listed = w.call(None, "GET", "/api/v1/checks", 200, headers=police).get_json()
+    assert [c["id"] for c in listed["items"]] == [ids["police"]] and "contact" in listed["items"][0]
+    w.call(None, "POST", f"/api/v1/checks/{ids['police']}/response", 201, headers=police, json=checks_answer())
+    assert w.call(None, "GET", "/api/v1/checks?status=answered", 200, headers=police).get_json()["count"] == 1
+    w.call(None, "GET", "/api/v1/checks", 401)
+    w.call("practitioner", "GET", "/api/v1/checks", 403)
+    w.call(None, "GET", "/api/v1/checks?status=lost", 422, headers=police)
+
+
+@case("POST /api/v1/checks/{check_id}/response")
+def _answer_a_check(w: Walk) -> None:
+    police, health = agency_worker(w, "police"), agency_worker(w, "health")
+    contact_id = for_checks(w)
+    ids = ask_checks(w, contact_id)
+    url = f"/api/v1/checks/{ids['police']}/response"
+    good = checks_answer(findings=["adult_known_for_violence"])
+    w.call(None, "POST", url, 400, headers=police, data="{not json", content_type="application/json")
+    w.call(None, "POST", url, 401, json=good)
+    w.call(None, "POST", url, 413, headers=police, data="x" * (w.app.config["MAX_CONTENT_LENGTH"] + 1),
+           content_type="application/json")
+    w.call(None, "POST", url, 415, headers=police, data="known=1", content_type="application/x-www-form-urlencoded")
+    w.call(None, "POST", url, 422, headers=police, json={})
+    w.call(None, "POST", url, 422, headers=police, json=checks_answer(findings=["no_such_finding"]))
+    w.call("practitioner", "POST", url, 403, json=good)
+    w.call(None, "POST", url, 404, headers=health, json=good)  # another agency's check is not disclosed
+    w.call(None, "POST", "/api/v1/checks/999999/response", 404, headers=police, json=good)
+    w.call(None, "POST", url, 201, headers=police, json=good)
+    w.call(None, "POST", url, 409, headers=police, json=good)  # answered already: the first answer stands
+    w.call(None, "POST", f"/api/v1/checks/{ids['health']}/response", 201, headers=health,
+           json=checks_answer(known=False))
+    # Both answers in: the contact is scored again on what was found, and decided on that.
+    stored = w.call("practitioner", "GET", f"/api/v1/contacts/{contact_id}", 200).get_json()
+    assert stored["recommendation"]["stage"] == "after_checks" and stored["recommendation"]["checks_found"]
+    assert stored["screening_recommendation"]["stage"] == "screening"
+    level = stored["recommendation"]["level"]
+    decided = w.call("practitioner", "POST", f"/api/v1/contacts/{contact_id}/decision", 201,
+                     json=decision_body(level=level)).get_json()
+    assert decided["recommendation_stage"] == "after_checks"
+
+
+@case("GET /api/v1/queues/awaiting-checks")
+def _awaiting_checks(w: Walk) -> None:
+    ask_checks(w, for_checks(w))
+    w.submit()
+    items = w.call("practitioner", "GET", "/api/v1/queues/awaiting-checks", 200).get_json()["items"]
+    assert len(items) == 1 and items[0]["checks"]
+    w.call(None, "GET", "/api/v1/queues/awaiting-checks", 401)
+    w.call("partner", "GET", "/api/v1/queues/awaiting-checks", 403)
 
 
 @case("GET /api/v1/model")

@@ -7,11 +7,12 @@ and answers with ``POST /api/v1/checks/<id>/response``. The rules live in ``tria
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
-from flask_smorest import Blueprint
+from flask import current_app, g, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from triage.api.contacts import read_json_body
+from triage.api.openapi import LOCATION, Blueprint
+from triage.api.schemas import CheckListSchema, CheckSchema, ChecksRequestedSchema
 from triage.engine.contract import StrictBoolean, StrictString, flatten_errors
 from triage.http.problems import Problem
 from triage.record.queries import get_visible_contact
@@ -63,23 +64,22 @@ def _load(schema: Schema) -> dict:
 @blp.route("/contacts/<contact_id>/checks", methods=["POST"])
 @blp.doc(summary="Ask partner agencies what they know about the household",
          requestBody={"required": True, "content": {"application/json": {"schema": ChecksInSchema}}})
-@blp.alt_response(201, description="The check requests, each with id, agency and due_at; the contact is "
-                                   "checks_requested.")
+@blp.response(201, ChecksRequestedSchema, headers=LOCATION,
+              description="The check requests, each with id, agency and due_at; the contact is checks_requested.")
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 422)
 def post_checks(contact_id: str):
     contact = get_visible_contact(contact_id, g.user)
     rows = checks.request_checks(contact, g.user, _recommender(), **_load(ChecksInSchema()))
-    response = jsonify({"contact_id": contact.id, "contact_status": contact.status,
-                        "contact_version": contact.version, "checks": [checks.check_json(r) for r in rows]})
-    response.status_code = 201
-    response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
-    return response
+    return ({"contact_id": contact.id, "contact_status": contact.status, "contact_version": contact.version,
+             "checks": [checks.check_json(r) for r in rows]}, {"Location": f"/api/v1/contacts/{contact.id}"})
 
 
 @blp.route("/checks", methods=["GET"])
 @blp.doc(summary="The checks addressed to your agency, due soonest first",
          parameters=[{"in": "query", "schema": ChecksQuerySchema}])
-@blp.alt_response(200, description="Checks: the children's pseudonymous ids and ages, the concern, the "
-                                   "question; never the narrative.")
+@blp.response(200, CheckListSchema, description="Checks: the children's pseudonymous ids and ages, the concern, "
+                                                "the question; never the narrative.")
+@blp.problems(401, 403, 422)
 def list_checks():
     try:
         args = ChecksQuerySchema().load(request.args.to_dict())
@@ -88,17 +88,16 @@ def list_checks():
                       errors=flatten_errors(err.messages), title="Invalid query") from None
     checks.settle_due(_recommender())
     rows = checks.open_checks(g.user, args["status"])
-    return jsonify({"status": args["status"], "count": len(rows),
-                    "items": [checks.check_json(r, for_agency=True) for r in rows]})
+    return {"status": args["status"], "count": len(rows),
+            "items": [checks.check_json(r, for_agency=True) for r in rows]}
 
 
 @blp.route("/checks/<int:check_id>/response", methods=["POST"])
 @blp.doc(summary="Answer a check for your agency (one answer per check)",
          requestBody={"required": True, "content": {"application/json": {"schema": AnswerInSchema}}})
-@blp.alt_response(201, description="Recorded; late answers are recorded too, marked late.")
+@blp.response(201, CheckSchema, description="Recorded; late answers are recorded too, marked late.")
+@blp.problems(400, 401, 403, 404, 409, 413, 415, 422)
 def post_answer(check_id: int):
     check = checks.visible_check(check_id, g.user)
     checks.answer_check(check, g.user, _recommender(), **_load(AnswerInSchema()))
-    response = jsonify(checks.check_json(checks.visible_check(check_id, g.user), for_agency=True))
-    response.status_code = 201
-    return response
+    return checks.check_json(checks.visible_check(check_id, g.user), for_agency=True)

@@ -15,9 +15,11 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
-from triage.engine.guidance_config import LEVELS
+from triage.engine.guidance_config import CHECK_AGENCIES, LEVELS
 from triage.record.audit import EVENT_KINDS
+from triage.record.tables import CONSENT_POSITIONS
 from triage.record.workflow import Status
+from triage.services.checks import ANSWERED, OPEN
 
 STATUSES = tuple(s.value for s in Status)
 URGENCIES = ("red", "amber", "green")
@@ -121,6 +123,21 @@ class ChangeSchema(Out):
     statement = fields.String()
 
 
+# ---- multi-agency checks in the recommendation (issue 13) ------------------------------------
+
+
+NEXT_STEPS = ("refer", "checks", "decide")
+STAGES = ("screening", "after_checks")
+
+
+class PlannedCheckSchema(Out):
+    """An agency the screening would ask, and why (``recommendation.checks``)."""
+
+    agency = fields.String(validate=validate.OneOf(CHECK_AGENCIES))
+    why = fields.String(metadata={"description": "Plain English: what this agency may know."})
+    due_at = _timestamp(metadata={"description": "Before the decision deadline, by the contact's urgency."})
+
+
 class RecommendationSchema(Out):
     """The front door's recommendation, as the engine made it when the contact was scored."""
 
@@ -147,6 +164,15 @@ class RecommendationSchema(Out):
     most_likely_level = _level()
     caution = fields.String(allow_none=True, metadata={"description": "Why the level is a precaution."})
     what_would_change = fields.List(fields.Nested(ChangeSchema))
+    # multi-agency checks (issue 13)
+    next_step = fields.String(validate=validate.OneOf(NEXT_STEPS), metadata={
+        "description": "refer, decide, or ask partner agencies first (checks)."})
+    stage = fields.String(validate=validate.OneOf(STAGES), metadata={
+        "description": "Made at screening, or again on what the checks found."})
+    checks = fields.List(fields.Nested(PlannedCheckSchema), metadata={
+        "description": "The agencies to ask when next_step is checks; empty otherwise."})
+    checks_found = fields.List(fields.String(), metadata={
+        "description": "After checks: what the agencies found, in plain English."})
 
 
 class DecisionOutSchema(Out):
@@ -163,6 +189,13 @@ class DecisionOutSchema(Out):
     decided_by = fields.String()
     decided_at = _timestamp()
     corrects = fields.Integer(allow_none=True, metadata={"description": "The decision this one corrects."})
+    # multi-agency checks and consent (issue 13)
+    recommendation_stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES), metadata={
+        "description": "The recommendation's stage when decided; null when there was none."})
+    consent = fields.String(allow_none=True, validate=validate.OneOf(CONSENT_POSITIONS), metadata={
+        "description": "Whether consent was sought and the outcome; null when not recorded."})
+    consent_reason = fields.String(allow_none=True, metadata={
+        "description": "Why consent was not sought, or why early help without it."})
 
 
 class ReviewOutSchema(Out):
@@ -210,6 +243,11 @@ class ContactOutSchema(ContactSchema):
     decision = fields.Nested(DecisionOutSchema, allow_none=True)
     review = fields.Nested(ReviewOutSchema, allow_none=True)
     version = fields.Integer(metadata={"description": "Send back as expected_version when acting on it."})
+    # multi-agency checks (issue 13): for the front door only, like version
+    screening_recommendation = fields.Nested(RecommendationSchema, allow_none=True, metadata={
+        "description": "The screening's recommendation, kept when the contact is scored again after checks."})
+    checks = fields.List(fields.Nested(lambda: CheckSchema()), metadata={
+        "description": "The checks asked of partner agencies, with their answers."})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +291,8 @@ class ContactSummarySchema(Out):
     marac_recommended = fields.Boolean(allow_none=True)
     dash_risk = fields.String(allow_none=True)
     children_ages = fields.List(fields.Raw(), metadata={"description": "Each an age in years, or 'unborn'."})
+    next_step = fields.String(allow_none=True, validate=validate.OneOf(NEXT_STEPS))
+    stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES))
 
 
 class ContactPageSchema(Out):
@@ -276,10 +316,22 @@ class QueueDecisionSchema(Out):
     review_due_at = _timestamp(metadata={"description": "One working day after the decision."})
 
 
+class QueueCheckSchema(Out):
+    id = fields.Integer()
+    agency = fields.String(validate=validate.OneOf(CHECK_AGENCIES))
+    due_at = _timestamp()
+    answered = fields.Boolean()
+    overdue = fields.Boolean()
+
+
 class QueueItemSchema(ContactSummarySchema):
     time = fields.Nested(TimeSchema)
     decision = fields.Nested(QueueDecisionSchema,
                              metadata={"description": "The latest decision (review and decided-today queues)."})
+    checks = fields.List(fields.Nested(QueueCheckSchema),
+                         metadata={"description": "The contact's checks (awaiting-checks queue)."})
+    overdue_checks = fields.List(fields.String(), metadata={
+        "description": "The agencies past their due time (awaiting-checks queue)."})
 
 
 class QueueSchema(Out):
@@ -435,6 +487,9 @@ class FeedbackConsentSchema(Out):
     summary = fields.String()
     ok = fields.Boolean(metadata={"description": "Whether the consent position allows the outcome's pathway."})
     note = fields.String()
+    decided = fields.String(allow_none=True, validate=validate.OneOf(CONSENT_POSITIONS), metadata={
+        "description": "The consent position the front door recorded with its decision (issue 13)."})
+    decided_summary = fields.String(metadata={"description": "That position in plain English ('' when none)."})
 
 
 class FeedbackDashSchema(Out):
@@ -706,3 +761,60 @@ class ModelInUseSchema(Out):
     available_versions = fields.List(fields.String())
     model = fields.Dict(allow_none=True, metadata={"description": "The manifest's published parts and the "
                                                                   "model card's path; null when rules-only."})
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-agency checks (spec section 10, issue 13)
+# ---------------------------------------------------------------------------------------------
+
+
+class CheckAnswerSchema(Out):
+    known = fields.Boolean(metadata={"description": "Whether the agency knows the household."})
+    findings = fields.List(fields.String(), metadata={"description": "Finding codes (config/thresholds.yaml)."})
+    summary = fields.String(allow_none=True)
+    late = fields.Boolean(metadata={"description": "Answered after due_at (recorded all the same)."})
+    answered_by = fields.String()
+    answered_at = _timestamp()
+
+
+class CheckSchema(Out):
+    """A check asked of one agency. The front door reads contact_id and requested_by; an agency
+    reads ``contact``: only what the check needs, never the narrative."""
+
+    id = fields.Integer()
+    agency = fields.String(validate=validate.OneOf(CHECK_AGENCIES))
+    why = fields.String(metadata={"description": "Why this agency is asked (from the recommendation)."})
+    reason = fields.String(metadata={"description": "What the front door needs to know."})
+    consent = fields.String(validate=validate.OneOf(CONSENT_POSITIONS))
+    without_consent_reason = fields.String(allow_none=True)
+    due_at = _timestamp()
+    requested_at = _timestamp()
+    overdue = fields.Boolean(metadata={"description": "Unanswered and past due_at."})
+    status = fields.String(validate=validate.OneOf((OPEN, ANSWERED)))
+    answer = fields.Nested(CheckAnswerSchema, allow_none=True, metadata={"description": "Null until answered."})
+    contact_id = fields.String(metadata={"description": "The front door's reading only."})
+    requested_by = fields.String(metadata={"description": "The front door's reading only."})
+    contact = fields.Nested(lambda: CheckContactSchema(), metadata={"description": "An agency's reading only."})
+
+
+class CheckChildSchema(Out):
+    child_reference = fields.String(metadata={"description": "The partner's pseudonymous reference."})
+    age_years = fields.Integer(allow_none=True, metadata={"description": "Null when unborn or not known."})
+    unborn = fields.Boolean()
+
+
+class CheckContactSchema(Out):
+    id = fields.String()
+    primary_concern = fields.String()
+    urgency = fields.String(allow_none=True, validate=validate.OneOf(URGENCIES))
+    children = fields.List(fields.Nested(CheckChildSchema))
+
+
+class ChecksRequestedSchema(RecordedSchema):
+    checks = fields.List(fields.Nested(CheckSchema))
+
+
+class CheckListSchema(Out):
+    status = fields.String(validate=validate.OneOf((OPEN, ANSWERED)))
+    count = fields.Integer()
+    items = fields.List(fields.Nested(CheckSchema))
