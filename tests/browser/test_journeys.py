@@ -74,6 +74,9 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     expect(reason).to_be_hidden()
     page.get_by_role("radio", name=re.compile("^" + re.escape(names[chosen]))).check()
     expect(reason).to_be_visible()
+    # the suggested wording follows the level chosen: only that level's is shown
+    expect(page.locator(f"#rationale-drafts [data-draft-level='{chosen}']")).to_be_visible()
+    expect(page.locator(f"#rationale-drafts [data-draft-level='{recommended}']")).to_be_hidden()
     # the rationale box starts empty (the suggested wording is offered beside it): own words first
     rationale = page.get_by_label("Rationale")
     expect(rationale).to_have_value("")
