@@ -103,7 +103,7 @@ def test_checks_from_screening_to_review_with_the_whole_history(app, client, run
     assert contact["screening_recommendation"]["level"] == screening["level"]
     assert {c["agency"]: c["answer"]["findings"] for c in contact["checks"]} == {
         "police": ["adult_known_for_violence"], "health": []}
-    # a finding lifts the level only to one the screening could not rule out
+    # the after-checks model weighs the finding: here it does not lower the level
     assert after["level"] >= screening["level"]
     assert "Agency checks found: An adult in the household is known for violence" in after["rationale_draft"]
 
@@ -175,6 +175,12 @@ def test_a_second_answer_is_409_and_racing_answers_make_one(app, client, people,
         assert db.session.scalar(select(func.count()).select_from(CheckResponse)) == 1
 
 
+def stored_payload(app, contact_id: str) -> dict:
+    from triage.record.tables import Contact
+
+    return db.session.get(Contact, contact_id).payload
+
+
 def test_checks_past_due_bring_the_contact_back_and_a_late_answer_is_still_recorded(app, client, runner, people,
                                                                                     agencies):
     stored = a_contact_for_checks(client, people["practitioner"])
@@ -186,7 +192,14 @@ def test_checks_past_due_bring_the_contact_back_and_a_late_answer_is_still_recor
         assert checks.settle_due(app.extensions["recommender"], now=later) == 1
     contact = client.get(f"/api/v1/contacts/{stored['id']}", headers=people["practitioner"].headers).get_json()
     assert contact["status"] == "awaiting_decision" and contact["recommendation"]["stage"] == "after_checks"
-    assert contact["recommendation"]["level"] == stored["recommendation"]["level"]  # nothing found: unchanged
+    # no answer in time: the after-checks model weighs the contact without police's answer, with its own rule
+    rec = contact["recommendation"]
+    with app.app_context():
+        recommender = app.extensions["recommender"]
+        raw = recommender.pipeline.decide_after_checks(
+            stored_payload(app, stored["id"]), floor_level=rec["floor"]["level"], checks={})
+    assert rec["level"] == raw["level"] and rec["probabilities"] == raw["probabilities"]
+    assert any(item.get("agency") == "police" and "no answer" in item["text"] for item in rec["reading"]["not_known"])
     with app.app_context():
         from triage.services import checks
 

@@ -24,11 +24,14 @@ from triage.engine.recommend import Recommender, load_recommender
 ROOT = Path(__file__).resolve().parents[2]  # the project (tests/engine/ is two below it)
 MODELS = ROOT / "models"
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
+#: The features-v1 classifier these tests are about (kept for rolling back; models/CURRENT serves
+#: the two-stage pipeline, tested in test_pipeline.py and test_recommend.py).
+V1 = "synthetic-2026.2"
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model(MODELS)
+    return load_model(MODELS, V1)
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +74,10 @@ def _copy_models(tmp_path: Path) -> Path:
 
 def test_tampered_model_file_is_refused(tmp_path):
     models = _copy_models(tmp_path)
-    version = (models / "CURRENT").read_text().strip()
-    with (models / version / "model.skops").open("ab") as f:
+    with (models / V1 / "model.skops").open("ab") as f:
         f.write(b"x")
     with pytest.raises(ModelLoadError, match="SHA-256"):
-        load_model(models)
+        load_model(models, V1)
 
 
 def test_current_must_name_a_version_inside_the_folder(tmp_path):
@@ -96,6 +98,15 @@ def test_missing_model_means_rules_only_and_recommendations_still_work(tmp_path,
 def test_bundled_model_loads_through_the_service_loader():
     rec = load_recommender({"THRESHOLDS_PATH": str(THRESHOLDS), "MODELS_DIR": str(MODELS)})
     assert rec.model is not None, rec.notes
+    assert rec.model.version == (MODELS / "CURRENT").read_text().strip()
+
+
+def test_a_features_v1_model_named_in_current_is_still_served(tmp_path):
+    """Rolling back to a features-v1 model: it scores, and says refer or decide (it cannot weigh checks)."""
+    models = _copy_models(tmp_path)
+    (models / "CURRENT").write_text(V1 + "\n")
+    rec = load_recommender({"THRESHOLDS_PATH": str(THRESHOLDS), "MODELS_DIR": str(models)})
+    assert rec.pipeline is None and rec.model.version == V1
 
 
 def test_level_is_never_below_the_floor(recommender, contacts):
@@ -179,8 +190,7 @@ def test_ethnicity_and_sex_change_nothing(recommender, contacts):
 
 
 def test_manifest_describes_the_artifact():
-    version = (MODELS / "CURRENT").read_text().strip()
-    manifest = json.loads((MODELS / version / "manifest.json").read_text())
+    manifest = json.loads((MODELS / V1 / "manifest.json").read_text())
     for key in ("version", "sha256", "sklearn_version", "features", "training_data", "evaluation",
                 "decision_thresholds", "scale"):
         assert key in manifest

@@ -25,7 +25,7 @@ EXAMPLES = sorted((ROOT.parent / "shared" / "examples" / "contacts").glob("*.jso
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model(ROOT / "models")
+    return load_model(ROOT / "models", "synthetic-2026.2")
 
 
 @pytest.fixture(scope="module")

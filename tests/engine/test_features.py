@@ -61,7 +61,7 @@ def test_service_path_and_trainer_build_identical_vectors(records, monkeypatch):
     monkeypatch.setattr(explain.F, "active_columns", spy)
     from triage.engine.classifier import load_model
 
-    rec = Recommender(guidance=load_guidance(THRESHOLDS), model=load_model(ROOT / "models"))
+    rec = Recommender(guidance=load_guidance(THRESHOLDS), model=load_model(ROOT / "models", "synthetic-2026.2"))
     for i, r in enumerate(records):
         received = datetime.fromisoformat(r["contact"]["received_at"])
         rec.recommend(r["contact"], received_at=received, history=KnownHistory(marac_12m=r["prior_marac_12m"]))

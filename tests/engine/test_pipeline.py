@@ -140,5 +140,5 @@ def test_the_artifact_round_trips_and_a_tampered_one_is_refused(tmp_path, pipe):
 def test_the_served_features_v1_model_still_loads():
     from pathlib import Path
 
-    model = load_model(Path(__file__).resolve().parents[2] / "models")
+    model = load_model(Path(__file__).resolve().parents[2] / "models", "synthetic-2026.2")
     assert model.weights.shape[1] == F.N_FEATURES

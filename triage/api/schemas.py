@@ -138,6 +138,35 @@ class PlannedCheckSchema(Out):
     due_at = _timestamp(metadata={"description": "Before the decision deadline, by the contact's urgency."})
 
 
+class ReadingItemSchema(Out):
+    """One line of the recommendation read aloud, in plain English."""
+
+    text = fields.String(metadata={"description": "The line as a worker reads it."})
+    label = fields.String(metadata={"description": "What it is about, in words."})
+    value = fields.String(metadata={"description": "What the contact says, in words (says only)."})
+    effect = fields.String(metadata={"description": "Which way it points: towards a higher or a lower level."})
+    agency = fields.String(allow_none=True, validate=validate.OneOf(CHECK_AGENCIES), metadata={
+        "description": "The agency it is about, where it is about one."})
+    kind = fields.String(validate=validate.OneOf(("check_answer", "contact")), metadata={
+        "description": "would_change: an agency's answer to the checks, or a change to the contact."})
+    new_level = _level(metadata={"description": "would_change: the level it would give."})
+
+
+class ReadingSchema(Out):
+    """What the contact says, what is not known, what checks found, and what would change this (issue 14)."""
+
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    says = fields.List(fields.Nested(ReadingItemSchema), metadata={
+        "description": "What the contact and the front door's own records say, largest effect first."})
+    not_known = fields.List(fields.Nested(ReadingItemSchema), metadata={
+        "description": "What is missing: never a reason for a higher level; at screening the checks ask it."})
+    found = fields.List(fields.Nested(ReadingItemSchema), metadata={
+        "description": "After checks: what each agency asked answered, and which way it pointed."})
+    would_change = fields.List(fields.Nested(ReadingItemSchema), metadata={
+        "description": "At screening, the agency answers that would move the level; at either stage, the "
+                       "single change to the contact that would."})
+
+
 class RecommendationSchema(Out):
     """The front door's recommendation, as the engine made it when the contact was scored."""
 
@@ -173,6 +202,8 @@ class RecommendationSchema(Out):
         "description": "The agencies to ask when next_step is checks; empty otherwise."})
     checks_found = fields.List(fields.String(), metadata={
         "description": "After checks: what the agencies found, in plain English."})
+    reading = fields.Nested(ReadingSchema, metadata={
+        "description": "The recommendation in plain English; absent when running on the guidance rules alone."})
 
 
 class DecisionOutSchema(Out):
@@ -623,6 +654,49 @@ class TrendPointSchema(HeadlineFiguresSchema):
     month = fields.String(metadata={"description": "YYYY-MM"})
 
 
+class AgencyChecksFiguresSchema(Out):
+    agency = fields.String(validate=validate.OneOf(CHECK_AGENCIES))
+    asked = fields.Integer()
+    answered_on_time = fields.Integer()
+    answered_late = fields.Integer()
+    not_answered = fields.Integer()
+    on_time_share = _share()  # null below min_for_share checks: read the counts
+
+
+class DecisionTimeSchema(Out):
+    decided = fields.Integer()
+    median_working_hours = fields.Float(allow_none=True)
+
+
+class TimeToDecisionSchema(Out):
+    with_checks = fields.Nested(DecisionTimeSchema)
+    without_checks = fields.Nested(DecisionTimeSchema)
+
+
+class LevelChangedSchema(Out):
+    rescored = fields.Integer(metadata={"description": "Contacts scored again after checks."})
+    raised = fields.Integer()
+    lowered = fields.Integer()
+    unchanged = fields.Integer()
+    changed_share = _share()  # null below min_for_share contacts: read the counts
+
+
+class ChecksFiguresSchema(Out):
+    """Screening and checks (issue 13 item 7), for contacts accepted in the report's window."""
+
+    min_for_share = fields.Integer(metadata={"description": "Shares are given only from this many up."})
+    contacts = fields.Integer()
+    decided = fields.Integer()
+    settled_at_screening = fields.Integer(metadata={"description": "Decided with no check asked."})
+    settled_at_screening_share = _share()  # of those decided
+    sent_to_checks = fields.Integer()
+    sent_to_checks_share = _share()  # of the contacts
+    agencies = fields.List(fields.Nested(AgencyChecksFiguresSchema))
+    time_to_decision = fields.Nested(TimeToDecisionSchema, metadata={
+        "description": "From accepted_at to the first decision, in working hours."})
+    level_changed = fields.Nested(LevelChangedSchema)
+
+
 class PartnerReportSchema(Out):
     organisation = fields.Nested(OrganisationSchema)
     team = fields.String(allow_none=True)
@@ -634,6 +708,8 @@ class PartnerReportSchema(Out):
     all_partners = fields.Nested(HeadlineFiguresSchema,
                                  metadata={"description": "The same month for every partner together."})
     trend = fields.List(fields.Nested(TrendPointSchema), metadata={"description": "Six months, oldest first."})
+    checks = fields.Nested(ChecksFiguresSchema, metadata={
+        "description": "The partner's contacts that month (every team): screening and checks."})
 
 
 class DayCountSchema(Out):
@@ -751,6 +827,7 @@ class DashboardSchema(Out):
     agreement = fields.Nested(AgreementSchema)
     marac = fields.Nested(MaracFiguresSchema)
     dash = fields.Nested(DashBandsSchema)
+    checks = fields.Nested(ChecksFiguresSchema)
 
 
 class ModelInUseSchema(Out):

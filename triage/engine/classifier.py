@@ -165,15 +165,28 @@ def from_estimators(version: str, payload: dict, manifest: dict,
     return OrdinalModel(version, np.vstack(rows), np.asarray(intercepts), thresholds, estimators, manifest)
 
 
-def load_model(models_dir: str | Path) -> OrdinalModel:
-    """Load the version ``models/CURRENT`` names; raise ``ModelLoadError`` on any doubt."""
-    root = Path(models_dir)
+def current_version(models_dir: str | Path) -> str:
+    """The version ``models/CURRENT`` names; ``ModelLoadError`` if it names none, or a path."""
     try:
-        version = (root / "CURRENT").read_text(encoding="utf-8").strip()
+        version = (Path(models_dir) / "CURRENT").read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc
     if not version or "/" in version or "\\" in version or version.startswith("."):
         raise ModelLoadError(f"models/CURRENT does not name a version: {version!r}")
+    return version
+
+
+def load_model(models_dir: str | Path, version: str | None = None) -> OrdinalModel:
+    """Load a features-v1 model (the version ``models/CURRENT`` names unless ``version`` is given).
+
+    Raises ``ModelLoadError`` on any doubt. A two-stage pipeline version is loaded by
+    ``triage.engine.pipeline.load_pipeline``; ``triage.engine.recommend.load_served`` picks the loader.
+    """
+    root = Path(models_dir)
+    if version is None:
+        version = current_version(root)
+    elif not version or "/" in version or "\\" in version or version.startswith("."):
+        raise ModelLoadError(f"not a model version: {version!r}")
     folder = root / version
     artifact = folder / ARTIFACT_NAME
     try:  # a verified model already in memory: the hash is still checked on every load

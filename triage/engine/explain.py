@@ -82,10 +82,14 @@ def main_reasons(expl: dict, n: int = 3) -> tuple[str, ...]:
     A "not known" answer can carry weight (missing information is itself a risk the model learnt),
     but it is not a reason a practitioner can cite; it shows in the explanation and the gaps instead.
     """
+    from triage.engine.reading import value_words  # reading reads explanations; imported late, no cycle
+
     out = []
     for c in expl["contributions"]:
-        if c["contribution"] > 0 and c["value"] not in (None, NOT_KNOWN) and len(out) < n:
-            out.append(f"{c['label']} ({words(c['value'])})")
+        if c["feature"].startswith("checks."):
+            continue  # what agencies found is cited by the rationale in their own words
+        if c["contribution"] > 0 and c["value"] not in (None, NOT_KNOWN, F.NOT_GIVEN) and len(out) < n:
+            out.append(f"{c['label']} ({value_words(c['feature'], c['value'])})")
     return tuple(out)
 
 
@@ -108,14 +112,20 @@ def _candidates(values: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[int], scored: Scored,
                       floor_level: int, level_names: dict[int, str] | None = None,
-                      evidence: float = EVIDENCE) -> list[dict]:
+                      evidence: float = EVIDENCE, cuts: list[float] | None = None) -> list[dict]:
     """The smallest single-field change that raises, and the one that lowers, the recommendation.
 
-    Measured against the evidence cut-off (the level the evidence supports), as the level is.
+    Measured against the evidence cut-off (the level the evidence supports), as the level is; or,
+    when ``cuts`` (log-odds, one per "level >= k") are given, against the model's own rule as
+    ``OrdinalModel.score`` applies it (the two-stage pipeline's stages).
     """
-    cut = math.log(evidence / (1.0 - evidence))
-    cuts = [cut, cut, cut]
-    level = max(_level_at(scored.logits, cuts), floor_level, 1)
+    if cuts is None:
+        cut = math.log(evidence / (1.0 - evidence))
+        cuts = [cut, cut, cut]
+        level_at = _level_at
+    else:
+        level_at = level_by_rule
+    level = max(level_at(scored.logits, cuts), floor_level, 1)
     columns = model.column_weights
     best: dict[str, Change] = {}
     for name, new in _candidates(values):
@@ -135,7 +145,7 @@ def what_would_change(model: OrdinalModel, values: dict[str, Any], active: list[
         if not any(delta):
             continue
         trial_logits = [scored.logits[i] + delta[i] for i in range(3)]
-        new_level = max(_level_at(trial_logits, cuts), floor_level, 1)
+        new_level = max(level_at(trial_logits, cuts), floor_level, 1)
         if new_level == level:
             continue
         direction = "raise" if new_level > level else "lower"
@@ -155,6 +165,15 @@ def _level_at(logits, cuts: list[float]) -> int:
         if logits[i] < cuts[i]:
             break
         level = i + 2
+    return level
+
+
+def level_by_rule(logits, cuts: list[float]) -> int:
+    """The highest k whose score for "level >= k" reaches its cut (1 when none does): ``OrdinalModel.score``."""
+    level = 1
+    for i in range(3):
+        if logits[i] >= cuts[i]:
+            level = i + 2
     return level
 
 

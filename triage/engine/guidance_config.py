@@ -154,22 +154,12 @@ class AgencyChecks:
 
 
 @dataclass(frozen=True)
-class NextStepRule:
-    """Cut-offs (probabilities) of the next-step rule; see ``triage.engine.screening``."""
-
-    evidence: float
-    check_level3: float
-    check_level4: float
-
-
-@dataclass(frozen=True)
 class ChecksConfig:
     """The checks section: finding codes per agency and how long each RAG rating allows."""
 
     agencies: dict[str, AgencyChecks]
     due_hours: dict[str, int]
     margin_hours: int
-    next_step: NextStepRule
 
     def finding_label(self, agency: str, code: str) -> str:
         """The plain-English label of a finding code; KeyError for a code the agency does not have."""
@@ -258,7 +248,7 @@ SCHEMA = _record(
         "urgency": _list_of(_record(["urgency"], {
             "urgency": {"enum": list(URGENCIES)}, "levels": _LEVEL_LIST, "when": _CONDITION,
         })),
-        "checks": _record(["agencies", "due_hours", "margin_hours", "next_step"], {
+        "checks": _record(["agencies", "due_hours", "margin_hours"], {
             "agencies": _record(list(CHECK_AGENCIES), {agency: _record(["name", "findings"], {
                 "name": _TEXT,
                 "findings": {"type": "object", "minProperties": 1,
@@ -267,9 +257,6 @@ SCHEMA = _record(
             "due_hours": _record(list(URGENCIES), {
                 u: {"type": "integer", "minimum": 1, "maximum": 240} for u in URGENCIES}),
             "margin_hours": {"type": "integer", "minimum": 0, "maximum": 24},
-            "next_step": _record(["evidence", "check_level3", "check_level4"], {
-                k: {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
-                for k in ("evidence", "check_level3", "check_level4")}),
         }),
     },
 )
@@ -564,10 +551,7 @@ def _checks(doc: dict, check: _Checker) -> ChecksConfig:
     hours = section["due_hours"]
     if not hours["red"] < hours["amber"] < hours["green"]:
         check.fail(("checks", "due_hours"), "red must be due sooner than amber, and amber sooner than green")
-    rule = section["next_step"]
-    return ChecksConfig(agencies, {u: int(hours[u]) for u in URGENCIES}, int(section["margin_hours"]),
-                        NextStepRule(float(rule["evidence"]), float(rule["check_level3"]),
-                                     float(rule["check_level4"])))
+    return ChecksConfig(agencies, {u: int(hours[u]) for u in URGENCIES}, int(section["margin_hours"]))
 
 
 def parse_guidance_file(path: str | Path) -> GuidanceConfig:

@@ -20,6 +20,7 @@ features-v1 model, which ``triage.engine.classifier.load_model`` serves as befor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,8 +29,15 @@ from typing import Any
 import numpy as np
 
 from triage.engine import features as F
-from triage.engine.classifier import ModelLoadError, OrdinalModel, from_estimators, load_payload
-from triage.engine.explain import explanation
+from triage.engine.classifier import (
+    ARTIFACT_NAME,
+    ModelLoadError,
+    OrdinalModel,
+    from_estimators,
+    load_payload,
+    sha256_file,
+)
+from triage.engine.explain import explanation, level_by_rule, what_would_change
 
 STAGES = ("screening", "after_checks")
 NEXT_STEPS = ("refer", "checks", "decide")
@@ -64,8 +72,13 @@ class Pipeline:
     # ---- one contact -------------------------------------------------------------------------
 
     def screen(self, contact: dict, *, floor_level: int, prior_marac_12m: bool = False,
-               history: Any = None) -> dict:
-        """Screening: level so far, next step, the agencies to ask, and the explanation."""
+               history: Any = None, level_names: dict[int, str] | None = None) -> dict:
+        """Screening: level so far, next step, the agencies to ask, and the explanation.
+
+        Also ``values`` (the fields as read), ``what_would_change`` (the single change to the
+        contact that moves the level) and, when the step is checks, ``answer_outcomes``: per agency
+        to ask, each answer it could give and the after-checks level that answer alone would give.
+        """
         v = self.screening_set.values(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m,
                                       history=history)
         active = self.screening_set.active(v)
@@ -74,14 +87,20 @@ class Pipeline:
         step = next_step(level, scored.logits, self.rule)
         out = {"stage": "screening", "level": level, "next_step": step,
                "probabilities": scored.probabilities,
-               "explanation": explain(self.screening, self.screening_set, v, active, level)}
+               "explanation": explain(self.screening, self.screening_set, v, active, level),
+               "values": v,
+               "what_would_change": what_would_change(self.screening, v, active, scored, floor_level, level_names,
+                                                      cuts=[float(c) for c in self.screening.logit_thresholds])}
         if step == "checks":
             out["agencies"] = self.agencies_to_ask(contact, floor_level=floor_level,
                                                    prior_marac_12m=prior_marac_12m, history=history)
+            out["answer_outcomes"] = self.answer_outcomes(contact, out["agencies"], floor_level=floor_level,
+                                                          prior_marac_12m=prior_marac_12m, history=history)
         return out
 
     def decide_after_checks(self, contact: dict, *, floor_level: int, prior_marac_12m: bool = False,
-                            history: Any = None, checks: dict[str, dict] | None = None) -> dict:
+                            history: Any = None, checks: dict[str, dict] | None = None,
+                            level_names: dict[int, str] | None = None) -> dict:
         """After checks: the level on the contact, the records and what the asked agencies found."""
         v = self.after_set.values(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m,
                                   history=history, checks=checks or {})
@@ -90,7 +109,35 @@ class Pipeline:
         level = max(scored.model_level, floor_level, 1)
         return {"stage": "after_checks", "level": level, "next_step": "refer" if level >= 3 else "decide",
                 "probabilities": scored.probabilities,
-                "explanation": explain(self.after_checks, self.after_set, v, active, level)}
+                "explanation": explain(self.after_checks, self.after_set, v, active, level),
+                "values": v,
+                "what_would_change": what_would_change(self.after_checks, v, active, scored, floor_level,
+                                                       level_names, cuts=[float(c) for c in self.after_checks.logit_thresholds])}
+
+    def answer_outcomes(self, contact: dict, agencies: list[str], *, floor_level: int,
+                        prior_marac_12m: bool = False, history: Any = None) -> dict[str, list[tuple[dict, int]]]:
+        """For each agency, every answer it could give (not known; known with nothing; each finding)
+        and the after-checks level that answer alone gives, the other agencies not yet in."""
+        v = self.after_set.values(contact, floor_level=floor_level, prior_marac_12m=prior_marac_12m,
+                                  history=history, checks={})
+        base = self.after_checks.score(self.after_set.active(v)).logits
+        cols = self.after_checks.column_weights
+        ix = self.after_set.index
+        out: dict[str, list[tuple[dict, int]]] = {}
+        for agency in agencies:
+            codes = self.after_set.agencies.get(agency, ())
+            answers = [{"known": False, "findings": []}, {"known": True, "findings": []}]
+            answers += [{"known": True, "findings": [code]} for code in codes]
+            pairs = []
+            for answer in answers:
+                delta = [-w for w in cols[ix[f"{agency}:not_asked"]]]
+                if answer["known"]:
+                    for name in (f"{agency}:known", *(f"{agency}:{c}" for c in answer["findings"])):
+                        delta = [d + w for d, w in zip(delta, cols[ix[name]], strict=True)]
+                logits = [b + d for b, d in zip(base, delta, strict=True)]
+                pairs.append((answer, max(level_by_rule(logits, [float(c) for c in self.after_checks.logit_thresholds]), floor_level, 1)))
+            out[agency] = pairs
+        return out
 
     def agencies_to_ask(self, contact: dict, *, floor_level: int, prior_marac_12m: bool = False,
                         history: Any = None) -> list[str]:
@@ -172,14 +219,44 @@ def from_payload(version: str, payload: dict, manifest: dict) -> Pipeline:
     return Pipeline(version, screening, after, screening_set, after_set, rule, manifest)
 
 
+# Verified pipelines by (file, SHA-256), as ``classifier._LOADED``: the hash is still checked on every load.
+_LOADED: dict[tuple[str, str], Pipeline] = {}
+
+
 def load_pipeline(models_dir: str | Path, version: str) -> Pipeline:
-    """Load a pipeline version (hash and allow-list checked); ``ModelLoadError`` on any doubt."""
+    """Load a pipeline version (hash and allow-list checked); ``ModelLoadError`` on any doubt.
+
+    The rule's cut-offs are the model file's (tuned with these weights, on validation households):
+    the one source of truth. The manifest repeats them for people to read, and a manifest whose
+    ``rule`` differs from the file's is refused, so the two can never disagree.
+    """
     if not version or "/" in version or "\\" in version or version.startswith("."):
         raise ModelLoadError(f"not a model version: {version!r}")
-    manifest, payload, _ = load_payload(Path(models_dir) / version)
+    folder = Path(models_dir) / version
+    artifact = folder / ARTIFACT_NAME
+    try:
+        cached = _LOADED.get((str(artifact.resolve()), sha256_file(artifact)))
+        if cached is not None and cached.manifest == json.loads((folder / "manifest.json").read_text("utf-8")):
+            return cached
+    except (OSError, ValueError):
+        pass  # load_payload reports it
+    manifest, payload, digest = load_payload(folder)
     if manifest.get("kind") != "pipeline" or not isinstance(payload, dict) or "screening" not in payload:
         raise ModelLoadError(f"{version} is not a two-stage pipeline model")
     try:
-        return from_payload(version, payload, manifest)
+        pipe = from_payload(version, payload, manifest)
     except (KeyError, TypeError) as exc:
         raise ModelLoadError(f"{version}: the pipeline file is incomplete ({exc})") from exc
+    if "rule" in manifest and {k: float(v) for k, v in manifest["rule"].items()} != pipe.rule.as_dict():
+        raise ModelLoadError(f"{version}: the manifest's rule differs from the model file's")
+    _LOADED[(str(artifact.resolve()), digest)] = pipe
+    return pipe
+
+
+def is_pipeline(models_dir: str | Path, version: str) -> bool:
+    """Whether a version's manifest says it is a two-stage pipeline (read before choosing the loader)."""
+    try:
+        manifest = json.loads((Path(models_dir) / version / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("kind") == "pipeline"

@@ -208,7 +208,7 @@ def settle(contact: Contact, recommender: Recommender, *, now: datetime | None =
     history = known_history([child.child_id for child in contact.children if child.child_id],
                             before=contact.accepted_at, exclude=contact.id)
     rec = recommender.recommend_after_checks(contact.payload, received_at=contact.accepted_at, answers=answers,
-                                             history=history)
+                                             history=history, asked=sorted({c.agency for c in checks}))
     try:
         if contact.screening_recommendation is None:
             contact.screening_recommendation = contact.recommendation
