@@ -32,6 +32,7 @@ from triage.engine.workdays import LONDON, london_date, london_days, london_midn
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Organisation, Review, User
 from triage.record.workflow import Status
+from triage.reporting.checks_report import checks_figures
 from triage.reporting.spreadsheet import to_csv
 from triage.services.children import same_child_ids
 from triage.services.timeliness import REVIEW_WORKING_DAYS, measure, notification_delay
@@ -334,8 +335,11 @@ def report_window(month: date) -> tuple[datetime, datetime]:
 def organisation_report(organisation: Organisation, month: date, team: str | None,
                         levels: dict[int, dict]) -> dict:
     """``partner_report`` for one organisation's month, loading what it needs from the store."""
-    return partner_report(load_facts(*report_window(month)), organisation_id=organisation.id,
-                          organisation=organisation.name, month=month, team=team, levels=levels)
+    report = partner_report(load_facts(*report_window(month)), organisation_id=organisation.id,
+                            organisation=organisation.name, month=month, team=team, levels=levels)
+    report["checks"] = checks_figures(london_midnight(month), london_midnight(add_months(month, 1)),
+                                      organisation_id=organisation.id)  # issue 13 item 7
+    return report
 
 
 def _pct(share: float | None) -> str:
@@ -505,7 +509,9 @@ def _dash_bands(rows: Sequence[ContactFacts]) -> dict:
 
 def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
     """``dashboard`` for contacts received from ``first`` to ``last``, loading them from the store."""
-    return dashboard(load_facts(*london_days(first, last)), first=first, last=last, now=now, levels=levels)
+    board = dashboard(load_facts(*london_days(first, last)), first=first, last=last, now=now, levels=levels)
+    board["checks"] = checks_figures(*london_days(first, last))  # issue 13 item 7
+    return board
 
 
 def dashboard(facts: Iterable[ContactFacts], *, first: date, last: date, now: datetime,
