@@ -31,10 +31,11 @@ from triage.engine.classifier import load_model, probabilities_batch  # noqa: E4
 from triage.engine.explain import score_and_explain  # noqa: E402
 from triage.engine.guidance import load_guidance  # noqa: E402
 from triage.engine.history import KnownHistory  # noqa: E402
-from triage.engine.recommend import Recommender  # noqa: E402
+from triage.engine.recommend import Recommender, load_served  # noqa: E402
 
 THRESHOLDS = ROOT / "config" / "thresholds.yaml"
 PIPELINE_VERSION = "synthetic-2026.3"
+V1_VERSION = "synthetic-2026.2"  # the features-v1 classifier the model-only and scikit-learn lines time
 
 
 def _pipeline_stages(singles: list[dict], floor_fn) -> tuple[float, float]:
@@ -87,14 +88,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     floor_fn = guidance_floor_fn(THRESHOLDS)
     records = list(generate(max(args.n, args.batch), seed=99, floor_fn=floor_fn))
-    guidance, model = load_guidance(THRESHOLDS), load_model(ROOT / "models")
-    rec = Recommender(guidance=guidance, model=model)
+    guidance, model = load_guidance(THRESHOLDS), load_model(ROOT / "models", V1_VERSION)
+    rec = Recommender(guidance=guidance, model=load_served(ROOT / "models"))  # what the service serves
     singles = records[: args.n]
     for r in singles[:200]:  # warm up
         rec.recommend(r["contact"], received_at=received(r["contact"]))
 
-    full = _median_us(lambda r: rec.recommend(r["contact"], received_at=received(r["contact"]),
-                                              history=KnownHistory(marac_12m=r["prior_marac_12m"])), singles)
+    def history(r: dict) -> KnownHistory:
+        return KnownHistory(**(r.get("known_history") or {}))
+
+    full = _median_us(lambda r: rec.recommend(r["contact"], received_at=received(r["contact"]), history=history(r)),
+                      singles)
+    full_after = _median_us(lambda r: rec.recommend_after_checks(r["contact"], received_at=received(r["contact"]),
+                                                                 history=history(r), answers=r["checks"]), singles)
     floors = {id(r): floor_fn(r["contact"], received(r["contact"]), r["prior_marac_12m"]) for r in singles}
     model_only = _median_us(lambda r: score_and_explain(model, r["contact"], floor_level=floors[id(r)],
                                                         history=KnownHistory(marac_12m=r["prior_marac_12m"])), singles)
@@ -128,8 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     screening_us, after_us = _pipeline_stages(singles, floor_fn)
     print(f"one contact, pipeline screening (encode + score + rule + explanation + agencies): {screening_us:8.1f} us median")
     print(f"one contact, pipeline after checks (encode + score + rule + explanation):         {after_us:8.1f} us median")
-    print(f"one contact, full recommendation (guidance + model + explanation + changes): {full:8.1f} us median")
-    print(f"one contact, model part only (encode + score + explain + changes):            {model_only:8.1f} us median")
+    print(f"one contact, served recommendation at screening ({rec.model.version}: guidance + pipeline + "
+          f"explanation + reading + drafts): {full:8.1f} us median")
+    print(f"one contact, served recommendation after checks ({rec.model.version}): "
+          f"{full_after:8.1f} us median")
+    print(f"one contact, {V1_VERSION} model part only (encode + score + explain + changes): {model_only:8.1f} us median")
     print(f"one contact, guidance engine only:                                            {guidance_only:8.1f} us median")
     print(f"one row, scikit-learn predict_proba (one of the three estimators):            {sk_one:8.1f} us median")
     print(f"one row, scikit-learn predict_proba (all three estimators):                   {sk_three:8.1f} us median")
