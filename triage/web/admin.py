@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from triage.extensions import db
 from triage.http.problems import Problem
-from triage.record.tables import ROLES, ApiToken, Organisation, User
+from triage.record.tables import AGENCY_TYPES, ROLES, ApiToken, Organisation, User
 from triage.services import accounts, signin
 from triage.web.forms import NewPasswordForm, NewUserForm, attach_errors, error_list
 
@@ -27,6 +27,7 @@ ROLE_HINTS = {
     "manager": "Team manager: reviews decisions, releases feedback, reads reports and exports.",
     "partner": "A partner agency's person or system: sends contacts and reads feedback on its own.",
     "admin": "System administrator: manages people and access, and sees no contacts.",
+    "agency": "A partner agency's hub worker: answers the front door's checks for their agency, and sees no contacts.",
 }
 
 
@@ -52,6 +53,7 @@ def users():
 
 def _new_user_page(form: NewUserForm, status: int = 200):
     form.role.choices = [(role, role.capitalize()) for role in ROLES]
+    form.agency_type.choices = [(kind, kind.capitalize()) for kind in AGENCY_TYPES]
     organisations = db.session.scalars(select(Organisation.name).order_by(Organisation.name)).all()
     return render_template("admin/new_user.html", form=form, error_list=error_list(form), role_hints=ROLE_HINTS,
                            organisations=organisations, min_password=accounts.MIN_PASSWORD,
@@ -64,16 +66,19 @@ def new_user():
     if request.method == "GET":
         return _new_user_page(form)
     details = (form.email.data, form.role.data, form.organisation.data, form.password.data)
+    agency_type = form.agency_type.data or None
     if not form.validate():  # a field left empty: show it with every other reason at once
-        attach_errors(form, {field: messages for field, messages in accounts.new_user_errors(*details).items()
-                             if not form[field].errors})
+        attach_errors(form, {field: messages for field, messages
+                             in accounts.new_user_errors(*details, agency_type).items() if not form[field].errors})
         return _new_user_page(form, 400)
     try:
-        person = accounts.create_user(*details, actor=g.user)
+        person = accounts.create_user(*details, actor=g.user, agency_type=agency_type)
     except accounts.AccountError as exc:
         attach_errors(form, exc.errors)
         return _new_user_page(form, 400)
     org = f" of {person.organisation.name}" if person.organisation else ""
+    if person.role == "agency":
+        org += f", {person.organisation.agency_type}"
     flash(f"Account created for {person.email} ({person.role}{org}). They can sign in with the password you set.")
     return redirect(url_for("admin.user", user_id=person.id))
 

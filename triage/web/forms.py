@@ -61,6 +61,7 @@ class NewUserForm(_Form):
     email = StringField("Email address", validators=[DataRequired("Enter an email address")])
     role = RadioField("Role", validators=[InputRequired("Select a role")], validate_choice=False)
     organisation = StringField("Organisation")
+    agency_type = RadioField("Agency type", validate_choice=False)  # for the agency role only: accounts checks it
     password = PasswordField("Initial password", validators=[DataRequired("Enter an initial password")])
 
 
