@@ -32,3 +32,11 @@ def test_a_rules_only_service_says_so(app, client, people):
     assert body["mode"] == "rules_only"
     assert body["model"] is None
     assert body["notes"] == ["classifier not loaded, rules-only: test"]
+
+
+def test_the_served_pipeline_publishes_its_rule(app, client, people):
+    """The next-step cut-offs are the model file's: the answer shows the ones in use, as loaded."""
+    body = client.get("/api/v1/model", headers=people["admin"].headers).get_json()
+    assert body["model"]["kind"] == "pipeline"
+    assert body["model"]["rule"] == app.extensions["recommender"].pipeline.rule.as_dict()
+    assert set(body["model"]["feature_sets"]) == {"screening", "after_checks"}

@@ -17,8 +17,8 @@ from triage.api.schemas import ModelInUseSchema
 blp = Blueprint("model", __name__, url_prefix="/api/v1/model",
                 description="The model and threshold guidance the service is using.")
 
-PUBLISHED = ("version", "sha256", "sklearn_version", "feature_set", "decision_thresholds",
-             "training_data", "evaluation")
+PUBLISHED = ("version", "kind", "sha256", "sklearn_version", "feature_set", "feature_sets", "decision_thresholds",
+             "rule", "rule_tuning", "training_data", "evaluation")  # a two-stage pipeline: its rule's cut-offs
 
 
 def available_versions(models_dir: str) -> list[str]:
