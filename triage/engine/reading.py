@@ -133,6 +133,16 @@ def answer_changes(level: int, outcomes: Mapping[str, list[tuple[dict, int]]], c
     out = []
     for agency, pairs in outcomes.items():
         name = _agency_name(config, agency)
+        levels = {new_level for _, new_level in pairs}
+        if len(pairs) > 1 and len(levels) == 1 and level not in levels:
+            (only,) = levels
+            direction = "rise" if only > level else "fall"
+            why = (": once the checks are in, a smaller chance of the higher level is enough to recommend it"
+                   if only > level else "")
+            out.append({"kind": "check_answer", "agency": agency, "new_level": only,
+                        "text": f"Whatever {name} answer, the recommendation after checks would {direction} to "
+                                f"{_level_words(only, level_names)}{why}."})
+            continue
         by_level: dict[int, list[str]] = {}
         for answer, new_level in pairs:
             if new_level == level:
