@@ -13,9 +13,10 @@ contacts "as a precaution". Here uncertainty becomes checks, never a higher leve
   tuned for the pipeline's recall targets, never below the floor.
 
 Both stages explain exactly as ``triage.engine.explain`` does: intercept + per-field contributions
-= score. The rule and its cut-offs live here and in the manifest, nowhere else. A model version is
-a pipeline when its manifest says ``"kind": "pipeline"``; ``models/CURRENT`` may still name a
-features-v1 model, which ``triage.engine.classifier.load_model`` serves as before.
+= score. The rule is here; its cut-offs are in the model file (the manifest repeats them, and
+``load_pipeline`` refuses a manifest that disagrees), nowhere else. A model version is a pipeline
+when its manifest says ``"kind": "pipeline"``; ``triage.engine.recommend.load_served`` serves it
+when ``models/CURRENT`` names it (synthetic-2026.3), or a features-v1 model as before.
 """
 
 from __future__ import annotations
