@@ -52,7 +52,7 @@ def _settle_checks() -> None:
 
 
 def _answer(name: str, description: str, page: queues.Page) -> dict:
-    return {"queue": name, "description": description, "count": page.count,
+    return {"queue": name, "description": description, "count": page.total,
             "items": [item_json(entry) for entry in page], "next_cursor": page.next_cursor}
 
 

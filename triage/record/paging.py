@@ -56,10 +56,10 @@ class Page(list):
     """One page's items (a list, so callers that took a whole list still work), the cursor for the
     next page (None on the last) and how many items the whole list holds."""
 
-    def __init__(self, items, next_cursor: str | None = None, count: int | None = None):
+    def __init__(self, items, next_cursor: str | None = None, total: int | None = None):
         super().__init__(items)
         self.next_cursor = next_cursor
-        self.count = len(self) if count is None else count
+        self.total = len(self) if total is None else total
 
 
 def _encode_value(value: Any) -> list:
