@@ -26,6 +26,12 @@ case system, not here. "Number of Referrals in Last 12 Months" counts this servi
 for the same child record (and the records linked to it) in the 12 months up to and including this one. "Allocated Team" and
 "Allocated Worker" are empty: allocation happens after the front door, in the case system.
 
+The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (from an
+id-only query), then its rows are read from the store a batch at a time, only the columns the
+list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. ``list_1_rows`` and
+``list_3_rows`` compute the same rows from ``ContactFacts`` (the definition the tests check the
+streamed files against).
+
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
 reads (``python -m training train --data ...``): one line per contact with the contract
 document (``contact``), the manager-reviewed level as ``expert_level`` (the column name
