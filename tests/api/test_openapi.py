@@ -422,8 +422,10 @@ def _queue(name: str, role: str) -> Callable[[Walk], None]:
         w.decide(w.submit())
         w.submit()
         w.call(role, "GET", f"/api/v1/queues/{name}", 200)
+        w.call(role, "GET", f"/api/v1/queues/{name}?per_page=1", 200)
         w.call(None, "GET", f"/api/v1/queues/{name}", 401)
         w.call("partner", "GET", f"/api/v1/queues/{name}", 403)
+        w.call(role, "GET", f"/api/v1/queues/{name}?cursor=not-a-page-link", 422)
 
     return walk
 
@@ -621,6 +623,7 @@ def _awaiting_checks(w: Walk) -> None:
     assert len(items) == 1 and items[0]["checks"]
     w.call(None, "GET", "/api/v1/queues/awaiting-checks", 401)
     w.call("partner", "GET", "/api/v1/queues/awaiting-checks", 403)
+    w.call("practitioner", "GET", "/api/v1/queues/awaiting-checks?per_page=0", 422)
 
 
 @case("GET /api/v1/model")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import current_app, g, json, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from triage.api.openapi import LOCATION, Blueprint
 from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
@@ -16,6 +17,7 @@ from triage.extensions import db
 from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
+from triage.record.paging import Ordering, keyset, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks
@@ -161,6 +163,12 @@ def create_contact():
     return response
 
 
+#: The contact list's one order: newest received first (an index on received_at, id serves it).
+CONTACT_LIST_ORDER = Ordering("contacts", ((Contact.received_at, True), (Contact.id, True)))
+#: The list's total is counted up to this many; beyond it the answer says so (total_capped).
+COUNT_LIMIT = 10_000
+
+
 def _parse_query() -> dict:
     try:
         return ContactQuerySchema().load(request.args.to_dict())
@@ -176,6 +184,9 @@ def _parse_query() -> dict:
 @blp.problems(401, 403, 422)
 def list_contacts():
     args = _parse_query()
+    if "cursor" in args and args["page"] != 1:
+        raise Problem(422, "Some query parameters are not valid; see errors.", title="Invalid query",
+                      errors={"page": ["Give either page or cursor, not both."]})
     query = visible_contacts(g.user)
     if "status" in args:
         query = query.where(Contact.status == args["status"])
@@ -185,12 +196,15 @@ def list_contacts():
         query = query.where(Contact.received_at >= args["received_from"])
     if "received_to" in args:
         query = query.where(Contact.received_at < args["received_to"])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    # Counted up to COUNT_LIMIT (the index, never the whole table), and one page read after the cursor.
+    counted = db.session.scalar(select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery()))
     page, per_page = args["page"], args["per_page"]
-    rows = db.session.scalars(
-        query.order_by(Contact.received_at.desc(), Contact.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return {"items": [summary(c) for c in rows], "page": page, "per_page": per_page, "total": total}
+    paged = keyset(query.options(selectinload(Contact.children), joinedload(Contact.organisation)),
+                   CONTACT_LIST_ORDER, args.get("cursor"), per_page)
+    rows, next_cursor = split(db.session.execute(paged.offset((page - 1) * per_page)).all(),
+                              CONTACT_LIST_ORDER, per_page)
+    return {"items": [summary(c) for (c,) in rows], "page": page, "per_page": per_page,
+            "total": min(counted, COUNT_LIMIT), "total_capped": counted > COUNT_LIMIT, "next_cursor": next_cursor}
 
 
 @blp.route("/<contact_id>", methods=["GET"])

@@ -1,7 +1,10 @@
 """The front door's work queues as JSON, for the pages and for anyone's own tooling.
 
-Each answer is ``{"queue", "description", "count", "items"}``; every item has ``time`` with
-``seconds_left`` (negative when overdue), ``overdue`` and ``text`` to show as it is. In the
+Each answer is ``{"queue", "description", "count", "items", "next_cursor"}``, one page at a
+time: ``count`` is the whole queue, ``items`` at most ``per_page`` of it (default 50, at most
+200), and ``next_cursor`` is passed back as ``?cursor=`` for the next page (null on the last).
+Every item has ``time`` with ``seconds_left`` (negative when overdue), ``overdue`` and ``text``
+to show as it is. In the
 review queues the time is against the review's deadline; elsewhere against the decision's.
 """
 
@@ -13,6 +16,7 @@ from triage.api.contacts import summary
 from triage.api.openapi import Blueprint
 from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
+from triage.http.args import page_args
 from triage.record.tables import utcnow
 from triage.services import checks, queues
 
@@ -47,61 +51,69 @@ def _settle_checks() -> None:
     checks.settle_due(current_app.extensions["recommender"])
 
 
-def _answer(name: str, description: str, items: list[queues.QueueItem]) -> dict:
-    return {"queue": name, "description": description, "count": len(items),
-            "items": [item_json(entry) for entry in items]}
+def _answer(name: str, description: str, page: queues.Page) -> dict:
+    return {"queue": name, "description": description, "count": page.total,
+            "items": [item_json(entry) for entry in page], "next_cursor": page.next_cursor}
+
+
+#: Every queue is paged: ``?per_page=`` and the ``next_cursor`` of the page before.
+PAGING = [
+    {"in": "query", "name": "cursor", "schema": {"type": "string"},
+     "description": "The next_cursor of the page before; absent for the first page."},
+    {"in": "query", "name": "per_page", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+]
 
 
 @blp.route("/awaiting-decision", methods=["GET"])
-@blp.doc(summary="Contacts awaiting a decision, most urgent first, then by deadline")
+@blp.doc(summary="Contacts awaiting a decision, most urgent first, then by deadline", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def awaiting_decision():
     return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
-                   "red before amber before green, then earliest deadline.", queues.awaiting_decision())
+                   "red before amber before green, then earliest deadline.", queues.awaiting_decision(None, *page_args()))
 
 
 @blp.route("/awaiting-checks", methods=["GET"])
-@blp.doc(summary="Contacts waiting on agency checks, soonest check due first, with what is overdue")
+@blp.doc(summary="Contacts waiting on agency checks, soonest check due first, with what is overdue", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue; each item lists its checks.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def awaiting_checks():
     return _answer("awaiting-checks", "Contacts waiting on partner agencies' checks, the soonest due first; "
-                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks())
+                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks(None, *page_args()))
 
 
 @blp.route("/overdue", methods=["GET"])
-@blp.doc(summary="Contacts past their one-working-day deadline with no decision")
+@blp.doc(summary="Contacts past their one-working-day deadline with no decision", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def overdue():
     return _answer("overdue", "Past the decision deadline with no decision, longest overdue first.",
-                   queues.overdue())
+                   queues.overdue(None, *page_args()))
 
 
 @blp.route("/awaiting-my-review", methods=["GET"])
-@blp.doc(summary="Decisions awaiting review: a manager's to review, or a practitioner's own awaiting one")
+@blp.doc(summary="Decisions awaiting review: a manager's to review, or a practitioner's own awaiting one", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def awaiting_my_review():
     description = ("Decisions awaiting review that you did not make, oldest first."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
-    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user))
+    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, None, *page_args()))
 
 
 @blp.route("/reviews-overdue", methods=["GET"])
-@blp.doc(summary="Decisions awaiting review past their one-working-day review deadline, whoever made them")
+@blp.doc(summary="Decisions awaiting review past their one-working-day review deadline, whoever made them", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def reviews_overdue():
     return _answer("reviews-overdue", "Decisions still awaiting a manager's review more than one working day "
-                   "after they were made, longest overdue first.", queues.reviews_overdue())
+                   "after they were made, longest overdue first.", queues.reviews_overdue(None, *page_args()))
 
 
 @blp.route("/decided-today", methods=["GET"])
-@blp.doc(summary="Contacts decided today (London time), newest first")
+@blp.doc(summary="Contacts decided today (London time), newest first", parameters=PAGING)
 @blp.response(200, QueueSchema, description="The queue.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def decided_today():
     return _answer("decided-today", "Decisions recorded today, newest first, with how each met its deadline.",
-                   queues.decided_today())
+                   queues.decided_today(None, *page_args()))

@@ -304,6 +304,9 @@ class ContactQuerySchema(Schema):
         min=1, max=MAX_PAGE, error=f"Enter a page number from 1 to {MAX_PAGE}."))
     per_page = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=MAX_PER_PAGE, error=f"Enter a page size (per_page) from 1 to {MAX_PER_PAGE}."))
+    cursor = fields.String(validate=validate.Length(min=1, max=1000), metadata={
+        "description": "The next_cursor of the page before: the next page costs the same however deep it is "
+                       "(page still works, but reads every earlier row). Give cursor or page, not both."})
 
 
 class ContactSummarySchema(Out):
@@ -330,7 +333,11 @@ class ContactPageSchema(Out):
     items = fields.List(fields.Nested(ContactSummarySchema))
     page = fields.Integer()
     per_page = fields.Integer()
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "How many contacts match, counted up to 10,000 "
+                                                    "(total_capped is true when there are more)."})
+    total_capped = fields.Boolean(metadata={"description": "True when more contacts match than total says."})
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Send as ?cursor= for the next page; null on the last page."})
 
 
 class TimeSchema(Out):
@@ -368,8 +375,10 @@ class QueueItemSchema(ContactSummarySchema):
 class QueueSchema(Out):
     queue = fields.String()
     description = fields.String()
-    count = fields.Integer()
+    count = fields.Integer(metadata={"description": "How many items the whole queue holds (items is one page)."})
     items = fields.List(fields.Nested(QueueItemSchema))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Send as ?cursor= for the next page; null on the last page."})
 
 
 class RecordedSchema(Out):

@@ -1,4 +1,4 @@
-"""Query arguments the JSON API and the pages both read: days, date ranges and months.
+"""Query arguments the JSON API and the pages both read: days, date ranges, months and page links.
 
 One parser for both edges, so a page and the API accept the same text and refuse it with the
 same words. A bad value raises a 422 ``Problem`` whose ``errors`` name the argument: the API
@@ -14,6 +14,7 @@ from flask import request
 
 from triage.engine.workdays import london_today
 from triage.http.problems import Problem
+from triage.record.paging import BAD_CURSOR, DEFAULT_PER_PAGE, MAX_PER_PAGE
 from triage.reporting.reports import parse_month
 
 INVALID_QUERY = "Some query parameters are not valid; see errors."
@@ -86,3 +87,20 @@ def month_arg() -> date:
         return parse_month(value)
     except ValueError as exc:
         raise _invalid("month", f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+
+
+#: The longest cursor a page link carries (a few sort keys, base64): anything longer was not ours.
+MAX_CURSOR = 1000
+
+
+def page_args(default_per_page: int = DEFAULT_PER_PAGE) -> tuple[str | None, int]:
+    """``cursor`` (the opaque page link a list answered with) and ``per_page`` (1 to 200) for a queue."""
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and len(cursor) > MAX_CURSOR:
+        raise _invalid("cursor", BAD_CURSOR)
+    value = request.args.get("per_page")
+    if value in (None, ""):
+        return cursor, default_per_page
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PER_PAGE:
+        raise _invalid("per_page", f"Enter a page size (per_page) from 1 to {MAX_PER_PAGE}.")
+    return cursor, int(value)

@@ -1,7 +1,7 @@
 """The queries more than one use case or edge needs, written once.
 
 The latest decision and review on a contact (a correction is a new row, so "latest" is the
-highest id), which contacts and organisations a person may see (a partner only its own; another
+highest id; ``contacts.latest_decision_id`` and ``latest_review_id`` name them), which contacts and organisations a person may see (a partner only its own; another
 organisation's is answered as not found, so its existence is not disclosed), and the
 organisation with a given name.
 """
@@ -35,9 +35,12 @@ def latest_review(contact_id: str) -> Review | None:
 
 
 def latest_decisions() -> Select:
-    """Every contact's latest decision, as a query to join against."""
-    newest = select(func.max(Decision.id).label("id")).group_by(Decision.contact_id).subquery()
-    return select(Decision).join(newest, newest.c.id == Decision.id)
+    """Every contact's latest decision, as a query to join against.
+
+    Found through ``contacts.latest_decision_id`` (kept by ``services/decisions.py``), not by
+    ``max(id)`` over every decision ever made.
+    """
+    return select(Decision).join(Contact, Contact.latest_decision_id == Decision.id)
 
 
 def visible_contacts(user: User) -> Select:

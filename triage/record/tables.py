@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -124,6 +125,11 @@ class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("organisation_id", "partner_reference", name="uq_contacts_org_reference"),
+        # The contact list's order (newest first), for everyone and for one partner (keyset pages).
+        Index("ix_contacts_received_id", "received_at", "id"),
+        Index("ix_contacts_org_received_id", "organisation_id", "received_at", "id"),
+        # The queues: a status, then the deadline.
+        Index("ix_contacts_status_due", "status", "decision_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -150,6 +156,10 @@ class Contact(db.Model):
     screening_recommendation: Mapped[dict | None] = mapped_column(JSON)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The newest decision and review (a correction is a new row), kept by services/decisions.py so
+    # queues and reports join to them directly instead of finding max(id) per contact.
+    latest_decision_id: Mapped[int | None] = mapped_column(Integer)
+    latest_review_id: Mapped[int | None] = mapped_column(Integer)
     # Optimistic lock: two people acting at once, the second gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -259,7 +269,7 @@ class Decision(db.Model):
     consent: Mapped[str | None] = mapped_column(String(20))
     consent_reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
 
     decided_by: Mapped[User] = relationship()
@@ -277,7 +287,7 @@ class Review(db.Model):
     level: Mapped[int] = mapped_column(Integer)
     rationale: Mapped[str] = mapped_column(Text)
     reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
 
     reviewed_by: Mapped[User] = relationship()

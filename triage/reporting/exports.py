@@ -26,6 +26,12 @@ case system, not here. "Number of Referrals in Last 12 Months" counts this servi
 for the same child record (and the records linked to it) in the 12 months up to and including this one. "Allocated Team" and
 "Allocated Worker" are empty: allocation happens after the front door, in the case system.
 
+The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (from an
+id-only query), then its rows are read from the store a batch at a time, only the columns the
+list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. ``list_1_rows`` and
+``list_3_rows`` compute the same rows from ``ContactFacts`` (the definition the tests check the
+streamed files against).
+
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
 reads (``python -m training train --data ...``): one line per contact with the contract
 document (``contact``), the manager-reviewed level as ``expert_level`` (the column name
@@ -37,16 +43,22 @@ train/test split never separates them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
+from sqlalchemy import select
+
+from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record import audit
-from triage.record.tables import User
+from triage.record.tables import Child, Contact, Review, User
+from triage.record.workflow import Status
 from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
+from triage.reporting.spreadsheet import csv_chunks
 from triage.reporting.spreadsheet import to_csv as to_csv  # the one CSV writer, for the exports' callers
-from triage.services.children import known_history
+from triage.services.children import known_history, same_child_ids
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                    "Date of Contact", "Contact Source")
@@ -61,6 +73,8 @@ TWELVE_MONTHS = timedelta(days=365)
 ANNEX_A_DAYS = 6 * 31
 # The training export reaches back ten years unless asked for less.
 TRAINING_DAYS = 3650
+#: Rows read from the store at a time while a file streams.
+STREAM_BATCH = 1000
 
 
 def gender_code(sex: str | None) -> str:
@@ -194,19 +208,91 @@ def to_jsonl(records: Iterable[dict]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
-    """Annex A List 1 or List 3 for contacts received from ``first`` to ``last`` (London days, inclusive)."""
+def _list_1_query(start: datetime, end: datetime):
+    """Each child of each contact accepted in ``[start, end)``, in the list's order: only the columns it shows."""
+    return (select(Contact.id, Contact.accepted_at, Contact.source_code, Child.child_reference, Child.age_years,
+                   Child.unborn, Child.sex, Child.ethnicity, Child.child_id)
+            .join(Child, Child.contact_id == Contact.id)
+            .where(Contact.accepted_at >= start, Contact.accepted_at < end)
+            .order_by(Contact.accepted_at, Contact.id, Child.position))
+
+
+def _referrals(start: datetime, end: datetime, *columns):
+    """Contacts accepted in ``[start, end)`` whose confirmed level is a referral (``ContactFacts.is_referral``).
+
+    Confirmed: decided, and the latest review is of the latest decision, at level 3 or more.
+    """
+    return (select(*columns).join(Review, Review.id == Contact.latest_review_id)
+            .where(Contact.accepted_at >= start, Contact.accepted_at < end, Contact.status == Status.DECIDED,
+                   Review.decision_id == Contact.latest_decision_id, Review.level >= REFERRAL_LEVEL))
+
+
+def _child(row, same: dict[str, str]) -> ChildFacts:
+    ref, age, unborn, sex, ethnicity, child_id = row[3:9]
+    return ChildFacts(ref, age, bool(unborn), sex, ethnicity, child_id, same.get(child_id, child_id))
+
+
+def _streamed(query) -> Iterator:
+    return iter(db.session.execute(query.execution_options(yield_per=STREAM_BATCH)))
+
+
+def stream_list_1(start: datetime, end: datetime) -> Iterator[list[str]]:
+    """``list_1_rows`` read from the store a batch at a time (the children's columns only)."""
+    same = same_child_ids()
+    for row in _streamed(_list_1_query(start, end)):
+        yield _child_columns(_child(row, same)) + [annex_date(row[1]), row[2]]
+
+
+def stream_list_3(start: datetime, end: datetime) -> Iterator[list[str]]:
+    """``list_3_rows`` read from the store: only referrals' children, from 12 months before ``start``.
+
+    Read oldest first, so each child's earlier referrals are known when its row is written; the
+    referrals made at the same instant are gathered first (a count includes those, as it always has).
+    """
+    same = same_child_ids()
+    query = (_referrals(start - TWELVE_MONTHS, end, Contact.id, Contact.accepted_at, Contact.source_code,
+                        Child.child_reference, Child.age_years, Child.unborn, Child.sex, Child.ethnicity,
+                        Child.child_id)
+             .join(Child, Child.contact_id == Contact.id).order_by(Contact.accepted_at, Contact.id, Child.position))
+    history: dict[str, list[datetime]] = {}
+    for _, group in groupby(_streamed(query), key=lambda row: row[1]):
+        group = [(row, _child(row, same)) for row in group]
+        for row, child in group:
+            history.setdefault(child_unique_id(child), []).append(row[1])
+        for row, child in group:
+            accepted = row[1]
+            if not start <= accepted < end:
+                continue
+            seen = history[child_unique_id(child)]
+            while seen and seen[0] <= accepted - TWELVE_MONTHS:
+                seen.pop(0)  # older than twelve months before this referral, and every later one
+            count = sum(1 for when in seen if accepted - TWELVE_MONTHS < when <= accepted)
+            yield _child_columns(child) + [annex_date(accepted), row[2], "No", str(count), "", ""]
+
+
+def annex_a_chunks(list_number: int, first: date, last: date, user: User) -> Iterator[str]:
+    """Annex A List 1 or List 3 for contacts received from ``first`` to ``last`` (London days, inclusive).
+
+    The contacts in the file are recorded as read first (one id-only query, then committed), and
+    the file is then written a batch of rows at a time, so the first bytes leave at once and
+    memory holds one batch, however long the window.
+    """
     start, end = london_days(first, last)
     if list_number == 1:
-        facts = load_facts(start, end)
-        text = to_csv(LIST_1_HEADINGS, list_1_rows(facts, start, end))
+        shown = select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+        headings, rows = LIST_1_HEADINGS, stream_list_1(start, end)
     else:  # referral counts look back twelve months before the window
-        facts = load_facts(start - TWELVE_MONTHS, end)
-        text = to_csv(LIST_3_HEADINGS, list_3_rows(facts, start, end))
-    shown = contacts_in(facts, start, end, referrals_only=list_number == 3)
-    audit.record_export(f"annex-a-list-{list_number}", (f.id for f in shown), user)
+        shown = _referrals(start, end, Contact.id)
+        headings, rows = LIST_3_HEADINGS, stream_list_3(start, end)
+    audit.record_export(f"annex-a-list-{list_number}", db.session.scalars(shown.order_by(Contact.accepted_at,
+                                                                                          Contact.id)), user)
     db.session.commit()
-    return text
+    return csv_chunks(headings, rows)
+
+
+def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
+    """The whole Annex A file as one text (``annex_a_chunks`` joined)."""
+    return "".join(annex_a_chunks(list_number, first, last, user))
 
 
 def training_jsonl(first: date, last: date, user: User) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 #: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,3 +32,20 @@ def to_csv(headings: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
     writer.writerow([neutralise(cell) for cell in headings])
     writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return out.getvalue()
+
+
+def csv_chunks(headings: Sequence[object], rows: Iterable[Sequence[object]], batch: int = 500) -> Iterator[str]:
+    """``to_csv`` a piece at a time, for a streamed download: the headings at once, then ``batch`` rows each.
+
+    The pieces joined are exactly ``to_csv(headings, rows)``; memory holds one batch, not the file.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([neutralise(cell) for cell in headings])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([neutralise(cell) for cell in row])
+        if count % batch == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()

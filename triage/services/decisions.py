@@ -11,6 +11,8 @@ other gets 409 and nothing of theirs is stored.
 
 from __future__ import annotations
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from triage.engine.errors import Conflict, Invalid, NotAllowed
@@ -116,6 +118,24 @@ def _refuse(errors: dict[str, list[str]], detail: str) -> None:
         raise Invalid(detail, errors=errors, title="Not recorded")
 
 
+#: The contact column naming its newest row of each kind, so queues and reports find it directly.
+LATEST_COLUMNS = {Decision: "latest_decision_id", Review: "latest_review_id"}
+
+
+def _keep_latest(contact: Contact, row) -> None:
+    """Point the contact at its new decision or review (the newest: a correction is a new row).
+
+    Written beside the status change in the same transaction, as a plain UPDATE so the contact's
+    version moves once per action, as it always has.
+    """
+    column = LATEST_COLUMNS.get(type(row))
+    if column is None:
+        return
+    db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id)
+                       .values({column: row.id}))
+    set_committed_value(contact, column, row.id)
+
+
 def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> None:
     """Move the contact, add the row and its event, commit; a lost race becomes 409.
 
@@ -127,6 +147,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> 
         db.session.flush()
         db.session.add(row)
         db.session.flush()
+        _keep_latest(contact, row)
         audit.record(kind, contact_id=contact.id, user=user, data=data(row))
         db.session.commit()
     except StaleDataError:

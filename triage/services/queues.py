@@ -6,27 +6,62 @@ Every item carries its time left (or how late it is) in seconds and in words, me
 against the one-working-day deadline, so a page never has to do date arithmetic. Items are
 ``QueueItem`` rows holding the stored contact and decision (datetimes, not text): the JSON API
 formats them, the pages show them as they are.
+
+Every queue is read a page at a time (``record/paging.py``: keyset pages, an opaque cursor to
+the next), with its children, organisation and decision-maker loaded with the page, and counted
+over the queue's own rows (an index on status), never the whole table. Each queue's order is
+written once, in the ``*_ORDER`` constants below: the API, the pages and their page links all
+follow them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from triage.engine.guidance_config import URGENCIES
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record.queries import latest_decisions
-from triage.record.tables import CheckRequest, Contact, Decision, User, utcnow
+from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, keyset, split
+from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
 
+POLICE = "6"
+DOMESTIC_ABUSE = "domestic_abuse"
 UNDECIDED = (Status.AWAITING_DECISION, Status.INFO_REQUESTED)
 #: Not yet decided, wherever it waits: the decision deadline runs on while agencies are asked.
 NOT_DECIDED = (*UNDECIDED, Status.CHECKS_REQUESTED)
 _URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))
+#: Sort keys are never NULL (keyset pages compare them): a contact with no deadline sorts as the far future.
+_FAR = literal(datetime(9999, 12, 31, tzinfo=timezone.utc), UTCDateTime)
+_DUE = func.coalesce(Contact.decision_due_at, _FAR)
+#: Each contact's soonest unanswered check (the awaiting-checks queue's clock).
+_OPEN_CHECKS = (select(CheckRequest.contact_id, func.min(CheckRequest.due_at).label("soonest"))
+                .outerjoin(CheckResponse, CheckResponse.check_id == CheckRequest.id)
+                .where(CheckResponse.id.is_(None)).group_by(CheckRequest.contact_id).subquery())
+_SOONEST_CHECK = func.coalesce(_OPEN_CHECKS.c.soonest, Contact.decision_due_at, _FAR)
+
+# ---------------------------------------------------------------------------------------------
+# Each queue's order, in one place. ``(expression, descending)``, the last key unique.
+# ---------------------------------------------------------------------------------------------
+
+#: Awaiting decision (and the police domestic-abuse list): most urgent first, then earliest deadline.
+AWAITING_DECISION_ORDER = Ordering("awaiting-decision", (
+    (_URGENCY_ORDER, False), (_DUE, False), (Contact.accepted_at, False), (Contact.id, False)))
+#: Overdue: the longest overdue first, then the most urgent.
+OVERDUE_ORDER = Ordering("overdue", ((_DUE, False), (_URGENCY_ORDER, False), (Contact.id, False)))
+#: Awaiting checks: the soonest unanswered check (or the decision deadline) first.
+AWAITING_CHECKS_ORDER = Ordering("awaiting-checks", ((_SOONEST_CHECK, False), (Contact.id, False)))
+#: Awaiting review: the oldest decision first.
+AWAITING_REVIEW_ORDER = Ordering("awaiting-review", ((Decision.decided_at, False), (Contact.id, False)))
+#: Reviews overdue: the oldest decision (so the longest overdue review) first.
+REVIEWS_OVERDUE_ORDER = Ordering("reviews-overdue", ((Decision.decided_at, False), (Contact.id, False)))
+#: Decided today: the newest decision first.
+DECIDED_TODAY_ORDER = Ordering("decided-today", ((Decision.decided_at, True), (Decision.id, True)))
 
 
 def duration_text(seconds: float) -> str:
@@ -77,52 +112,79 @@ class QueueItem:
         return review_due(self.decision.decided_at) if self.decision is not None else None
 
 
-def awaiting_decision(now: datetime | None = None) -> list[QueueItem]:
-    """Contacts with no decision yet (including those waiting on the referrer), most urgent first."""
+def _contact_options(query: Select) -> Select:
+    """Load what a queue row shows with the page: the children and the sender's organisation."""
+    return query.options(selectinload(Contact.children), joinedload(Contact.organisation))
+
+
+def _count(query: Select) -> int:
+    """How many rows the queue holds (its filter on an indexed status; no ordering, no page)."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int) -> tuple[list, str | None, int]:
+    rows = db.session.execute(keyset(query, ordering, cursor, per_page)).unique().all()
+    items, next_cursor = split(rows, ordering, per_page)
+    return items, next_cursor, _count(query)
+
+
+def _contact_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int) -> Page:
+    items, next_cursor, count = _page(_contact_options(query), ordering, cursor, per_page)
+    return Page([QueueItem(c, time_left(c.decision_due_at, now)) for (c,) in items], next_cursor, count)
+
+
+def awaiting_decision(now: datetime | None = None, cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE,
+                      *, police_da_since: datetime | None = None) -> Page:
+    """Contacts with no decision yet (including those waiting on the referrer), most urgent first.
+
+    ``police_da_since``: only the police domestic-abuse notifications the front door accepted
+    since then (the daily triage with police colleagues; ``accepted_at``, not the force's own time).
+    """
     now = now or utcnow()
-    rows = db.session.scalars(
-        select(Contact).where(Contact.status.in_(UNDECIDED))
-        .order_by(_URGENCY_ORDER, Contact.decision_due_at, Contact.accepted_at, Contact.id)
-    )
-    return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
+    query = select(Contact).where(Contact.status.in_(UNDECIDED))
+    if police_da_since is not None:
+        query = query.where(Contact.source_code == POLICE, Contact.primary_concern == DOMESTIC_ABUSE,
+                            Contact.accepted_at >= police_da_since)
+    return _contact_queue(query, AWAITING_DECISION_ORDER, now, cursor, per_page)
 
 
-def overdue(now: datetime | None = None) -> list[QueueItem]:
+def overdue(now: datetime | None = None, cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Contacts past their decision deadline with no decision, the longest overdue first."""
     now = now or utcnow()
-    rows = db.session.scalars(
-        select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
-        .order_by(Contact.decision_due_at, _URGENCY_ORDER, Contact.id)
-    )
-    return [QueueItem(c, time_left(c.decision_due_at, now)) for c in rows]
+    query = select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
+    return _contact_queue(query, OVERDUE_ORDER, now, cursor, per_page)
 
 
-def awaiting_checks(now: datetime | None = None) -> list[QueueItem]:
+def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
+                    per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Contacts waiting on agency checks, the soonest unanswered check due first.
 
     Each item's ``time`` is against the earliest unanswered check (or the decision deadline);
     ``checks`` holds every check asked, so a reader sees which agencies are overdue.
     """
     now = now or utcnow()
-    contacts = db.session.scalars(select(Contact).where(Contact.status == Status.CHECKS_REQUESTED)).all()
+    query = (select(Contact).outerjoin(_OPEN_CHECKS, _OPEN_CHECKS.c.contact_id == Contact.id)
+             .where(Contact.status == Status.CHECKS_REQUESTED))
+    items, next_cursor, count = _page(_contact_options(query), AWAITING_CHECKS_ORDER, cursor, per_page)
+    asked: dict[str, list[CheckRequest]] = {c.id: [] for (c,) in items}
+    if asked:
+        for row in db.session.scalars(select(CheckRequest).where(CheckRequest.contact_id.in_(list(asked)))
+                                      .options(selectinload(CheckRequest.response)).order_by(CheckRequest.id)):
+            asked[row.contact_id].append(row)
     out = []
-    for contact in contacts:
-        rows = tuple(db.session.scalars(select(CheckRequest).where(CheckRequest.contact_id == contact.id)
-                                        .order_by(CheckRequest.id)))
+    for (contact,) in items:
+        rows = tuple(asked[contact.id])
         soonest = min((r.due_at for r in rows if r.response is None), default=contact.decision_due_at)
         out.append(QueueItem(contact, time_left(soonest, now), checks=rows))
-    return sorted(out, key=lambda item: (item.time["seconds_left"] if item.time["seconds_left"] is not None
-                                         else 10**12, item.contact.id))
+    return Page(out, next_cursor, count)
 
 
 def _awaiting_review_query(*conditions) -> Select:
-    decisions = latest_decisions().subquery()
-    return (
+    return _contact_options(
         select(Contact, Decision)
-        .join(decisions, decisions.c.contact_id == Contact.id)
-        .join(Decision, Decision.id == decisions.c.id)
+        .join(Decision, Decision.id == Contact.latest_decision_id)
         .where(Contact.status == Status.AWAITING_REVIEW, *conditions)
-        .order_by(Decision.decided_at, Contact.id)
+        .options(joinedload(Decision.decided_by))
     )
 
 
@@ -131,7 +193,13 @@ def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueIt
     return QueueItem(contact, time_left(review_due(decision.decided_at), now), decision)
 
 
-def awaiting_review(user: User, now: datetime | None = None) -> list[QueueItem]:
+def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int) -> Page:
+    items, next_cursor, count = _page(query, ordering, cursor, per_page)
+    return Page([_review_item(c, d, now) for c, d in items], next_cursor, count)
+
+
+def awaiting_review(user: User, now: datetime | None = None, cursor: str | None = None,
+                    per_page: int = DEFAULT_PER_PAGE) -> Page:
     """For a manager: decisions they may review (never their own), oldest decision first.
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
@@ -141,30 +209,54 @@ def awaiting_review(user: User, now: datetime | None = None) -> list[QueueItem]:
     now = now or utcnow()
     mine = Decision.decided_by_id == user.id
     query = _awaiting_review_query(~mine if user.role == "manager" else mine)
-    return [_review_item(c, d, now) for c, d in db.session.execute(query)]
+    return _review_queue(query, AWAITING_REVIEW_ORDER, now, cursor, per_page)
 
 
-def reviews_overdue(now: datetime | None = None) -> list[QueueItem]:
+#: A review is due one working day after its decision: never sooner than 23 hours (a clock change),
+#: never later than this (Christmas and a weekend): decisions older than this are all overdue.
+_REVIEW_DUE_AT_MOST = timedelta(days=10)
+_REVIEW_DUE_AT_LEAST = timedelta(hours=23)
+
+
+def _review_overdue(now: datetime):
+    """The condition "review past due" on ``Decision.decided_at``, in SQL.
+
+    ``review_due`` (working days, bank holidays) only grows with ``decided_at``, so the overdue
+    decisions are exactly those up to a cutoff. Only the few decisions near it (the last ten
+    days) are timed in Python to find it.
+    """
+    near = db.session.scalars(
+        select(Decision.decided_at).join(Contact, Contact.latest_decision_id == Decision.id)
+        .where(Contact.status == Status.AWAITING_REVIEW, Decision.decided_at >= now - _REVIEW_DUE_AT_MOST,
+               Decision.decided_at <= now - _REVIEW_DUE_AT_LEAST)
+    ).all()
+    late = [when for when in near if review_due(when) < now]
+    return Decision.decided_at <= max(late) if late else Decision.decided_at < now - _REVIEW_DUE_AT_MOST
+
+
+def reviews_overdue(now: datetime | None = None, cursor: str | None = None,
+                    per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Decisions still awaiting a manager's review after it was due, longest overdue first.
 
     The team's view of late oversight, whoever made the decision: the inspection found
     management oversight often late, and nobody could see which decisions were waiting.
     """
     now = now or utcnow()
-    rows = [_review_item(c, d, now) for c, d in db.session.execute(_awaiting_review_query())]
-    return [entry for entry in rows if entry.time["overdue"]]
+    return _review_queue(_awaiting_review_query(_review_overdue(now)), REVIEWS_OVERDUE_ORDER, now, cursor, per_page)
 
 
-def decided_today(now: datetime | None = None) -> list[QueueItem]:
+def decided_today(now: datetime | None = None, cursor: str | None = None,
+                  per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Contacts whose decision was recorded today (London), newest first, with how it met the deadline."""
     now = now or utcnow()
     today = london_date(now)
     start, end = london_days(today, today)
-    query = (
-        latest_decisions().add_columns(Contact)
-        .join(Contact, Contact.id == Decision.contact_id)
+    query = _contact_options(
+        select(Contact, Decision)
+        .join(Decision, Decision.id == Contact.latest_decision_id)
         .where(Decision.decided_at >= start, Decision.decided_at < end)
-        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .options(joinedload(Decision.decided_by))
     )
-    return [QueueItem(c, decided_against_deadline(c.decision_due_at, d.decided_at), d)
-            for d, c in db.session.execute(query)]
+    items, next_cursor, count = _page(query, DECIDED_TODAY_ORDER, cursor, per_page)
+    return Page([QueueItem(c, decided_against_deadline(c.decision_due_at, d.decided_at), d) for c, d in items],
+                next_cursor, count)

@@ -15,6 +15,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 
 from triage.engine.errors import DomainError
 from triage.engine.guidance_config import CHECK_AGENCIES
+from triage.http.args import page_args
 from triage.http.problems import problem_from
 from triage.record.tables import CONSENT_POSITIONS
 from triage.services import checks, queues
@@ -59,13 +60,14 @@ def request_checks(contact_id: str):
 def awaiting_checks():
     checks.settle_due(current_app.extensions["recommender"])
     now = datetime.now(timezone.utc)
+    page = queues.awaiting_checks(now, *page_args())
     items = [{"id": q.contact.id, "partner_reference": q.contact.partner_reference,
               "primary_concern": q.contact.primary_concern, "urgency": q.contact.urgency,
               "decision_due_at": q.contact.decision_due_at, "time": q.time,
               "checks": [{"agency": c.agency, "answered": c.response is not None,
                           "overdue": c.response is None and c.due_at <= now} for c in q.checks]}
-             for q in queues.awaiting_checks(now)]
-    return render_template("awaiting_checks.html", items=items, page_title="Awaiting checks",
+             for q in page]
+    return render_template("awaiting_checks.html", items=items, page=page, page_title="Awaiting checks",
                            nav_active="awaiting-checks")
 
 

@@ -29,6 +29,7 @@ from triage.engine.errors import Conflict, DomainError, NotAllowed
 from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.http import access
+from triage.http.args import page_args
 from triage.http.problems import Problem, problem_from
 from triage.http.redirects import local_path
 from triage.record import audit, workflow
@@ -141,30 +142,14 @@ def home():
 # -- Queues --------------------------------------------------------------------------------------
 
 
-POLICE = "6"
-DOMESTIC_ABUSE = "domestic_abuse"
-
-
-def _police_da(items: list[queues.QueueItem], since: datetime) -> list[queues.QueueItem]:
-    """The daily triage with police colleagues: police domestic-abuse contacts accepted since the last working day.
-
-    The front door's clock (``accepted_at``), not the force's own ``received_at``: a notification
-    the force recorded last week but sent this morning belongs on this morning's list.
-    """
-    return [entry for entry in items
-            if entry.contact.source_code == POLICE and entry.contact.primary_concern == DOMESTIC_ABUSE
-            and entry.contact.accepted_at >= since]
-
-
 @bp.get("/contacts")
 def queue():
     police_da = request.args.get("view") == "police-da"
     printable = request.args.get("print") == "1"
     now = datetime.now(timezone.utc)
-    items = queues.awaiting_decision(now)
+    # The daily triage with police colleagues: police domestic-abuse contacts accepted since the last working day.
     since = last_working_day_start(now) if police_da else None
-    if since is not None:
-        items = _police_da(items, since)
+    items = queues.awaiting_decision(now, *page_args(), police_da_since=since)
     return render_template(
         "queue.html", rows=items, police_da=police_da, printable=printable, since=since,
         page_title="Police domestic abuse triage" if police_da else "Contacts awaiting decision",
@@ -174,7 +159,7 @@ def queue():
 
 @bp.get("/reviews")
 def reviews():
-    items = queues.awaiting_review(g.user, datetime.now(timezone.utc))
+    items = queues.awaiting_review(g.user, datetime.now(timezone.utc), *page_args())
     return render_template("reviews.html", rows=items, page_title="Awaiting my review",
                            nav_active="reviews")
 

@@ -1,0 +1,194 @@
+"""Queues and the contact list cost the size of the page (issue 19 item 3).
+
+Every queue and the contact list are read a page at a time after an opaque cursor; a page reads
+the same number of statements however many rows it holds (children, organisation and decision
+loaded with the page, never one by one); each contact names its latest decision and review.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, func, select
+
+from tests.decision_support import decide, pin, review, submit
+from tests.factories import child
+from triage.extensions import db
+from triage.record.tables import Contact, Decision, Review
+
+QUEUES = ("awaiting-decision", "overdue", "awaiting-my-review", "reviews-overdue", "decided-today",
+          "awaiting-checks")
+
+
+def call_at(hours_ago: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
+
+
+def calls(app, client, person, count: int, *, hours_ago: float = 1.0, children: int = 1) -> list[str]:
+    pin(app, level=2, floor=1, urgency="amber")
+    return [submit(client, person, received_at=call_at(hours_ago + i / 10),
+                   children=[child() for _ in range(children)]) for i in range(count)]
+
+
+def get(client, person, url: str, status: int = 200) -> dict:
+    response = client.get(url, headers=person.headers)
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def walk(client, person, url: str, per_page: int) -> list[dict]:
+    """Every page of a list, following next_cursor; each page's count is the whole list's."""
+    pages, cursor = [], None
+    while True:
+        sep = "&" if "?" in url else "?"
+        body = get(client, person, f"{url}{sep}per_page={per_page}" + (f"&cursor={cursor}" if cursor else ""))
+        assert len(body["items"]) <= per_page
+        pages.append(body)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(body["items"]) == per_page
+
+
+def test_a_queue_read_page_by_page_is_the_whole_queue_in_its_order(app, client, people):
+    calls(app, client, people["practitioner"], 7)
+    whole = get(client, people["practitioner"], "/api/v1/queues/awaiting-decision")
+    assert whole["count"] == 7 and len(whole["items"]) == 7 and whole["next_cursor"] is None
+    pages = walk(client, people["practitioner"], "/api/v1/queues/awaiting-decision", 3)
+    assert [len(p["items"]) for p in pages] == [3, 3, 1]
+    assert all(p["count"] == 7 for p in pages)
+    assert [i["id"] for p in pages for i in p["items"]] == [i["id"] for i in whole["items"]]
+
+
+def test_the_review_and_decided_queues_page_too(app, client, people):
+    ids = calls(app, client, people["practitioner"], 5)
+    for contact_id in ids:
+        assert decide(client, people["practitioner"], contact_id).status_code == 201
+    whole = get(client, people["manager"], "/api/v1/queues/awaiting-my-review")["items"]
+    paged = [i for p in walk(client, people["manager"], "/api/v1/queues/awaiting-my-review", 2) for i in p["items"]]
+    assert [i["id"] for i in paged] == [i["id"] for i in whole] and len(whole) == 5
+    today = walk(client, people["manager"], "/api/v1/queues/decided-today", 2)
+    assert [len(p["items"]) for p in today] == [2, 2, 1]
+    assert sorted(i["id"] for p in today for i in p["items"]) == sorted(ids)
+
+
+def test_the_contact_list_pages_by_cursor_and_still_by_page_number(app, client, people):
+    calls(app, client, people["practitioner"], 5)
+    by_cursor = walk(client, people["practitioner"], "/api/v1/contacts", 2)
+    by_number = [get(client, people["practitioner"], f"/api/v1/contacts?per_page=2&page={n}") for n in (1, 2, 3)]
+    assert [i["id"] for p in by_cursor for i in p["items"]] == [i["id"] for p in by_number for i in p["items"]]
+    assert by_number[0]["total"] == 5 and by_number[0]["total_capped"] is False
+    assert by_number[2]["next_cursor"] is None and by_number[1]["next_cursor"] is not None
+    received = [i["received_at"] for p in by_number for i in p["items"]]
+    assert received == sorted(received, reverse=True)  # newest first
+
+
+@pytest.mark.parametrize("url", [f"/api/v1/queues/{name}" for name in QUEUES] + ["/api/v1/contacts"])
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJsIjoib3RoZXIiLCJrIjpbXX0", "x" * 1001])
+def test_a_cursor_the_list_did_not_hand_out_is_refused(client, people, url, cursor):
+    """Tampered, from another list (``{"l":"other","k":[]}``) or too long: 422 naming cursor, nothing read."""
+    body = get(client, people["manager"], f"{url}?cursor={cursor}", 422)
+    assert "cursor" in body["errors"]
+
+
+def test_a_cursor_from_one_queue_is_refused_by_another(app, client, people):
+    calls(app, client, people["practitioner"], 3)
+    cursor = get(client, people["practitioner"], "/api/v1/queues/awaiting-decision?per_page=1")["next_cursor"]
+    body = get(client, people["practitioner"], f"/api/v1/queues/overdue?cursor={cursor}", 422)
+    assert "cursor" in body["errors"]
+
+
+@pytest.mark.parametrize("per_page", ["0", "201", "two", "-1", "²"])
+def test_a_page_size_out_of_range_is_refused(client, people, per_page):
+    body = get(client, people["practitioner"], f"/api/v1/queues/awaiting-decision?per_page={per_page}", 422)
+    assert "per_page" in body["errors"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements per page: the same for a page of 2 and a page of 6 (no query per item)
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def counted(app):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(app, client, person, url: str) -> int:
+    with counted(app) as statements:
+        get(client, person, url)
+    return len(statements)
+
+
+@pytest.mark.parametrize("url, who, decided", [
+    ("/api/v1/queues/awaiting-decision", "practitioner", False),
+    ("/api/v1/queues/overdue", "practitioner", False),
+    ("/api/v1/contacts", "practitioner", False),
+    ("/api/v1/queues/awaiting-my-review", "manager", True),
+    ("/api/v1/queues/reviews-overdue", "manager", True),
+    ("/api/v1/queues/decided-today", "manager", True),
+])
+def test_statements_per_page_do_not_grow_with_the_page(app, client, people, make_person, monkeypatch,
+                                                      url, who, decided):
+    if url.endswith("reviews-overdue"):  # the queues read the clock ten days on: every review is late
+        later = datetime.now(timezone.utc) + timedelta(days=10)
+        monkeypatch.setattr("triage.services.queues.utcnow", lambda: later)
+    deciders = [people["practitioner"], make_person("practitioner"), make_person("practitioner")]
+
+    def load(count: int) -> int:
+        # Each contact has two children and its own decider: a lazy load per item would show.
+        ids = calls(app, client, people["practitioner"], count, hours_ago=24 * 30, children=2)
+        if decided:
+            for i, contact_id in enumerate(ids):
+                assert decide(client, deciders[i % len(deciders)], contact_id).status_code == 201
+        body = get(client, people[who], url)
+        assert len(body["items"]) >= count
+        return statements_for(app, client, people[who], url)
+
+    small = load(2)
+    large = load(4)  # six items now
+    assert large == small
+
+
+def test_the_pages_read_the_same_statements_for_a_longer_queue(app, client, people):
+    from tests.web.conftest import sign_in
+
+    sign_in(client, people["practitioner"])
+    calls(app, client, people["practitioner"], 2, children=2)
+    small = statements_for(app, client, people["practitioner"], "/contacts")
+    calls(app, client, people["practitioner"], 5, children=2)
+    assert statements_for(app, client, people["practitioner"], "/contacts") == small
+
+
+# ---------------------------------------------------------------------------------------------
+# The latest decision and review, kept on the contact
+# ---------------------------------------------------------------------------------------------
+
+
+def test_each_contact_names_its_latest_decision_and_review(app, client, people):
+    contact_id = calls(app, client, people["practitioner"], 1)[0]
+    with app.app_context():
+        assert db.session.get(Contact, contact_id).latest_decision_id is None
+    assert decide(client, people["practitioner"], contact_id).status_code == 201
+    assert review(client, people["manager"], contact_id).status_code == 201
+    with app.app_context():
+        contact = db.session.get(Contact, contact_id)
+        assert contact.latest_decision_id == db.session.scalar(
+            select(func.max(Decision.id)).where(Decision.contact_id == contact_id))
+        assert contact.latest_review_id == db.session.scalar(
+            select(func.max(Review.id)).where(Review.contact_id == contact_id))
+        # one action, one version: the pointer is written beside the status change
+        assert contact.version == 3

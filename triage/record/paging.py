@@ -1,0 +1,124 @@
+"""Keyset pagination: a page costs the size of the page, however long the list behind it.
+
+A list is read in one fixed order (``Ordering``: expressions, each ascending or descending,
+ending with a unique one so no two rows tie). A page is the first ``per_page`` rows after the
+last row of the page before, found by comparing with that row's sort key, which an index on
+those columns answers directly; OFFSET would read and throw away every earlier row. The key
+travels to the client as an opaque ``cursor`` (URL-safe base64 of JSON, naming its list so a
+cursor from one list is refused by another); a cursor that was tampered with, or comes from
+another list, is a domain ``Invalid`` (422), never a wrong page.
+
+Sort expressions must never be NULL (coalesce them), so every row has a comparable key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Select, and_, false, or_
+
+from triage.engine.errors import Invalid
+
+#: The page size when none is asked for, and the most one page may hold (API and pages alike).
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+BAD_CURSOR = "This page link is not valid (it may be from another list or have been changed). Start from the first page."
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A list's one order: ``(expression, descending)`` pairs, the last unique (an id)."""
+
+    name: str
+    keys: tuple[tuple[Any, bool], ...]
+
+    def order_by(self) -> list:
+        return [expr.desc() if descending else expr.asc() for expr, descending in self.keys]
+
+    def after(self, values: Sequence[Any]):
+        """Rows strictly after the row whose key is ``values``, in this order."""
+        if len(values) != len(self.keys):
+            raise Invalid(BAD_CURSOR, errors={"cursor": [BAD_CURSOR]})
+        clauses = []
+        for i, (expr, descending) in enumerate(self.keys):
+            equal = [e == v for (e, _), v in zip(self.keys[:i], values[:i], strict=True)]
+            clauses.append(and_(*equal, expr < values[i] if descending else expr > values[i]))
+        return or_(false(), *clauses)
+
+
+class Page(list):
+    """One page's items (a list, so callers that took a whole list still work), the cursor for the
+    next page (None on the last) and how many items the whole list holds."""
+
+    def __init__(self, items, next_cursor: str | None = None, total: int | None = None):
+        super().__init__(items)
+        self.next_cursor = next_cursor
+        self.total = len(self) if total is None else total
+
+
+def _encode_value(value: Any) -> list:
+    if isinstance(value, datetime):
+        return ["t", value.astimezone(timezone.utc).isoformat()]
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"a sort key cannot hold {type(value).__name__}")
+    return ["i" if isinstance(value, int) else "s", value]
+
+
+def _decode_value(item: Any) -> Any:
+    kind, value = item
+    if kind == "t" and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive time")
+        return parsed
+    if kind == "i" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "s" and isinstance(value, str):
+        return value
+    raise ValueError("unknown key")
+
+
+def encode_cursor(ordering: Ordering, values: Sequence[Any]) -> str:
+    text = json.dumps({"l": ordering.name, "k": [_encode_value(v) for v in values]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(ordering: Ordering, cursor: str) -> list:
+    """The sort key a cursor holds, or ``Invalid`` for anything this list did not hand out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        doc = json.loads(raw)
+        if not isinstance(doc, dict) or doc.get("l") != ordering.name or not isinstance(doc.get("k"), list):
+            raise ValueError("another list")
+        values = [_decode_value(item) for item in doc["k"]]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise Invalid(BAD_CURSOR, errors={"cursor": [BAD_CURSOR]}, title="Invalid page link") from None
+    if len(values) != len(ordering.keys):
+        raise Invalid(BAD_CURSOR, errors={"cursor": [BAD_CURSOR]}, title="Invalid page link")
+    return values
+
+
+def keyset(query: Select, ordering: Ordering, cursor: str | None, per_page: int) -> Select:
+    """``query`` ordered, after ``cursor``, one row more than a page (to know whether another follows).
+
+    The sort keys are added as trailing columns (``key_columns`` reads them back).
+    """
+    if cursor:
+        query = query.where(ordering.after(decode_cursor(ordering, cursor)))
+    keys = [expr.label(f"_key{i}") for i, (expr, _) in enumerate(ordering.keys)]
+    return query.add_columns(*keys).order_by(*ordering.order_by()).limit(per_page + 1)
+
+
+def split(rows: Sequence, ordering: Ordering, per_page: int) -> tuple[list, str | None]:
+    """Rows from ``keyset`` -> (the page's rows without their keys, the next page's cursor or None)."""
+    width = len(ordering.keys)
+    page = [tuple(row[:-width]) for row in rows[:per_page]]
+    more = len(rows) > per_page
+    cursor = encode_cursor(ordering, list(rows[per_page - 1][-width:])) if more and per_page else None
+    return page, cursor
