@@ -95,6 +95,17 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /contacts/<contact_id>/checks": STAFF,
     "GET /awaiting-checks": STAFF,
     "GET /checks": AGENCIES,
+    # the morning domestic-abuse meeting (issue 17): front-door staff run it with partners
+    "GET /meetings": STAFF,
+    "POST /meetings": STAFF,
+    "GET /meetings/<int:meeting_id>": STAFF,
+    "GET /meetings/<int:meeting_id>/agenda": STAFF,
+    "GET /meetings/<int:meeting_id>/minutes": STAFF,
+    "GET /meetings/<int:meeting_id>/items/<int:item_id>": STAFF,
+    "POST /meetings/<int:meeting_id>/items/<int:item_id>/decision": STAFF,
+    "POST /meetings/<int:meeting_id>/items/<int:item_id>/discussed": STAFF,
+    "POST /meetings/<int:meeting_id>/items/<int:item_id>/actions": STAFF,
+    "POST /meetings/<int:meeting_id>/close": STAFF,
     "GET /checks/<int:check_id>": AGENCIES,
     "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
