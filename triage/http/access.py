@@ -106,6 +106,14 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /meetings/<int:meeting_id>/items/<int:item_id>/discussed": STAFF,
     "POST /meetings/<int:meeting_id>/items/<int:item_id>/actions": STAFF,
     "POST /meetings/<int:meeting_id>/close": STAFF,
+    # the monthly quality audit (issue 17): managers draw, audit others' decisions, read the results
+    "GET /quality-audit": MANAGERS,
+    "POST /quality-audit": MANAGERS,
+    "GET /quality-audit/samples/<month>": MANAGERS,
+    "GET /quality-audit/audits/<int:assignment_id>": MANAGERS,
+    "POST /quality-audit/audits/<int:assignment_id>": MANAGERS,
+    "GET /quality-audit/results": MANAGERS,
+    "GET /quality-audit/results.csv": MANAGERS,
     "GET /checks/<int:check_id>": AGENCIES,
     "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
