@@ -153,7 +153,9 @@ def annex_a_list_3():
 
 
 @blp.route("/exports/training.jsonl", methods=["GET"])
-@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)", parameters=_WINDOW)
+@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)", parameters=_WINDOW,
+         description="expert_level is the monthly quality audit's level where the contact was audited, else the "
+                     "manager-confirmed level; label_source says which (audited or practice).")
 @blp.response(200, {"type": "string", "description": "One JSON object per line."},
               content_type="application/x-ndjson", description="A JSON-lines download.")
 @blp.problems(401, 403, 422)
