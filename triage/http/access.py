@@ -114,6 +114,9 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /quality-audit/audits/<int:assignment_id>": MANAGERS,
     "GET /quality-audit/results": MANAGERS,
     "GET /quality-audit/results.csv": MANAGERS,
+    # the improvement board's pack (issue 17): any six weeks against the three before, page and PDF
+    "GET /reports/board-pack": MANAGERS,
+    "GET /reports/board-pack.pdf": MANAGERS,
     "GET /checks/<int:check_id>": AGENCIES,
     "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
