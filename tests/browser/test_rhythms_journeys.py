@@ -107,3 +107,41 @@ def test_the_monthly_quality_audit_from_draw_to_results(app, people, pages):
     expect(page.locator("#learning")).to_contain_text(LEARNING)
     pages.check(page, "q05-results")
     page.context.close()
+
+
+def test_the_printed_agenda_and_minutes_fit_ten_contacts_a_page(app, people, pages):
+    """Twenty police contacts print on two A4 pages or fewer (the issue's "one page per ten contacts or better")."""
+    from datetime import datetime, timedelta, timezone
+
+    import pypdfium2 as pdfium
+
+    from tests.factories import contact_payload
+    from triage.extensions import db
+    from triage.record.tables import User
+    from triage.services import meetings
+    from triage.services.intake import submit
+
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        staff = db.session.get(User, people["practitioner"].id)
+        for i in range(20):
+            submit(contact_payload(received_at=(now - timedelta(minutes=5 + i)).isoformat(timespec="seconds")),
+                   staff, app.extensions["recommender"])
+        meeting = meetings.start_meeting(staff, [
+            {"agency": "front_door", "role": "Team manager", "organisation": "Front door"},
+            {"agency": "police", "role": "Domestic abuse officer", "organisation": "Demo Police"}])
+        for item in meeting.items[:10]:
+            meetings.discuss_item(meeting, item, staff, note="Known to the locality team; police to share bail "
+                                  "conditions with the school and the health visitor today.")
+            meetings.add_action(meeting, item, staff, kind="safety_planning", description="Safety plan with the mother.",
+                                owner_role="Domestic abuse officer", owner_organisation="Demo Police")
+        meetings.close_meeting(meeting, staff)
+        meeting_id = meeting.id
+    page = pages.new_page()
+    pages.sign_in(page, people["practitioner"])
+    for paper in ("agenda", "minutes"):
+        page.goto(f"/meetings/{meeting_id}/{paper}")
+        expect(page.locator("#paper-items")).to_contain_text("20 contacts")
+        document = pdfium.PdfDocument(page.pdf(format="A4"))
+        assert len(document) <= 2, f"the {paper} for 20 contacts printed on {len(document)} pages"
+    page.context.close()
