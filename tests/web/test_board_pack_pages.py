@@ -36,6 +36,11 @@ def test_the_pack_counts_the_demo_as_a_hand_count_does_and_renders_a_pdf(app, cl
     assert (figures["police_da"]["count"], figures["police_da"]["of"]) == (hand["police_da"], hand["demand"])
     assert figures["late_notifications"]["count"] == hand["late"] >= 2  # the demo day's two late police notifications
 
+    api = client.get(f"/api/v1/reports/board-pack?from={first.isoformat()}", headers=people["manager"].headers)
+    assert api.status_code == 200
+    assert [f["points"] for f in api.get_json()["figures"]] == [f["points"] for f in pack["figures"]]
+    assert api.get_json()["summary"] == pack["summary"]
+
     sign_in(client, people["manager"])
     page = client.get(f"/reports/board-pack?from={first.isoformat()}")
     assert page.status_code == 200

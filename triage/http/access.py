@@ -69,6 +69,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/reports/partners": MANAGERS,
     "GET /api/v1/reports/partners/<int:organisation_id>": frozenset({"manager", "partner"}),
     "GET /api/v1/reports/dashboard": MANAGERS,
+    "GET /api/v1/reports/board-pack": MANAGERS,
     "GET /api/v1/exports/annex-a/list-1.csv": MANAGERS,
     "GET /api/v1/exports/annex-a/list-3.csv": MANAGERS,
     "GET /api/v1/exports/training.jsonl": MANAGERS,
