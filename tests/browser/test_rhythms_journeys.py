@@ -34,6 +34,7 @@ def test_the_morning_meeting_from_start_to_minutes(app, people, seeded, pages):
     pages.check(page, "m02-meeting")
 
     page.locator("#agenda").get_by_role("link", name="NP-URGENT-1").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("NP-URGENT-1")
     pages.check(page, "m03-item")
     page.get_by_role("button", name="Record the meeting's decision").click()  # no rationale: refused
     expect(page.locator(".govuk-error-summary")).to_contain_text("Write a rationale")
@@ -85,6 +86,7 @@ def test_the_monthly_quality_audit_from_draw_to_results(app, people, pages):
     page = pages.new_page()
     pages.sign_in(page, people["manager"])
     page.get_by_role("link", name="Quality audit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quality audit")
     pages.check(page, "q01-quality-audit")
     page.get_by_label("Month").fill(label)
     page.get_by_label("Seed (optional)").fill("2026")
@@ -93,6 +95,7 @@ def test_the_monthly_quality_audit_from_draw_to_results(app, people, pages):
     pages.check(page, "q02-sample")
     page.get_by_role("link", name="Back to the quality audit").click()
     page.locator("#my-audits").get_by_role("link").first.click()
+    expect(page.get_by_role("button", name="Record the audit")).to_be_visible()
     pages.check(page, "q03-audit")
     page.get_by_role("button", name="Record the audit").click()
     expect(page.locator(".govuk-error-summary")).to_contain_text("Choose a grade")
@@ -144,4 +147,25 @@ def test_the_printed_agenda_and_minutes_fit_ten_contacts_a_page(app, people, pag
         expect(page.locator("#paper-items")).to_contain_text("20 contacts")
         document = pdfium.PdfDocument(page.pdf(format="A4"))
         assert len(document) <= 2, f"the {paper} for 20 contacts printed on {len(document)} pages"
+    page.context.close()
+
+
+def test_the_board_pack_page_from_the_dashboard(app, people, seeded, pages):
+    page = pages.new_page()
+    pages.sign_in(page, people["manager"])
+    page.goto("/reports/dashboard")
+    page.get_by_role("link", name=re.compile("Improvement board pack")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Improvement board pack")
+    from datetime import timedelta
+
+    from triage.engine.workdays import london_today
+
+    page.get_by_label("First day of the six weeks").fill((london_today() - timedelta(days=41)).isoformat())
+    page.get_by_role("button", name="Show the pack").click()  # six weeks ending today, with the morning's contacts
+    expect(page.locator("#board-summary")).to_contain_text("Demand: 3 contacts")
+    expect(page.locator("#figure-police_da")).to_contain_text("of 3")  # 2 police DA of 3: counts, no percentage
+    pages.check(page, "b01-board-pack")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the pack as a PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
     page.context.close()
