@@ -9,7 +9,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 VENDOR := triage/static/vendor
 
-.PHONY: run test test-sqlite test-postgres install assets browser db demo model lint bench clean help
+.PHONY: run test test-sqlite test-postgres install assets browser pdf-libs db demo model lint bench clean help
 
 help:
 	@echo "make run    set up and serve http://127.0.0.1:8000 on SQLite with the bundled model and demo data"
@@ -47,7 +47,15 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-db: install
+# Debian's Pango for WeasyPrint, which draws the improvement board pack's PDF (no browser involved).
+pdf-libs:
+	@{ ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && ldconfig -p | grep -q 'libharfbuzz-subset.so.0'; } || { \
+	  echo "installing Debian's Pango libraries for the board pack PDF (WeasyPrint)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation >/dev/null; }
+
+db: install pdf-libs
 	$(FLASK) triage init-db
 
 demo: db
@@ -56,7 +64,7 @@ demo: db
 run: install assets demo
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: install assets browser lint test-sqlite test-postgres
+test: install assets browser pdf-libs lint test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== test suite on SQLite"

@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     t.add_argument("--version", default=DEFAULT_VERSION)
     t.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    t.add_argument("--labels", choices=("all", "audited"), default="all",
+                   help="audited: learn only from levels the monthly quality audit set (the export's label_source)")
     e = sub.add_parser("evaluate", help="evaluate the pipeline on the test households; update its card and ATRS "
                        "record (generates the data first when it is missing)")
     e.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -76,8 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         from triage.engine.guidance import load_guidance
 
         codes = check_codes(load_guidance(args.thresholds).config.checks.agencies)
-        pipe = train_pipeline(args.data, args.models, args.version, args.seed, floor_fn, codes)
-        print(json.dumps({"version": pipe.version, "rule": pipe.rule.as_dict(), "sha256": pipe.manifest["sha256"]}))
+        try:
+            pipe = train_pipeline(args.data, args.models, args.version, args.seed, floor_fn, codes, labels=args.labels)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"version": pipe.version, "rule": pipe.rule.as_dict(), "sha256": pipe.manifest["sha256"],
+                          "labels": pipe.manifest["labels"]}))
     elif args.command == "evaluate":
         from training.evaluate import evaluate_pipeline, pipeline_targets
 

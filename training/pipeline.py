@@ -176,12 +176,17 @@ def provisional(version: str, screen_est: dict, after_est: dict, screen_fs, afte
 
 
 def train_pipeline(data_path: Path, models_dir: Path, version: str, seed: int,
-                   floor_fn: Callable[[dict, datetime, bool], int], codes: dict[str, tuple[str, ...]]) -> Pipeline:
+                   floor_fn: Callable[[dict, datetime, bool], int], codes: dict[str, tuple[str, ...]],
+                   labels: str = "all") -> Pipeline:
     """Read, split by household, fit both stages, tune the rule on validation, write models/<version>/.
 
-    Never touches ``models/CURRENT``: adopting a model is a separate, deliberate step.
+    Never touches ``models/CURRENT``: adopting a model is a separate, deliberate step. ``labels``:
+    ``audited`` learns from the quality audit's levels only (``training/labels.py``).
     """
-    records = read_records(data_path)
+    from training import labels as label_choice
+
+    everything = read_records(data_path)
+    records = label_choice.select(everything, labels)
     data, screen_fs, after_fs = stages.build(records, floor_fn, codes)
     tr, va, te = split(data.groups, seed)
     train, val = data.subset(tr), data.subset(va)
@@ -194,7 +199,8 @@ def train_pipeline(data_path: Path, models_dir: Path, version: str, seed: int,
         "model": "two-stage ordinal logistic (level >= 2, >= 3, >= 4 per stage), sign-constrained, L2 1.0",
         "feature_sets": {"screening": F.SCREENING_SET, "after_checks": F.AFTER_CHECKS_SET},
         "check_codes": [[a, list(c)] for a, c in codes.items()],
-        "labels": "consensus level (expert reading before judgement, cut, floored) where the data has it",
+        "labels": label_choice.describe(labels, records, len(everything)),
+        "label_choice": labels,
         "training_data": {
             "path": _display_path(data_path), "sha256": file_sha256(data_path), "n_contacts": len(records),
             "n_households": int(len(set(data.groups.tolist()))), "split_seed": seed,

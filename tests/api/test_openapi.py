@@ -503,6 +503,18 @@ def _dashboard(w: Walk) -> None:
     w.call("manager", "GET", "/api/v1/reports/dashboard?from=2026-11-20&to=2026-11-19", 422)
 
 
+@case("GET /api/v1/reports/board-pack")
+def _board_pack(w: Walk) -> None:
+    w.decided()
+    w.submit()
+    body = w.call("manager", "GET", "/api/v1/reports/board-pack", 200).get_json()
+    assert len(body["periods"]) == 4 and body["summary"] and body["figures"]
+    w.call("manager", "GET", "/api/v1/reports/board-pack?from=2026-11-02", 200)
+    w.call(None, "GET", "/api/v1/reports/board-pack", 401)
+    w.call("practitioner", "GET", "/api/v1/reports/board-pack", 403)
+    w.call("manager", "GET", "/api/v1/reports/board-pack?from=2026-13-01", 422)
+
+
 def _export(path: str) -> Callable[[Walk], None]:
     def walk(w: Walk) -> None:
         w.decided()

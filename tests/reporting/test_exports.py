@@ -108,8 +108,25 @@ def test_training_records_read_back_with_the_training_reader(tmp_path):
     waiting = with_children(row("b", POLICE, at(11, 2), 2, decided=(2, at(11, 2, 10))), kid("K2"),
                             payload={"partner_reference": "P-2", "children": [{"child_reference": "K2"}]})
     records = exports.training_records([done, waiting], prior_marac=lambda f: f.id == "a")
-    assert records == [{"household_id": "K1", "contact": contact, "expert_level": 3, "prior_marac_12m": True}]
+    assert records == [{"household_id": "K1", "contact": contact, "expert_level": 3, "label_source": "practice",
+                        "practice_level": 3, "prior_marac_12m": True}]
     path = tmp_path / "confirmed.jsonl"
     path.write_text(exports.to_jsonl(records))
     (read,) = read_records(path)
     assert (read["expert_level"], read["household_id"], read["contact"]) == (3, "K1", contact)
+
+
+def test_an_audited_level_is_the_label_and_says_so():
+    contact = {"partner_reference": "P-1", "children": [{"child_reference": "K1"}]}
+    done = confirmed("a", at(11, 1), 3, kid("K1"), payload=contact)
+    other = confirmed("c", at(11, 3), 4, kid("K5"), payload={"partner_reference": "P-3"})
+    waiting = with_children(row("b", POLICE, at(11, 2), 2, decided=(2, at(11, 2, 10))), kid("K2"),
+                            payload={"partner_reference": "P-2"})
+    records = exports.training_records([done, other, waiting], prior_marac=lambda f: False, audited={"a": 2, "b": 3})
+    by_ref = {r["contact"]["partner_reference"]: r for r in records}
+    assert (by_ref["P-1"]["expert_level"], by_ref["P-1"]["label_source"], by_ref["P-1"]["practice_level"]) \
+        == (2, "audited", 3)
+    assert (by_ref["P-3"]["expert_level"], by_ref["P-3"]["label_source"]) == (4, "practice")
+    # audited but not yet confirmed: the audited level is a label on its own
+    assert (by_ref["P-2"]["expert_level"], by_ref["P-2"]["label_source"], by_ref["P-2"]["practice_level"]) \
+        == (3, "audited", None)

@@ -9,12 +9,13 @@ Exports are for managers only: they are child-level data.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import g, request
 
 from triage.api.openapi import Blueprint
 from triage.api.schemas import (
+    BoardPackSchema,
     DashboardSchema,
     FeedbackListSchema,
     FeedbackPreviewSchema,
@@ -23,11 +24,12 @@ from triage.api.schemas import (
     ReleasedFeedbackSchema,
 )
 from triage.engine.contract import rfc3339
+from triage.engine.workdays import london_today
 from triage.http import downloads
 from triage.http.args import date_arg, date_range, month_arg
 from triage.http.current import guidance
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
-from triage.reporting import reports
+from triage.reporting import board_pack, reports
 from triage.services import feedback
 
 blp = Blueprint(
@@ -121,6 +123,22 @@ def dashboard():
     return reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
 
 
+@blp.route("/reports/board-pack", methods=["GET"])
+@blp.doc(summary="The improvement board pack: six weeks from a day, against the three six-week periods before",
+         parameters=[{"in": "query", "name": "from", "schema": {"type": "string", "format": "date"},
+                      "description": "The period's first day (London), YYYY-MM-DD; by default the six weeks "
+                                     "ending yesterday."}])
+@blp.response(200, BoardPackSchema, description="The figures, their trends and the summary.")
+@blp.problems(401, 403, 422)
+def board_pack_figures():
+    first = date_arg("from") or london_today() - timedelta(days=board_pack.PERIOD_DAYS)
+    spans = board_pack.periods(first)
+    pack = board_pack.board_pack(board_pack.load(spans[0], spans[-1]), first, datetime.now(timezone.utc))
+    for period in pack["periods"]:
+        period["first"], period["last"] = period["first"].isoformat(), period["last"].isoformat()
+    return pack
+
+
 # ---------------------------------------------------------------------------------------------
 # Exports
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +171,9 @@ def annex_a_list_3():
 
 
 @blp.route("/exports/training.jsonl", methods=["GET"])
-@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)", parameters=_WINDOW)
+@blp.doc(summary="Confirmed decisions as training data (python -m training train --data ...)", parameters=_WINDOW,
+         description="expert_level is the monthly quality audit's level where the contact was audited, else the "
+                     "manager-confirmed level; label_source says which (audited or practice).")
 @blp.response(200, {"type": "string", "description": "One JSON object per line."},
               content_type="application/x-ndjson", description="A JSON-lines download.")
 @blp.problems(401, 403, 422)

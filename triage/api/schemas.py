@@ -839,6 +839,78 @@ class DashboardSchema(Out):
     checks = fields.Nested(ChecksFiguresSchema)
 
 
+class BoardShareSchema(Out):
+    count = fields.Integer()
+    of = fields.Integer()
+    percent = fields.Float(allow_none=True, metadata={"description": "Only when ``of`` is 10 or more."})
+
+
+class BoardPointSchema(BoardShareSchema):
+    period = fields.String()
+
+
+class BoardVerdictSchema(Out):
+    word = fields.String()
+    kind = fields.String(validate=validate.OneOf(("none", "few", "same", "moved", "improved", "worse")))
+    change = fields.Float(metadata={"description": "Percentage points since the period before."})
+
+
+class BoardFigureSchema(Out):
+    key = fields.String()
+    title = fields.String()
+    counted = fields.String()
+    better = fields.String(allow_none=True, validate=validate.OneOf(("up", "down")))
+    points = fields.List(fields.Nested(BoardPointSchema))
+    verdict = fields.Nested(BoardVerdictSchema)
+
+
+class BoardCountRowSchema(Out):
+    name = fields.String()
+    values = fields.List(fields.Integer())
+
+
+class BoardShareRowSchema(Out):
+    name = fields.String()
+    values = fields.List(fields.Nested(BoardShareSchema))
+
+
+class BoardCountTableSchema(Out):
+    columns = fields.List(fields.String())
+    rows = fields.List(fields.Nested(BoardCountRowSchema))
+
+
+class BoardShareTableSchema(Out):
+    columns = fields.List(fields.String())
+    rows = fields.List(fields.Nested(BoardShareRowSchema))
+
+
+class BoardTablesSchema(Out):
+    demand_by_source = fields.Nested(BoardCountTableSchema)
+    missing_by_partner = fields.Nested(BoardShareTableSchema)
+    late_by_partner = fields.Nested(BoardShareTableSchema)
+    checks_by_agency = fields.Nested(BoardShareTableSchema)
+    grades = fields.Nested(BoardCountTableSchema)
+
+
+class BoardPeriodSchema(Out):
+    first = fields.String(metadata={"format": "date"})
+    last = fields.String(metadata={"format": "date"})
+    label = fields.String()
+    short = fields.String()
+
+
+class BoardPackSchema(Out):
+    period = fields.String()
+    periods = fields.List(fields.Nested(BoardPeriodSchema), metadata={"description": "Oldest first; the last "
+                                                                                      "is the period asked for."})
+    demand = fields.List(fields.Integer())
+    demand_verdict = fields.String()
+    summary = fields.List(fields.String())
+    figures = fields.List(fields.Nested(BoardFigureSchema))
+    tables = fields.Nested(BoardTablesSchema)
+    min_for_percent = fields.Integer()
+
+
 class ModelInUseSchema(Out):
     mode = fields.String(validate=validate.OneOf(("model", "rules_only")))
     notes = fields.List(fields.String())

@@ -34,7 +34,9 @@ from sqlalchemy.orm import selectinload
 
 from triage.extensions import db
 from triage.record.tables import (
+    AuditFinding,
     AuditHead,
+    AuditSample,
     CheckRequest,
     CheckResponse,
     ChildLink,
@@ -44,6 +46,7 @@ from triage.record.tables import (
     Event,
     FeedbackRelease,
     InformationRequest,
+    MeetingAction,
     Review,
     User,
     utcnow,
@@ -66,6 +69,13 @@ EVENT_KINDS = (
     "child_linked",  # two child records said to be one child (services/children.py)
     "child_unlinked",  # a link undone
     "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
+    # The front door's rhythms (issue 17; triage.services.meetings and triage.services.quality_audit)
+    "meeting_opened",  # contact_id is None: the attendees and the agenda
+    "meeting_item_taken",  # one contact decided or discussed in the meeting
+    "meeting_action_agreed",
+    "meeting_closed",  # the minutes: every item, its outcome and actions; items not reached carry over
+    "audit_sample_drawn",  # the month, the seed and every decision drawn with its auditor
+    "quality_audited",  # an auditor's finding on one decision
 )
 
 
@@ -312,6 +322,11 @@ RECORDS = (
      ("agency", "why", "reason", "consent", "without_consent_reason", "due_at", "contact_id")),
     ("check_answered", CheckResponse, "response_id", "answered_by_id",
      ("check_id", "known", "findings", "summary", "late")),
+    ("meeting_action_agreed", MeetingAction, "action_id", "agreed_by_id",
+     ("item_id", "kind", "description", "owner_role", "owner_organisation")),
+    ("audit_sample_drawn", AuditSample, "sample_id", "drawn_by_id", ("month", "seed", "per_practitioner")),
+    ("quality_audited", AuditFinding, "finding_id", "audited_by_id",
+     ("assignment_id", "level", "grade", "learning", "contact_id")),
 )
 
 

@@ -391,3 +391,122 @@ class ApiRequestCount(db.Model):
     token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+# -- The front door's rhythms (issue 17): the morning domestic-abuse meeting, the monthly quality audit --
+
+
+class Meeting(db.Model):
+    """One morning domestic-abuse triage meeting with police colleagues: open until its chair closes it."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The police contacts it covers: accepted from ``covers_from`` (the last working day's start) to ``covers_to``.
+    covers_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    covers_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    chair: Mapped[User] = relationship()
+    attendees: Mapped[list[MeetingAttendee]] = relationship(order_by="MeetingAttendee.id", cascade="all")
+    items: Mapped[list[MeetingItem]] = relationship(order_by="MeetingItem.position", cascade="all")
+
+
+class MeetingAttendee(db.Model):
+    """Who attended, by role and organisation: never by name."""
+
+    __tablename__ = "meeting_attendees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(30))
+    role: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str] = mapped_column(String(120))
+
+
+class MeetingItem(db.Model):
+    """One contact on a meeting's agenda, in the order the meeting takes it, and what became of it."""
+
+    __tablename__ = "meeting_items"
+    __table_args__ = (UniqueConstraint("meeting_id", "contact_id", name="uq_meeting_items_contact"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    #: The item of an earlier meeting this one carries over (not reached there).
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_items.id"))
+    #: waiting, decided (a decision made in the meeting), discussed (no decision needed), not_reached.
+    outcome: Mapped[str] = mapped_column(String(20), default="waiting")
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    contact: Mapped[Contact] = relationship()
+    decision: Mapped[Decision | None] = relationship()
+    actions: Mapped[list[MeetingAction]] = relationship(order_by="MeetingAction.id")
+
+
+class MeetingAction(db.Model):
+    """An action the meeting agreed on one item, and who owns it (a role and organisation). Append-only."""
+
+    __tablename__ = "meeting_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("meeting_items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    owner_role: Mapped[str] = mapped_column(String(120))
+    owner_organisation: Mapped[str] = mapped_column(String(120))
+    agreed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditSample(db.Model):
+    """A month's quality-audit sample, drawn from a recorded seed (so anyone can draw it again)."""
+
+    __tablename__ = "audit_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)  # YYYY-MM, London
+    seed: Mapped[int] = mapped_column(Integer)
+    per_practitioner: Mapped[int] = mapped_column(Integer)
+    drawn_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    assignments: Mapped[list[AuditAssignment]] = relationship(order_by="AuditAssignment.id")
+
+
+class AuditAssignment(db.Model):
+    """One decision drawn for audit, why it was drawn, and the manager assigned to audit it."""
+
+    __tablename__ = "audit_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("audit_samples.id"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    strata: Mapped[list] = mapped_column(JSON)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    sample: Mapped[AuditSample] = relationship(back_populates="assignments")
+    contact: Mapped[Contact] = relationship()
+    decision: Mapped[Decision] = relationship()
+    auditor: Mapped[User] = relationship()
+    finding: Mapped[AuditFinding | None] = relationship(uselist=False)
+
+
+class AuditFinding(db.Model):
+    """An auditor's finding on one decision: the level they would have decided, Ofsted's grade, the learning."""
+
+    __tablename__ = "audit_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("audit_assignments.id"), unique=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(30))
+    learning: Mapped[str] = mapped_column(Text)
+    audited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    audited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

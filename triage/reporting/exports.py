@@ -34,8 +34,11 @@ streamed files against).
 
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
 reads (``python -m training train --data ...``): one line per contact with the contract
-document (``contact``), the manager-reviewed level as ``expert_level`` (the column name
-``train.py`` and ``training/generate.py`` use), ``prior_marac_12m`` as the recommendation step
+document (``contact``), the label as ``expert_level`` (the column name ``train.py`` and
+``training/generate.py`` use): the level the monthly quality audit set where the contact was
+audited, else the manager-reviewed level; ``label_source`` says which (``audited`` or
+``practice``; ``python -m training train --labels audited`` learns from the audited ones only),
+``practice_level`` keeps the confirmed level beside it, ``prior_marac_12m`` as the recommendation step
 saw it, and a ``household_id`` that keeps contacts about the same children together so a
 train/test split never separates them.
 """
@@ -43,7 +46,7 @@ train/test split never separates them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
@@ -58,6 +61,7 @@ from triage.record.workflow import Status
 from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
 from triage.reporting.spreadsheet import csv_chunks
 from triage.reporting.spreadsheet import to_csv as to_csv  # the one CSV writer, for the exports' callers
+from triage.services import quality_audit
 from triage.services.children import known_history, same_child_ids
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
@@ -181,19 +185,27 @@ def households(facts: Sequence[ContactFacts]) -> dict[str, str]:
     return out
 
 
-def confirmed(facts: Iterable[ContactFacts]) -> list[ContactFacts]:
-    """The contacts the training export holds: those with a manager-confirmed level."""
-    return [f for f in facts if f.confirmed_level is not None]
+def confirmed(facts: Iterable[ContactFacts], audited: Mapping[str, int] | None = None) -> list[ContactFacts]:
+    """The contacts the training export holds: those with a manager-confirmed level or an audited one."""
+    audited = audited or {}
+    return [f for f in facts if f.confirmed_level is not None or f.id in audited]
 
 
-def training_records(facts: Sequence[ContactFacts],
-                     prior_marac: Callable[[ContactFacts], bool]) -> list[dict]:
-    """One record per contact with a confirmed level; ``facts`` must carry their payloads."""
-    kept = confirmed(facts)
+def training_records(facts: Sequence[ContactFacts], prior_marac: Callable[[ContactFacts], bool],
+                     audited: Mapping[str, int] | None = None) -> list[dict]:
+    """One record per contact with a confirmed or audited level; ``facts`` must carry their payloads.
+
+    ``audited`` (contact id -> the level the monthly quality audit set) wins over the confirmed
+    decision; ``label_source`` says which each record's ``expert_level`` is: ``audited`` or ``practice``.
+    """
+    audited = audited or {}
+    kept = confirmed(facts, audited)
     groups = households(kept)
     return [
-        {"household_id": groups[f.id], "contact": f.payload, "expert_level": f.confirmed_level,
-         "prior_marac_12m": bool(prior_marac(f))}
+        {"household_id": groups[f.id], "contact": f.payload,
+         "expert_level": audited.get(f.id, f.confirmed_level),
+         "label_source": "audited" if f.id in audited else "practice",
+         "practice_level": f.confirmed_level, "prior_marac_12m": bool(prior_marac(f))}
         for f in kept
     ]
 
@@ -296,12 +308,13 @@ def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
 
 
 def training_jsonl(first: date, last: date, user: User) -> str:
-    """Every confirmed decision on contacts received from ``first`` to ``last``, as JSON lines."""
+    """Every confirmed or audited decision on contacts received from ``first`` to ``last``, as JSON lines."""
     start, end = london_days(first, last)
     facts = load_facts(start, end, with_payload=True)
+    audited = {contact_id: level for contact_id, (level, _) in quality_audit.audited_levels().items()}
     records = training_records(
         facts, lambda f: known_history([c.child_id for c in f.children if c.child_id],
-                                       before=f.accepted, exclude=f.id).marac_12m)
-    audit.record_export("confirmed-decisions", (f.id for f in confirmed(facts)), user)
+                                       before=f.accepted, exclude=f.id).marac_12m, audited)
+    audit.record_export("confirmed-decisions", (f.id for f in confirmed(facts, audited)), user)
     db.session.commit()
     return to_jsonl(records)

@@ -11,6 +11,8 @@ other gets 409 and nothing of theirs is stored.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -237,11 +239,12 @@ def _against(contact: Contact) -> dict:
 def record_decision(contact: Contact, user: User, *, level: int, rationale: str, marac_referral: bool = False,
                     next_steps: str | None = None, override_reason: str | None = None,
                     expected_version: int | None = None, consent: str | None = None,
-                    consent_reason: str | None = None) -> Decision:
+                    consent_reason: str | None = None, now: datetime | None = None) -> Decision:
     """Record a worker's threshold decision; the contact then awaits a manager's review.
 
     The decision records which recommendation it was made against (screening or after checks)
-    and the consent position (the contact's, unless the worker records another).
+    and the consent position (the contact's, unless the worker records another). ``now``: when it
+    was decided (the demo's earlier weeks); the present by default.
     """
     target = workflow.check(contact.status, workflow.DECIDE, user.role)
     check_version(contact, expected_version)
@@ -259,7 +262,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         model_version=contact.model_version, decided_by_id=user.id,
         corrects_id=getattr(latest_decision(contact.id), "id", None),
         recommendation_stage=(contact.recommendation or {}).get("stage") if contact.recommendation else None,
-        consent=consent, consent_reason=consent_reason,
+        consent=consent, consent_reason=consent_reason, **({"decided_at": now} if now else {}),
     )
     _record(contact, target, decision, "decided", user, lambda row: {
         "decision_id": row.id, "level": row.level, "rationale": row.rationale,
@@ -301,8 +304,8 @@ def _copied_errors(rationale: str, decision: Decision) -> list[str]:
 
 
 def record_review(contact: Contact, user: User, *, outcome: str, rationale: str, level: int | None = None,
-                  expected_version: int | None = None) -> Review:
-    """A manager who did not make the decision confirms or changes it, with their own rationale."""
+                  expected_version: int | None = None, now: datetime | None = None) -> Review:
+    """A manager who did not make the decision confirms or changes it, with their own rationale (``now``: when)."""
     target = workflow.check(contact.status, workflow.REVIEW, user.role)
     check_version(contact, expected_version)
     decision = latest_decision(contact.id)
@@ -315,7 +318,7 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
     review = Review(
         contact_id=contact.id, decision_id=decision.id, outcome=outcome,
         level=level if outcome == "changed" else decision.level, rationale=rationale.strip(),
-        reviewed_by_id=user.id,
+        reviewed_by_id=user.id, **({"reviewed_at": now} if now else {}),
     )
     _record(contact, target, review, "reviewed", user, lambda row: {
         "review_id": row.id, "decision_id": row.decision_id, "outcome": row.outcome,

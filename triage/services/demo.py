@@ -201,8 +201,11 @@ def _sender(contact: dict, people: dict[str, User]) -> User:
     return people["practitioner@demo.invalid"]  # taken by phone
 
 
-def seed(recommender: Recommender, count: int = 40, now: datetime | None = None) -> list[str]:
-    """Create the demo; return the lines to print (the demo logins first)."""
+def seed(recommender: Recommender, count: int = 40, now: datetime | None = None, rhythms: bool = True) -> list[str]:
+    """Create the demo; return the lines to print (the demo logins first).
+
+    ``rhythms``: also the board periods, last month's quality audit and this morning's meeting (issue 17).
+    """
     now = now or datetime.now(timezone.utc)
     people = ensure_people()
     lines = ["Demo sign-ins (password for all: " + DEMO_PASSWORD + "):"]
@@ -226,6 +229,8 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None)
     today = london_midnight(london_date(now))
     lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance)
     lines += seed_checks([c for c in stored if c.accepted_at >= today], people, recommender, now)
+    if rhythms:
+        lines += seed_rhythms(people, now, recommender)
     lines.append(queue_counts())
     return lines
 
@@ -275,3 +280,147 @@ def queue_counts() -> str:
         steps[step] = steps.get(step, 0) + 1
     return (f"queue: {len(rows)} undecided; by level {dict(sorted(levels.items()))}; "
             f"by next step {dict(sorted(steps.items()))}")
+
+
+# -- The front door's rhythms (issue 17): two board periods, an audit month and a meeting -----------
+# Kept in their own functions, called once from ``seed`` (``rhythms=True``).
+
+#: Contacts in each of the two six-week board periods before today, and how the older period
+#: worked (every Nth decision late, departing from the recommendation, sent late) against the newer.
+BOARD_CONTACTS = 30
+BOARD_PRACTICE = ({"late_every": 3, "depart_every": 4, "sent_late_every": 6, "review_late_every": 4},
+                  {"late_every": 8, "depart_every": 7, "sent_late_every": 12, "review_late_every": 10})
+BOARD_RATIONALE = ("Demo decision: the level follows the threshold guidance indicators met and what the "
+                   "referrer told us about the family's circumstances.")
+BOARD_REVIEW = "Demo review: the rationale weighs the indicators and the family's situation; the level is right."
+AUDIT_SEED = 2026
+AUDIT_LEFT_OPEN = 2  # findings left for manager@demo.invalid to record on make run
+MEETING_ACTIONS = (
+    ("safety_planning", "Safety plan with the mother today, by phone first.",
+     "Independent domestic violence adviser", "Domestic abuse service"),
+    ("dash_follow_up", "Complete the missing DASH answers with the victim.", "Domestic abuse officer", "Police"),
+    ("marac_referral", "Refer to MARAC on professional judgement of escalation.", "Team manager", "Front door"),
+)
+
+
+def seed_rhythms(people: dict[str, User], now: datetime, recommender: Recommender) -> list[str]:
+    """The board periods, the last month's quality audit and this morning's meeting."""
+    lines = seed_board_periods(people, now, recommender)
+    lines += seed_audit_month(people, now)
+    lines += seed_meeting(people, now)
+    return lines
+
+
+def _working_times(first: datetime, days: int, count: int) -> list[datetime]:
+    """``count`` times spread over the working days from ``first`` for ``days`` days, 09:00 to 16:00 London."""
+    from triage.engine.workdays import is_working_day, london_date, london_midnight
+
+    start = london_date(first)
+    working = [start + timedelta(days=d) for d in range(days) if is_working_day(start + timedelta(days=d))]
+    return [london_midnight(working[i * len(working) // count]) + timedelta(hours=9 + (i * 3) % 7, minutes=(i * 13) % 60)
+            for i in range(count)]
+
+
+def seed_board_periods(people: dict[str, User], now: datetime, recommender: Recommender) -> list[str]:
+    """Two six-week periods of decided and reviewed contacts before today, the newer one better run."""
+    from training.generate import generate
+    from triage.engine.workdays import add_working_days, london_date, london_midnight
+    from triage.services import decisions
+
+    workers = [people["practitioner@demo.invalid"], people["practitioner2@demo.invalid"]]
+    reviewer = people["manager2@demo.invalid"]
+    today = london_midnight(london_date(now))
+    rng = random.Random(4242)
+    records = iter(generate(2 * BOARD_CONTACTS, seed=4242))
+    added = 0
+    for period, practice in enumerate(BOARD_PRACTICE):
+        first = today - timedelta(days=84 - 42 * period)
+        for i, accepted in enumerate(_working_times(first, 42, BOARD_CONTACTS)):
+            contact = next(records)["contact"]
+            contact.pop("incident_at", None)
+            late = i % practice["sent_late_every"] == 1
+            contact["received_at"] = (accepted - timedelta(days=4 if late else 0)).isoformat(timespec="seconds")
+            contact["partner_reference"] = f"DEMO-BOARD-{period + 1}-{i + 1:03d}"
+            contact["narrative"] = narrative(contact, rng)
+            stored = submit(contact, _sender(contact, people), recommender, now=accepted)[0]
+            recommended = stored.recommended_level or max(stored.floor_level or 1, 1)
+            level = recommended
+            if i % practice["depart_every"] == 0:
+                level = min(recommended + 1, 4)
+            level = max(level, stored.floor_level or 1)
+            decided = (add_working_days(accepted, 3) if i % practice["late_every"] == 0
+                       else accepted + timedelta(hours=3))
+            decided = min(decided, now - timedelta(hours=2))  # never in the future
+            reviewed = (add_working_days(decided, 3) if i % practice["review_late_every"] == 0
+                        else decided + timedelta(hours=2))
+            reviewed = min(reviewed, now - timedelta(hours=1))
+            decisions.record_decision(
+                stored, workers[i % 2], level=level, rationale=BOARD_RATIONALE, now=decided,
+                override_reason=(f"Demo: what the contact shows fits level {level} better than level {recommended}."
+                                 if level != recommended else None),
+                consent_reason=("Demo: the early help worker will ask the family for consent at the first visit."
+                                if level == 2 else None))
+            decisions.record_review(stored, reviewer, outcome="confirmed", rationale=BOARD_REVIEW, now=reviewed)
+            added += 1
+    return [f"board periods: {added} contacts decided and reviewed over the 12 weeks before today"]
+
+
+def seed_audit_month(people: dict[str, User], now: datetime) -> list[str]:
+    """Last month's quality audit sample, audited by the manager who took no part, two findings left to record."""
+    from triage.engine.workdays import london_date
+    from triage.services import quality_audit
+
+    first = london_date(now).replace(day=1) - timedelta(days=1)
+    month = first.strftime("%Y-%m")
+    sample = quality_audit.draw_sample(month, people["manager@demo.invalid"], seed=AUDIT_SEED, per_practitioner=4,
+                                       now=now)
+    recorded = 0
+    for i, assignment in enumerate(sample.assignments[:-AUDIT_LEFT_OPEN]):
+        decided = assignment.decision.level
+        over = i % 4 == 1 and decided > (assignment.contact.floor_level or 1)
+        grade = "requires_improvement" if over else ("outstanding" if i % 5 == 0 else "good")
+        learning = ("Demo: the indicators met point to a lower level; the rationale did not say why more was needed."
+                    if over else "Demo: the rationale weighs the DASH answers and the family's support clearly.")
+        quality_audit.record_finding(assignment, db.session.get(User, assignment.auditor_id),
+                                     level=decided - 1 if over else decided, grade=grade, learning=learning, now=now)
+        recorded += 1
+    return [f"quality audit {month}: {len(sample.assignments)} decisions drawn (seed {AUDIT_SEED}), "
+            f"{recorded} audited, {len(sample.assignments) - recorded} left to audit"]
+
+
+def seed_meeting(people: dict[str, User], now: datetime) -> list[str]:
+    """This morning's domestic abuse meeting: one decision, actions agreed, closed with the rest carried over."""
+    from triage.services import meetings
+
+    chair = people["practitioner@demo.invalid"]
+    attendees = [{"agency": "front_door", "role": "Team manager", "organisation": "Front door"},
+                 {"agency": "police", "role": "Domestic abuse officer", "organisation": "Demo Police"},
+                 {"agency": "health", "role": "Safeguarding nurse", "organisation": "Demo NHS Trust"},
+                 {"agency": "domestic_abuse_service", "role": "Independent domestic violence adviser",
+                  "organisation": "Domestic abuse service"}]
+    meeting = meetings.start_meeting(chair, attendees, now=now)
+    if not meeting.items:
+        meetings.close_meeting(meeting, chair, now=now)
+        return ["meeting: no police domestic abuse contacts today; an empty meeting recorded"]
+    first = meeting.items[0]
+    contact = first.contact
+    if contact.status == "awaiting_decision":
+        level = max(contact.recommended_level or 3, contact.floor_level or 1)
+        meetings.decide_item(
+            meeting, first, chair, level=level, rationale=BOARD_RATIONALE + " Agreed with police colleagues.",
+            override_reason=None if level == contact.recommended_level else "Demo: the meeting's shared view of risk.",
+            consent_reason=("Demo: the early help worker will ask the family for consent at the first visit."
+                            if level == 2 else None))
+    else:
+        meetings.discuss_item(meeting, first, chair, note="Demo: already with checks; police to share bail conditions.")
+    for kind, text, role, org in MEETING_ACTIONS[:2]:
+        meetings.add_action(meeting, first, chair, kind=kind, description=text, owner_role=role,
+                            owner_organisation=org if org != "Police" else "Demo Police")
+    if len(meeting.items) > 1:
+        second = meeting.items[1]
+        meetings.discuss_item(meeting, second, chair, note="Demo: known to the domestic abuse service; no new risk.")
+        kind, text, role, org = MEETING_ACTIONS[2]
+        meetings.add_action(meeting, second, chair, kind=kind, description=text, owner_role=role, owner_organisation=org)
+    meetings.close_meeting(meeting, chair, now=now)
+    left = sum(1 for i in meeting.items if i.outcome == "not_reached")
+    return [f"meeting {meeting.id}: {len(meeting.items)} police domestic abuse contacts, {left} carried over to the next"]
