@@ -22,7 +22,7 @@ from triage.engine import features as F
 from triage.engine.classifier import SCALE, OrdinalModel, Scored
 from triage.engine.contract import GRADINGS
 from triage.engine.history import UNKNOWN, KnownHistory
-from triage.engine.words import NOT_KNOWN, words
+from triage.engine.words import NOT_KNOWN, value_words, words
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
 TRI_VALUES = ("yes", "no", "not known")
@@ -85,7 +85,7 @@ def main_reasons(expl: dict, n: int = 3) -> tuple[str, ...]:
     out = []
     for c in expl["contributions"]:
         if c["contribution"] > 0 and c["value"] not in (None, NOT_KNOWN) and len(out) < n:
-            out.append(f"{c['label']} ({words(c['value'])})")
+            out.append(f"{c['label']} ({value_words(c['feature'], c['value'])})")
     return tuple(out)
 
 

@@ -167,7 +167,7 @@ def _next_time(inp: FeedbackInput, levels: dict, gaps: list[dict], dash: dict | 
     if consent == "not_sought" and inp.level in (2, 3):
         tips.append(
             "Ask a parent or carer for consent before sending, or say why asking would put a "
-            "child at risk (send consent \"not_required\" with your reason): "
+            "child at risk (say that consent is not required, and why): "
             + ("early help is voluntary and cannot start without it." if inp.level == 2
                else "an assessment should start with the family's agreement where it is safe.")
         )

@@ -63,7 +63,7 @@ CHILD_FLAGS = ("present_at_incident", "injured")
 class Choices:
     """The option lists the template needs, from the contract's own code lists."""
 
-    sources = [(code, f"{SOURCE_NAMES.get(code, code)} ({code})") for code in SOURCE_CODES]
+    sources = [(code, SOURCE_NAMES.get(code, code)) for code in SOURCE_CODES]
     concerns = [(value, label(value)) for value in PRIMARY_CONCERNS]
     consent = [(value, label(value)) for value in CONSENT]
     requests = [("", "Not said")] + [(value, label(value)) for value in REFERRER_REQUESTS]
