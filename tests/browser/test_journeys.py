@@ -105,7 +105,7 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     pages.sign_in(page, people["manager"])
     page.get_by_role("link", name="Awaiting my review").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Awaiting my review")
-    expect(page.get_by_role("table")).to_contain_text("Differs from recommendation")
+    expect(page.get_by_role("table")).to_contain_text("Above the recommendation")  # more protective: said, not flagged
     pages.check(page, "09-awaiting-my-review")
     page.get_by_role("link", name="NP-URGENT-1").click()
     expect(page.get_by_text("The worker departed from the recommendation")).to_be_visible()
@@ -114,6 +114,8 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     page.get_by_label("Rationale").fill("Agreed: urgent protection requested and a young child at home; assessment is right.")
     page.get_by_role("button", name="Confirm decision").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("decision confirmed")
+    # the release step is where the manager now is
+    expect(page.get_by_role("button", name="Release feedback to Demo Police")).to_be_visible()
     pages.check(page, "11-review-recorded")
     page.context.close()
 

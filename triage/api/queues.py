@@ -84,9 +84,10 @@ def overdue():
 @blp.response(200, QueueSchema, description="The queue.")
 @blp.problems(401, 403)
 def awaiting_my_review():
-    description = ("Decisions awaiting review that you did not make, oldest first."
+    description = ("Decisions awaiting review that you did not make, most urgent first, then the review due soonest."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
-    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user))
+    by_level = queues.level_urgencies(current_app.extensions["recommender"].guidance.config.urgency_rules)
+    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, level_urgency=by_level))
 
 
 @blp.route("/reviews-overdue", methods=["GET"])

@@ -100,6 +100,7 @@ POLICY: dict[str, frozenset[str]] = {
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,
     "GET /contacts/<contact_id>/feedback": MANAGERS,
+    "GET /feedback/to-release": MANAGERS,
     "POST /contacts/<contact_id>/feedback/release": MANAGERS,
     "GET /reports/partners": frozenset({"manager", "partner"}),
     "GET /reports/partners/<int:organisation_id>": frozenset({"manager", "partner"}),

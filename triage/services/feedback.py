@@ -320,6 +320,25 @@ def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease
     return row
 
 
+def awaiting_release() -> list[tuple[Contact, datetime]]:
+    """Confirmed outcomes whose feedback the partner has not had: (contact, when it was reviewed), oldest first.
+
+    A contact is waiting when a manager has reviewed its decision and no feedback was released
+    since that review (never released, or released before a later review changed the outcome).
+    """
+    reviewed = (select(Review.contact_id, func.max(Review.reviewed_at).label("at"))
+                .group_by(Review.contact_id).subquery())
+    released = (select(FeedbackRelease.contact_id, func.max(FeedbackRelease.released_at).label("at"))
+                .group_by(FeedbackRelease.contact_id).subquery())
+    query = (select(Contact, reviewed.c.at)
+             .join(reviewed, reviewed.c.contact_id == Contact.id)
+             .outerjoin(released, released.c.contact_id == Contact.id)
+             .where(Contact.status == Status.DECIDED,
+                    (released.c.at.is_(None)) | (released.c.at < reviewed.c.at))
+             .order_by(reviewed.c.at, Contact.id))
+    return [(contact, at) for contact, at in db.session.execute(query)]
+
+
 def released_feedback(organisation_id: int, *, released_from: datetime | None = None,
                       released_to: datetime | None = None) -> list[FeedbackRelease]:
     """The newest release per contact of one organisation, newest first (half-open date range)."""

@@ -10,12 +10,13 @@ formats them, the pages show them as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, case, select
 
-from triage.engine.guidance_config import URGENCIES
+from triage.engine.guidance_config import URGENCIES, UrgencyRule
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record.queries import latest_decisions
@@ -26,7 +27,39 @@ from triage.services.timeliness import review_due
 UNDECIDED = (Status.AWAITING_DECISION, Status.INFO_REQUESTED)
 #: Not yet decided, wherever it waits: the decision deadline runs on while agencies are asked.
 NOT_DECIDED = (*UNDECIDED, Status.CHECKS_REQUESTED)
-_URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))
+_URGENCY_RANK = {u: i for i, u in enumerate(URGENCIES)}
+_URGENCY_ORDER = case(_URGENCY_RANK, value=Contact.urgency, else_=len(URGENCIES))
+
+
+def level_urgencies(rules: Sequence[UrgencyRule]) -> dict[int, str]:
+    """The urgency the guidance gives a level on its own (its ``levels:`` rules): {4: "red", 3: "amber"}."""
+    out: dict[int, str] = {}
+    for rule in rules:
+        if rule.when is None and rule.levels:
+            for level in rule.levels:
+                out.setdefault(level, rule.urgency)
+    return out
+
+
+def review_urgency_order(level_urgency: Mapping[int, str] | None):
+    """The review queue's urgency key: the more urgent of the contact's own rating and its decided level's.
+
+    A decision at child protection is red in the review queue even when the contact came in green,
+    so a manager sees it before early-help decisions; ``level_urgency`` is ``level_urgencies`` of
+    the guidance (empty: the contact's own rating only).
+    """
+    by_level = {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
+    if not by_level:
+        return _URGENCY_ORDER
+    return case((case(by_level, value=Decision.level, else_=len(URGENCIES)) < _URGENCY_ORDER,
+                 case(by_level, value=Decision.level, else_=len(URGENCIES))), else_=_URGENCY_ORDER)
+
+
+def review_urgency(contact: Contact, decision: Decision | None, level_urgency: Mapping[int, str] | None) -> str | None:
+    """The same key in Python, for the tag a page shows beside the decision."""
+    ranked = [u for u in (contact.urgency, (level_urgency or {}).get(decision.level) if decision else None)
+              if u in _URGENCY_RANK]
+    return min(ranked, key=_URGENCY_RANK.__getitem__) if ranked else contact.urgency
 
 
 def duration_text(seconds: float) -> str:
@@ -115,14 +148,16 @@ def awaiting_checks(now: datetime | None = None) -> list[QueueItem]:
                                          else 10**12, item.contact.id))
 
 
-def _awaiting_review_query(*conditions) -> Select:
+def _awaiting_review_query(*conditions, level_urgency: Mapping[int, str] | None = None) -> Select:
+    """With ``level_urgency``, most urgent first (``review_urgency_order``); then the review due soonest."""
     decisions = latest_decisions().subquery()
     return (
         select(Contact, Decision)
         .join(decisions, decisions.c.contact_id == Contact.id)
         .join(Decision, Decision.id == decisions.c.id)
         .where(Contact.status == Status.AWAITING_REVIEW, *conditions)
-        .order_by(Decision.decided_at, Contact.id)
+        .order_by(*([review_urgency_order(level_urgency)] if level_urgency is not None else []),
+                  Decision.decided_at, Contact.id)
     )
 
 
@@ -131,8 +166,12 @@ def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueIt
     return QueueItem(contact, time_left(review_due(decision.decided_at), now), decision)
 
 
-def awaiting_review(user: User, now: datetime | None = None) -> list[QueueItem]:
-    """For a manager: decisions they may review (never their own), oldest decision first.
+def awaiting_review(user: User, now: datetime | None = None, *,
+                    level_urgency: Mapping[int, str] | None = None) -> list[QueueItem]:
+    """For a manager: decisions they may review (never their own), most urgent first, then the review due soonest.
+
+    Urgency is the contact's own or its decided level's, whichever is higher (``level_urgency``:
+    ``level_urgencies`` of the guidance).
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
     has not yet had oversight. Each item's time is left until the review is due, one working
@@ -140,7 +179,7 @@ def awaiting_review(user: User, now: datetime | None = None) -> list[QueueItem]:
     """
     now = now or utcnow()
     mine = Decision.decided_by_id == user.id
-    query = _awaiting_review_query(~mine if user.role == "manager" else mine)
+    query = _awaiting_review_query(~mine if user.role == "manager" else mine, level_urgency=level_urgency)
     return [_review_item(c, d, now) for c, d in db.session.execute(query)]
 
 

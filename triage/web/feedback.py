@@ -59,6 +59,13 @@ def feedback_list():
 # -- Managers: preview and release feedback on one contact ----------------------------------------
 
 
+@bp.get("/feedback/to-release")
+def feedback_to_release():
+    """Managers: confirmed outcomes whose feedback the partner has not had yet, waiting longest first."""
+    return render_template("feedback/to_release.html", page_title="Feedback to release",
+                           rows=feedback.awaiting_release(), nav_active="to-release")
+
+
 def _preview_page(contact: Contact, *, problem: Problem | None = None, status: int = 200):
     content = released = None
     try:

@@ -119,6 +119,21 @@ def children_ages(contact) -> str:
     return ", ".join(ages)
 
 
+def departure_text(decision) -> dict | None:
+    """A decision's departure where it matters: below the guidance floor, or below the recommendation.
+
+    A decision above the recommendation is more protective and needs no flag; one at the level
+    recommended needs none either. Returns a GOV.UK tag's text and classes, or None.
+    """
+    if decision is None:
+        return None
+    if decision.floor_level and decision.level < decision.floor_level:
+        return {"text": "Below the guidance floor", "classes": "govuk-tag--red"}
+    if decision.recommended_level and decision.level < decision.recommended_level:
+        return {"text": "Below the recommendation", "classes": "govuk-tag--orange"}
+    return None
+
+
 def has_endpoint(name: str) -> bool:
     """Whether a page exists yet, so a link to another team's page appears only once it does."""
     return name in current_app.view_functions
@@ -148,6 +163,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(next_step_text)
     app.add_template_global(finding_label)
     app.add_template_global(has_endpoint)
+    app.add_template_global(departure_text)
     app.add_template_filter(label)
     app.add_template_filter(factor_names)
     app.add_template_filter(capitalize_first)
