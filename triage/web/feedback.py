@@ -15,7 +15,7 @@ from triage.engine.errors import DomainError
 from triage.engine.workdays import london_today
 from triage.extensions import db
 from triage.http import downloads
-from triage.http.args import date_arg, date_range, month_arg
+from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg
 from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
@@ -27,6 +27,9 @@ from triage.web.present import SOURCE_NAMES
 bp = Blueprint("reports", __name__)
 
 MAX_FEEDBACK_ITEMS = 100
+#: The dashboard's lists of departures and of managers' changes show at most this many rows, so
+#: the page's size does not grow with the number of contacts in the range (the figures cover all).
+DASHBOARD_TABLE_ROWS = 20
 
 
 def _query_errors(exc: Problem) -> list[dict[str, str]]:
@@ -153,7 +156,8 @@ def dashboard():
         first = last - timedelta(days=reports.DASHBOARD_DAYS - 1)
     board = reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
     return render_template("reports/dashboard.html", page_title="Front door dashboard", board=board,
-                           error_list=errors, source_names=SOURCE_NAMES,
+                           error_list=errors, source_names=SOURCE_NAMES, table_rows=DASHBOARD_TABLE_ROWS,
+                           max_days=MAX_RANGE_DAYS,
                            first=request.args.get("from") or first.isoformat(),
                            last=request.args.get("to") or last.isoformat()), 200 if not errors else 400
 
