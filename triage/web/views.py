@@ -184,7 +184,7 @@ def queue():
     return render_template(
         "queue.html", rows=items, police_da=police_da, printable=printable, since=since,
         page_title="Police domestic abuse triage" if police_da else "Contacts awaiting decision",
-        nav_active="queue",
+        nav_active="queue", bodyClasses="app-wide", now=now,
     )
 
 
@@ -193,7 +193,7 @@ def reviews():
     by_level = queues.level_urgencies(guidance().config.urgency_rules)
     items = queues.awaiting_review(g.user, datetime.now(timezone.utc), level_urgency=by_level)
     return render_template("reviews.html", rows=items, page_title="Awaiting my review",
-                           nav_active="reviews", review_urgency=lambda row: queues.review_urgency(
+                           nav_active="reviews", bodyClasses="app-wide", review_urgency=lambda row: queues.review_urgency(
                                row.contact, row.decision, by_level))
 
 
