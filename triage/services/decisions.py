@@ -11,6 +11,8 @@ other gets 409 and nothing of theirs is stored.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm.exc import StaleDataError
 
 from triage.engine.errors import Conflict, Invalid, NotAllowed
@@ -116,7 +118,7 @@ def _refuse(errors: dict[str, list[str]], detail: str) -> None:
         raise Invalid(detail, errors=errors, title="Not recorded")
 
 
-def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> None:
+def _record(contact: Contact, target: str, row, kind: str, user: User, data, at: datetime | None = None) -> None:
     """Move the contact, add the row and its event, commit; a lost race becomes 409.
 
     The contact is flushed first so its row lock (PostgreSQL) or version check is taken
@@ -127,7 +129,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> 
         db.session.flush()
         db.session.add(row)
         db.session.flush()
-        audit.record(kind, contact_id=contact.id, user=user, data=data(row))
+        audit.record(kind, contact_id=contact.id, user=user, data=data(row), at=at)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -216,8 +218,10 @@ def _against(contact: Contact) -> dict:
 def record_decision(contact: Contact, user: User, *, level: int, rationale: str, marac_referral: bool = False,
                     next_steps: str | None = None, override_reason: str | None = None,
                     expected_version: int | None = None, consent: str | None = None,
-                    consent_reason: str | None = None) -> Decision:
+                    consent_reason: str | None = None, now: datetime | None = None) -> Decision:
     """Record a worker's threshold decision; the contact then awaits a manager's review.
+
+    ``now`` is when it was made (default: now); only the demo day passes an earlier time.
 
     The decision records which recommendation it was made against (screening or after checks)
     and the consent position (the contact's, unless the worker records another).
@@ -238,7 +242,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         model_version=contact.model_version, decided_by_id=user.id,
         corrects_id=getattr(latest_decision(contact.id), "id", None),
         recommendation_stage=(contact.recommendation or {}).get("stage") if contact.recommendation else None,
-        consent=consent, consent_reason=consent_reason,
+        consent=consent, consent_reason=consent_reason, **({"decided_at": now} if now else {}),
     )
     _record(contact, target, decision, "decided", user, lambda row: {
         "decision_id": row.id, "level": row.level, "rationale": row.rationale,
@@ -248,7 +252,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         "recommendation_stage": row.recommendation_stage, "consent": row.consent,
         "consent_reason": row.consent_reason,
         **_against(contact),
-    })
+    }, at=now)
     return decision
 
 
@@ -280,7 +284,7 @@ def _copied_errors(rationale: str, decision: Decision) -> list[str]:
 
 
 def record_review(contact: Contact, user: User, *, outcome: str, rationale: str, level: int | None = None,
-                  expected_version: int | None = None) -> Review:
+                  expected_version: int | None = None, now: datetime | None = None) -> Review:
     """A manager who did not make the decision confirms or changes it, with their own rationale."""
     target = workflow.check(contact.status, workflow.REVIEW, user.role)
     check_version(contact, expected_version)
@@ -294,13 +298,13 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
     review = Review(
         contact_id=contact.id, decision_id=decision.id, outcome=outcome,
         level=level if outcome == "changed" else decision.level, rationale=rationale.strip(),
-        reviewed_by_id=user.id,
+        reviewed_by_id=user.id, **({"reviewed_at": now} if now else {}),
     )
     _record(contact, target, review, "reviewed", user, lambda row: {
         "review_id": row.id, "decision_id": row.decision_id, "outcome": row.outcome,
         "level": row.level, "decision_level": decision.level, "rationale": row.rationale,
         "below_floor": contact.floor_level is not None and row.level < contact.floor_level,
-    })
+    }, at=now)
     return review
 
 

@@ -296,7 +296,7 @@ def latest_release(contact_id: str) -> FeedbackRelease | None:
     return latest(FeedbackRelease, contact_id)
 
 
-def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease:
+def release(contact: Contact, user: User, guidance: Guidance, *, now: datetime | None = None) -> FeedbackRelease:
     """Release the feedback to the partner: a new FeedbackRelease and a ``feedback_released`` event.
 
     The contact row is locked first so two managers releasing at once cannot both add one.
@@ -309,13 +309,14 @@ def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease
     if previous is not None and previous.content == content:
         raise Conflict("This feedback has already been released to the partner.",
                       slug="already-released")
-    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id)
+    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id,
+                          **({"released_at": now} if now else {}))
     db.session.add(row)
     db.session.flush()
     audit.record("feedback_released", contact_id=contact.id, user=user, data={
         "release_id": row.id, "level": content["level"], "organisation_id": contact.organisation_id,
         "supersedes": previous.id if previous else None,
-    })
+    }, at=now)
     db.session.commit()
     return row
 
