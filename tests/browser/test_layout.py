@@ -22,18 +22,18 @@ def test_the_queue_and_a_contact_fit_a_phone_and_the_queue_uses_a_wide_screen(ap
     table = page.locator("table.app-queue")
     assert table.bounding_box()["width"] > 1100  # not the 960 px column on a 1280 px screen
     assert _page_width(page) <= 1280
-    pages.check(page, "30-queue-desktop")
+    pages.check(page, "40-queue-desktop")
 
     page.set_viewport_size({"width": 375, "height": 800})
     page.reload()
     assert _page_width(page) <= 375, "the queue scrolls sideways on a phone"
     first = page.locator("table.app-queue tbody tr").first
     expect(first).to_contain_text("NP-URGENT-1")
-    pages.check(page, "31-queue-375")
+    pages.check(page, "41-queue-375")
     first.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Contact NP-URGENT-1")
     assert _page_width(page) <= 375, "the contact page scrolls sideways on a phone"
-    pages.check(page, "32-contact-375")
+    pages.check(page, "42-contact-375")
     page.goto("/awaiting-checks")
     assert _page_width(page) <= 375
     page.context.close()
@@ -44,7 +44,7 @@ def test_the_printable_view_is_one_line_per_contact_without_link_addresses_and_f
     page = pages.new_page()
     pages.sign_in(page, people["practitioner"])
     page.goto("/contacts?print=1")
-    pages.check(page, "33-printable-screen")
+    pages.check(page, "43-printable-screen")
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 1047, "height": 700})  # A4 landscape less 10 mm margins, at 96 dpi
     assert _page_width(page) <= 1047
@@ -64,5 +64,5 @@ def test_the_printable_view_is_one_line_per_contact_without_link_addresses_and_f
         parseFloat(getComputedStyle(document.querySelector('table.app-meeting td')).fontSize),
         Math.max(...[...document.querySelectorAll('table.app-meeting td *')].map(e => parseFloat(getComputedStyle(e).fontSize)))]""")
     assert secondary <= main
-    page.screenshot(path=str(pages.shots / "34-printable-print.png"), full_page=True)
+    page.screenshot(path=str(pages.shots / "44-printable-print.png"), full_page=True)
     page.context.close()
