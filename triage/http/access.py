@@ -115,6 +115,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /admin/users/new": ADMINS,
     "GET /admin/users/<int:user_id>": ADMINS,
     "POST /admin/users/<int:user_id>/password": ADMINS,
+    "GET /admin/users/<int:user_id>/deactivate": ADMINS,
     "POST /admin/users/<int:user_id>/deactivate": ADMINS,
     "POST /admin/users/<int:user_id>/reactivate": ADMINS,
     "POST /admin/users/<int:user_id>/tokens": ADMINS,
