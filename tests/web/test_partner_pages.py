@@ -73,3 +73,14 @@ def test_a_refusal_page_speaks_to_the_person_refused(client, people, role, says,
     assert response.status_code == 403
     page = response.get_data(as_text=True).replace("&#39;", "'")
     assert says in page and never not in page
+
+
+def test_an_impossible_month_is_refused_once_in_gov_uk_words(client, people):
+    sign_in(client, people["partner"])
+    response = client.get("/reports/partners", follow_redirects=True)
+    url = response.request.path
+    page = client.get(f"{url}?month=2026-13", headers={"Accept": "text/html"})
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "Enter a month written YYYY-MM, for example 2026-11." in text
+    assert "1..12" not in text
