@@ -150,7 +150,7 @@ def test_recording_a_phone_contact_shows_errors_then_the_contact(app, people, pa
     pages.check(page, "30-record-a-contact")
     page.get_by_label("Organisation").fill("Member of the public")
     page.locator("#children-0-age_years").fill("seven")
-    page.get_by_role("button", name="Save contact").click()
+    page.get_by_role("button", name="Continue").click()
     summary = page.locator(".govuk-error-summary")
     expect(summary.get_by_role("link", name="Child 1 age: Must be a whole number.")).to_be_visible()
     # nothing was chosen for the caller: who called, about what and consent must be said
@@ -166,6 +166,11 @@ def test_recording_a_phone_contact_shows_errors_then_the_contact(app, people, pa
     page.locator("#children-0-nhs_number").fill("943 476 5919")
     page.get_by_label("Drug misuse: concerns about a parent or carer").check()
     page.get_by_label("What the caller said").fill("A neighbour heard shouting and a child crying late at night.")
+    page.get_by_role("button", name="Continue").click()
+    # GOV.UK "Check your answers": nothing stored until confirmed
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check the contact before you save it")
+    expect(page.get_by_text("Drug misuse: concerns about a parent or carer")).to_be_visible()
+    pages.check(page, "31b-record-a-contact-check")
     page.get_by_role("button", name="Save contact").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Contact PHONE-")
     pages.check(page, "32-recorded-contact")

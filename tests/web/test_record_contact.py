@@ -13,6 +13,7 @@ GOOD = {
     "narrative": "Shouting next door most nights; a small child crying; a man's voice threatening.",
     "children-0-child_reference": "PH-C-1", "children-0-age_years": "3", "children-0-present_at_incident": "yes",
     "da_incidents_12m": "4", "da_perpetrator_in_household": "yes",
+    "step": "confirm",  # as sent from "Check your answers"
 }
 
 
@@ -156,3 +157,26 @@ def _multi(data: dict):
     from werkzeug.datastructures import MultiDict
 
     return MultiDict([(k, v) for k, vs in data.items() for v in (vs if isinstance(vs, list) else [vs])])
+
+
+def test_nothing_is_stored_until_the_person_has_checked_their_answers(app, signed_in):
+    from sqlalchemy import func, select
+
+    from triage.extensions import db
+    from triage.record.tables import Contact
+
+    client = signed_in("practitioner")
+    first = dict(GOOD, step="", factors=["3B"])
+    check = client.post("/contacts/new", data=first)
+    page = check.get_data(as_text=True)
+    assert check.status_code == 200 and "Check the contact before you save it" in page
+    assert "Domestic abuse: concerns about a parent or carer" in page and "Member of the public" in page
+    assert '<input type="hidden" name="factors" value="3B">' in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    back = client.post("/contacts/new", data=dict(first, step="change")).get_data(as_text=True)
+    assert "Record a contact" in back and 'value="PH-C-1"' in back and "There is a problem" not in back
+    saved = client.post("/contacts/new", data=dict(first, step="confirm"))
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 1

@@ -250,8 +250,11 @@ def _page(values: dict, errors: dict[str, list[str]], status: int = 200):
 def record_contact():
     if request.method == "GET":
         return _page(_defaults(), {})
-    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    values = {key: value for key, value in request.form.items() if key not in ("csrf_token", "step")}
     values["factors"] = request.form.getlist("factors")
+    step = request.form.get("step", "")
+    if step == "change":  # back from "Check your answers" to the form, everything kept
+        return _page(values, {})
     received = parse_received(values.get("received_at", ""))
     document = build_document(request.form, received or "")
     contact, errors = validate_contact(document)
@@ -261,6 +264,9 @@ def record_contact():
         errors["received_at"] = ["Enter the date and time of the call like 20/11/2026 08:05"]
     if errors:
         return _page(values, errors, 422)
+    if step != "confirm":  # GOV.UK "Check your answers": nothing is stored until the person confirms
+        return render_template("record_check.html", values=values, document=contact, choices=Choices(),
+                               page_title="Check the contact before you save it", nav_active="record")
     try:
         stored, created = submit(contact, g.user, current_app.extensions["recommender"])
     except Invalid as exc:  # a call time in the future: shown on its field, nothing recorded
