@@ -77,7 +77,12 @@ def test_admin_creates_a_practitioner_who_signs_in_then_deactivates_them(app, pe
 
     # ... and deactivates the account.
     admin.get_by_role("button", name="Deactivate account").click()
+    # asked first: the page says what will happen; nothing has changed yet
+    expect(admin.get_by_role("heading", level=1)).to_have_text(f"Deactivate {EMAIL}?")
+    pages.check(admin, "45b-admin-confirm-deactivation")
+    admin.get_by_role("button", name="Yes, deactivate this account").click()
     expect(admin.locator(".govuk-notification-banner")).to_contain_text(f"{EMAIL} is deactivated")
+    expect(admin.get_by_text("No: the account is deactivated")).to_be_visible()
     expect(admin.get_by_role("button", name="Reactivate account")).to_be_visible()
     pages.check(admin, "46-admin-account-deactivated")
     admin.get_by_role("link", name="Back to people and access").click()

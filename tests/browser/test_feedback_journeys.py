@@ -8,6 +8,8 @@ a screenshot under ``screenshots/``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -33,7 +35,13 @@ def test_manager_releases_feedback_and_the_police_read_it_and_their_report(app, 
 
     manager = pages.new_page()
     pages.sign_in(manager, people["manager"])
-    manager.goto(f"/contacts/{seeded['routine']}/feedback")
+    # found from the manager's home, not typed in: what needs them now, then the list to release
+    expect(manager.get_by_role("heading", level=1)).to_have_text("What needs you now")
+    pages.check(manager, "19-manager-home")
+    manager.get_by_role("link", name="Feedback to release").first.click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Feedback to release")
+    pages.check(manager, "19b-feedback-to-release")
+    manager.get_by_role("link", name=re.compile("^" + re.escape(reference))).click()
     expect(manager.get_by_role("heading", level=1)).to_have_text(f"Feedback on {reference}")
     pages.check(manager, "20-feedback-preview")
     manager.get_by_role("button", name="Release feedback to Demo Police").click()

@@ -41,7 +41,7 @@ def test_missing_values_are_not_known_never_reasons():
         {"feature": "checks.police", "label": "What police checks found", "value": "not asked", "contribution": 0.1}]}
     says, missing = contact_items(expl)
     assert [s["text"] for s in says] == [
-        "Further concerns: domestic abuse (the child), neglect. This points towards a higher level.",
+        "Further concerns: Domestic abuse: concerns about the child; Neglect. This points towards a higher level.",
         "Consent to share: obtained. This points towards a lower level."]
     assert [m["text"] for m in missing] == ["A child was injured: not known from the contact."]
 

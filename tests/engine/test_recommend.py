@@ -91,14 +91,15 @@ def test_rationale_cites_the_guidance_marac_consent_and_what_is_missing():
     assert "DASH: 16 yes answers; high risk." in text
     assert "A MARAC referral is recommended: visible high risk on the DASH count." in text
     assert "Consent: Consent is not a barrier" in text
-    assert "Missing from the contact: domestic_abuse.incidents_12m and children.1.present_at_incident." in text
+    assert ("Missing from the contact: how many incidents police know of in the last 12 months and whether "
+            "child 2 was present at the incident." in text)
     assert "Decision due by 10:00 on Thursday 19 November 2026." in text
 
 
 def test_rationale_says_when_no_rule_sets_a_level():
     text = recommend(contact(consent="not_sought"))["rationale_draft"]
     assert "No hard rule in the threshold guidance sets a level for this contact." in text
-    assert "Missing from the contact: consent." in text
+    assert "Missing from the contact: whether the family consented (or why you did not ask)." in text
 
 
 def test_rationale_adds_the_classifier_reasons_when_given():

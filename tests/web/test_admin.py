@@ -187,7 +187,7 @@ def test_an_empty_form_names_every_missing_field(app, admin, people):
     ({"role": "partner"}, {"organisation": "Enter the partner&#39;s organisation: a partner sees only its own contacts"}),
     ({"role": "partner", "organisation": "   "},
      {"organisation": "Enter the partner&#39;s organisation: a partner sees only its own contacts"}),
-    ({"organisation": "N" * 121}, {"organisation": "Organisation must be 120 characters or fewer"}),
+    ({"role": "partner", "organisation": "N" * 121}, {"organisation": "Organisation must be 120 characters or fewer"}),
     ({"password": "eleven char"}, {"password": "Password must be 12 characters or more"}),
     ({"email": "", "role": "partner", "password": "short"},
      {"email": "Enter an email address",
@@ -382,6 +382,7 @@ def test_every_button_needs_the_forms_csrf_token(app, admin, people):
     assert response.status_code == 400
     assert stored_user(app, target.email).is_active
     page = admin.get(f"/admin/users/{target.id}").get_data(as_text=True)
+    page += admin.get(f"/admin/users/{target.id}/deactivate").get_data(as_text=True)  # the confirmation step
     forms = re.findall(r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf_token" value="([^"]+)">',
                        page)
     assert {action for action, _ in forms} == {f"/admin/users/{target.id}/deactivate",
@@ -429,3 +430,43 @@ def test_a_bad_new_password_is_refused_by_its_field_and_nothing_changes(app, adm
     assert message in page and 'href="#password"' in page
     assert stored_user(app, person.email).password_hash == before
     assert access_events(app) == []
+
+
+# -- Issue 15 item 9 --------------------------------------------------------------------------------
+
+
+def test_council_staff_cannot_be_given_a_partner_organisation(app, admin):
+    before = user_count(app)
+    response = new_user(admin, email="new.worker@council.invalid", role="practitioner",
+                        organisation="Demo Police", password="a long enough password")
+    assert response.status_code == 400
+    assert "Leave the organisation empty for council staff" in response.get_data(as_text=True)
+    assert user_count(app) == before
+
+
+def test_deactivating_asks_first_and_then_says_the_person_cannot_sign_in(app, admin, people):
+    person = people["partner"]
+    page = admin.get(f"/admin/users/{person.id}").get_data(as_text=True)
+    assert f'href="/admin/users/{person.id}/deactivate"' in page  # a link to the question, not a button that acts
+    assert f'action="/admin/users/{person.id}/deactivate"' not in page
+    question = admin.get(f"/admin/users/{person.id}/deactivate").get_data(as_text=True)
+    assert f"Deactivate {person.email}?" in question and "Yes, deactivate this account" in question
+    assert "live API token" in question
+    with app.app_context():
+        assert db.session.get(User, person.id).is_active  # asking changed nothing
+    admin.post(f"/admin/users/{person.id}/deactivate")
+    page = admin.get(f"/admin/users/{person.id}").get_data(as_text=True)
+    assert "Deactivated" in page and "No: the account is deactivated" in page and "Yes, with a password" not in page
+
+
+def test_an_administrator_cannot_issue_an_api_token_to_themselves(app, admin, people):
+    me = people["admin"]
+    page = admin.get(f"/admin/users/{me.id}").get_data(as_text=True)
+    assert "Issue an API token" not in page and "Nobody issues a token to their own account" in page
+    with app.app_context():
+        tokens = db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == me.id))
+    response = admin.post(f"/admin/users/{me.id}/tokens")
+    assert response.status_code == 409
+    assert "You cannot issue an API token to your own account" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == me.id)) == tokens

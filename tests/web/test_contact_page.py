@@ -158,9 +158,12 @@ def test_a_manager_confirms_a_decision_with_a_rationale(app, client, people, con
     assert "Confirm decision" in page and "Change decision" in page
     response = client.post(f"/contacts/{contact_id}/review", data={
         "outcome": "confirmed", "rationale": "Proportionate: consent given and no indicator of harm today."})
-    assert response.status_code == 302 and response.location == "/reviews"
+    # the release step is where the manager is once the decision is confirmed
+    assert response.status_code == 302 and response.location == f"/contacts/{contact_id}/feedback"
     with app.app_context():
         assert _contact(app, contact_id).status == "decided"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Release feedback to" in page and "release it to" in page
 
 
 def test_a_manager_changing_a_decision_must_choose_the_new_level(app, client, people, contact_id):

@@ -89,7 +89,48 @@ def test_a_manager_sees_decisions_by_others_to_review_and_where_they_departed(ap
     sign_in(client, people["manager"])
     page = client.get("/reviews").get_data(as_text=True)
     assert _references(page) == ["TO-REVIEW"]
-    assert ("Differs from recommendation" in page) == (chosen != recommended)
+    # more protective than recommended: said, but not flagged as a departure that needs a look
+    assert ("Above the recommendation" in page) == (chosen > recommended)
+    assert "Below the recommendation" not in page and "Differs from recommendation" not in page
+
+
+def test_awaiting_my_review_puts_child_protection_and_red_first_then_the_review_due_soonest(
+        app, client, people, store):
+    """A child protection decision is red in the review queue even when the contact came in green."""
+    from tests.decision_support import OVERRIDE, RATIONALE, decide, pin
+    from tests.web.conftest import sign_in
+
+    made = {}
+    for reference, recommended, level, urgency in (("EH-OLDEST", 2, 2, "green"), ("CP-NEWER", 2, 4, "green"),
+                                                   ("CIN-AMBER", 3, 3, "amber"), ("EH-NEWEST", 2, 2, "green")):
+        pin(app, level=recommended, floor=1, urgency=urgency)
+        made[reference] = store(partner_reference=reference, received_at=hours_ago(3))
+        body = {"level": level, "rationale": RATIONALE}
+        if level != recommended:
+            body["override_reason"] = OVERRIDE
+        assert decide(client, people["practitioner"], made[reference], **body).status_code == 201
+    sign_in(client, people["manager"])
+    page = client.get("/reviews").get_data(as_text=True)
+    assert _references(page) == ["CP-NEWER", "CIN-AMBER", "EH-OLDEST", "EH-NEWEST"]
+    first = page[page.index("CP-NEWER") - 1500: page.index("CP-NEWER")]
+    assert "govuk-tag--red" in first
+    api = client.get("/api/v1/queues/awaiting-my-review", headers=people["manager"].headers).get_json()
+    assert [item["partner_reference"] for item in api["items"]] == _references(page)
+
+
+def test_a_decision_below_the_recommendation_or_the_floor_is_flagged_for_the_manager(
+        app, client, people, store):
+    from tests.decision_support import OVERRIDE, RATIONALE, decide, pin
+    from tests.web.conftest import sign_in
+
+    pin(app, level=3, floor=1)
+    below = store(partner_reference="BELOW-REC", received_at=hours_ago(2))
+    assert decide(client, people["practitioner"], below, level=2, rationale=RATIONALE,
+                  override_reason=OVERRIDE).status_code == 201
+    sign_in(client, people["manager"])
+    page = client.get("/reviews").get_data(as_text=True)
+    row = page[page.index("BELOW-REC"):]
+    assert "Below the recommendation" in row and "govuk-tag--orange" in row
 
 
 def test_awaiting_my_review_shows_when_each_review_is_due_and_warns_when_one_is_late(

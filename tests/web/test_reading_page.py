@@ -72,7 +72,7 @@ def test_a_recommendation_stored_before_the_reading_keeps_its_own_list(app, clie
         contact = _contact(contact_id)
         rec = dict(contact.recommendation)
         rec.pop("reading")
-        rec["what_would_change"] = [{"statement": "x", "text": "An older statement, kept as it was stored."}]
+        rec["what_would_change"] = [{"statement": "An older statement, kept as it was stored."}]
         contact.recommendation = rec
         db.session.commit()
     sign_in(client, people["practitioner"])

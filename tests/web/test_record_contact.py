@@ -13,6 +13,7 @@ GOOD = {
     "narrative": "Shouting next door most nights; a small child crying; a man's voice threatening.",
     "children-0-child_reference": "PH-C-1", "children-0-age_years": "3", "children-0-present_at_incident": "yes",
     "da_incidents_12m": "4", "da_perpetrator_in_household": "yes",
+    "step": "confirm",  # as sent from "Check your answers"
 }
 
 
@@ -99,3 +100,83 @@ def test_text_no_database_can_store_is_refused_before_anything_is_recorded(app, 
 
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_nothing_is_chosen_for_the_caller_before_they_say_it(signed_in):
+    """Issue 15 item 6: no source, concern or consent preselected; codes never shown in the choices."""
+    page = signed_in("practitioner").get("/contacts/new").get_data(as_text=True)
+    for name in ("source_code", "primary_concern"):
+        select = page[page.index(f'name="{name}"'):]
+        select = select[: select.index("</select>")]
+        assert re.findall(r'<option value="([^"]*)" selected', select) == [""], name  # only "Choose ..."
+    consent = page[page.index('name="consent"') - 200:]
+    consent = consent[: consent.index("</fieldset>")]
+    assert "checked" not in consent
+    assert "(1A)" not in page and "11A" not in page.replace('value="11A"', "")
+
+
+def test_a_phone_contact_must_say_who_called_about_what_with_an_account_and_a_real_phone_number(signed_in):
+    data = dict(GOOD, source_code="", primary_concern="", consent="", narrative="", referrer_phone="abc")
+    response = signed_in("practitioner").post("/contacts/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<a href="#source_code">Who made the contact: Select who made the contact</a>' in page
+    assert '<a href="#primary_concern">Main concern: Select the main concern</a>' in page
+    assert '<a href="#consent">Consent: Select whether the family has agreed to this contact</a>' in page
+    assert '<a href="#narrative">What the caller said: Enter what the caller said' in page
+    assert ('<a href="#referrer_phone">Caller\'s phone number: Enter a phone number, like 01632 960 001'
+            in page.replace("&#39;", "'"))
+    assert "Must be one of" not in page  # the contract's words for a JSON value are not the page's
+
+
+def test_the_form_records_factors_a_disclosure_and_a_childs_identifiers(app, signed_in):
+    data = dict(GOOD, **{"partner_reference": "PHONE-ID-1", "children-0-disclosed_harm": "yes",
+                         "children-0-nhs_number": "943 476 5919", "factors": ["3B", "11A"]})
+    document = build_document(_multi(data), parse_received(GOOD["received_at"]))
+    assert document["factors"] == ["3B", "11A"]
+    assert document["children"][0]["disclosed_harm"] is True
+    assert document["children"][0]["identifiers"] == {"nhs_number": "9434765919"}
+    response = signed_in("practitioner").post("/contacts/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    from sqlalchemy import select
+
+    from triage.extensions import db
+    from triage.record.tables import Contact
+
+    with app.app_context():
+        contact = db.session.scalar(select(Contact).where(Contact.partner_reference == "PHONE-ID-1"))
+        assert contact.payload["factors"] == ["3B", "11A"]
+        assert contact.children[0].child_id  # the identifier became the service's own child record
+        assert "9434765919" not in str(contact.payload)  # the value itself is never stored
+    bad = signed_in("practitioner").post("/contacts/new", data=dict(data, **{"children-0-nhs_number": "12345"}))
+    assert bad.status_code == 422
+    assert "Enter the child&#39;s NHS number as 10 digits" in bad.get_data(as_text=True)
+
+
+def _multi(data: dict):
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict([(k, v) for k, vs in data.items() for v in (vs if isinstance(vs, list) else [vs])])
+
+
+def test_nothing_is_stored_until_the_person_has_checked_their_answers(app, signed_in):
+    from sqlalchemy import func, select
+
+    from triage.extensions import db
+    from triage.record.tables import Contact
+
+    client = signed_in("practitioner")
+    first = dict(GOOD, step="", factors=["3B"])
+    check = client.post("/contacts/new", data=first)
+    page = check.get_data(as_text=True)
+    assert check.status_code == 200 and "Check the contact before you save it" in page
+    assert "Domestic abuse: concerns about a parent or carer" in page and "Member of the public" in page
+    assert '<input type="hidden" name="factors" value="3B">' in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    back = client.post("/contacts/new", data=dict(first, step="change")).get_data(as_text=True)
+    assert "Record a contact" in back and 'value="PH-C-1"' in back and "There is a problem" not in back
+    saved = client.post("/contacts/new", data=dict(first, step="confirm"))
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 1

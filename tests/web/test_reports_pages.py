@@ -161,3 +161,31 @@ def test_feedback_page_is_for_partners_only(app, people, role):
 def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/reports/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_dashboards_size_does_not_grow_with_the_contacts_and_its_range_is_checked(app, client, people,
+                                                                                       monkeypatch):
+    """Issue 15 item 5: the lists of departures are capped (and say so), both ends and the length are checked."""
+    from tests.decision_support import OVERRIDE, RATIONALE
+    from triage.web import feedback as feedback_pages
+
+    monkeypatch.setattr(feedback_pages, "DASHBOARD_TABLE_ROWS", 2)
+    for n in range(3):
+        contact_id = submit(client, people["partner"], partner_reference=f"DEPART-{n}")
+        with app.app_context():
+            level = db.session.get(Contact, contact_id).recommended_level
+        assert decide(client, people["practitioner"], contact_id, level=level % 4 + 1, rationale=RATIONALE,
+                      override_reason=OVERRIDE, consent="obtained").status_code == 201
+    manager = sign_in(app, people["manager"])
+    body = page(manager, "/reports/dashboard")
+    table = body[body.index("Decisions that departed"):]
+    table = table[: table.index("</table>")]
+    assert table.count('<tr class="govuk-table__row">') == 2 + 1  # two rows and the heading row
+    assert "the first 2 of 3 by date received" in table
+    assert "At most 366 days before the end date" in body
+
+    both_bad = page(manager, "/reports/dashboard?from=yesterday&to=2026-13-01", status=400)
+    assert 'href="#from"' in both_bad and 'href="#to"' in both_bad
+    too_long = page(manager, "/reports/dashboard?from=1990-01-01&to=2100-01-01", status=400)
+    assert 'href="#from"' in too_long and 'href="#to"' in too_long
+    assert "at most 366 days" in page(manager, "/reports/dashboard?from=2024-01-01&to=2026-01-01", status=400)

@@ -17,6 +17,7 @@ from triage.api.openapi import Blueprint
 from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
 from triage.http.args import page_args
+from triage.http.current import guidance
 from triage.record.tables import utcnow
 from triage.services import checks, queues
 
@@ -96,9 +97,10 @@ def overdue():
 @blp.response(200, QueueSchema, description="The queue.")
 @blp.problems(401, 403, 422)
 def awaiting_my_review():
-    description = ("Decisions awaiting review that you did not make, oldest first."
+    description = ("Decisions awaiting review that you did not make, most urgent first, then the review due soonest."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
-    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, None, *page_args()))
+    by_level = queues.level_urgencies(guidance().config.urgency_rules)
+    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, None, *page_args(), level_urgency=by_level))
 
 
 @blp.route("/reviews-overdue", methods=["GET"])

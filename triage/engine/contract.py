@@ -53,6 +53,17 @@ UPN_PATTERN = "^[A-Z][0-9]{11}[0-9A-Z]$"
 _EMAIL = "^[^@\\s]+@[^@\\s]+$"
 
 
+def _chars(most: int, *, required: bool = False) -> validate.Length:
+    """A text's length limit, refused in words a person can act on (GOV.UK style), not "Length must be between"."""
+    if required:
+        return validate.Length(min=1, max=most, error="Must not be empty, and must be {max} characters or fewer.")
+    return validate.Length(max=most, error="Must be {max} characters or fewer.")
+
+
+def _whole(least: int, most: int) -> validate.Range:
+    return validate.Range(min=least, max=most, error="Must be a whole number from {min} to {max}.")
+
+
 def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
     return validate.OneOf(choices, error="Must be one of: {choices}.")
 
@@ -159,19 +170,19 @@ class _Strict(Schema):
 
 
 class ReferrerSchema(_Strict):
-    name = StrictString(validate=validate.Length(max=120))
-    role = StrictString(validate=validate.Length(max=120))
+    name = StrictString(validate=_chars(120))
+    role = StrictString(validate=_chars(120))
     email = StrictString(
-        validate=[validate.Length(max=254), Pattern(_EMAIL, error="Must be an email address.")],
+        validate=[_chars(254), Pattern(_EMAIL, error="Must be an email address.")],
         metadata={"format": "email"},
     )
-    phone = StrictString(validate=validate.Length(max=40))
+    phone = StrictString(validate=_chars(40))
 
 
 class SourceSchema(_Strict):
     code = StrictString(required=True, validate=_one_of(SOURCE_CODES))
-    organisation = StrictString(required=True, validate=validate.Length(min=1, max=120))
-    team = StrictString(validate=validate.Length(max=120))
+    organisation = StrictString(required=True, validate=_chars(120, required=True))
+    team = StrictString(validate=_chars(120))
     referrer = fields.Nested(ReferrerSchema)
 
 
@@ -195,8 +206,9 @@ class IdentifiersSchema(_Strict):
 
 
 class ChildSchema(_Strict):
-    child_reference = StrictString(required=True, validate=validate.Length(min=1, max=64))
-    age_years = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=17))
+    child_reference = StrictString(required=True, validate=_chars(64, required=True))
+    age_years = StrictInteger(allow_none=True, validate=validate.Range(
+        min=0, max=17, error="Must be an age in whole years from {min} to {max}; for an unborn child, say so instead."))
     unborn = StrictBoolean(load_default=False)
     sex = StrictString(validate=_one_of(SEXES))
     ethnicity = StrictString(validate=_one_of(ETHNICITIES))
@@ -205,7 +217,7 @@ class ChildSchema(_Strict):
     injured = StrictBoolean(allow_none=True)
     disclosed_harm = StrictBoolean(allow_none=True)
     current_status = StrictString(validate=_one_of(CHILD_STATUSES))
-    previous_referrals_12m = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=100))
+    previous_referrals_12m = StrictInteger(allow_none=True, validate=_whole(0, 100))
     identifiers = fields.Nested(IdentifiersSchema)
 
 
@@ -220,7 +232,7 @@ class DashSchema(_Strict):
 
 class DomesticAbuseSchema(_Strict):
     dash = fields.Nested(DashSchema)
-    incidents_12m = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=500))
+    incidents_12m = StrictInteger(allow_none=True, validate=_whole(0, 500))
     weapon_used = StrictBoolean(allow_none=True)
     strangulation = StrictBoolean(allow_none=True)
     victim_pregnant = StrictBoolean(allow_none=True)
@@ -241,7 +253,7 @@ class ContactSchema(_Strict):
     partner_reference = StrictString(
         required=True,
         validate=[
-            validate.Length(min=1, max=64),
+            _chars(64, required=True),
             Pattern(
                 REFERENCE_PATTERN,
                 error="Must start with a letter or digit and use only letters, digits and . _ / -",
@@ -255,14 +267,15 @@ class ContactSchema(_Strict):
     primary_concern = StrictString(required=True, validate=_one_of(PRIMARY_CONCERNS))
     factors = fields.List(
         StrictString(validate=_one_of(FACTOR_CODES)),
-        validate=[validate.Length(max=40), _unique],
+        validate=[validate.Length(max=40, error="List no more than {max} factors."), _unique],
     )
     children = fields.List(
-        fields.Nested(ChildSchema), required=True, validate=validate.Length(min=1, max=12)
+        fields.Nested(ChildSchema), required=True,
+        validate=validate.Length(min=1, max=12, error="Give at least one child and no more than {max}.")
     )
     domestic_abuse = fields.Nested(DomesticAbuseSchema)
     consent = StrictString(required=True, validate=_one_of(CONSENT))
-    narrative = StrictString(validate=validate.Length(max=20000))
+    narrative = StrictString(validate=_chars(20000))
     referrer_request = StrictString(validate=_one_of(REFERRER_REQUESTS))
 
     @validates_schema(skip_on_field_errors=False)

@@ -22,7 +22,7 @@ from triage.engine import features as F
 from triage.engine.classifier import SCALE, OrdinalModel, Scored
 from triage.engine.contract import GRADINGS
 from triage.engine.history import UNKNOWN, KnownHistory
-from triage.engine.words import NOT_KNOWN, words
+from triage.engine.words import NOT_KNOWN, value_words, words
 
 _LABELS = {f.name: f.label for f in F.FIELDS}
 TRI_VALUES = ("yes", "no", "not known")
@@ -82,8 +82,6 @@ def main_reasons(expl: dict, n: int = 3) -> tuple[str, ...]:
     A "not known" answer can carry weight (missing information is itself a risk the model learnt),
     but it is not a reason a practitioner can cite; it shows in the explanation and the gaps instead.
     """
-    from triage.engine.reading import value_words  # reading reads explanations; imported late, no cycle
-
     out = []
     for c in expl["contributions"]:
         if c["feature"].startswith("checks."):

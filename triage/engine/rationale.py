@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from triage.engine.guidance import GuidanceResult
+from triage.engine.words import gap_label
 from triage.engine.workdays import LONDON
 
 MARAC_LABELS = {
@@ -77,7 +78,7 @@ def draft_rationale(result: GuidanceResult, *, level: int, level_names: dict[int
     consent = result.consent_position(level)
     sentences.append(f"Consent: {consent['note']}")
     if result.information_gaps:
-        fields = _join([gap["field"] for gap in result.information_gaps])
+        fields = _join(list(dict.fromkeys(gap_label(gap["field"]) for gap in result.information_gaps)))
         sentences.append(f"Missing from the contact: {fields}.")
     due = result.decision_due_at.astimezone(LONDON)
     sentences.append(f"Decision due by {due:%H:%M on %A} {due.day} {due:%B %Y}.")

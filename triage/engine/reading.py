@@ -26,43 +26,11 @@ from typing import Any
 from triage.engine.features import NOT_ASKED, NOT_GIVEN
 from triage.engine.features import NOT_KNOWN as NOT_KNOWN_TO_THEM
 from triage.engine.guidance_config import ChecksConfig
-from triage.engine.words import NOT_KNOWN, words
+from triage.engine.words import NOT_KNOWN, value_words
 
-#: The DfE Children in Need census factors (contract ``factors``), as a worker says them.
-FACTOR_WORDS = {
-    **{f"{n}{who}": f"{what} ({whom})" for n, what in (
-        ("1", "alcohol misuse"), ("2", "drug misuse"), ("3", "domestic abuse"), ("4", "mental health"),
-        ("5", "learning disability"), ("6", "physical disability or illness"))
-       for who, whom in (("A", "the child"), ("B", "a parent or carer"), ("C", "another person in the household"))},
-    "7A": "young carer", **{f"8{x}": "private fostering" for x in "BCDEF"},
-    "9A": "unaccompanied asylum-seeking child", "10A": "going missing", "11A": "child sexual exploitation",
-    "12A": "trafficking", "13A": "gangs", "14A": "socially unacceptable behaviour", "15A": "self-harm",
-    "16A": "neglect", "17A": "emotional abuse", "18B": "physical abuse by a child", "18C": "physical abuse by an adult",
-    "19B": "sexual abuse by a child", "19C": "sexual abuse by an adult", "20": "other concerns",
-    "21": "no further concerns", "22A": "female genital mutilation", "23A": "abuse linked to faith or belief",
-    "24A": "child criminal exploitation",
-}
-SOURCE_WORDS = {"police": "the police", "health": "a health service", "school": "a school or education service",
-                "housing": "housing", "individual": "a member of the public or the family",
-                "local authority service": "a council service", "legal agency": "another legal agency",
-                "anonymous": "someone anonymous", "unknown": "not recorded", "other": "another organisation"}
 _MISSING = (None, NOT_KNOWN, NOT_GIVEN)
 UP = "points towards a higher level"
 DOWN = "points towards a lower level"
-
-
-def value_words(feature: str, value: Any) -> str:
-    if feature == "factors":
-        return ", ".join(FACTOR_WORDS.get(code, "another concern") for code in value) or "none"
-    if feature == "source.code":
-        return SOURCE_WORDS.get(value, words(value))
-    if feature == "guidance_floor":
-        return f"level {value}" if value else "none"
-    if feature == "history.highest_level":
-        return "none decided before" if value is None else f"level {value}"
-    if feature == "domestic_abuse.dash":
-        return f"{value} questions answered yes"
-    return words(value)
 
 
 def _is_missing(feature: str, value: Any) -> bool:

@@ -123,6 +123,7 @@ POLICY: dict[str, frozenset[str]] = {
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,
     "GET /contacts/<contact_id>/feedback": MANAGERS,
+    "GET /feedback/to-release": MANAGERS,
     "POST /contacts/<contact_id>/feedback/release": MANAGERS,
     "GET /reports/partners": frozenset({"manager", "partner"}),
     "GET /reports/partners/<int:organisation_id>": frozenset({"manager", "partner"}),
@@ -137,6 +138,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /admin/users/new": ADMINS,
     "GET /admin/users/<int:user_id>": ADMINS,
     "POST /admin/users/<int:user_id>/password": ADMINS,
+    "GET /admin/users/<int:user_id>/deactivate": ADMINS,
     "POST /admin/users/<int:user_id>/deactivate": ADMINS,
     "POST /admin/users/<int:user_id>/reactivate": ADMINS,
     "POST /admin/users/<int:user_id>/tokens": ADMINS,

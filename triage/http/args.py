@@ -85,8 +85,8 @@ def month_arg() -> date:
         return london_today().replace(day=1)
     try:
         return parse_month(value)
-    except ValueError as exc:
-        raise _invalid("month", f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+    except ValueError:  # a malformed text or an impossible month ("2026-13") alike
+        raise _invalid("month", "Enter a month written YYYY-MM, for example 2026-11.") from None
 
 
 #: The longest cursor a page link carries (a few sort keys, base64): anything longer was not ours.

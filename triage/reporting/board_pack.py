@@ -47,6 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from triage.engine.guidance_config import REFERRAL_LEVEL
+from triage.engine.words import SOURCE_NAMES
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record.tables import AuditAssignment, AuditFinding, CheckRequest, CheckResponse, Decision
@@ -61,16 +62,6 @@ TWELVE_MONTHS = timedelta(days=365)
 GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
 GRADE_WORDS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
                "inadequate": "Inadequate"}
-#: The DfE Children in Need census referral sources (the contract's source.code), as ``web/present.py`` names them.
-SOURCE_WORDS = {
-    "1A": "Individual: family member or carer", "1B": "Individual: acquaintance",
-    "1C": "Individual: self", "1D": "Individual: other", "2A": "School", "2B": "Education services",
-    "3A": "GP", "3B": "Health visitor", "3C": "School nurse", "3D": "Other primary health",
-    "3E": "A&E", "3F": "Other health", "4": "Housing", "5A": "Local authority: social care",
-    "5B": "Local authority: other department", "5C": "Local authority: external",
-    "5D": "Local authority: early help", "6": "Police", "7": "Other legal agency", "8": "Other",
-    "9": "Anonymous", "10": "Unknown",
-}
 
 
 @dataclass(frozen=True)
@@ -311,7 +302,7 @@ def board_pack(rows: Iterable[BoardRow], first: date, now: datetime, previous: i
     agencies = sorted({c.agency for g in grouped for r in g for c in r.checks})
     tables = {
         "demand_by_source": _table(spans, by_source, [k for b in by_source for k in b], len,
-                                   lambda k: SOURCE_WORDS.get(k, k)),
+                                   lambda k: SOURCE_NAMES.get(k, k)),
         "missing_by_partner": _table(spans, by_partner, [k for b in by_partner for k in b],
                                      lambda g: share(sum(1 for r in g if r.facts.gap_fields), len(g)), str),
         "late_by_partner": _table(spans, by_partner, [k for b in by_partner for k in b],

@@ -37,6 +37,12 @@ EMAIL_TAKEN = "An account with this email address already exists"
 SELF_DEACTIVATION = ("You cannot deactivate your own account, so nothing was changed. "
                      "Ask another administrator if you are leaving.")
 TRY_AGAIN = "Someone else changed the accounts at the same moment, so nothing was stored. Please try again."
+#: Council staff belong to the council: an organisation is for partners and agency hub workers.
+COUNCIL_ROLES = ("practitioner", "manager", "admin")
+STAFF_NO_ORGANISATION = ("Leave the organisation empty for council staff (practitioners, team managers and "
+                         "administrators): an organisation is only for a partner or an agency hub worker")
+SELF_TOKEN = ("You cannot issue an API token to your own account, so none was issued. Ask another "
+              "administrator: every token is issued by someone other than the person who will use it.")
 INACTIVE_NO_TOKEN = ("This account is deactivated, so no token was issued. "
                      "Reactivate it first if the person still needs access.")
 
@@ -93,6 +99,8 @@ def new_user_errors(email: str | None, role: str | None, organisation: str | Non
         errors["role"] = ["Select a role: " + ", ".join(ROLES)]
     if role == "partner" and not organisation:
         errors["organisation"] = ["Enter the partner's organisation: a partner sees only its own contacts"]
+    elif role in COUNCIL_ROLES and organisation:
+        errors["organisation"] = [STAFF_NO_ORGANISATION]
     elif organisation and len(organisation) > MAX_ORGANISATION:
         errors["organisation"] = [f"Organisation must be {MAX_ORGANISATION} characters or fewer"]
     if password is not None:
@@ -236,7 +244,10 @@ def _replace_password(user: User, password: str, kind: str, actor: User | None) 
 
 def issue_token(user: User, *, actor: User | None = None) -> tuple[ApiToken, str]:
     """A new API token for an active account: (its row, the token). Only the SHA-256 is stored,
-    so the caller must show the token now: it can never be shown again."""
+    so the caller must show the token now: it can never be shown again. Nobody issues one to
+    themselves (``SELF_TOKEN``): a token always carries a second person's authority."""
+    if actor is not None and actor.id == user.id:
+        raise AccountError({"": [SELF_TOKEN]})
     if not user.is_active:
         raise AccountError({"": [INACTIVE_NO_TOKEN]})
     token = new_token()

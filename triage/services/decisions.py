@@ -138,7 +138,7 @@ def _keep_latest(contact: Contact, row) -> None:
     set_committed_value(contact, column, row.id)
 
 
-def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> None:
+def _record(contact: Contact, target: str, row, kind: str, user: User, data, at: datetime | None = None) -> None:
     """Move the contact, add the row and its event, commit; a lost race becomes 409.
 
     The contact is flushed first so its row lock (PostgreSQL) or version check is taken
@@ -150,7 +150,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data) -> 
         db.session.add(row)
         db.session.flush()
         _keep_latest(contact, row)
-        audit.record(kind, contact_id=contact.id, user=user, data=data(row))
+        audit.record(kind, contact_id=contact.id, user=user, data=data(row), at=at)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -242,6 +242,8 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
                     consent_reason: str | None = None, now: datetime | None = None) -> Decision:
     """Record a worker's threshold decision; the contact then awaits a manager's review.
 
+    ``now`` is when it was made (default: now); only the demo day passes an earlier time.
+
     The decision records which recommendation it was made against (screening or after checks)
     and the consent position (the contact's, unless the worker records another). ``now``: when it
     was decided (the demo's earlier weeks); the present by default.
@@ -272,7 +274,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         "recommendation_stage": row.recommendation_stage, "consent": row.consent,
         "consent_reason": row.consent_reason,
         **_against(contact),
-    })
+    }, at=now)
     return decision
 
 
@@ -324,7 +326,7 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
         "review_id": row.id, "decision_id": row.decision_id, "outcome": row.outcome,
         "level": row.level, "decision_level": decision.level, "rationale": row.rationale,
         "below_floor": contact.floor_level is not None and row.level < contact.floor_level,
-    })
+    }, at=now)
     return review
 
 

@@ -93,15 +93,17 @@ def _accepted(contact: dict, days_late: int) -> tuple[dict, datetime]:
 
 def seed_earlier(people: dict[str, User], now: datetime, recommender: Recommender) -> list[str]:
     """The repeat children's earlier contacts, decided and reviewed through the services."""
-    from triage.services.demo_outcomes import decide, review
+    from triage.services.demo_outcomes import decide, review, working_times
 
     guidance = recommender.guidance
     practitioner, manager = people["practitioner2@demo.invalid"], people["manager2@demo.invalid"]
     for contact, sender, level, marac in earlier_contacts(now):
         user = next(u for u in people.values() if u.organisation and u.organisation.name == sender)
         stored = submit(contact, user, recommender, now=datetime.fromisoformat(contact["received_at"]))[0]
-        decide(stored, practitioner, guidance, level=max(level, stored.floor_level or 1), marac_referral=marac)
-        review(stored, manager)
+        decided_at, reviewed_at, _ = working_times(stored.accepted_at, 0, now)
+        decide(stored, practitioner, guidance, level=max(level, stored.floor_level or 1), marac_referral=marac,
+               at=decided_at)
+        review(stored, manager, at=reviewed_at)
     return [f"added {len(EARLIER)} earlier contacts about {len(EARLIER)} children who appear again today"]
 
 
@@ -227,7 +229,7 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None,
     from triage.services.demo_outcomes import seed_outcomes
 
     today = london_midnight(london_date(now))
-    lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance)
+    lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance, now)
     lines += seed_checks([c for c in stored if c.accepted_at >= today], people, recommender, now)
     if rhythms:
         lines += seed_rhythms(people, now, recommender)

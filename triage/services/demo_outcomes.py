@@ -11,6 +11,7 @@ Deterministic: the same contacts always get the same outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from triage.engine.guidance import Guidance
 from triage.record.queries import latest_decision
@@ -36,7 +37,7 @@ def _name(guidance: Guidance, level: int) -> str:
 
 
 def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: int | None = None,
-           marac_referral: bool | None = None) -> int:
+           marac_referral: bool | None = None, at: datetime | None = None) -> int:
     """A practitioner's decision at ``level`` (default: the recommendation); returns the level."""
     recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
     level = level or recommended
@@ -52,20 +53,22 @@ def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: i
         next_steps="Demo: inform the referrer of the outcome.", override_reason=override,
         consent_reason=(EARLY_HELP_CONSENT if level == 2 and (contact.payload or {}).get("consent") != "obtained"
                         else None),
+        now=at,
     )
     return level
 
 
-def review(contact: Contact, manager: User, *, level: int | None = None) -> Review:
+def review(contact: Contact, manager: User, *, level: int | None = None, at: datetime | None = None) -> Review:
     """A manager's review: confirmed, or changed to ``level`` when it differs from the decision."""
     current = latest_decision(contact.id)
     if level is None or current is None or level == current.level:
         return decisions.record_review(
             contact, manager, outcome="confirmed",
-            rationale="Demo review: the decision follows the guidance and the rationale is clear.")
+            rationale="Demo review: the decision follows the guidance and the rationale is clear.", now=at)
     return decisions.record_review(
         contact, manager, outcome="changed", level=level,
-        rationale=f"Demo review: on the information held, level {level} is the right level for this family.")
+        rationale=f"Demo review: on the information held, level {level} is the right level for this family.",
+        now=at)
 
 
 def _changed_level(contact: Contact, decided: int) -> int:
@@ -74,8 +77,24 @@ def _changed_level(contact: Contact, decided: int) -> int:
     return lower if lower >= max(contact.floor_level or 1, 1) else min(decided + 1, 4)
 
 
+def working_times(accepted: datetime, i: int, now: datetime) -> tuple[datetime, datetime, datetime]:
+    """When the demo decides, reviews and releases one contact: a plausible day, never after ``now``.
+
+    Decided two to five hours after it reached the front door, reviewed one to three hours after
+    that, feedback released a quarter of an hour later; all kept before ``now`` (the seed's time).
+    """
+    decided = accepted + timedelta(hours=2 + i % 4, minutes=7 * (i % 8))
+    reviewed = decided + timedelta(hours=1 + i % 3, minutes=5 * (i % 6))
+    released = reviewed + timedelta(minutes=15)
+    latest = now - timedelta(minutes=5)
+    if released > latest:  # squeeze into the time there is, keeping the order
+        span = max((latest - accepted).total_seconds(), 60.0)
+        decided, reviewed, released = (accepted + timedelta(seconds=span * f) for f in (0.5, 0.75, 0.9))
+    return decided, reviewed, released
+
+
 def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
-                  guidance: Guidance) -> list[str]:
+                  guidance: Guidance, now: datetime | None = None) -> list[str]:
     """Record demo outcomes on ``contacts`` (as stored by the demo); returns lines to print.
 
     ``people`` is the demo's email -> User mapping (``demo.ensure_people()``): decisions are
@@ -91,14 +110,16 @@ def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
             continue
         recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
         level = min(recommended + 1, 4) if i % DEPART_EVERY == DEPART_EVERY - 1 else recommended
-        level = decide(contact, practitioners[i % len(practitioners)], guidance, level=level)
+        decided_at, reviewed_at, released_at = working_times(contact.accepted_at, i, now) if now else (None,) * 3
+        level = decide(contact, practitioners[i % len(practitioners)], guidance, level=level, at=decided_at)
         decided += 1
         if i % 10 >= REVIEWED_PER_TEN:
             continue
         change = i % CHANGE_EVERY == CHANGE_EVERY - 1
-        review(contact, managers[i % len(managers)], level=_changed_level(contact, level) if change else None)
+        review(contact, managers[i % len(managers)], level=_changed_level(contact, level) if change else None,
+               at=reviewed_at)
         reviewed += 1
-        feedback.release(contact, managers[(i + 1) % len(managers)], guidance)
+        feedback.release(contact, managers[(i + 1) % len(managers)], guidance, now=released_at)
         released += 1
     return [f"demo outcomes: {decided} contacts decided, {reviewed} reviewed by a manager, "
             f"feedback released to the partner on {released}"]

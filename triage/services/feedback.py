@@ -167,7 +167,7 @@ def _next_time(inp: FeedbackInput, levels: dict, gaps: list[dict], dash: dict | 
     if consent == "not_sought" and inp.level in (2, 3):
         tips.append(
             "Ask a parent or carer for consent before sending, or say why asking would put a "
-            "child at risk (send consent \"not_required\" with your reason): "
+            "child at risk (say that consent is not required, and why): "
             + ("early help is voluntary and cannot start without it." if inp.level == 2
                else "an assessment should start with the family's agreement where it is safe.")
         )
@@ -296,7 +296,7 @@ def latest_release(contact_id: str) -> FeedbackRelease | None:
     return latest(FeedbackRelease, contact_id)
 
 
-def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease:
+def release(contact: Contact, user: User, guidance: Guidance, *, now: datetime | None = None) -> FeedbackRelease:
     """Release the feedback to the partner: a new FeedbackRelease and a ``feedback_released`` event.
 
     The contact row is locked first so two managers releasing at once cannot both add one.
@@ -309,15 +309,35 @@ def release(contact: Contact, user: User, guidance: Guidance) -> FeedbackRelease
     if previous is not None and previous.content == content:
         raise Conflict("This feedback has already been released to the partner.",
                       slug="already-released")
-    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id)
+    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id,
+                          **({"released_at": now} if now else {}))
     db.session.add(row)
     db.session.flush()
     audit.record("feedback_released", contact_id=contact.id, user=user, data={
         "release_id": row.id, "level": content["level"], "organisation_id": contact.organisation_id,
         "supersedes": previous.id if previous else None,
-    })
+    }, at=now)
     db.session.commit()
     return row
+
+
+def awaiting_release() -> list[tuple[Contact, datetime]]:
+    """Confirmed outcomes whose feedback the partner has not had: (contact, when it was reviewed), oldest first.
+
+    A contact is waiting when a manager has reviewed its decision and no feedback was released
+    since that review (never released, or released before a later review changed the outcome).
+    """
+    reviewed = (select(Review.contact_id, func.max(Review.reviewed_at).label("at"))
+                .group_by(Review.contact_id).subquery())
+    released = (select(FeedbackRelease.contact_id, func.max(FeedbackRelease.released_at).label("at"))
+                .group_by(FeedbackRelease.contact_id).subquery())
+    query = (select(Contact, reviewed.c.at)
+             .join(reviewed, reviewed.c.contact_id == Contact.id)
+             .outerjoin(released, released.c.contact_id == Contact.id)
+             .where(Contact.status == Status.DECIDED,
+                    (released.c.at.is_(None)) | (released.c.at < reviewed.c.at))
+             .order_by(reviewed.c.at, Contact.id))
+    return [(contact, at) for contact, at in db.session.execute(query)]
 
 
 def released_feedback(organisation_id: int, *, released_from: datetime | None = None,

@@ -193,7 +193,7 @@ def submit(contact: dict, user: User, recommender: Recommender,
     audit.record("received", contact_id=row.id, user=user, data={
         "partner_reference": row.partner_reference, "source_code": row.source_code,
         "organisation": org.name, "child_ids": child_ids,
-    })
+    }, at=now)
     audit.record("scored", contact_id=row.id, data={
         "ok": failure is None,
         "error": failure,
@@ -202,6 +202,6 @@ def submit(contact: dict, user: User, recommender: Recommender,
         "model_version": row.model_version,
         "urgency": row.urgency,
         "content_digest": audit.content_digest(row),
-    })
+    }, at=now)
     db.session.commit()
     return row, True

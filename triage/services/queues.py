@@ -16,13 +16,14 @@ follow them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from triage.engine.guidance_config import URGENCIES
+from triage.engine.guidance_config import URGENCIES, UrgencyRule
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, keyset, split
@@ -35,7 +36,8 @@ DOMESTIC_ABUSE = "domestic_abuse"
 UNDECIDED = (Status.AWAITING_DECISION, Status.INFO_REQUESTED)
 #: Not yet decided, wherever it waits: the decision deadline runs on while agencies are asked.
 NOT_DECIDED = (*UNDECIDED, Status.CHECKS_REQUESTED)
-_URGENCY_ORDER = case({u: i for i, u in enumerate(URGENCIES)}, value=Contact.urgency, else_=len(URGENCIES))
+_URGENCY_RANK = {u: i for i, u in enumerate(URGENCIES)}
+_URGENCY_ORDER = case(_URGENCY_RANK, value=Contact.urgency, else_=len(URGENCIES))
 #: Sort keys are never NULL (keyset pages compare them): a contact with no deadline sorts as the far future.
 _FAR = literal(datetime(9999, 12, 31, tzinfo=timezone.utc), UTCDateTime)
 _DUE = func.coalesce(Contact.decision_due_at, _FAR)
@@ -56,12 +58,48 @@ AWAITING_DECISION_ORDER = Ordering("awaiting-decision", (
 OVERDUE_ORDER = Ordering("overdue", ((_DUE, False), (_URGENCY_ORDER, False), (Contact.id, False)))
 #: Awaiting checks: the soonest unanswered check (or the decision deadline) first.
 AWAITING_CHECKS_ORDER = Ordering("awaiting-checks", ((_SOONEST_CHECK, False), (Contact.id, False)))
-#: Awaiting review: the oldest decision first.
-AWAITING_REVIEW_ORDER = Ordering("awaiting-review", ((Decision.decided_at, False), (Contact.id, False)))
 #: Reviews overdue: the oldest decision (so the longest overdue review) first.
 REVIEWS_OVERDUE_ORDER = Ordering("reviews-overdue", ((Decision.decided_at, False), (Contact.id, False)))
 #: Decided today: the newest decision first.
 DECIDED_TODAY_ORDER = Ordering("decided-today", ((Decision.decided_at, True), (Decision.id, True)))
+
+
+def level_urgencies(rules: Sequence[UrgencyRule]) -> dict[int, str]:
+    """The urgency the guidance gives a level on its own (its ``levels:`` rules): {4: "red", 3: "amber"}."""
+    out: dict[int, str] = {}
+    for rule in rules:
+        if rule.when is None and rule.levels:
+            for level in rule.levels:
+                out.setdefault(level, rule.urgency)
+    return out
+
+
+def review_urgency_order(level_urgency: Mapping[int, str] | None):
+    """The review queue's urgency key: the more urgent of the contact's own rating and its decided level's.
+
+    A decision at child protection is red in the review queue even when the contact came in green,
+    so a manager sees it before early-help decisions; ``level_urgency`` is ``level_urgencies`` of
+    the guidance (empty: the contact's own rating only).
+    """
+    by_level = {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
+    if not by_level:
+        return _URGENCY_ORDER
+    return case((case(by_level, value=Decision.level, else_=len(URGENCIES)) < _URGENCY_ORDER,
+                 case(by_level, value=Decision.level, else_=len(URGENCIES))), else_=_URGENCY_ORDER)
+
+
+def review_urgency(contact: Contact, decision: Decision | None, level_urgency: Mapping[int, str] | None) -> str | None:
+    """The same key in Python, for the tag a page shows beside the decision."""
+    ranked = [u for u in (contact.urgency, (level_urgency or {}).get(decision.level) if decision else None)
+              if u in _URGENCY_RANK]
+    return min(ranked, key=_URGENCY_RANK.__getitem__) if ranked else contact.urgency
+
+
+def awaiting_review_order(level_urgency: Mapping[int, str] | None = None) -> Ordering:
+    """Awaiting review: the most urgent first (``review_urgency_order``), then the oldest decision
+    (so the review due soonest)."""
+    return Ordering("awaiting-review", ((review_urgency_order(level_urgency), False),
+                                        (Decision.decided_at, False), (Contact.id, False)))
 
 
 def duration_text(seconds: float) -> str:
@@ -199,8 +237,11 @@ def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str 
 
 
 def awaiting_review(user: User, now: datetime | None = None, cursor: str | None = None,
-                    per_page: int = DEFAULT_PER_PAGE) -> Page:
-    """For a manager: decisions they may review (never their own), oldest decision first.
+                    per_page: int = DEFAULT_PER_PAGE, *, level_urgency: Mapping[int, str] | None = None) -> Page:
+    """For a manager: decisions they may review (never their own), most urgent first, then the review due soonest.
+
+    Urgency is the contact's own or its decided level's, whichever is higher (``level_urgency``:
+    ``level_urgencies`` of the guidance).
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
     has not yet had oversight. Each item's time is left until the review is due, one working
@@ -209,7 +250,7 @@ def awaiting_review(user: User, now: datetime | None = None, cursor: str | None 
     now = now or utcnow()
     mine = Decision.decided_by_id == user.id
     query = _awaiting_review_query(~mine if user.role == "manager" else mine)
-    return _review_queue(query, AWAITING_REVIEW_ORDER, now, cursor, per_page)
+    return _review_queue(query, awaiting_review_order(level_urgency), now, cursor, per_page)
 
 
 #: A review is due one working day after its decision: never sooner than 23 hours (a clock change),

@@ -101,6 +101,16 @@ def user(user_id: int):
     return render_user(_user_or_404(user_id))
 
 
+@bp.get("/admin/users/<int:user_id>/deactivate")
+def confirm_deactivate(user_id: int):
+    """Deactivating acts at once, so it is asked twice: this page says what will happen, then acts."""
+    person = _user_or_404(user_id)
+    if person.id == g.user.id or not person.is_active:
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/deactivate.html", person=person, page_title=f"Deactivate {person.email}?",
+                           nav_active="admin", tokens=accounts.live_token_counts().get(person.id, 0))
+
+
 @bp.post("/admin/users/<int:user_id>/deactivate")
 def deactivate(user_id: int):
     person = _user_or_404(user_id)

@@ -11,22 +11,23 @@ Plain Python, no Flask: the caller decides where the markup goes.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from html import escape
 
-from triage.engine.words import words
+from triage.engine.words import value_words
 
 WIDTH = 900
 LABEL_WIDTH = 340
 VALUE_WIDTH = 64
-ROW_HEIGHT = 30
+ROW_HEIGHT = 40
 TOP = 28
 BAR_HEIGHT = 18
+LINE_CHARS = 40  # a label wraps onto a second line at about this many characters, never cut short
 # GOV.UK palette: red raises the score, blue lowers it; both pass 3:1 against white.
 RAISES = "#d4351c"
 LOWERS = "#1d70b8"
 INK = "#0b0c0c"
-MAX_LABEL_CHARS = 48
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def signed(number: float) -> str:
 def rows_from(explanation: dict | None, max_rows: int = 12) -> list[Row]:
     """The largest contributions first; the rest summed into one "other" row so nothing is hidden."""
     items = [
-        Row(str(c.get("label") or c.get("feature") or "Unnamed"), words(c.get("value")),
+        Row(str(c.get("label") or "Unnamed reason"), value_words(c.get("feature"), c.get("value")),
             float(c.get("contribution") or 0.0))
         for c in (explanation or {}).get("contributions") or []
     ]
@@ -75,8 +76,10 @@ def rows_from(explanation: dict | None, max_rows: int = 12) -> list[Row]:
     return kept + [other]
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1].rstrip() + "\u2026"
+def label_lines(text: str) -> list[str]:
+    """A reason's label on one line, or two when it is long: whole words, nothing cut off."""
+    lines = textwrap.wrap(text, LINE_CHARS) or [""]
+    return lines if len(lines) <= 2 else [lines[0], " ".join(lines[1:])]
 
 
 def _description(rows: list[Row], subject: str) -> str:
@@ -99,9 +102,12 @@ def _bar(row: Row, index: int, zero: float, scale: float) -> str:
     text_x = zero + length + 6 if row.contribution >= 0 else zero - length - 6
     anchor = "start" if row.contribution >= 0 else "end"
     mid = y + BAR_HEIGHT / 2 + 5
+    lines = label_lines(row.label)
+    first = mid - 8 * (len(lines) - 1)
+    spans = "".join(f'<tspan x="{LABEL_WIDTH - 10}" y="{first + 16 * i:.1f}">{escape(line)}</tspan>'
+                    for i, line in enumerate(lines))
     return (
-        f'<text x="{LABEL_WIDTH - 10}" y="{mid:.1f}" text-anchor="end" font-size="14" fill="{INK}">'
-        f"{escape(_short(row.label))}</text>"
+        f'<text text-anchor="end" font-size="14" fill="{INK}">{spans}</text>'
         f'<rect x="{x:.1f}" y="{y}" width="{max(length, 1):.1f}" height="{BAR_HEIGHT}" fill="{colour}"/>'
         f'<text x="{text_x:.1f}" y="{mid:.1f}" text-anchor="{anchor}" font-size="13" fill="{INK}">'
         f"{escape(row.signed)}</text>"

@@ -15,7 +15,7 @@ from triage.engine.errors import DomainError
 from triage.engine.workdays import london_today
 from triage.extensions import db
 from triage.http import downloads
-from triage.http.args import date_arg, date_range, month_arg
+from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg
 from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
@@ -26,7 +26,11 @@ from triage.web.present import SOURCE_NAMES
 
 bp = Blueprint("reports", __name__)
 
-MAX_FEEDBACK_ITEMS = 100
+#: Feedback on our contacts, a page at a time (newest first).
+FEEDBACK_PAGE_SIZE = 10
+#: The dashboard's lists of departures and of managers' changes show at most this many rows, so
+#: the page's size does not grow with the number of contacts in the range (the figures cover all).
+DASHBOARD_TABLE_ROWS = 20
 
 
 def _query_errors(exc: Problem) -> list[dict[str, str]]:
@@ -47,16 +51,40 @@ def feedback_list():
         first, last = date_arg("from"), date_arg("to")
     except Problem as exc:
         errors = _query_errors(exc)
+    level = request.args.get("level", "")
+    if level and level not in {str(n) for n in guidance().levels}:
+        errors.append({"text": "Select a level from the list", "href": "#level"})
+        level = ""
+    raw_page = request.args.get("page", "1") or "1"
+    page_number = int(raw_page) if raw_page.isdigit() and int(raw_page) >= 1 else None
+    if page_number is None:
+        errors.append({"text": "Enter a page number, like 2", "href": "#feedback-pages"})
+        page_number = 1
     rows = feedback.released_on_days(g.user.organisation_id, first, last)
+    if level:
+        rows = [r for r in rows if str((r.content or {}).get("level")) == level]
+    pages = max(1, -(-len(rows) // FEEDBACK_PAGE_SIZE))
+    page_number = min(page_number, pages)
+    shown = rows[(page_number - 1) * FEEDBACK_PAGE_SIZE: page_number * FEEDBACK_PAGE_SIZE]
+    query = {k: v for k, v in (("from", request.args.get("from", "")), ("to", request.args.get("to", "")),
+                               ("level", level)) if v}
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
-        items=[feedback.release_json(r) for r in rows[:MAX_FEEDBACK_ITEMS]], total=len(rows),
-        limit=MAX_FEEDBACK_ITEMS, first=request.args.get("from", ""), last=request.args.get("to", ""),
+        items=[feedback.release_json(r) for r in shown], total=len(rows), page=page_number, pages=pages,
+        page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
+        first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
     ), 200 if not errors else 400
 
 
 # -- Managers: preview and release feedback on one contact ----------------------------------------
+
+
+@bp.get("/feedback/to-release")
+def feedback_to_release():
+    """Managers: confirmed outcomes whose feedback the partner has not had yet, waiting longest first."""
+    return render_template("feedback/to_release.html", page_title="Feedback to release",
+                           rows=feedback.awaiting_release(), nav_active="to-release")
 
 
 def _preview_page(contact: Contact, *, problem: Problem | None = None, status: int = 200):
@@ -117,6 +145,7 @@ def partner_report(organisation_id: int):
     org, report, errors, month = _report_or_errors(organisation_id)
     return render_template(
         "reports/partner.html", page_title=f"{org.name}: contacts report", organisation=org, report=report,
+        nav_active="partner-report" if g.user.role == "partner" else "reports",
         error_list=errors, month=request.args.get("month") or month.strftime("%Y-%m"),
         team=request.args.get("team") or "",
         previous_month=reports.add_months(month, -1).strftime("%Y-%m"),
@@ -146,7 +175,8 @@ def dashboard():
         first = last - timedelta(days=reports.DASHBOARD_DAYS - 1)
     board = reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
     return render_template("reports/dashboard.html", page_title="Front door dashboard", board=board,
-                           error_list=errors, source_names=SOURCE_NAMES,
+                           error_list=errors, source_names=SOURCE_NAMES, table_rows=DASHBOARD_TABLE_ROWS,
+                           max_days=MAX_RANGE_DAYS,
                            first=request.args.get("from") or first.isoformat(),
                            last=request.args.get("to") or last.isoformat()), 200 if not errors else 400
 

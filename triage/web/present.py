@@ -7,26 +7,17 @@ guidance, so a council that renames a level sees its own name everywhere.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from flask import Flask, current_app
 from jinja2 import Undefined
 
-from triage.engine.words import words
+from triage.engine.words import SOURCE_NAMES, factor_names, gap_label, percent, words
 from triage.engine.workdays import LONDON
 from triage.http.current import level_table
 from triage.services.queues import duration_text
 
-# Referral source codes of the DfE Children in Need census (the contract's source.code).
-SOURCE_NAMES = {
-    "1A": "Individual: family member or carer", "1B": "Individual: acquaintance",
-    "1C": "Individual: self", "1D": "Individual: other", "2A": "School", "2B": "Education services",
-    "3A": "GP", "3B": "Health visitor", "3C": "School nurse", "3D": "Other primary health",
-    "3E": "A&E", "3F": "Other health", "4": "Housing", "5A": "Local authority: social care",
-    "5B": "Local authority: other department", "5C": "Local authority: external",
-    "5D": "Local authority: early help", "6": "Police", "7": "Other legal agency", "8": "Other",
-    "9": "Anonymous", "10": "Unknown",
-}
 URGENCY_ORDER = ("red", "amber", "green")
 
 
@@ -42,6 +33,31 @@ def label(value: object) -> str:
     """A contract value as words starting a cell: ``not_sought`` -> "Not sought", None -> "Not known"."""
     text = words(None if isinstance(value, Undefined) else value)
     return text[:1].upper() + text[1:]
+
+
+def capitalize_first(text: str) -> str:
+    """"none given" -> "None given", leaving the rest of the words (and their capitals) alone."""
+    return text[:1].upper() + text[1:]
+
+
+def _chance(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(score, 50.0), -50.0)))
+
+
+def score_scale_words(chart, explanation: dict | None) -> str:
+    """The explanation's scale said in words: which level the score is about, where it starts and ends.
+
+    The model's score for "level k or above" is a log-odds: its chance is 1 / (1 + e^-score). A
+    person reads the chance, never "intercept" or "log-odds".
+    """
+    k = (explanation or {}).get("level_explained")
+    if chart is None or chart.intercept is None or chart.total is None or not k:
+        return ""
+    return (f"These reasons explain the model's estimate that this contact is at {level_name(k).lower()} "
+            f"(level {k}) or above. Before anything on this contact is counted, that estimate is "
+            f"{percent(_chance(chart.intercept))}; with every reason above it is {percent(_chance(chart.total))}. "
+            "Each number shows how far one reason moved the estimate: positive towards the level, "
+            "negative away from it, and the bigger the number the bigger the effect.")
 
 
 def source_name(code: str | None) -> str:
@@ -93,6 +109,21 @@ def children_ages(contact) -> str:
     return ", ".join(ages)
 
 
+def departure_text(decision) -> dict | None:
+    """A decision's departure where it matters: below the guidance floor, or below the recommendation.
+
+    A decision above the recommendation is more protective and needs no flag; one at the level
+    recommended needs none either. Returns a GOV.UK tag's text and classes, or None.
+    """
+    if decision is None:
+        return None
+    if decision.floor_level and decision.level < decision.floor_level:
+        return {"text": "Below the guidance floor", "classes": "govuk-tag--red"}
+    if decision.recommended_level and decision.level < decision.recommended_level:
+        return {"text": "Below the recommendation", "classes": "govuk-tag--orange"}
+    return None
+
+
 def has_endpoint(name: str) -> bool:
     """Whether a page exists yet, so a link to another team's page appears only once it does."""
     return name in current_app.view_functions
@@ -122,7 +153,13 @@ def init_app(app: Flask) -> None:
     app.add_template_global(next_step_text)
     app.add_template_global(finding_label)
     app.add_template_global(has_endpoint)
+    app.add_template_global(departure_text)
     app.add_template_filter(label)
+    app.add_template_filter(factor_names)
+    app.add_template_filter(capitalize_first)
+    app.add_template_filter(percent)
+    app.add_template_filter(gap_label)
+    app.add_template_global(score_scale_words)
     app.add_template_filter(london)
     app.add_template_filter(source_name)
     app.add_template_filter(level_name)

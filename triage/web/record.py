@@ -9,6 +9,7 @@ contract's message ("Must be a whole number.") is the one they see.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timezone
 
@@ -16,12 +17,14 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 
 from triage.engine.contract import (
     CONSENT,
+    FACTOR_CODES,
     PRIMARY_CONCERNS,
     REFERRER_REQUESTS,
     SOURCE_CODES,
     validate_contact,
 )
 from triage.engine.errors import Invalid
+from triage.engine.words import FACTOR_NAMES
 from triage.engine.workdays import LONDON
 from triage.extensions import db
 from triage.services.intake import submit
@@ -55,16 +58,28 @@ LABELS = {
     "da_perpetrator_in_household": "Perpetrator lives in the household",
 }
 CHILD_LABELS = {"child_reference": "reference", "age_years": "age", "unborn": "unborn",
-                "present_at_incident": "present at the incident", "injured": "injured"}
+                "present_at_incident": "present at the incident", "injured": "injured",
+                "disclosed_harm": "said they were harmed", "nhs_number": "NHS number",
+                "upn": "unique pupil number"}
 DA_FLAGS = ("weapon_used", "strangulation", "perpetrator_in_household")
-CHILD_FLAGS = ("present_at_incident", "injured")
+CHILD_FLAGS = ("present_at_incident", "injured", "disclosed_harm")
+#: A UK phone number as people write it: 10 to 13 digits, with spaces, brackets, dashes or a leading +.
+PHONE = re.compile(r"^\+?[0-9 ()-]+$")
+#: What the page asks for where the contract's own message is about JSON, not the person.
+REQUIRED = {
+    "source_code": "Select who made the contact",
+    "primary_concern": "Select the main concern",
+    "consent": "Select whether the family has agreed to this contact",
+    "narrative": "Enter what the caller said: what happened, who was there and what worries them",
+}
 
 
 class Choices:
     """The option lists the template needs, from the contract's own code lists."""
 
-    sources = [(code, f"{SOURCE_NAMES.get(code, code)} ({code})") for code in SOURCE_CODES]
-    concerns = [(value, label(value)) for value in PRIMARY_CONCERNS]
+    sources = [("", "Choose who made the contact")] + [(code, SOURCE_NAMES.get(code, code)) for code in SOURCE_CODES]
+    concerns = [("", "Choose the main concern")] + [(value, label(value)) for value in PRIMARY_CONCERNS]
+    factors = [(code, FACTOR_NAMES[code]) for code in FACTOR_CODES]
     consent = [(value, label(value)) for value in CONSENT]
     requests = [("", "Not said")] + [(value, label(value)) for value in REFERRER_REQUESTS]
     tri_state = TRI_STATE
@@ -83,6 +98,27 @@ def _number(raw: str) -> int | str:
 
 def _flag(raw: str) -> bool | None:
     return {"yes": True, "no": False}.get(raw)
+
+
+def _list(form, name: str) -> list[str]:
+    return form.getlist(name) if hasattr(form, "getlist") else list(form.get(name) or [])
+
+
+def page_errors(form) -> dict[str, list[str]]:
+    """What a phone call must give that a partner's system may leave out, in the words of the page."""
+    errors: dict[str, list[str]] = {}
+    for name, message in REQUIRED.items():
+        if not _text(form, name):
+            errors[name] = [message]
+    phone = _text(form, "referrer_phone")
+    digits = re.sub(r"\D", "", phone)
+    if phone and (not PHONE.match(phone) or not 10 <= len(digits) <= 13):
+        errors["referrer_phone"] = ["Enter a phone number, like 01632 960 001 or +44 808 157 0192"]
+    for i in range(CHILD_ROWS):
+        nhs = re.sub(r"[\s-]", "", _text(form, f"children-{i}-nhs_number"))
+        if nhs and not (nhs.isdigit() and len(nhs) == 10):
+            errors[f"children-{i}-nhs_number"] = ["Enter the child's NHS number as 10 digits, like 485 777 3456"]
+    return errors
 
 
 def parse_received(raw: str) -> str | None:
@@ -119,6 +155,11 @@ def _children(form) -> list[dict]:
             child["unborn"] = True
         for flag in CHILD_FLAGS:
             _put(child, flag, _flag(_text(form, f"children-{i}-{flag}")))
+        identifiers: dict = {}
+        _put(identifiers, "nhs_number", re.sub(r"[\s-]", "", _text(form, f"children-{i}-nhs_number")))
+        _put(identifiers, "upn", _text(form, f"children-{i}-upn").upper())
+        if identifiers:
+            child["identifiers"] = identifiers
         children.append(child)
     return children
 
@@ -149,6 +190,8 @@ def build_document(form, received_at: str) -> dict:
         "consent": _text(form, "consent"),
     }
     _put(document, "narrative", _text(form, "narrative"))
+    if factors := [code for code in FACTOR_CODES if code in _list(form, "factors")]:
+        document["factors"] = factors
     _put(document, "referrer_request", _text(form, "referrer_request"))
     if document["primary_concern"] == "domestic_abuse" or any(
             _text(form, f"da_{name}") for name in ("incidents_12m", "grading", *DA_FLAGS)):
@@ -161,8 +204,12 @@ def field_for(path: str) -> str:
     if path in PATH_TO_FIELD:
         return PATH_TO_FIELD[path]
     parts = path.split(".")
+    if parts[0] == "children" and len(parts) >= 3 and parts[1].isdigit() and parts[2] == "identifiers":
+        return f"children-{parts[1]}-{parts[3] if len(parts) > 3 else 'nhs_number'}"
     if parts[0] == "children" and len(parts) >= 3 and parts[1].isdigit():
         return f"children-{parts[1]}-{parts[2]}"
+    if parts[0] == "factors":
+        return "factors"
     if parts[0] == "children" and len(parts) == 2:
         return f"children-{parts[1]}-child_reference"
     return PATH_TO_FIELD.get(".".join(parts[:2]), parts[0])
@@ -188,7 +235,6 @@ def _defaults() -> dict:
     return {
         "partner_reference": f"PHONE-{now:%Y%m%d}-{secrets.token_hex(2).upper()}",
         "received_at": now.strftime(TIME_FORMAT),
-        "consent": "not_sought",
     }
 
 
@@ -204,15 +250,23 @@ def _page(values: dict, errors: dict[str, list[str]], status: int = 200):
 def record_contact():
     if request.method == "GET":
         return _page(_defaults(), {})
-    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    values = {key: value for key, value in request.form.items() if key not in ("csrf_token", "step")}
+    values["factors"] = request.form.getlist("factors")
+    step = request.form.get("step", "")
+    if step == "change":  # back from "Check your answers" to the form, everything kept
+        return _page(values, {})
     received = parse_received(values.get("received_at", ""))
     document = build_document(request.form, received or "")
     contact, errors = validate_contact(document)
     errors = field_errors(errors)
+    errors.update(page_errors(request.form))  # the page's own words replace the contract's for these
     if received is None:
         errors["received_at"] = ["Enter the date and time of the call like 20/11/2026 08:05"]
     if errors:
         return _page(values, errors, 422)
+    if step != "confirm":  # GOV.UK "Check your answers": nothing is stored until the person confirms
+        return render_template("record_check.html", values=values, document=contact, choices=Choices(),
+                               page_title="Check the contact before you save it", nav_active="record")
     try:
         stored, created = submit(contact, g.user, current_app.extensions["recommender"])
     except Invalid as exc:  # a call time in the future: shown on its field, nothing recorded

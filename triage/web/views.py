@@ -30,12 +30,13 @@ from triage.engine.workdays import last_working_day_start
 from triage.extensions import db
 from triage.http import access
 from triage.http.args import page_args
+from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
 from triage.http.redirects import local_path
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision, latest_review
 from triage.record.tables import Contact, InformationRequest, User
-from triage.services import accounts, checks, children, decisions, queues, signin, timeliness
+from triage.services import accounts, checks, children, decisions, feedback, queues, signin, timeliness
 from triage.services.security import check_sign_in
 from triage.web.charts import explanation_chart
 from triage.web.forms import (
@@ -132,11 +133,26 @@ def logout():
 @bp.get("/")
 def home():
     """Staff start at their queue; agency hub workers at their checks; partners at their own page."""
+    if g.user.role == "manager":
+        return manager_home()
     if g.user.role in STAFF_ROLES:
         return redirect(url_for("web.queue"))
     if g.user.role == "agency":
         return redirect(url_for("web.checks_due"))
     return render_template("home.html", page_title="Front door triage")
+
+
+def manager_home():
+    """What needs a manager now: reviews due and overdue, decisions overdue, feedback waiting to be released."""
+    now = datetime.now(timezone.utc)
+    by_level = queues.level_urgencies(guidance().config.urgency_rules)
+    reviews = queues.awaiting_review(g.user, now, level_urgency=by_level)
+    return render_template(
+        "manager_home.html", page_title="What needs you now", reviews=reviews,
+        reviews_overdue=[r for r in reviews if r.time["overdue"]],
+        red_reviews=[r for r in reviews if queues.review_urgency(r.contact, r.decision, by_level) == "red"],
+        decisions_overdue=queues.overdue(now), to_release=feedback.awaiting_release(),
+        undecided=queues.awaiting_decision(now))
 
 
 # -- Queues --------------------------------------------------------------------------------------
@@ -153,15 +169,17 @@ def queue():
     return render_template(
         "queue.html", rows=items, police_da=police_da, printable=printable, since=since,
         page_title="Police domestic abuse triage" if police_da else "Contacts awaiting decision",
-        nav_active="queue",
+        nav_active="queue", bodyClasses="app-wide", now=now,
     )
 
 
 @bp.get("/reviews")
 def reviews():
-    items = queues.awaiting_review(g.user, datetime.now(timezone.utc), *page_args())
+    by_level = queues.level_urgencies(guidance().config.urgency_rules)
+    items = queues.awaiting_review(g.user, datetime.now(timezone.utc), *page_args(), level_urgency=by_level)
     return render_template("reviews.html", rows=items, page_title="Awaiting my review",
-                           nav_active="reviews")
+                           nav_active="reviews", bodyClasses="app-wide", review_urgency=lambda row: queues.review_urgency(
+                               row.contact, row.decision, by_level))
 
 
 # -- A contact -----------------------------------------------------------------------------------
@@ -325,8 +343,10 @@ def review(contact_id: str):
                                 level=level, expected_version=expected_version(form.expected_version.data))
     except DomainError as exc:
         return _refused(contact_id, exc, review_form=form)
-    flash(f"Review recorded for {item.partner_reference}: decision {outcome}.")
-    return redirect(url_for("web.reviews"))
+    flash(f"Review recorded for {item.partner_reference}: decision {outcome}. "
+          f"Check the feedback below and release it to {item.organisation.name}.")
+    # The release step is where the manager already is: the feedback the confirmed outcome makes.
+    return redirect(url_for("reports.feedback_preview", contact_id=item.id))
 
 
 @bp.post("/contacts/<contact_id>/information-request")

@@ -1,0 +1,54 @@
+"""A manager's home says what needs them now, and feedback release can be found (issue 15 items 3 and 4)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.decision_support import OVERRIDE, RATIONALE, REVIEW_RATIONALE, decide, pin, review
+from tests.web.conftest import hours_ago, sign_in
+
+
+def _count(page: str, what: str) -> int:
+    row = page[page.index(what):]
+    return int(re.search(r'govuk-table__cell--numeric">(\d+)<', row).group(1))
+
+
+def test_the_managers_home_counts_reviews_due_red_ones_and_feedback_waiting(app, client, people, store):
+    pin(app, level=2, floor=1, urgency="green")
+    ids = [store(partner_reference=f"HOME-{i}", received_at=hours_ago(3)) for i in range(3)]
+    assert decide(client, people["practitioner"], ids[0], level=4, rationale=RATIONALE,
+                  override_reason=OVERRIDE).status_code == 201
+    assert decide(client, people["practitioner"], ids[1]).status_code == 201
+    assert review(client, people["manager"], ids[1], rationale=REVIEW_RATIONALE).status_code == 201
+    sign_in(client, people["manager"])
+    page = client.get("/").get_data(as_text=True)
+    assert "What needs you now" in page
+    assert _count(page, "Decisions awaiting your review") == 1
+    assert "1 red (child protection or urgent); 0 overdue" in page
+    assert _count(page, "Feedback to release") == 1
+    assert _count(page, "Contacts awaiting decision") == 1
+    assert "HOME-0" in page  # the one to review next
+
+
+def test_feedback_to_release_lists_confirmed_outcomes_until_released(app, client, people, store):
+    pin(app, level=2, floor=1)
+    contact_id = store(partner_reference="TO-RELEASE", received_at=hours_ago(3))
+    assert decide(client, people["practitioner"], contact_id).status_code == 201
+    sign_in(client, people["manager"])
+    assert "TO-RELEASE" not in client.get("/feedback/to-release").get_data(as_text=True)  # not yet confirmed
+    assert review(client, people["manager"], contact_id, rationale=REVIEW_RATIONALE).status_code == 201
+    page = client.get("/feedback/to-release").get_data(as_text=True)
+    assert "TO-RELEASE" in page and f'href="/contacts/{contact_id}/feedback"' in page
+    assert 'href="/feedback/to-release"' in client.get("/reviews").get_data(as_text=True)  # in the navigation
+    contact_page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert f'href="/contacts/{contact_id}/feedback"' in contact_page
+    assert client.post(f"/contacts/{contact_id}/feedback/release").status_code == 302
+    client.get(f"/contacts/{contact_id}/feedback")  # the page the release leads to shows its notice
+    page = client.get("/feedback/to-release").get_data(as_text=True)
+    assert "TO-RELEASE" not in page and "There is no feedback waiting" in page
+
+
+def test_practitioners_and_partners_cannot_open_the_release_list(client, people):
+    sign_in(client, people["practitioner"])
+    assert client.get("/feedback/to-release").status_code == 403
+    assert client.get("/").status_code == 302  # a practitioner starts at the queue

@@ -1,0 +1,86 @@
+"""Partners' pages (issue 15 item 8): their own report linked, feedback a page at a time, refusals in their terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.decision_support import decide, review, submit
+from tests.web.conftest import sign_in
+from triage.extensions import db
+from triage.record.tables import Contact
+
+
+def _released(app, client, people, n: int) -> list[str]:
+    from triage.record.tables import User
+    from triage.services import feedback
+
+    ids = []
+    for i in range(n):
+        contact_id = submit(client, people["partner"], partner_reference=f"FB-{i:02d}")
+        with app.app_context():
+            level = db.session.get(Contact, contact_id).recommended_level
+        assert decide(client, people["practitioner"], contact_id, level=level, consent="obtained").status_code == 201
+        assert review(client, people["manager"], contact_id).status_code == 201
+        with app.app_context():
+            feedback.release(db.session.get(Contact, contact_id), db.session.get(User, people["manager"].id),
+                             app.extensions["recommender"].guidance)
+        ids.append(contact_id)
+    return ids
+
+
+def test_a_partners_home_and_navigation_link_their_own_monthly_report(client, people):
+    sign_in(client, people["partner"])
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('href="/reports/partners"') >= 2  # in the navigation and on the page
+    assert "Our monthly report" in page
+    report = client.get("/reports/partners", follow_redirects=True)
+    assert report.status_code == 200 and "Demo Police" in report.get_data(as_text=True)
+
+
+def test_feedback_on_our_contacts_comes_a_page_at_a_time_and_filters_by_level(app, client, people, monkeypatch):
+    from triage.web import feedback as pages
+
+    monkeypatch.setattr(pages, "FEEDBACK_PAGE_SIZE", 2)
+    _released(app, client, people, 3)
+    sign_in(client, people["partner"])
+    first = client.get("/feedback").get_data(as_text=True)
+    assert first.count('class="govuk-summary-card"') == 2
+    assert "3 contacts; showing 1 to 2, newest first" in first
+    assert 'href="/feedback?page=2"' in first
+    second = client.get("/feedback?page=2").get_data(as_text=True)
+    assert second.count('class="govuk-summary-card"') == 1 and "FB-00" in second
+    with app.app_context():
+        levels = {db.session.get(Contact, c).recommended_level for c in db.session.scalars(
+            db.select(Contact.id))}
+    level = sorted(levels)[0]
+    filtered = client.get(f"/feedback?level={level}").get_data(as_text=True)
+    assert "There is no feedback" not in filtered
+    bad = client.get("/feedback?page=x&level=9")
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert "Enter a page number, like 2" in text and "Select a level from the list" in text
+
+
+@pytest.mark.parametrize(("role", "says", "never"), [
+    ("partner", "This page is for the council's front door staff", "ask your team manager"),
+    ("agency", "Your checks are on the Checks due page", "ask your team manager"),
+    ("practitioner", "ask your team manager", "front door staff"),
+])
+def test_a_refusal_page_speaks_to_the_person_refused(client, people, role, says, never):
+    sign_in(client, people[role])
+    url = "/reviews" if role == "practitioner" else "/contacts"
+    response = client.get(url, headers={"Accept": "text/html"})
+    assert response.status_code == 403
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert says in page and never not in page
+
+
+def test_an_impossible_month_is_refused_once_in_gov_uk_words(client, people):
+    sign_in(client, people["partner"])
+    response = client.get("/reports/partners", follow_redirects=True)
+    url = response.request.path
+    page = client.get(f"{url}?month=2026-13", headers={"Accept": "text/html"})
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "Enter a month written YYYY-MM, for example 2026-11." in text
+    assert "1..12" not in text
