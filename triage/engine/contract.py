@@ -255,7 +255,7 @@ class ContactSchema(_Strict):
     primary_concern = StrictString(required=True, validate=_one_of(PRIMARY_CONCERNS))
     factors = fields.List(
         StrictString(validate=_one_of(FACTOR_CODES)),
-        validate=[validate.Length(max=40), _unique],
+        validate=[validate.Length(max=40), _unique], metadata={"uniqueItems": True},
     )
     children = fields.List(
         fields.Nested(ChildSchema), required=True, validate=validate.Length(min=1, max=12)
