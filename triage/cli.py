@@ -208,3 +208,17 @@ def restore_command(file: str, force: bool) -> None:
     result = audit.verify()
     click.echo(f"restored from {file}; {result.summary()}")
     sys.exit(0 if result.ok else 1)
+
+
+@triage_cli.command("apply-retention")
+@click.option("--dry-run", is_flag=True, help="Only say how many contacts are past retention; change nothing.")
+def apply_retention(dry_run: bool) -> None:
+    """Remove the personal content of contacts that led to no further action, past the retention period.
+
+    The period is TRIAGE_RETENTION_NFA_MONTHS after the outcome was confirmed; decisions, reviews and
+    the record are kept, and each contact changed is recorded (audit-verify still passes).
+    """
+    from triage.services import retention
+
+    outcome = retention.apply(retention.utcnow(), current_app.config["RETENTION_NFA_MONTHS"], dry_run=dry_run)
+    click.echo(outcome.summary(dry_run))

@@ -66,6 +66,7 @@ EVENT_KINDS = (
     "child_linked",  # two child records said to be one child (services/children.py)
     "child_unlinked",  # a link undone
     "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
+    "retention_applied",  # personal content removed past retention; seals what is left (services/retention.py)
 )
 
 
@@ -103,8 +104,9 @@ LEGACY = b"legacy-sha256"
 #: The contact columns the ``scored`` event commits to (what a decision rests on), and each child's.
 CONTENT_COLUMNS = ("payload", "recommendation", "screening_recommendation", "recommended_level", "floor_level",
                    "urgency")
-#: The events that seal a contact's content: intake's ``scored`` and, after checks, ``rescored``.
-SEALING_KINDS = ("scored", "rescored")
+#: The events that seal a contact's content: intake's ``scored``, after checks ``rescored``, and the
+#: retention event that removed its personal content (what is left is what it seals).
+SEALING_KINDS = ("scored", "rescored", "retention_applied")
 CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn", "sex", "ethnicity", "disabled",
                  "current_status")
 
