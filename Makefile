@@ -9,7 +9,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 VENDOR := triage/static/vendor
 
-.PHONY: run test test-sqlite test-postgres install assets browser pdf-libs db demo model lint bench clean help
+.PHONY: run test test-sqlite test-postgres install assets browser pdf-libs pgtools db demo model lint bench clean help
 
 help:
 	@echo "make run    set up and serve http://127.0.0.1:8000 on SQLite with the bundled model and demo data"
@@ -55,6 +55,13 @@ pdf-libs:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation >/dev/null; }
 
+# PostgreSQL's client tools (pg_dump, pg_restore) for `triage backup` and `triage restore` on PostgreSQL.
+pgtools:
+	@command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql-client for backup and restore"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-client >/dev/null; }
+
 db: install pdf-libs
 	$(FLASK) triage init-db
 
@@ -64,7 +71,7 @@ demo: db
 run: install assets demo
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: install assets browser pdf-libs lint test-sqlite test-postgres
+test: install assets browser pdf-libs pgtools lint test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== test suite on SQLite"

@@ -145,3 +145,13 @@ def people(make_person):
     made = {role: make_person(role) for role in ("practitioner", "manager", "partner", "admin")}
     made["agency"] = make_person("agency", organisation="Demo Police")
     return made
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures tests measured (``tests/figures.py``): the fuzz, the kill test."""
+    from tests.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures measured")
+        for line in FIGURES.values():
+            terminalreporter.write_line(line)

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
-from triage.http import access, body_limit, headers, problems
+from triage.http import access, body_limit, headers, ids, problems
 from triage.services import security
 from triage.settings import load_settings
 
@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["PROXY_HOPS"]:  # behind nginx: the client's address and scheme from its headers
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    ids.init_app(app)  # before any route: ids in paths bounded by what the database holds
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)

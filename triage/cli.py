@@ -175,3 +175,50 @@ def settle_checks() -> None:
     """
     moved = checks.settle_due(current_app.extensions["recommender"])
     click.echo(f"{moved} contact(s) scored again after checks and returned to the decision queue")
+
+
+@triage_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup_command(file: str) -> None:
+    """Write the whole database to FILE: pg_dump's custom format on PostgreSQL, SQLite's online backup."""
+    from triage.services import backup
+
+    try:
+        size = backup.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up to {file} ({size:,} bytes); keep it where the database's administrators cannot "
+               "write, with an audit checkpoint")
+
+
+@triage_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds contacts, events or people.")
+def restore_command(file: str, force: bool) -> None:
+    """Put the backup in FILE back as the whole database, then check its record (audit-verify)."""
+    from triage.services import backup
+
+    db.session.remove()
+    db.engine.dispose()  # no connection of ours holds a lock the restore needs
+    try:
+        backup.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], file, force=force)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.engine.dispose()
+    result = audit.verify()
+    click.echo(f"restored from {file}; {result.summary()}")
+    sys.exit(0 if result.ok else 1)
+
+
+@triage_cli.command("apply-retention")
+@click.option("--dry-run", is_flag=True, help="Only say how many contacts are past retention; change nothing.")
+def apply_retention(dry_run: bool) -> None:
+    """Remove the personal content of contacts that led to no further action, past the retention period.
+
+    The period is TRIAGE_RETENTION_NFA_MONTHS after the outcome was confirmed; decisions, reviews and
+    the record are kept, and each contact changed is recorded (audit-verify still passes).
+    """
+    from triage.services import retention
+
+    outcome = retention.apply(retention.utcnow(), current_app.config["RETENTION_NFA_MONTHS"], dry_run=dry_run)
+    click.echo(outcome.summary(dry_run))

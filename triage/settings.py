@@ -65,6 +65,11 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
             "TRIAGE_ENV=production needs its own TRIAGE_AUDIT_KEY of at least 32 characters, kept outside "
             "the database (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    retention = os.environ.get("TRIAGE_RETENTION_NFA_MONTHS", "72")
+    if not retention.isdigit() or not 1 <= int(retention) <= 1200:
+        raise SettingsError("TRIAGE_RETENTION_NFA_MONTHS must be a whole number of months from 1 to 1200 "
+                            f"(the council's retention period for contacts that led to no further action), "
+                            f"not {retention!r}")
     return {
         "TRIAGE_ENV": env,
         "IDENTIFIER_KEY": identifier_key or DEV_IDENTIFIER_KEY,
@@ -80,6 +85,9 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # contacts goes through in one go; a runaway client or a stolen token is slowed to this.
         "API_RATE_LIMIT": int(os.environ.get("TRIAGE_API_RATE_LIMIT", 1000)),
         "API_RATE_WINDOW_SECONDS": int(os.environ.get("TRIAGE_API_RATE_WINDOW_SECONDS", 600)),
+        # How long a contact that led to no further action (confirmed at level 1) keeps its personal
+        # content after the outcome was confirmed; `flask triage apply-retention` enforces it.
+        "RETENTION_NFA_MONTHS": int(retention),
         # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (1 behind the nginx
         # site in config/); without this every sign-in would seem to come from 127.0.0.1.
         "PROXY_HOPS": int(os.environ.get("TRIAGE_PROXY_HOPS", 0)),

@@ -63,7 +63,7 @@ def _compare(document: dict, ours: dict, contract: dict, path: str) -> list[str]
     ours = resolve(document, ours)
     problems = []
     for key in ("enum", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "format",
-                "pattern"):
+                "pattern", "uniqueItems", "minProperties", "propertyNames", "allOf"):
         if key in contract and ours.get(key) != contract[key]:
             problems.append(f"{path}: {key} is {ours.get(key)!r}, the contract says {contract[key]!r}")
     if contract.get("type") == "object" and "properties" in contract:
@@ -259,6 +259,19 @@ class Walk:
 
     def organisation_id(self) -> int:
         return self.call("manager", "GET", "/api/v1/reports/partners", 200).get_json()["items"][0]["id"]
+
+    def rate_limited(self, operation: str) -> None:
+        """Every call with a token counts against its limit: at the limit, any of them is a 429."""
+        method, path = operation.split(" ", 1)
+        rule = next(r.rule for r in self.app.url_map.iter_rules() if template(r.rule) == path)
+        role = sorted(POLICY[f"{method} {rule}"])[0]
+        limit = self.app.config["API_RATE_LIMIT"]
+        self.app.config["API_RATE_LIMIT"] = 0
+        try:
+            refused = self.call(role, method, re.sub(r"{[^}]+}", "1", path), 429, json={})
+        finally:
+            self.app.config["API_RATE_LIMIT"] = limit
+        assert int(refused.headers["Retry-After"]) >= 1
 
     def refused_bodies(self, who: str, url: str, good: dict) -> None:
         """The refusals every JSON-taking POST shares, for someone allowed to call it: 400, 401, 413, 415, 422."""
@@ -650,6 +663,8 @@ def test_every_answer_of_every_operation_matches_the_served_document(app, client
                                                                      undeclared, operation):
     walk = Walk(app, client, people, make_person, document)
     CASES[operation](walk)
+    if 429 in documented_statuses(document, operation):
+        walk.rate_limited(operation)
     assert walk.seen[operation] == documented_statuses(document, operation)
     assert undeclared == []
 
@@ -664,7 +679,7 @@ def test_every_operation_documents_the_refusals_its_access_rule_makes(app, docum
     for operation in documented_operations(document):
         method, path = operation.split(" ", 1)
         roles = POLICY[f"{method} {rules[path]}"]
-        expected = set() if roles == PUBLIC else {401} | ({403} if roles != SIGNED_IN else set())
+        expected = set() if roles == PUBLIC else {401, 429} | ({403} if roles != SIGNED_IN else set())
         assert expected <= documented_statuses(document, operation), operation
 
 

@@ -68,3 +68,38 @@ def test_the_dashboard_page_names_a_too_long_range(app, client, people):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'href="#from"' in page and f"{MAX_RANGE_DAYS} days" in page
+
+
+# Found by the fuzzing (issue 18 item 12): the document and the service disagreed on these.
+
+@pytest.mark.parametrize("query", ["to=20261120", "to=2026-W47-5", "from=2026-11-2"])
+def test_a_day_is_written_yyyy_mm_dd_and_nothing_else(client, people, query):
+    """``date.fromisoformat`` also takes the basic and week forms; the document says YYYY-MM-DD."""
+    body = problem(client, people["manager"], f"{DASHBOARD}?{query}")
+    assert set(body["errors"]) == {query.split("=")[0]}
+
+
+@pytest.mark.parametrize("month", ["٢٠٢٦-11", "1999-12", "2100-01", "2026-13"])
+def test_a_month_is_yyyy_mm_in_ascii_digits_within_the_years_reported_on(client, people, month):
+    body = problem(client, people["partner"], f"/api/v1/reports/partners/1?month={month}")
+    assert set(body["errors"]) == {"month"}
+
+
+def test_a_partner_report_in_an_unknown_format_is_refused_not_answered_as_json(client, people):
+    body = problem(client, people["partner"], "/api/v1/reports/partners/1?format=xml")
+    assert set(body["errors"]) == {"format"}
+
+
+@pytest.mark.parametrize("url", ["/api/v1/feedback?form=2026-11-01", f"{DASHBOARD}?form=2026-11-01",
+                                 "/api/v1/reports/partners/1?monht=2026-11", f"{EXPORTS[0]}?from=2026-11-01&x=1"])
+def test_a_misspelt_query_parameter_is_refused_not_ignored(client, people, url):
+    who = people["partner"] if "feedback" in url or "partners" in url else people["manager"]
+    body = problem(client, who, url)
+    assert set(body["errors"]) <= {"form", "monht", "x"} and body["errors"]
+
+
+@pytest.mark.parametrize("query", ["from=&to=", "month=&format="])
+def test_an_empty_value_is_the_same_as_leaving_it_out_as_the_document_says(client, people, query):
+    url = DASHBOARD if query.startswith("from") else "/api/v1/reports/partners/1"
+    who = people["manager"]
+    assert client.get(f"{url}?{query}", headers=who.headers).status_code in (200, 404)

@@ -11,13 +11,15 @@ from flask import current_app, g, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from triage.api.contacts import read_json_body
-from triage.api.openapi import LOCATION, Blueprint
+from triage.api.openapi import LOCATION, NOT_BLANK, Blueprint, rules
 from triage.api.schemas import CheckListSchema, CheckSchema, ChecksRequestedSchema
 from triage.engine.contract import StrictBoolean, StrictString, flatten_errors
+from triage.engine.guidance_config import CHECK_AGENCIES
 from triage.http.problems import Problem
 from triage.record.queries import get_visible_contact
 from triage.record.tables import CONSENT_POSITIONS
 from triage.services import checks
+from triage.services.decisions import MAX_NOTE
 
 blp = Blueprint("checks", __name__, url_prefix="/api/v1",
                 description="Multi-agency checks: the front door asks partner agencies what they know; "
@@ -30,19 +32,29 @@ class _Strict(Schema):
 
 
 class ChecksInSchema(_Strict):
-    agencies = fields.List(StrictString(), required=True, metadata={
-        "description": "police, health, education, probation or housing (e.g. from recommendation.checks)."})
-    reason = StrictString(required=True, metadata={"description": "What the front door needs to know."})
+    agencies = fields.List(StrictString(metadata={"enum": list(CHECK_AGENCIES)}), required=True, metadata={
+        "description": "police, health, education, probation or housing (e.g. from recommendation.checks).",
+        "minItems": 1, "uniqueItems": True})
+    reason = StrictString(required=True, metadata={"description": "What the front door needs to know.",
+                                                   "maxLength": MAX_NOTE, "pattern": NOT_BLANK})
     consent = StrictString(required=True, metadata={"enum": list(CONSENT_POSITIONS)})
     without_consent_reason = StrictString(allow_none=True, load_default=None, metadata={
-        "description": "Required unless consent is obtained: why sharing without consent is lawful here."})
+        "description": "Required unless consent is obtained: why sharing without consent is lawful here.",
+        "maxLength": MAX_NOTE})
+
+
+rules(ChecksInSchema, allOf=[{
+    "if": {"properties": {"consent": {"not": {"const": "obtained"}}}, "required": ["consent"]},
+    "then": {"required": ["without_consent_reason"],
+             "properties": {"without_consent_reason": {"type": "string", "pattern": NOT_BLANK}}},
+}])
 
 
 class AnswerInSchema(_Strict):
     known = StrictBoolean(required=True)
     findings = fields.List(StrictString(), load_default=list, metadata={
         "description": "Finding codes for the agency, as listed in config/thresholds.yaml (checks.agencies)."})
-    summary = StrictString(allow_none=True, load_default=None)
+    summary = StrictString(allow_none=True, load_default=None, metadata={"maxLength": MAX_NOTE})
 
 
 class ChecksQuerySchema(Schema):

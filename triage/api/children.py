@@ -14,7 +14,7 @@ from flask import g
 from marshmallow import RAISE, Schema, ValidationError
 
 from triage.api.contacts import level_table, read_json_body
-from triage.api.openapi import Blueprint
+from triage.api.openapi import Blueprint, non_blank
 from triage.api.schemas import ChildHistorySchema, ChildLinkAnswerSchema
 from triage.engine.contract import StrictString, flatten_errors, rfc3339
 from triage.extensions import db
@@ -32,8 +32,10 @@ class LinkInSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    linked_child_id = StrictString(required=True, metadata={"description": "The existing child record."})
-    reason = StrictString(required=True, metadata={"description": "Why these are one child (10+ characters)."})
+    linked_child_id = StrictString(required=True, metadata={"description": "The existing child record.",
+                                                            "minLength": 1})
+    reason = StrictString(required=True, metadata={"description": "Why these are one child (10+ characters).",
+                                                   "pattern": non_blank(children.MIN_REASON)})
     contact_id = StrictString(allow_none=True, load_default=None,
                               metadata={"description": "The contact the link was made from, if any."})
 
@@ -42,7 +44,8 @@ class UndoInSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    reason = StrictString(required=True, metadata={"description": "Why the link was wrong (10+ characters)."})
+    reason = StrictString(required=True, metadata={"description": "Why the link was wrong (10+ characters).",
+                                                   "pattern": non_blank(children.MIN_REASON)})
     contact_id = StrictString(allow_none=True, load_default=None)
 
 

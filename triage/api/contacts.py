@@ -10,9 +10,16 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from triage.api.openapi import LOCATION, Blueprint
+from triage.api.openapi import LOCATION, Blueprint, rules
 from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
-from triage.engine.contract import ContactSchema, flatten_errors, rfc3339, unstorable_text, validate_contact
+from triage.engine.contract import (
+    ContactSchema,
+    IdentifiersSchema,
+    flatten_errors,
+    rfc3339,
+    unstorable_text,
+    validate_contact,
+)
 from triage.extensions import db
 from triage.http.current import level_table
 from triage.http.problems import Problem
@@ -22,6 +29,13 @@ from triage.record.queries import get_visible_contact, latest_decision, latest_r
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks
 from triage.services.intake import fill_partner_organisation, submit
+
+# The contract's rule across fields (contact-v1.schema.json's allOf), in the document as in the contract.
+rules(ContactSchema, allOf=[{
+    "if": {"properties": {"primary_concern": {"const": "domestic_abuse"}}, "required": ["primary_concern"]},
+    "then": {"required": ["domestic_abuse"]},
+}])
+rules(IdentifiersSchema, minProperties=1)
 
 blp = Blueprint(
     "contacts", __name__, url_prefix="/api/v1/contacts",
@@ -142,6 +156,8 @@ def summary(contact: Contact) -> dict:
 @blp.route("", methods=["POST"])
 @blp.doc(
     summary="Send a contact",
+    description="A partner's token may leave source.organisation out: it is filled from the token's "
+                "organisation (and must be that organisation when given).",
     requestBody={"required": True, "content": {"application/json": {"schema": ContactSchema}}},
 )
 # The contact is documented, not dumped: it is the partner's stored document passed through.

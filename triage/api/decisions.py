@@ -12,7 +12,7 @@ from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from triage.api.contacts import decision_json, read_json_body, review_json
-from triage.api.openapi import LOCATION, Blueprint
+from triage.api.openapi import LOCATION, NOT_BLANK, Blueprint, rules
 from triage.api.schemas import (
     DecisionRecordedSchema,
     HistoryOutSchema,
@@ -38,6 +38,10 @@ _VERSION_HELP = ("The contact's version you acted on (from GET /api/v1/contacts/
                  "if someone changed it since, the answer is 409 and nothing is recorded.")
 
 
+_RATIONALE_HELP = (f"In your own words: at least {decisions.MIN_RATIONALE} characters, half of them letters, "
+                   "not only the suggested wording for another level.")
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -45,35 +49,58 @@ class _Strict(Schema):
 
 class DecisionInSchema(_Strict):
     level = StrictInteger(required=True, metadata={"enum": list(LEVELS)})
-    rationale = StrictString(required=True, metadata={"description": "At least 40 characters."})
+    rationale = StrictString(required=True, metadata={
+        "description": _RATIONALE_HELP, "minLength": decisions.MIN_RATIONALE, "maxLength": decisions.MAX_RATIONALE,
+        "pattern": NOT_BLANK})
     marac_referral = StrictBoolean(load_default=False)
-    next_steps = StrictString(allow_none=True, load_default=None)
+    next_steps = StrictString(allow_none=True, load_default=None, metadata={"maxLength": decisions.MAX_NOTE})
     override_reason = StrictString(
         allow_none=True, load_default=None,
-        metadata={"description": "Required when level differs from the recommended level."},
+        metadata={"description": "Required when level differs from the recommended level.",
+                  "maxLength": decisions.MAX_NOTE},
     )
     expected_version = StrictInteger(allow_none=True, load_default=None, metadata={"description": _VERSION_HELP})
     consent = StrictString(allow_none=True, load_default=None, metadata={
         "enum": list(CONSENT_POSITIONS),
         "description": "Whether consent was sought and the outcome; the contact's position when left out."})
     consent_reason = StrictString(allow_none=True, load_default=None, metadata={
-        "description": "Required when consent was not sought, and for early help (level 2) without consent."})
+        "description": "Required when consent was not sought, and for early help (level 2) without consent.",
+        "maxLength": decisions.MAX_NOTE})
+
+
+# Consent not sought needs its reason (decisions.consent_errors); early help without consent needs one
+# too, but the consent may be the contact's own when left out, so that half is the service's to say.
+rules(DecisionInSchema, allOf=[{
+    "if": {"properties": {"consent": {"const": "not_sought"}}, "required": ["consent"]},
+    "then": {"required": ["consent_reason"], "properties": {"consent_reason": {"type": "string", "pattern": NOT_BLANK}}},
+}])
 
 
 class ReviewInSchema(_Strict):
     outcome = StrictString(required=True, validate=validate.OneOf(decisions.OUTCOMES,
                                                                   error="Must be one of: {choices}."))
     level = StrictInteger(allow_none=True, load_default=None,
-                          metadata={"description": "Required when outcome is changed."})
-    rationale = StrictString(required=True, metadata={"description": "At least 40 characters."})
+                          metadata={"description": "Required when outcome is changed.", "enum": [*LEVELS, None]})
+    rationale = StrictString(required=True, metadata={
+        "description": _RATIONALE_HELP, "minLength": decisions.MIN_RATIONALE, "maxLength": decisions.MAX_RATIONALE,
+        "pattern": NOT_BLANK})
     expected_version = StrictInteger(allow_none=True, load_default=None, metadata={"description": _VERSION_HELP})
+
+
+# A changed outcome names its level; whether that differs from the decision is the service's to say.
+rules(ReviewInSchema, allOf=[{
+    "if": {"properties": {"outcome": {"const": "changed"}}, "required": ["outcome"]},
+    "then": {"required": ["level"], "properties": {"level": {"type": "integer"}}},
+}])
 
 
 class InformationRequestInSchema(_Strict):
     # named apart from Schema.fields (marshmallow's own attribute); "fields" on the wire
-    asked_for = fields.List(StrictString(), required=True, data_key="fields", metadata={
-        "description": "What is missing, e.g. JSON paths from recommendation.information_gaps."})
-    message = StrictString(required=True, metadata={"description": "What the referrer will read."})
+    asked_for = fields.List(StrictString(metadata={"pattern": NOT_BLANK}), required=True, data_key="fields", metadata={
+        "description": "What is missing, e.g. JSON paths from recommendation.information_gaps.",
+        "maxItems": decisions.MAX_INFORMATION_FIELDS})
+    message = StrictString(required=True, metadata={"description": "What the referrer will read.",
+                                                    "maxLength": decisions.MAX_NOTE, "pattern": NOT_BLANK})
 
 
 def _load(schema: Schema) -> dict:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import g, request
 
-from triage.api.openapi import Blueprint
+from triage.api.openapi import MONTH, Blueprint, day_parameter
 from triage.api.schemas import (
     BoardPackSchema,
     DashboardSchema,
@@ -26,11 +26,14 @@ from triage.api.schemas import (
 from triage.engine.contract import rfc3339
 from triage.engine.workdays import london_today
 from triage.http import downloads
-from triage.http.args import date_arg, date_range, month_arg
+from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args
 from triage.http.current import guidance
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.reporting import board_pack, reports
 from triage.services import feedback
+
+#: What a partner report answers as: JSON, or a CSV download.
+REPORT_FORMATS = ("json", "csv")
 
 blp = Blueprint(
     "feedback", __name__, url_prefix="/api/v1",
@@ -45,15 +48,14 @@ blp = Blueprint(
 
 @blp.route("/feedback", methods=["GET"])
 @blp.doc(summary="Feedback on your organisation's contacts, newest first", parameters=[
-    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"},
-     "description": "Released on or after this day (London), YYYY-MM-DD."},
-    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"},
-     "description": "Released on or before this day (London), YYYY-MM-DD."},
+    day_parameter("from", "Released on or after this day (London), YYYY-MM-DD."),
+    day_parameter("to", "Released on or before this day (London), YYYY-MM-DD."),
 ])
 @blp.response(200, FeedbackListSchema, description="Released feedback, newest first.")
 @blp.problems(401, 403, 422)
 def list_feedback():
     """Released feedback only: a contact appears once a manager confirmed its outcome and released it."""
+    only_args("from", "to")
     rows = feedback.released_on_days(g.user.organisation_id, date_arg("from"), date_arg("to"))
     return {"items": [feedback.release_json(r) for r in rows], "total": len(rows)}
 
@@ -95,17 +97,21 @@ def list_partner_organisations():
 
 @blp.route("/reports/partners/<int:organisation_id>", methods=["GET"])
 @blp.doc(summary="A partner's monthly report (JSON, or CSV with ?format=csv)", parameters=[
-    {"in": "query", "name": "month", "schema": {"type": "string"}, "description": "YYYY-MM; default this month."},
+    {"in": "query", "name": "month", "schema": MONTH, "allowEmptyValue": True,
+     "description": "YYYY-MM; default (or empty) this month."},
     {"in": "query", "name": "team", "schema": {"type": "string"}, "description": "Only this team's contacts."},
-    {"in": "query", "name": "format", "schema": {"type": "string", "enum": ["json", "csv"]}},
+    {"in": "query", "name": "format", "schema": {"type": "string", "enum": list(REPORT_FORMATS)},
+     "allowEmptyValue": True, "description": "json (the default, also when empty) or csv."},
 ])
 @blp.response(200, PartnerReportSchema, description="The report (JSON), or with ?format=csv a CSV download.")
 @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True)
 @blp.problems(401, 403, 404, 422)
 def partner_report(organisation_id: int):
+    only_args("month", "team", "format")
     org = get_visible_organisation(organisation_id, g.user)
+    answer_as = choice_arg("format", REPORT_FORMATS)
     report = reports.organisation_report(org, month_arg(), request.args.get("team") or None, guidance().levels)
-    if request.args.get("format") == "csv":
+    if answer_as == "csv":
         return downloads.attachment(reports.partner_report_csv(report),
                                     f"partner-report-{org.id}-{report['month']}.csv")
     return report
@@ -113,12 +119,14 @@ def partner_report(organisation_id: int):
 
 @blp.route("/reports/dashboard", methods=["GET"])
 @blp.doc(summary="The management dashboard for contacts received in a date range", parameters=[
-    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"}},
-    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"}},
+    day_parameter("from", f"Contacts received on or after this day (London), YYYY-MM-DD; at most {MAX_RANGE_DAYS} "
+                          "days before to, and by default four weeks."),
+    day_parameter("to", "Contacts received on or before this day (London), YYYY-MM-DD; default today."),
 ])
 @blp.response(200, DashboardSchema, description="The figures.")
 @blp.problems(401, 403, 422)
 def dashboard():
+    only_args("from", "to")
     first, last = date_range(reports.DASHBOARD_DAYS)
     return reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
 
@@ -146,10 +154,9 @@ def board_pack_figures():
 
 _CSV = {"type": "string", "description": "CSV (RFC 4180), a heading row first."}
 _WINDOW = [
-    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"},
-     "description": "Contacts received on or after this day (London), YYYY-MM-DD."},
-    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"},
-     "description": "Contacts received on or before this day (London), YYYY-MM-DD; default today."},
+    day_parameter("from", "Contacts received on or after this day (London), YYYY-MM-DD; from must not be "
+                          "after to, and the range is bounded (a year; ten for the training export)."),
+    day_parameter("to", "Contacts received on or before this day (London), YYYY-MM-DD; default today."),
 ]
 
 
@@ -158,6 +165,7 @@ _WINDOW = [
 @blp.response(200, _CSV, content_type="text/csv", description="A CSV download with Annex A's headings.")
 @blp.problems(401, 403, 422)
 def annex_a_list_1():
+    only_args("from", "to")
     return downloads.annex_a(1)
 
 
@@ -167,6 +175,7 @@ def annex_a_list_1():
 @blp.response(200, _CSV, content_type="text/csv", description="A CSV download with Annex A's headings.")
 @blp.problems(401, 403, 422)
 def annex_a_list_3():
+    only_args("from", "to")
     return downloads.annex_a(3)
 
 
@@ -178,4 +187,5 @@ def annex_a_list_3():
               content_type="application/x-ndjson", description="A JSON-lines download.")
 @blp.problems(401, 403, 422)
 def training_export():
+    only_args("from", "to")
     return downloads.training_data()

@@ -267,7 +267,7 @@ class ContactSchema(_Strict):
     primary_concern = StrictString(required=True, validate=_one_of(PRIMARY_CONCERNS))
     factors = fields.List(
         StrictString(validate=_one_of(FACTOR_CODES)),
-        validate=[validate.Length(max=40, error="List no more than {max} factors."), _unique],
+        validate=[validate.Length(max=40, error="List no more than {max} factors."), _unique], metadata={"uniqueItems": True},
     )
     children = fields.List(
         fields.Nested(ChildSchema), required=True,

@@ -8,6 +8,7 @@ Days and months are London's.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from flask import request
@@ -24,6 +25,8 @@ INVALID_QUERY = "Some query parameters are not valid; see errors."
 MAX_RANGE_DAYS = 366
 #: Days outside these are typing mistakes, and far-off years overflow date arithmetic.
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _invalid(name: str, message: str, detail: str = INVALID_QUERY) -> Problem:
@@ -33,12 +36,22 @@ def _invalid(name: str, message: str, detail: str = INVALID_QUERY) -> Problem:
 def _day_error(value: str) -> tuple[date | None, str | None]:
     """The day written in ``value``, or why it is not one this service reports on."""
     try:
+        if not _DAY.fullmatch(value):  # fromisoformat would also take 20261120 and 2026-W47-5
+            raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
         return None, "Must be a date written YYYY-MM-DD, for example 2026-11-20."
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         return None, f"Must be a day from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}."
     return day, None
+
+
+def only_args(*names: str) -> None:
+    """422 naming any query parameter not in ``names``: a misspelt filter is refused, not ignored."""
+    unknown = sorted(set(request.args) - set(names))
+    if unknown:
+        raise Problem(422, INVALID_QUERY, title="Invalid query",
+                      errors={name: [f"Not a parameter here; use {', '.join(names) or 'none'}."] for name in unknown})
 
 
 def date_arg(name: str) -> date | None:
@@ -78,15 +91,28 @@ def date_range(default_days: int, max_days: int = MAX_RANGE_DAYS) -> tuple[date,
     return first, last
 
 
+def choice_arg(name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when absent or empty); 422 naming the argument otherwise."""
+    value = request.args.get(name) or choices[0]
+    if value not in choices:
+        raise _invalid(name, f"Must be one of: {', '.join(choices)}.")
+    return value
+
+
 def month_arg() -> date:
     """``month`` (YYYY-MM) as its first day; this month when absent."""
     value = request.args.get("month")
     if not value:
         return london_today().replace(day=1)
     try:
-        return parse_month(value)
-    except ValueError:  # a malformed text or an impossible month ("2026-13") alike
-        raise _invalid("month", "Enter a month written YYYY-MM, for example 2026-11.") from None
+        if not _MONTH.fullmatch(value):  # ASCII digits only (str.isdigit would take other scripts')
+            raise ValueError("a month is written YYYY-MM, for example 2026-11")
+        month = parse_month(value)
+    except ValueError as exc:
+        raise _invalid("month", f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+    if not EARLIEST_DAY <= month <= LATEST_DAY:
+        raise _invalid("month", f"Must be a month from {EARLIEST_DAY:%Y-%m} to {LATEST_DAY:%Y-%m}.")
+    return month
 
 
 #: The longest cursor a page link carries (a few sort keys, base64): anything longer was not ours.

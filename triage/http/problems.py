@@ -43,7 +43,7 @@ class ProblemSchema(Schema):
 
     Like flask-smorest's own error schema it documents and does not dump: an extra a refusal
     carries reaches the client even if it is missing here, and ``tests/api/test_openapi.py``
-    fails on it until it is declared. The last three fields are today's extras; a client may
+    fails on it until it is declared. The last four fields are today's extras; a client may
     ignore them, and others may come (RFC 9457 extension members), so the object is left open.
     """
 
@@ -62,6 +62,8 @@ class ProblemSchema(Schema):
     expected_version = fields.Integer(metadata={"description": "409: the contact version you sent, now stale."})
     state = fields.String(metadata={"description": "409: the contact's state, which does not allow the action."})
     allowed = fields.List(fields.String(), metadata={"description": "409: the actions its state allows now."})
+    retry_after = fields.Integer(metadata={"description": "429: seconds until the token may send again "
+                                                          "(as the Retry-After header)."})
 
 
 class Problem(Refusal):

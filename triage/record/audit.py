@@ -76,6 +76,7 @@ EVENT_KINDS = (
     "meeting_closed",  # the minutes: every item, its outcome and actions; items not reached carry over
     "audit_sample_drawn",  # the month, the seed and every decision drawn with its auditor
     "quality_audited",  # an auditor's finding on one decision
+    "retention_applied",  # personal content removed past retention; seals what is left (services/retention.py)
 )
 
 
@@ -113,8 +114,9 @@ LEGACY = b"legacy-sha256"
 #: The contact columns the ``scored`` event commits to (what a decision rests on), and each child's.
 CONTENT_COLUMNS = ("payload", "recommendation", "screening_recommendation", "recommended_level", "floor_level",
                    "urgency")
-#: The events that seal a contact's content: intake's ``scored`` and, after checks, ``rescored``.
-SEALING_KINDS = ("scored", "rescored")
+#: The events that seal a contact's content: intake's ``scored``, after checks ``rescored``, and the
+#: retention event that removed its personal content (what is left is what it seals).
+SEALING_KINDS = ("scored", "rescored", "retention_applied")
 CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn", "sex", "ethnicity", "disabled",
                  "current_status")
 
