@@ -37,6 +37,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/openapi.json": PUBLIC,
     "GET /api/docs": PUBLIC,
     "GET /api/v1/model": SIGNED_IN,
+    "GET /api/v1/guidance": SIGNED_IN,
     # intake and reading contacts (partners: their own organisation's only)
     "POST /api/v1/contacts": SENDERS,
     "GET /api/v1/contacts": READERS,

@@ -66,6 +66,9 @@ EVENT_KINDS = (
     "child_linked",  # two child records said to be one child (services/children.py)
     "child_unlinked",  # a link undone
     "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
+    "guidance_adopted",  # the service began serving a version of the threshold guidance (issue 16)
+    "guidance_draft_kept",  # a manager uploaded a draft of the guidance for a what-if run
+    "what_if_run",  # a what-if replay of a draft: who, which file (SHA-256), which window; nothing else written
 )
 
 
