@@ -77,6 +77,10 @@ SEED = [
 
 @pytest.fixture
 def seeded(app, people, make_person):
+    return seed_window(app, people, make_person)
+
+
+def seed_window(app, people, make_person):
     """The seed stored through intake (as partners sent it), then some decisions (made afterwards)."""
     school = make_person("partner", organisation="Riverside Primary")
     with app.app_context():

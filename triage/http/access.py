@@ -109,6 +109,13 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /reports/exports/annex-a-list-1.csv": MANAGERS,
     "GET /reports/exports/annex-a-list-3.csv": MANAGERS,
     "GET /reports/exports/confirmed-decisions.jsonl": MANAGERS,
+    # threshold guidance versions and what-if runs (triage/web/guidance.py, issue 16)
+    "GET /guidance": STAFF,
+    "GET /guidance/what-if": MANAGERS,
+    "POST /guidance/what-if": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>/progress": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>/moved-contacts.csv": MANAGERS,
     # people and access (triage/web/admin.py): accounts and API tokens
     "GET /admin/users": ADMINS,
     "GET /admin/users/new": ADMINS,

@@ -16,17 +16,19 @@ in chunks by the front door's clock, and only the moved contacts are kept.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
-from triage.engine.errors import Invalid
-from triage.engine.guidance import Guidance
+from triage.engine.errors import Invalid, NotFound
+from triage.engine.guidance import Guidance, GuidanceConfigError
 from triage.engine.guidance_config import LEVELS
+from triage.engine.guidance_version import guidance_from_text
 from triage.engine.history import KnownHistory
 from triage.engine.whatif import model_version, score_batch
 from triage.extensions import db
@@ -37,13 +39,18 @@ from triage.record.tables import (
     ChildUnlink,
     Contact,
     Decision,
+    GuidanceDraft,
     Organisation,
     Review,
     User,
+    WhatIfRun,
+    utcnow,
 )
 from triage.services.children import REFERRAL_LEVEL, TWELVE_MONTHS
 
-CHUNK = 2000
+log = logging.getLogger(__name__)
+
+CHUNK = 1000
 IN_BATCH = 900  # values per IN (...) list: under every database's parameter limit
 NEXT_STEPS = ("refer", "checks", "decide")
 MAX_WINDOW_DAYS = 400
@@ -100,8 +107,10 @@ def window_rows(start: datetime, end: datetime, chunk: int = CHUNK) -> Iterator[
                               (rec.get("floor") or {}).get("level") if rec else None, rec.get("level"),
                               rec.get("next_step"), len(rec.get("checks") or []), rec.get("guidance_sha256"),
                               rec.get("model_version")))
-        yield out
         after = (rows[-1].accepted_at, rows[-1].id)
+        del rows  # hold one chunk at a time, not this one while the next is read
+        yield out
+        del out
 
 
 def count_window(start: datetime, end: datetime) -> int:
@@ -395,17 +404,17 @@ def replay(draft: Guidance, model: Any, *, start: datetime, end: datetime, in_fo
         progress(0, total)
     for rows in window_rows(start, end, chunk):
         histories = histories_as_of(rows, links)
-        results = [draft.evaluate(s.payload, received_at=s.accepted_at, history=h) for s, h in zip(rows, histories,
-                                                                                                strict=True)]
-        floors = [r.floor_level for r in results]
+        floors = [draft.floor_level(s.payload, history=h) for s, h in zip(rows, histories, strict=True)]
         outcomes = score_batch(model, [s.payload for s in rows], floors, histories, rule)
         decided = _decided_now([s.id for s in rows])
         for s, floor, o in zip(rows, floors, outcomes, strict=True):
             report.add(s, floor, o.level, o.next_step, o.checks, decided.get(s.id))
         done += len(rows)
+        db.session.expunge_all()  # read-only: nothing to keep between chunks,
+        db.session.rollback()  # and no read transaction held open (SQLite's writers wait for it)
         if progress:
             progress(done, total)
-        db.session.expunge_all()  # read-only: nothing to keep between chunks
+        del rows, histories, floors, outcomes, decided  # one chunk in memory at a time
     out = report.as_dict()
     out.update(window={"from": start.isoformat(), "to": end.isoformat()},
                guidance={"label": draft.config.label, "sha256": draft.config.sha256},
@@ -420,3 +429,96 @@ def record_run(report: dict, *, user: User | None, run_by: str, filename: str, v
         "run_by": run_by, "via": via, "file": filename, "guidance_version": report["guidance"]["label"],
         "guidance_sha256": report["guidance"]["sha256"], "from": report["window"]["from"],
         "to": report["window"]["to"], "model_version": report["model"], "contacts": report["contacts"]})
+
+
+# ---------------------------------------------------------------------------------------------
+# The manager's page: drafts kept with their hash, runs with their progress and report
+# ---------------------------------------------------------------------------------------------
+
+MAX_DRAFT_BYTES = 256 * 1024
+
+
+def keep_draft(data: bytes, filename: str, user: User) -> GuidanceDraft:
+    """Check an uploaded draft exactly as at start-up, and keep it (text, SHA-256) with who uploaded it.
+
+    A draft that fails the checks is refused with the same one-line message start-up gives.
+    """
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "draft.yaml"
+    if not data:
+        raise Invalid("Choose a draft of the threshold guidance to upload.",
+                      errors={"draft": ["Choose a draft of the threshold guidance (a .yaml file)."]})
+    if len(data) > MAX_DRAFT_BYTES:
+        raise Invalid("The draft is too large.", errors={"draft": [
+            f"The draft must be smaller than {MAX_DRAFT_BYTES // 1024} KB."]})
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("The draft is not a text file.", errors={"draft": [
+            "The draft must be a text file (UTF-8), like config/thresholds.yaml."]}) from None
+    try:
+        config = guidance_from_text(text, name).config
+    except GuidanceConfigError as exc:
+        raise Invalid("The draft does not pass the checks the service makes at start-up.",
+                      errors={"draft": [str(exc)]}) from None
+    draft = GuidanceDraft(label=config.label, sha256=config.sha256, text=text, filename=name,
+                          uploaded_by_id=user.id, uploaded_at=utcnow())
+    db.session.add(draft)
+    db.session.flush()
+    audit.record("guidance_draft_kept", user=user, data={"draft_id": draft.id, "file": name, "label": config.label,
+                                                         "sha256": config.sha256})
+    return draft
+
+
+def create_run(draft: GuidanceDraft, user: User, *, start: datetime, end: datetime,
+               model_version: str | None) -> WhatIfRun:
+    """A queued run of ``draft`` over [start, end); ``execute_run`` does the work."""
+    check_window(start, end)
+    run = WhatIfRun(draft_id=draft.id, model_version=model_version, window_from=start, window_to=end,
+                    requested_by_id=user.id, requested_at=utcnow(), status="queued", done=0,
+                    total=count_window(start, end))
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def get_run(run_id: int) -> WhatIfRun:
+    run = db.session.get(WhatIfRun, run_id)
+    if run is None:
+        raise NotFound("There is no what-if run with that number.")
+    return run
+
+
+def recent_runs(limit: int = 20) -> list[WhatIfRun]:
+    return list(db.session.scalars(select(WhatIfRun).order_by(WhatIfRun.id.desc()).limit(limit)))
+
+
+def _set(run_id: int, **values: Any) -> None:
+    db.session.execute(update(WhatIfRun).where(WhatIfRun.id == run_id).values(**values))
+    db.session.commit()
+
+
+def execute_run(run_id: int, *, model: Any, in_force: Guidance, served_model: str) -> None:
+    """Do a queued run (in a background job): progress after each chunk, then the report and its event.
+
+    ``model`` is the one to replay with (the service's, or the version the run names, loaded by the
+    caller). A failure is kept on the run, in words, and logged; nothing else is written.
+    """
+    run = get_run(run_id)
+    draft = db.session.get(GuidanceDraft, run.draft_id)
+    start, end, filename, user_id = run.window_from, run.window_to, draft.filename, run.requested_by_id
+    guidance = guidance_from_text(draft.text, draft.filename, expected_sha256=draft.sha256)
+    _set(run_id, status="running")
+    try:
+        report = replay(guidance, model, start=start, end=end, in_force=in_force, served_model=served_model,
+                        progress=lambda done, total: _set(run_id, done=done, total=total))
+    except Exception as exc:  # noqa: BLE001 - the page must say the run stopped, whatever stopped it
+        db.session.rollback()
+        log.exception("what-if run %s failed", run_id)
+        _set(run_id, status="failed", finished_at=utcnow(),
+             error=f"The replay stopped before it finished ({type(exc).__name__}). Nothing was changed.")
+        return
+    user = db.session.get(User, user_id)  # the replay let go of everything it had read
+    record_run(report, user=user, run_by=user.label, filename=filename, via="page")
+    db.session.execute(update(WhatIfRun).where(WhatIfRun.id == run_id).values(
+        status="done", finished_at=utcnow(), report=report, done=report["contacts"], total=report["contacts"]))
+    db.session.commit()
