@@ -181,9 +181,12 @@ def _day(value: str, option: str):
     from datetime import date
 
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"give a date as YYYY-MM-DD, not {value!r}", param_hint=option) from None
+    if not 2000 <= day.year <= 2099:
+        raise click.BadParameter(f"give a day from 2000 to 2099, not {value!r}", param_hint=option)
+    return day
 
 
 @triage_cli.command("what-if")

@@ -69,6 +69,7 @@ def test_a_draft_that_fails_the_checks_gets_the_start_up_error_and_nothing_is_re
 def test_a_bad_window_or_model_is_refused(runner, tmp_path):
     for args, words in ((["--from", "2026-10-31", "--to", "2026-10-01"], "must start before it ends"),
                         (["--from", "1 Oct", "--to", "2026-10-01"], "YYYY-MM-DD"),
+                        (["--from", "0001-01-01", "--to", "2026-10-01"], "from 2000 to 2099"),
                         (["--from", "2026-10-01", "--to", "2026-10-31", "--model", "no-such"], "--model")):
         result = runner.invoke(args=["triage", "what-if", "--guidance", str(DEFAULT), *args])
         assert result.exit_code != 0 and words in result.output, result.output

@@ -83,6 +83,9 @@ def test_a_draft_that_fails_the_checks_is_refused_with_the_start_up_message(app,
                           content_type="multipart/form-data")
     assert missing.status_code == 400
     assert "Choose a draft" in missing.get_data(as_text=True) and "Enter a date" in missing.get_data(as_text=True)
+    ancient = client.post("/guidance/what-if", data={"from": "0001-01-01", "to": "2026-10-31"},
+                          content_type="multipart/form-data")
+    assert ancient.status_code == 400 and "Must be a day from 2000-01-01" in ancient.get_data(as_text=True)
 
 
 def test_only_managers_run_what_ifs(client, people):

@@ -22,6 +22,7 @@ from triage.engine.errors import DomainError, Invalid
 from triage.engine.whatif import ModelLoadError, load_model_version, model_version
 from triage.engine.workdays import london_days
 from triage.extensions import db
+from triage.http.args import _day_error as day_error
 from triage.http.downloads import attachment
 from triage.http.problems import problem_from
 from triage.record import audit
@@ -76,12 +77,10 @@ def what_if_form():
 
 
 def _day(name: str, errors: dict) -> date | None:
-    value = request.form.get(name, "").strip()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = ["Enter a date, for example 2026-10-01."]
-        return None
+    day, error = day_error(request.form.get(name, "").strip())
+    if error:
+        errors[name] = [f"Enter a date. {error}"]
+    return day
 
 
 def _start(app, run_id: int, model, in_force, served: str) -> None:
@@ -89,6 +88,8 @@ def _start(app, run_id: int, model, in_force, served: str) -> None:
         with app.app_context():
             whatif.execute_run(run_id, model=model, in_force=in_force, served_model=served)
 
+    for finished in [k for k, t in RUNNING.items() if not t.is_alive()]:
+        del RUNNING[finished]
     thread = threading.Thread(target=work, name=f"what-if-{run_id}", daemon=True)
     RUNNING[run_id] = thread
     thread.start()
