@@ -32,6 +32,9 @@ def test_the_versions_page_lists_each_version_and_what_changed(app, client, peop
     assert "<del>guidance_version: &#34;2026.1&#34;</del>" in text or "<del>guidance_version: \"2026.1\"</del>" in text
     assert "<ins>      Domestic abuse in a child&#39;s home (version B wording).</ins>" in text
     assert "unchanged lines" in text
+    contact_id = submit(client, people["partner"])
+    contact_page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "Threshold guidance" in contact_page and "Version 2026.2" in contact_page
 
 
 def test_a_manager_uploads_a_draft_runs_it_and_downloads_the_moved_contacts(app, client, people, seeded, tmp_path):  # noqa: F811
