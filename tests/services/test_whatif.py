@@ -243,3 +243,30 @@ def test_a_window_that_ends_before_it_starts_is_refused(app):
         with pytest.raises(whatif.Invalid):
             whatif.replay(recommender.guidance, recommender.model, start=END, end=START,
                           in_force=recommender.guidance, served_model="x")
+
+
+def test_a_link_counts_from_when_it_was_made_and_stops_when_undone(app, seeded, people):
+    from triage.record.tables import Child, ChildLink, ChildUnlink
+
+    rows, _ = seeded
+    with app.app_context():
+        def child_of(i):
+            return db.session.scalar(select(Child.child_id).where(Child.contact_id == rows[i]["id"]))
+
+        # Row 1 (day 2) and row 5 (day 9) are about different records; linked on day 5 (in force for row 5),
+        # row 2 (day 3) and row 9 (day 25) linked on day 10 and undone on day 20 (gone by row 9).
+        made = ChildLink(child_id=child_of(5), linked_child_id=child_of(1), reason="Same child, same school.",
+                         linked_by_id=people["practitioner"].id, linked_at=START + timedelta(days=5))
+        undone = ChildLink(child_id=child_of(9), linked_child_id=child_of(2), reason="Thought to be one child.",
+                           linked_by_id=people["practitioner"].id, linked_at=START + timedelta(days=10))
+        db.session.add_all([made, undone])
+        db.session.flush()
+        db.session.add(ChildUnlink(link_id=undone.id, reason="Different children after all.",
+                                   unlinked_by_id=people["practitioner"].id, unlinked_at=START + timedelta(days=20)))
+        db.session.commit()
+        contacts = [c for chunk in whatif.window_rows(START, END) for c in chunk]
+        by_id = dict(zip([c.id for c in contacts], whatif.histories_as_of(contacts, whatif._Links.load()),
+                         strict=True))
+        assert by_id[rows[5]["id"]].earlier_contacts == 1
+        assert by_id[rows[9]["id"]].earlier_contacts == 0
+        assert by_id[rows[1]["id"]].earlier_contacts == 0  # the link came after it

@@ -132,6 +132,13 @@ class _Links:
 
     rows: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
 
+    @property
+    def linked(self) -> set[str]:
+        """Every record some link (in force or undone) touches: the others need no search."""
+        if not hasattr(self, "_linked"):
+            self._linked = {end for a, b, _, _ in self.rows for end in (a, b)}
+        return self._linked
+
     @classmethod
     def load(cls) -> _Links:
         rows = db.session.execute(select(ChildLink.child_id, ChildLink.linked_child_id, ChildLink.linked_at,
@@ -142,7 +149,7 @@ class _Links:
     def group(self, child_ids: Iterable[str], as_of: datetime) -> set[str]:
         """Records that were one child with these at ``as_of``: links made before it and not yet undone."""
         found = set(child_ids)
-        if not self.rows:
+        if not self.rows or found.isdisjoint(self.linked):
             return found
         live = [(a, b) for a, b, at, undone in self.rows if at < as_of and (undone is None or undone >= as_of)]
         changed = True
