@@ -24,7 +24,8 @@ from triage.record.tables import ApiToken, User  # noqa: E402
 from triage.services.security import hash_password, new_token, token_digest  # noqa: E402
 
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
-TABLES = ("audit_findings", "audit_assignments", "audit_samples", "meeting_actions", "meeting_items",
+TABLES = ("what_if_runs", "guidance_drafts", "guidance_adoptions", "guidance_versions",
+          "audit_findings", "audit_assignments", "audit_samples", "meeting_actions", "meeting_items",
           "meeting_attendees", "meetings", "check_responses", "check_requests", "child_unlinks", "child_links", "child_identifiers", "reviews",
           "information_requests", "feedback_releases", "decisions", "children", "child_records", "contacts",
           "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts")

@@ -80,13 +80,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     from triage.api.contacts import blp as contacts_blp
     from triage.api.decisions import blp as decisions_blp
     from triage.api.feedback import blp as feedback_blp
+    from triage.api.guidance import blp as guidance_blp
     from triage.api.health import bp as health_bp
     from triage.api.model import blp as model_blp
     from triage.api.queues import blp as queues_blp
     from triage.web.admin import bp as admin_pages
     from triage.web.feedback import bp as reports_pages
 
-    for blueprint in (contacts_blp, decisions_blp, checks_blp, queues_blp, feedback_blp, model_blp, children_blp):
+    for blueprint in (contacts_blp, decisions_blp, checks_blp, queues_blp, feedback_blp, model_blp, children_blp,
+                      guidance_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
     web.init_app(app)  # the pages: GOV.UK templates, CSRF on every form outside /api/

@@ -5,7 +5,7 @@ runs; the actions it agrees, the audit samples, their assignments and the audito
 append-only like the rest of the record (each row vouched for by its audit event).
 
 Revision ID: 0008_rhythms
-Revises: 0006_checks
+Revises: 0007_guidance_versions
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_rhythms"
-down_revision = "0006_checks"
+down_revision = "0007_guidance_versions"
 branch_labels = None
 depends_on = None
 

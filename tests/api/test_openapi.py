@@ -651,6 +651,14 @@ def _awaiting_checks(w: Walk) -> None:
     w.call("practitioner", "GET", "/api/v1/queues/awaiting-checks?per_page=0", 422)
 
 
+@case("GET /api/v1/guidance")
+def _guidance(w: Walk) -> None:
+    for role in ("practitioner", "manager", "partner", "agency", "admin"):
+        body = w.call(role, "GET", "/api/v1/guidance", 200).get_json()
+        assert body["in_force"]["label"] == body["versions"][0]["label"]
+    w.call(None, "GET", "/api/v1/guidance", 401)
+
+
 @case("GET /api/v1/model")
 def _model(w: Walk) -> None:
     for role in ("practitioner", "manager", "partner", "admin"):

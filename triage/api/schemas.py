@@ -184,6 +184,9 @@ class RecommendationSchema(Out):
     information_gaps = fields.List(fields.Nested(InformationGapSchema))
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
     model_version = fields.String()
+    guidance_version = fields.String(metadata={
+        "description": "The label of the threshold guidance that produced it (GET /api/v1/guidance)."})
+    guidance_sha256 = fields.String(metadata={"description": "The SHA-256 of that guidance file."})
     rationale_draft = fields.String(metadata={"description": "A paragraph a worker can edit."})
     rationale_drafts = fields.Dict(keys=fields.String(), values=fields.String(),
                                    metadata={"description": "A draft for each level a worker might choose."})
@@ -919,6 +922,28 @@ class ModelInUseSchema(Out):
     available_versions = fields.List(fields.String())
     model = fields.Dict(allow_none=True, metadata={"description": "The manifest's published parts and the "
                                                                   "model card's path; null when rules-only."})
+
+
+class GuidanceVersionSchema(Out):
+    """A version of the threshold guidance the service has served (issue 16)."""
+
+    label = fields.String(metadata={"description": "The council's label (guidance_version in the file)."})
+    sha256 = fields.String(metadata={"description": "SHA-256 of the file; what each recommendation names."})
+    first_served_at = _timestamp(metadata={"description": "When the service first used it."})
+    in_force = fields.Boolean(metadata={"description": "Whether it is the version in force now."})
+    adopted_at = fields.List(_timestamp(), metadata={"description": "Every time it came into force."})
+    label_reused = fields.Boolean(metadata={"description": "Another served text carries the same label."})
+
+
+class GuidanceInForceSchema(Out):
+    label = fields.String()
+    sha256 = fields.String()
+    since = _timestamp(metadata={"description": "When it came into force (its first use after another)."})
+
+
+class GuidanceVersionsSchema(Out):
+    in_force = fields.Nested(GuidanceInForceSchema)
+    versions = fields.List(fields.Nested(GuidanceVersionSchema), metadata={"description": "Newest first."})
 
 
 # ---------------------------------------------------------------------------------------------

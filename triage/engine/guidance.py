@@ -212,6 +212,18 @@ class Guidance:
             _facts=facts,
         )
 
+    def floor_level(self, contact: dict, *, history: KnownHistory = UNKNOWN) -> int:
+        """Only the hard floor ``evaluate`` would give (0 when no floor indicator is met).
+
+        The what-if replay needs the floor of many contacts, not their gaps or deadlines, so it
+        skips those; the indicators are matched exactly as ``evaluate`` matches them.
+        """
+        dash = self._dash(contact)
+        marac = self._marac(contact, dash, history.marac_12m)
+        facts = _Facts(contact, dash["risk"] if dash else None, marac["recommended"])
+        return max((rule.level for rule in self.config.indicators if rule.floor and _holds(rule.when, facts, {})),
+                   default=0)
+
     # -- DASH -----------------------------------------------------------------------------------
 
     def _dash(self, contact: dict) -> dict | None:

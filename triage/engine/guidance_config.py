@@ -13,8 +13,9 @@ Plain Python, no Flask: ``training/`` reads the same guidance.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,10 @@ class GuidanceConfig:
     gaps: tuple[GapRule, ...]
     urgency_rules: tuple[UrgencyRule, ...]
     checks: ChecksConfig
+    # Which guidance this is (issue 16): the council's label, and the SHA-256 and text of the file read.
+    label: str = ""
+    sha256: str = ""
+    text: str = field(default="", repr=False, compare=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,11 +210,17 @@ def _list_of(item: dict) -> dict:
     return {"type": "array", "minItems": 1, "items": item}
 
 
+# The council's own name for this version of its guidance: a date or a number, as people say it.
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._()/:-]{0,59}$"
+LABEL_RULE = ("give this version of the guidance a label in quotes, up to 60 letters, digits, spaces or . _ ( ) / : -, "
+              'starting with a letter or digit, e.g. guidance_version: "2026.2"')
+
 SCHEMA = _record(
-    ["version", "levels", "deadline", "indicators", "dash", "marac", "consent", "information_gaps", "urgency",
+    ["version", "guidance_version", "levels", "deadline", "indicators", "dash", "marac", "consent", "information_gaps", "urgency",
      "checks"],
     {
         "version": {"const": 1},
+        "guidance_version": {"type": "string", "pattern": LABEL_PATTERN},
         "levels": _record([str(n) for n in LEVELS],
                           {str(n): _record(["name", "description"], {"name": _TEXT, "description": _TEXT})
                            for n in LEVELS}),
@@ -311,19 +322,25 @@ class _Lines:
         return GuidanceConfigError(f"{self.source}, line {line}: {_where(path)}: {message}")
 
 
-def _read(path: Path) -> tuple[Any, _Lines]:
+def _read(path: Path) -> tuple[Any, _Lines, str, str]:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GuidanceConfigError(f"{source}: cannot read the threshold guidance: {exc}") from exc
+    data, lines = _parse_yaml(text, source)
+    return data, lines, text, hashlib.sha256(raw).hexdigest()
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())
         raise GuidanceConfigError(f"{source}{where}: this is not valid YAML: {problem}") from exc
     return data, _Lines(source, root)
 
@@ -343,6 +360,9 @@ def _check_shape(data: Any, lines: _Lines) -> dict:
     if error is None:
         return doc
     path = tuple(error.absolute_path)
+    if path[:1] == ("guidance_version",) or (error.validator == "required" and "guidance_version" not in doc):
+        missing = "guidance_version" not in doc
+        raise lines.error(("guidance_version",), ("it is missing: " if missing else "") + LABEL_RULE)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         unexpected = [k for k in error.instance if k not in error.schema.get("properties", {})]
         path += tuple(unexpected[:1])  # point at the unexpected key's own line
@@ -556,13 +576,25 @@ def _checks(doc: dict, check: _Checker) -> ChecksConfig:
 
 def parse_guidance_file(path: str | Path) -> GuidanceConfig:
     """Read, check and build the guidance; raise ``GuidanceConfigError`` naming the line if it is wrong."""
-    data, lines = _read(Path(path))
+    data, lines, text, digest = _read(Path(path))
+    return _build(data, lines, source=str(path), text=text, digest=digest)
+
+
+def parse_guidance_text(text: str, source: str) -> GuidanceConfig:
+    """The same checks on guidance held as text (an uploaded draft, a stored version); ``source`` names it."""
+    if not isinstance(text, str):
+        raise GuidanceConfigError(f"{source}: cannot read the threshold guidance: it is not text")
+    data, lines = _parse_yaml(text, source)
+    return _build(data, lines, source=source, text=text, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _build(data: Any, lines: _Lines, *, source: str, text: str, digest: str) -> GuidanceConfig:
     doc = _check_shape(data, lines)
     check = _Checker(lines)
     check.condition(doc["marac"]["applies_when"], ("marac", "applies_when"), marac_allowed=False)
     versions, bands = _dash(doc, check)
     return GuidanceConfig(
-        source=str(path),
+        source=source,
         levels=_levels(doc),
         working_days=doc["deadline"]["working_days"],
         indicators=_indicators(doc, check),
@@ -575,4 +607,7 @@ def parse_guidance_file(path: str | Path) -> GuidanceConfig:
         gaps=_gaps(doc, check),
         urgency_rules=_urgency(doc, check),
         checks=_checks(doc, check),
+        label=doc["guidance_version"].strip(),
+        sha256=digest,
+        text=text,
     )

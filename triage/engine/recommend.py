@@ -168,6 +168,8 @@ class Recommender:
             "information_gaps": result.information_gaps,
             "urgency": result.urgency(level),
             "model_version": model_version,
+            "guidance_version": self.guidance.config.label,
+            "guidance_sha256": self.guidance.config.sha256,
             "rationale_draft": draft_rationale(result, level=level, level_names=names,
                                                model_reasons=model_reasons, check_findings=tuple(found or ())),
             "rationale_drafts": drafts_by_level(result, recommended_level=level, level_names=names,

@@ -37,6 +37,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/openapi.json": PUBLIC,
     "GET /api/docs": PUBLIC,
     "GET /api/v1/model": SIGNED_IN,
+    "GET /api/v1/guidance": SIGNED_IN,
     # intake and reading contacts (partners: their own organisation's only)
     "POST /api/v1/contacts": SENDERS,
     "GET /api/v1/contacts": READERS,
@@ -132,6 +133,13 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /reports/exports/annex-a-list-1.csv": MANAGERS,
     "GET /reports/exports/annex-a-list-3.csv": MANAGERS,
     "GET /reports/exports/confirmed-decisions.jsonl": MANAGERS,
+    # threshold guidance versions and what-if runs (triage/web/guidance.py, issue 16)
+    "GET /guidance": STAFF,
+    "GET /guidance/what-if": MANAGERS,
+    "POST /guidance/what-if": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>/progress": MANAGERS,
+    "GET /guidance/what-if/<int:run_id>/moved-contacts.csv": MANAGERS,
     # people and access (triage/web/admin.py): accounts and API tokens
     "GET /admin/users": ADMINS,
     "GET /admin/users/new": ADMINS,

@@ -77,6 +77,9 @@ EVENT_KINDS = (
     "audit_sample_drawn",  # the month, the seed and every decision drawn with its auditor
     "quality_audited",  # an auditor's finding on one decision
     "retention_applied",  # personal content removed past retention; seals what is left (services/retention.py)
+    "guidance_adopted",  # the service began serving a version of the threshold guidance (issue 16)
+    "guidance_draft_kept",  # a manager uploaded a draft of the guidance for a what-if run
+    "what_if_run",  # a what-if replay of a draft: who, which file (SHA-256), which window; nothing else written
 )
 
 

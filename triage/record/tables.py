@@ -510,3 +510,70 @@ class AuditFinding(db.Model):
     learning: Mapped[str] = mapped_column(Text)
     audited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     audited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuidanceVersion(db.Model):
+    """A version of the threshold guidance the service has served: its label, SHA-256 and whole text.
+
+    Stored the first time the service uses it (append-only), so a contact scored under it can be
+    explained in its words after the council adopts another (issue 16).
+    """
+
+    __tablename__ = "guidance_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    first_served_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuidanceAdoption(db.Model):
+    """The service began serving a version (at its first use after a different one): "in force since"."""
+
+    __tablename__ = "guidance_adoptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guidance_versions.id"), index=True)
+    adopted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[GuidanceVersion] = relationship()
+
+
+class GuidanceDraft(db.Model):
+    """A draft of the guidance a manager uploaded for a what-if run: checked, kept whole with its hash."""
+
+    __tablename__ = "guidance_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()
+
+
+class WhatIfRun(db.Model):
+    """One what-if replay asked for on the page: its window, progress while it runs, then its report."""
+
+    __tablename__ = "what_if_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("guidance_drafts.id"), index=True)
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    window_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | done | failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    draft: Mapped[GuidanceDraft] = relationship()
+    requested_by: Mapped[User] = relationship()

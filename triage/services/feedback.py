@@ -38,6 +38,7 @@ from triage.record import audit
 from triage.record.queries import latest, latest_decision, latest_review
 from triage.record.tables import Contact, Decision, FeedbackRelease, Review, User
 from triage.record.workflow import Status
+from triage.services import guidance_versions
 
 # What the referrer asked for, as the level it corresponds to (contract: referrer_request).
 REQUESTED_LEVEL = {"information_only": 1, "early_help": 2, "assessment": 3, "urgent_protection": 4}
@@ -289,7 +290,9 @@ def preview(contact: Contact, guidance: Guidance) -> dict:
     if outcome is None:
         raise Conflict("Feedback can only be prepared once a manager has confirmed or changed "
                            "the decision on this contact.", slug="not-confirmed")
-    return build_feedback(feedback_input(contact, outcome), guidance)
+    # In the words of the guidance the contact was scored under, even after another is adopted (issue 16).
+    scored_under = guidance_versions.guidance_for(contact.recommendation, guidance)
+    return build_feedback(feedback_input(contact, outcome), scored_under)
 
 
 def latest_release(contact_id: str) -> FeedbackRelease | None:

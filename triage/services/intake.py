@@ -25,7 +25,7 @@ from triage.record.queries import organisation_named
 from triage.record.tables import Child, Contact, Organisation, User, utcnow
 from triage.record.workflow import Status
 from triage.services import children as child_records
-from triage.services import identity
+from triage.services import guidance_versions, identity
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,8 @@ def submit(contact: dict, user: User, recommender: Recommender,
     accepted_at = accepted_time(received_at, user, now)
     history = child_records.known_history(child_ids, before=accepted_at)
     recommendation, failure = score(contact, accepted_at, history, recommender)
+    if recommendation is not None:  # the version it names is kept from its first use (issue 16)
+        guidance_versions.record_served(recommender.guidance.config, now=now)
     row = _new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
     db.session.add(row)
     try:
@@ -200,6 +202,8 @@ def submit(contact: dict, user: User, recommender: Recommender,
         "level": row.recommended_level,
         "floor_level": row.floor_level,
         "model_version": row.model_version,
+        "guidance_version": (recommendation or {}).get("guidance_version"),
+        "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
         "urgency": row.urgency,
         "content_digest": audit.content_digest(row),
     }, at=now)

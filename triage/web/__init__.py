@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
     present.init_app(app)
 
-    from triage.web import board_pack, checks, children, meetings, quality_audit, record  # noqa: F401 - add their pages to the blueprint
+    from triage.web import board_pack, checks, children, guidance, meetings, quality_audit, record  # noqa: F401 - add their pages to the blueprint
     from triage.web.views import bp
 
     app.register_blueprint(bp)
