@@ -8,10 +8,9 @@ import pytest
 
 from tests.guidance_cases import DEFAULT_THRESHOLDS
 from training.generate import generate
-from triage.engine.classifier import load_model
 from triage.engine.guidance import load_guidance
 from triage.engine.history import KnownHistory
-from triage.engine.recommend import Recommender
+from triage.engine.recommend import Recommender, load_served
 from triage.engine.whatif import ModelLoadError, load_model_version, score_batch
 from triage.settings import PROJECT_ROOT
 
@@ -32,10 +31,15 @@ def _history(record: dict) -> KnownHistory:
     return KnownHistory(**h) if isinstance(h, dict) else h
 
 
-@pytest.mark.parametrize("with_model", [True, False])
-def test_the_batch_path_matches_recommend_contact_by_contact(records, with_model):
+#: The served model (the two-stage pipeline), a single-stage model kept for rollback, and none.
+MODELS_AND_STEPS = [("served", {"refer", "checks", "decide"}), ("synthetic-2026.2", {"refer", "decide"}),
+                    (None, {"refer", "decide"})]
+
+
+@pytest.mark.parametrize(("which", "expected_steps"), MODELS_AND_STEPS)
+def test_the_batch_path_matches_recommend_contact_by_contact(records, which, expected_steps):
     guidance = load_guidance(DEFAULT_THRESHOLDS)
-    model = load_model(MODELS) if with_model else None
+    model = load_served(MODELS) if which == "served" else load_model_version(MODELS, which) if which else None
     single = Recommender(guidance=guidance, model=model)
     contacts = [r["contact"] for r in records]
     histories = [_history(r) for r in records]
@@ -43,13 +47,13 @@ def test_the_batch_path_matches_recommend_contact_by_contact(records, with_model
               for c, h in zip(contacts, histories, strict=True)]
     assert floors == [guidance.floor_level(c, history=h) for c, h in zip(contacts, histories, strict=True)]
     assert set(floors) == {0, 1, 2, 3, 4} - {1} or len(set(floors)) >= 3
-    batch = score_batch(model, contacts, floors, histories, guidance.config.checks.next_step)
+    batch = score_batch(model, contacts, floors, histories)
     steps = set()
     for contact, history, out in zip(contacts, histories, batch, strict=True):
         rec = single.recommend(contact, received_at=received(contact), history=history)
         assert (out.level, out.next_step, out.checks) == (rec["level"], rec["next_step"], len(rec["checks"]))
         steps.add(out.next_step)
-    assert steps == ({"refer", "checks", "decide"} if with_model else {"refer", "decide"})
+    assert steps == expected_steps
 
 
 def test_another_model_version_loads_by_name_and_a_missing_one_is_refused(records):
@@ -57,7 +61,7 @@ def test_another_model_version_loads_by_name_and_a_missing_one_is_refused(record
     pipe = load_model_version(MODELS, "synthetic-2026.3")
     contacts = [r["contact"] for r in records[:200]]
     histories = [_history(r) for r in records[:200]]
-    out = score_batch(pipe, contacts, [0] * 200, histories, load_guidance(DEFAULT_THRESHOLDS).config.checks.next_step)
+    out = score_batch(pipe, contacts, [0] * 200, histories)
     for contact, history, o in zip(contacts, histories, out, strict=True):  # as the pipeline's own screen
         screened = pipe.screen(contact, floor_level=0, prior_marac_12m=history.marac_12m, history=history)
         assert (o.level, o.next_step, o.checks) == (screened["level"], screened["next_step"],

@@ -6,9 +6,9 @@ contact's guidance result comes from ``Guidance.evaluate`` (the same code as int
 part is scored in one matrix product per chunk (``features.encode_many``, ``logits_batch``) with
 the same level and next-step rules as the single-contact path:
 
-* a features-v1 model (``OrdinalModel``): the level the evidence supports (the highest k with
-  P(level >= k) >= the guidance's ``checks.next_step.evidence``, never below the floor) and
-  ``screening.next_step`` on the guidance's cut-offs, as ``Recommender.recommend`` does;
+* a features-v1 model (``OrdinalModel``, a rollback): the level the evidence supports (the highest
+  k with P(level >= k) >= ``explain.EVIDENCE``, never below the floor) and refer or decide
+  (``screening.next_step_without_checks``), as ``Recommender.recommend`` does for such a model;
 * a two-stage pipeline (``Pipeline``): its screening model's level and ``next_steps_batch``, and
   the agencies its ``agencies_batch`` names;
 * no model: the guidance floor (at least 1) and never checks, as rules-only mode does.
@@ -36,7 +36,7 @@ from triage.engine.classifier import (
     load_payload,
     probabilities_batch,
 )
-from triage.engine.guidance_config import NextStepRule
+from triage.engine.explain import EVIDENCE
 from triage.engine.history import KnownHistory
 
 __all__ = ["BatchOutcome", "ModelLoadError", "load_model_version", "score_batch"]
@@ -74,40 +74,28 @@ def model_version(model: Any) -> str:
     return getattr(model, "version", None) or "rules-only"
 
 
-def score_batch(model: Any, contacts: Sequence[dict], floors: Sequence[int], histories: Sequence[KnownHistory],
-                rule: NextStepRule) -> list[BatchOutcome]:
+def score_batch(model: Any, contacts: Sequence[dict], floors: Sequence[int],
+                histories: Sequence[KnownHistory]) -> list[BatchOutcome]:
     """The screening outcome of each contact, given its guidance floor and the store's history."""
     if not contacts:
         return []
     if model is None:
-        return [BatchOutcome(max(f, 1), "refer" if max(f, 1) >= screening.REFER_FROM else "decide", 0) for f in floors]
+        return [BatchOutcome(max(f, 1), screening.next_step_without_checks(max(f, 1)), 0) for f in floors]
     if isinstance(model, OrdinalModel):
-        return _ordinal(model, contacts, floors, histories, rule)
+        return _ordinal(model, contacts, floors, histories)
     return _pipeline(model, contacts, floors, histories)
 
 
 def _ordinal(model: OrdinalModel, contacts: Sequence[dict], floors: Sequence[int],
-             histories: Sequence[KnownHistory], rule: NextStepRule) -> list[BatchOutcome]:
+             histories: Sequence[KnownHistory]) -> list[BatchOutcome]:
     probs = probabilities_batch(model.logits_batch(F.encode_many(contacts, floors, histories)))
-    # P(level >= k) for k = 1..4, summed as explain.evidence_level and screening.at_least sum them
+    # P(level >= k) for k = 2..4, summed as explain.evidence_level sums them
     ge = {k: probs[:, k - 1:].sum(axis=1) for k in (2, 3, 4)}
-    floor = np.maximum(np.asarray(floors, dtype=np.int64), 1)
     level = np.ones(len(contacts), dtype=np.int64)
     for k in (2, 3, 4):
-        level[ge[k] >= rule.evidence] = k
-    level = np.maximum(level, floor)
-    check3 = (level < 3) & (ge[3] >= rule.check_level3)
-    check4 = (level < 4) & (ge[4] >= rule.check_level4)
-    out = []
-    for i, contact in enumerate(contacts):
-        lv = int(level[i])
-        if lv >= screening.REFER_FROM:
-            out.append(BatchOutcome(lv, "refer", 0))
-        elif check3[i] or check4[i]:
-            out.append(BatchOutcome(lv, "checks", len(screening.agencies_to_ask(contact))))
-        else:
-            out.append(BatchOutcome(lv, "decide", 0))
-    return out
+        level[ge[k] >= EVIDENCE] = k
+    level = np.maximum(level, np.maximum(np.asarray(floors, dtype=np.int64), 1))
+    return [BatchOutcome(int(lv), screening.next_step_without_checks(int(lv)), 0) for lv in level]
 
 
 def _encode_set(fs: F.FeatureSet, contacts: Sequence[dict], floors: Sequence[int],

@@ -412,17 +412,20 @@ def seed_meeting(people: dict[str, User], now: datetime) -> list[str]:
             meeting, first, chair, level=level, rationale=BOARD_RATIONALE + " Agreed with police colleagues.",
             override_reason=None if level == contact.recommended_level else "Demo: the meeting's shared view of risk.",
             consent_reason=("Demo: the early help worker will ask the family for consent at the first visit."
-                            if level == 2 else None))
+                            if level == 2 else None), now=now)
     else:
-        meetings.discuss_item(meeting, first, chair, note="Demo: already with checks; police to share bail conditions.")
+        meetings.discuss_item(meeting, first, chair, note="Demo: already with checks; police to share bail conditions.",
+                              now=now)
     for kind, text, role, org in MEETING_ACTIONS[:2]:
         meetings.add_action(meeting, first, chair, kind=kind, description=text, owner_role=role,
-                            owner_organisation=org if org != "Police" else "Demo Police")
+                            owner_organisation=org if org != "Police" else "Demo Police", now=now)
     if len(meeting.items) > 1:
         second = meeting.items[1]
-        meetings.discuss_item(meeting, second, chair, note="Demo: known to the domestic abuse service; no new risk.")
+        meetings.discuss_item(meeting, second, chair, note="Demo: known to the domestic abuse service; no new risk.",
+                              now=now)
         kind, text, role, org = MEETING_ACTIONS[2]
-        meetings.add_action(meeting, second, chair, kind=kind, description=text, owner_role=role, owner_organisation=org)
+        meetings.add_action(meeting, second, chair, kind=kind, description=text, owner_role=role, owner_organisation=org,
+                            now=now)
     meetings.close_meeting(meeting, chair, now=now)
     left = sum(1 for i in meeting.items if i.outcome == "not_reached")
     return [f"meeting {meeting.id}: {len(meeting.items)} police domestic abuse contacts, {left} carried over to the next"]

@@ -195,7 +195,7 @@ def submit(contact: dict, user: User, recommender: Recommender,
     audit.record("received", contact_id=row.id, user=user, data={
         "partner_reference": row.partner_reference, "source_code": row.source_code,
         "organisation": org.name, "child_ids": child_ids,
-    }, at=now)
+    }, at=accepted_at)  # when it reached the front door: now, or a phone call's time
     audit.record("scored", contact_id=row.id, data={
         "ok": failure is None,
         "error": failure,
@@ -206,6 +206,6 @@ def submit(contact: dict, user: User, recommender: Recommender,
         "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
         "urgency": row.urgency,
         "content_digest": audit.content_digest(row),
-    }, at=now)
+    }, at=accepted_at)
     db.session.commit()
     return row, True

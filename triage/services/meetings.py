@@ -202,7 +202,7 @@ def decide_item(meeting: Meeting, item: MeetingItem, user: User, **decision) -> 
     _check_waiting(item)
     row = decisions.record_decision(item.contact, user, **decision)
     item.decision_id = row.id
-    _taken(meeting, item, user, "decided", None)
+    _taken(meeting, item, user, "decided", decision.get("now"))
     return item
 
 

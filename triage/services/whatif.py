@@ -405,14 +405,13 @@ def replay(draft: Guidance, model: Any, *, start: datetime, end: datetime, in_fo
     total = count_window(start, end)
     report = _Report(in_force.config.sha256, served_model)
     links = _Links.load()
-    rule = draft.config.checks.next_step
     done = 0
     if progress:
         progress(0, total)
     for rows in window_rows(start, end, chunk):
         histories = histories_as_of(rows, links)
         floors = [draft.floor_level(s.payload, history=h) for s, h in zip(rows, histories, strict=True)]
-        outcomes = score_batch(model, [s.payload for s in rows], floors, histories, rule)
+        outcomes = score_batch(model, [s.payload for s in rows], floors, histories)
         decided = _decided_now([s.id for s in rows])
         for s, floor, o in zip(rows, floors, outcomes, strict=True):
             report.add(s, floor, o.level, o.next_step, o.checks, decided.get(s.id))
