@@ -26,7 +26,8 @@ from triage.services.security import hash_password, new_token, token_digest  # n
 PG_URL = os.environ.get("TRIAGE_TEST_DATABASE_URL")
 TABLES = ("check_responses", "check_requests", "child_unlinks", "child_links", "child_identifiers", "reviews",
           "information_requests", "feedback_releases", "decisions", "children", "child_records", "contacts",
-          "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts")
+          "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts",
+          "audit_streams", "audit_checkpoints", "export_contacts")
 
 
 def _migrate(url: str) -> None:
