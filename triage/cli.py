@@ -174,6 +174,27 @@ def seed_demo(contacts: int) -> None:
         click.echo(line)
 
 
+@triage_cli.command("seed-volume")
+@click.option("--contacts", type=click.IntRange(1, 2_000_000), required=True,
+              help="How many contacts to load (about 40,000 a year, spread over the years before now).")
+@click.option("--no-verify", is_flag=True, help="Skip the full audit-verify at the end.")
+def seed_volume(contacts: int, no_verify: bool) -> None:
+    """Load a store of a given size through intake, decisions and reviews, then checkpoint and verify it.
+
+    For measuring the service at volume (make bench-scale); refused in production and on a store
+    that already holds contacts.
+    """
+    from triage.services.volume import seed_volume as load
+
+    if current_app.config["TRIAGE_ENV"] == "production":
+        raise click.ClickException("seed-volume is refused under TRIAGE_ENV=production: it makes demo accounts.")
+    try:
+        for line in load(current_app.extensions["recommender"], contacts, verify=not no_verify):
+            click.echo(line)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @triage_cli.command("settle-checks")
 def settle_checks() -> None:
     """Return to the decision queue every contact whose checks are all answered or past due (for a scheduler).
