@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from triage.engine.contract import validate_contact
 from triage.engine.recommend import Recommender
@@ -29,6 +29,19 @@ PER_YEAR = 40_000
 BATCH = 500
 
 
+def _bulk_load_settings() -> None:
+    """Settings for this one loading process only (never the service's): on SQLite, no fsync per
+    commit (a crash mid-load loses the load, which is thrown away anyway); and, on both databases,
+    objects not reloaded after each commit (one process loads alone, so nothing changes under it).
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    if db.engine.dialect.name == "sqlite":
+        session.close()
+        event.listen(db.engine, "connect", lambda connection, _record: connection.execute("PRAGMA synchronous=OFF"))
+        db.engine.dispose()  # this process's next connection gets the setting
+
+
 def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = None, seed: int = 19,
                 verify: bool = True) -> Iterator[str]:
     """Store ``count`` contacts and their outcomes; yield progress lines (rates measured, not assumed)."""
@@ -38,6 +51,7 @@ def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = 
     if db.session.scalar(select(func.count()).select_from(Contact)):
         yield "contacts are already stored; seed-volume loads an empty store only"
         return
+    _bulk_load_settings()
     people = ensure_people()
     rng = random.Random(seed)
     span = timedelta(days=365.25 * max(count / PER_YEAR, 1 / 12))
