@@ -56,8 +56,9 @@ def _read_only_requests(app: Flask) -> None:
     @app.before_request
     def _begin_reading():
         if request.method in ("GET", "HEAD"):
-            db.session.rollback()  # nothing open yet in a fresh request; begin the next one deferred
             g._txn_reading = txn.start_reading()
+            if g._txn_reading is not None:
+                db.session.rollback()  # end what the access check began; the next transaction begins deferred
 
     @app.teardown_request
     def _end_reading(_exc):
