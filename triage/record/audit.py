@@ -167,6 +167,16 @@ def record(
     return _append(kind, contact_id, user, data, at, stream)
 
 
+def record_reads(contact_ids: Iterable[str], user: User, data: dict) -> int:
+    """A ``viewed`` event for each contact shown together (a history list): one write, however many."""
+    count = 0
+    with txn.writing():
+        for contact_id in contact_ids:
+            _append("viewed", contact_id, user, data, None, None)
+            count += 1
+    return count
+
+
 def _append(kind, contact_id, user, data, at, stream) -> Event:
     stream = stream or stream_for(contact_id, user)
     prev_seq, prev_hash = _lock_stream(stream)
