@@ -9,7 +9,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 VENDOR := triage/static/vendor
 
-.PHONY: run test test-sqlite test-postgres install assets browser pdf-libs pgtools db demo model lint bench clean help
+.PHONY: run test test-sqlite test-postgres install assets browser pdf-libs pgtools db demo model lint bench bench-scale clean help
 
 help:
 	@echo "make run    set up and serve http://127.0.0.1:8000 on SQLite with the bundled model and demo data"
@@ -93,6 +93,9 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/bench_scoring.py
+
+bench-scale: install  ## load stores with seed-volume and time audit-verify (BENCH_SIZES, BENCH_DATABASES)
+	$(PY) benchmarks/bench_scale.py
 
 # Regenerate the synthetic data (training/data/, git-ignored), retrain and re-evaluate the two-stage
 # model in models/synthetic-2026.3 (fixed seed: same data, same figures; models/CURRENT untouched).

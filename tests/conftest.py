@@ -28,7 +28,8 @@ TABLES = ("what_if_runs", "guidance_drafts", "guidance_adoptions", "guidance_ver
           "audit_findings", "audit_assignments", "audit_samples", "meeting_actions", "meeting_items",
           "meeting_attendees", "meetings", "check_responses", "check_requests", "child_unlinks", "child_links", "child_identifiers", "reviews",
           "information_requests", "feedback_releases", "decisions", "children", "child_records", "contacts",
-          "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts")
+          "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts",
+          "audit_streams", "audit_checkpoints", "export_contacts")
 
 
 def _migrate(url: str) -> None:

@@ -18,6 +18,7 @@ from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
 from triage.http import access, body_limit, headers, ids, problems
+from triage.record import txn
 from triage.services import security
 from triage.settings import load_settings
 
@@ -25,11 +26,13 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def _sqlite_serialised_writes(engine) -> None:
-    """SQLite: take the write lock at BEGIN so concurrent requests queue instead of failing.
+    """SQLite: WAL, and the write lock taken at BEGIN by every transaction that may write.
 
-    pysqlite's own transaction handling is turned off and every transaction starts with
+    pysqlite's own transaction handling is turned off. A transaction that may write starts with
     BEGIN IMMEDIATE: two requests racing for the same contact are serialised, which is what
-    makes the optimistic version check and the audit chain safe on the embedded store.
+    makes the optimistic version check and the audit chain safe on the embedded store. A
+    read-only request (``GET``/``HEAD``) starts with a plain BEGIN and reads WAL's snapshot
+    without waiting for writers; what it must write goes through ``txn.writing`` (record/txn.py).
     """
 
     @event.listens_for(engine, "connect")
@@ -43,7 +46,26 @@ def _sqlite_serialised_writes(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(txn.begin_statement())
+
+
+def _read_only_requests(app: Flask) -> None:
+    """GET and HEAD requests read without SQLite's write lock (``txn``); a no-op on PostgreSQL."""
+    from flask import g, request
+
+    @app.before_request
+    def _begin_reading():
+        if request.method in ("GET", "HEAD"):
+            g._txn_reading = txn.start_reading()
+            if g._txn_reading is not None:
+                db.session.rollback()  # end what the access check began; the next transaction begins deferred
+
+    @app.teardown_request
+    def _end_reading(_exc):
+        token = g.pop("_txn_reading", None)
+        if token is not None:
+            db.session.rollback()
+            txn.stop_reading(token)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -73,6 +95,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
     access.init_app(app)
+    _read_only_requests(app)
 
     from triage import web
     from triage.api.checks import blp as checks_blp

@@ -118,8 +118,11 @@ def set_password(email: str, password: str) -> None:
 @triage_cli.command("audit-verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
               help="A file written by audit-checkpoint: also prove nothing up to it was rewritten.")
-def audit_verify(checkpoint_file) -> None:
-    """Check the tamper-evident chain over all events; exit 1 naming the first bad event."""
+@click.option("--incremental", is_flag=True,
+              help="Only what came after the latest stored checkpoint (or the one in --checkpoint); "
+                   "the rest was verified when that checkpoint was.")
+def audit_verify(checkpoint_file, incremental: bool) -> None:
+    """Check the tamper-evident record over all events (or since a checkpoint); exit 1 naming the first bad event."""
     mark = None
     if checkpoint_file is not None:
         try:
@@ -127,7 +130,7 @@ def audit_verify(checkpoint_file) -> None:
             int(mark["seq"]), str(mark["hash"])
         except (ValueError, KeyError, TypeError):
             raise click.ClickException("the checkpoint file is not one audit-checkpoint wrote") from None
-    result = audit.verify(checkpoint=mark)
+    result = audit.verify(checkpoint=mark, incremental=incremental)
     click.echo(result.summary() + (f" (and matches the checkpoint at event {mark['seq']})"
                                    if mark is not None and result.ok else ""))
     sys.exit(0 if result.ok else 1)
@@ -137,7 +140,11 @@ def audit_verify(checkpoint_file) -> None:
 @click.option("--output", type=click.File("w"), default="-", show_default=True,
               help="Where to write the checkpoint (JSON); keep it outside the database's reach.")
 def audit_checkpoint(output) -> None:
-    """Write the chain's head (sequence number and hash) for a later audit-verify --checkpoint."""
+    """Store a checkpoint binding every event so far, and write it for a later audit-verify --checkpoint.
+
+    Run it from a scheduler (every few minutes to every hour): incremental verification starts
+    from the latest one, and a copy kept outside the database proves nothing before it was rewritten.
+    """
     click.echo(json.dumps(audit.checkpoint()), file=output)
 
 
@@ -165,6 +172,27 @@ def seed_demo(contacts: int) -> None:
 
     for line in seed(current_app.extensions["recommender"], contacts):
         click.echo(line)
+
+
+@triage_cli.command("seed-volume")
+@click.option("--contacts", type=click.IntRange(1, 2_000_000), required=True,
+              help="How many contacts to load (about 40,000 a year, spread over the years before now).")
+@click.option("--no-verify", is_flag=True, help="Skip the full audit-verify at the end.")
+def seed_volume(contacts: int, no_verify: bool) -> None:
+    """Load a store of a given size through intake, decisions and reviews, then checkpoint and verify it.
+
+    For measuring the service at volume (make bench-scale); refused in production and on a store
+    that already holds contacts.
+    """
+    from triage.services.volume import seed_volume as load
+
+    if current_app.config["TRIAGE_ENV"] == "production":
+        raise click.ClickException("seed-volume is refused under TRIAGE_ENV=production: it makes demo accounts.")
+    try:
+        for line in load(current_app.extensions["recommender"], contacts, verify=not no_verify):
+            click.echo(line)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @triage_cli.command("settle-checks")

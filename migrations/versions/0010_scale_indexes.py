@@ -6,7 +6,7 @@ them from now on, and this migration fills them in for the contacts already stor
 every filter and order the queues, the contact list and the reports use.
 
 Revision ID: 0010_scale_indexes
-Revises: 0008_rhythms
+Revises: 0009_scale_record
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_scale_indexes"
-down_revision = "0008_rhythms"
+down_revision = "0009_scale_record"
 branch_labels = None
 depends_on = None
 

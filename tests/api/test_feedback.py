@@ -11,7 +11,6 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
 
 from tests.decision_support import decide, review, submit
 from triage.engine.workdays import LONDON
@@ -215,11 +214,11 @@ def test_two_managers_releasing_at_once_make_one_release(app, client, people, ma
 
 
 def _export_reads(app, contact_id: str) -> list[tuple[str, str]]:
-    from triage.record.tables import Event
+    """The exports the contact's history shows it was in (each export is one event naming its contacts)."""
+    from triage.record import audit
 
     with app.app_context():
-        events = db.session.scalars(select(Event).where(Event.contact_id == contact_id, Event.kind == "viewed")
-                                    .order_by(Event.seq)).all()
+        events = [e for e in audit.history(contact_id) if e.kind == "viewed"]
         return [(e.data.get("what"), e.actor) for e in events if e.data.get("via") == "export"]
 
 

@@ -82,9 +82,8 @@ _CHANGE_REFUSALS = (400, 401, 403, 404, 409, 413, 415, 422)
 def get_child_history(child_id: str):
     children.get_record(child_id)
     history = children.child_history([child_id], _levels())
-    for item in history["contacts"]:
-        audit.record("viewed", contact_id=item["contact_id"], user=g.user,
-                     data={"via": "api", "what": "child_history", "child_id": child_id})
+    audit.record_reads((item["contact_id"] for item in history["contacts"]), g.user,
+                       {"via": "api", "what": "child_history", "child_id": child_id})
     db.session.commit()
     return _times({"child_id": child_id, **history})
 

@@ -29,14 +29,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from triage.extensions import db
+from triage.record import txn
 from triage.record.tables import (
+    AuditCheckpoint,
     AuditFinding,
     AuditHead,
     AuditSample,
+    AuditStream,
     CheckRequest,
     CheckResponse,
     ChildLink,
@@ -44,11 +49,13 @@ from triage.record.tables import (
     Contact,
     Decision,
     Event,
+    ExportContact,
     FeedbackRelease,
     InformationRequest,
     MeetingAction,
     Review,
     User,
+    new_id,
     utcnow,
 )
 
@@ -80,19 +87,28 @@ EVENT_KINDS = (
     "guidance_adopted",  # the service began serving a version of the threshold guidance (issue 16)
     "guidance_draft_kept",  # a manager uploaded a draft of the guidance for a what-if run
     "what_if_run",  # a what-if replay of a draft: who, which file (SHA-256), which window; nothing else written
+    "exported",  # one download of many contacts, naming them by digest and a stored list (record_export)
 )
 
 
 def _canonical(event: Event) -> bytes:
+    return _canonical_values(event.seq, event.contact_id, event.kind, event.actor_id, event.actor, event.at,
+                             event.data, event.stream, event.prev_seq)
+
+
+def _canonical_values(seq, contact_id, kind, actor_id, actor, at, data, stream, prev_seq) -> bytes:
     body = {
-        "seq": event.seq,
-        "contact_id": event.contact_id,
-        "kind": event.kind,
-        "actor_id": event.actor_id,
-        "actor": event.actor,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "data": event.data,
+        "seq": seq,
+        "contact_id": contact_id,
+        "kind": kind,
+        "actor_id": actor_id,
+        "actor": actor,
+        "at": at.isoformat(timespec="microseconds"),
+        "data": data,
     }
+    if stream is not None:  # events of the old single chain were hashed without these
+        body["stream"] = stream
+        body["prev_seq"] = prev_seq
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -133,6 +149,15 @@ def content_digest(contact: Contact) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def stream_for(contact_id: str | None, user: User | None) -> str:
+    """Whose chain an event goes in: the contact's, else the person's, else the service's."""
+    if contact_id:
+        return f"contact:{contact_id}"
+    if user is not None:
+        return f"user:{user.id}"
+    return "service"
+
+
 def record(
     kind: str,
     *,
@@ -140,16 +165,37 @@ def record(
     user: User | None = None,
     data: dict | None = None,
     at: datetime | None = None,
+    stream: str | None = None,
 ) -> Event:
-    """Append one event inside the caller's transaction (committed with the change it records)."""
+    """Append one event inside the caller's transaction (committed with the change it records).
+
+    Only the head row of the event's own stream is locked (a contact's, a person's, an export's),
+    so requests about different contacts never wait for each other. On SQLite, a read-only
+    request (``txn.reading``) records its reads in a short write transaction of their own.
+    """
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    seq, prev_hash = db.session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-    ).one()
+    if txn.reading_now():
+        with txn.writing():
+            event = _append(kind, contact_id, user, data, at, stream)
+        return event
+    return _append(kind, contact_id, user, data, at, stream)
+
+
+def record_reads(contact_ids: Iterable[str], user: User, data: dict) -> int:
+    """A ``viewed`` event for each contact shown together (a history list): one write, however many."""
+    count = 0
+    with txn.writing():
+        for contact_id in contact_ids:
+            _append("viewed", contact_id, user, data, None, None)
+            count += 1
+    return count
+
+
+def _append(kind, contact_id, user, data, at, stream) -> Event:
+    stream = stream or stream_for(contact_id, user)
+    prev_seq, prev_hash = _lock_stream(stream)
+    seq = _next_seq()
     event = Event(
         seq=seq,
         contact_id=contact_id,
@@ -159,25 +205,82 @@ def record(
         at=at or utcnow(),
         data=json.loads(json.dumps(data or {}, default=str)),
         prev_hash=prev_hash,
+        stream=stream,
+        prev_seq=prev_seq,
     )
     event.hash = event_hash(event, prev_hash)
     db.session.add(event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+    db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
+                       .values(seq=seq, last_hash=event.hash))
     return event
 
 
+def _lock_stream(stream: str) -> tuple[int, str]:
+    """Lock the stream's head row (creating it at the genesis if new) and return its seq and hash.
+
+    The head row is locked before a sequence number is taken: a checkpoint, which locks every head,
+    therefore waits for every append that already holds a number (see ``make_checkpoint``).
+    """
+    query = select(AuditStream.seq, AuditStream.last_hash).where(AuditStream.stream == stream).with_for_update()
+    row = db.session.execute(query).first()
+    if row is None:
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(insert(AuditStream).values(stream=stream, seq=0, last_hash=GENESIS)
+                           .on_conflict_do_nothing(index_elements=["stream"]))
+        row = db.session.execute(query).one()
+    return row.seq, row.last_hash
+
+
+def _next_seq() -> int:
+    """The next global sequence number: a PostgreSQL sequence, or max + 1 under SQLite's write lock."""
+    if db.engine.dialect.name == "postgresql":
+        return db.session.execute(text("SELECT nextval('events_seq_counter')")).scalar_one()
+    return (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
+
+
 def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
-    """A download is a read of every contact in it: one "viewed" event per contact, in its history.
+    """A download is a read of every contact in it: ONE ``exported`` event, naming its contacts.
 
     Bulk exports (the Annex A lists, the training file) hold children's details, so the record
     shows who took each contact out of the service, and in which file, exactly as it shows who
-    opened it on a page. Returns how many were recorded.
+    opened it on a page. The contacts go into ``export_contacts`` in batches as the iterable yields
+    them (a generator is never held whole; only the ids already seen, to drop repeats); the event,
+    in a stream of its own, holds their count and the SHA-256 of the list, so the keyed chain
+    vouches for the list and ``audit-verify`` re-reads it. Each contact's history shows the export
+    as "Opened in an export". Returns how many contacts were recorded.
     """
+    export_id = new_id()
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    batch: list[dict] = []
     count = 0
-    for contact_id in dict.fromkeys(contact_ids):
-        record("viewed", contact_id=contact_id, user=user, data={"via": "export", "what": what})
+    for contact_id in contact_ids:
+        if contact_id in seen:
+            continue
+        seen.add(contact_id)
+        digest.update(contact_id.encode() + b"\n")
+        batch.append({"export_id": export_id, "position": count, "contact_id": contact_id})
         count += 1
+        if len(batch) >= EXPORT_BATCH:
+            _insert_export_rows(batch)
+            batch = []
+    _insert_export_rows(batch)
+    record("exported", user=user, stream=f"export:{export_id}", data={
+        "export_id": export_id, "what": what, "count": count, "contacts_digest": digest.hexdigest()})
     return count
+
+
+EXPORT_BATCH = 1000
+
+
+def _insert_export_rows(batch: list[dict]) -> None:
+    if not batch:
+        return
+    if txn.reading_now():
+        with txn.writing():
+            db.session.execute(insert(ExportContact), batch)
+        return
+    db.session.execute(insert(ExportContact), batch)
 
 
 @dataclass(frozen=True)
@@ -186,89 +289,385 @@ class Verification:
     count: int
     first_bad_seq: int | None = None
     reason: str = ""
+    since: int | None = None  # the checkpoint an incremental verification started from
 
     def summary(self) -> str:
         if self.ok:
+            if self.since is not None:
+                return (f"audit chain intact since checkpoint {self.since}: {self.count} later events verified, "
+                        "and every record row they name matches its event")
             return f"audit chain intact: {self.count} events verified, and every record row matches its event"
         where = f"at event {self.first_bad_seq}" if self.first_bad_seq else "in the record tables"
         return f"audit chain BROKEN {where}: {self.reason}"
 
 
-def verify(checkpoint: dict | None = None) -> Verification:
-    """Walk the whole chain in order, then check every record row and contact against its event.
+class _Broken(Exception):
+    def __init__(self, seq: int | None, reason: str):
+        super().__init__(reason)
+        self.seq, self.reason = seq, reason
 
-    With a ``checkpoint`` (from ``checkpoint()``, kept outside the database), also prove that the
-    event at its sequence number still has its hash: nothing up to it was rewritten, even by
-    someone holding the key, and nothing was cut off after it.
+
+#: The old single chain's name in the walk (events whose ``stream`` is NULL).
+LEGACY_STREAM = "(single chain before 0009)"
+_COLUMNS = (Event.seq, Event.contact_id, Event.kind, Event.actor_id, Event.actor, Event.at, Event.data,
+            Event.stream, Event.prev_seq, Event.prev_hash, Event.hash)
+
+
+class _Walk:
+    """One pass over events in global order: each stream's links and hashes, and what the rows need."""
+
+    def __init__(self, key: bytes | None, heads: dict | None = None):
+        self.key = key or _key()
+        self.heads: dict[str, tuple[int, str]] = heads if heads is not None else {}
+        self.count = 0
+        self.records: dict[str, list] = {}
+        self.seals: dict[str, str | None] = {}
+        self.exports: list = []
+        self.received: set[str] = set()
+
+    def event(self, r) -> None:
+        stream = r.stream or LEGACY_STREAM
+        last_seq, last_hash = self.heads.get(stream, (0, GENESIS))
+        body = r.prev_hash.encode() + _canonical_values(r.seq, r.contact_id, r.kind, r.actor_id, r.actor, r.at,
+                                                        r.data, r.stream, r.prev_seq)
+        if self.key is LEGACY:
+            expected = hashlib.sha256(body).hexdigest()
+        else:
+            expected = hmac.new(self.key, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, r.hash):
+            raise _Broken(r.seq, "its content does not match its hash")
+        if r.stream is None:
+            if r.seq != last_seq + 1:
+                raise _Broken(last_seq + 1, f"event {last_seq + 1} is missing (next stored is {r.seq})")
+        elif r.prev_seq != last_seq:
+            if r.prev_seq > last_seq:
+                raise _Broken(r.prev_seq, f"event {r.prev_seq} is missing (event {r.seq}, next in its record, "
+                                          "follows it)")
+            raise _Broken(r.seq, "its link to the previous event in its record does not match")
+        if r.prev_hash != last_hash:
+            raise _Broken(r.seq, "its link to the previous event does not match")
+        self.heads[stream] = (r.seq, r.hash)
+        self.count += 1
+        if r.kind in RECORD_KINDS:
+            self.records.setdefault(r.kind, []).append(r)
+        elif r.kind in SEALING_KINDS:
+            self.seals[r.contact_id] = (r.data or {}).get("content_digest")
+        elif r.kind == "exported":
+            self.exports.append(r)
+        if r.kind == "received" and r.contact_id:
+            self.received.add(r.contact_id)
+
+
+def _rows(where=None):
+    query = select(*_COLUMNS).order_by(Event.seq).execution_options(yield_per=2000)
+    if where is not None:
+        query = query.where(where)
+    return db.session.execute(query)
+
+
+def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Verification:
+    """Check the record; in full by default, or only what came after the last stored checkpoint.
+
+    In full: walk every event in global order (each stream's links and keyed hashes), check every
+    stored checkpoint binds exactly the events it covers, every stream's head, then every record
+    row, export list and contact's content against the event that vouches for it.
+
+    With a ``checkpoint`` (from ``audit-checkpoint``, kept outside the database), also prove that
+    the stored checkpoint it names still has its hash: nothing it covers was rewritten, even by
+    someone holding the key. ``incremental=True`` starts from that checkpoint (or the latest
+    stored one) and checks only later events and the rows, lists and contents they name.
     """
-    chain = _verify_chain()
-    if chain.ok and checkpoint is not None:
-        chain = _verify_checkpoint(chain.count, checkpoint)
-    if not chain.ok:
-        return chain
-    records = _verify_records(chain.count)
-    return records if not records.ok else _verify_contents(chain.count)
+    try:
+        checkpoints = _verify_checkpoint_chain()
+        if checkpoint is not None:
+            _verify_external(checkpoint, checkpoints)
+        if incremental and checkpoints:
+            base = checkpoints[-1]
+            if checkpoint is not None and "checkpoint" in checkpoint:
+                base = next(cp for cp in checkpoints if cp.id == int(checkpoint["checkpoint"]))
+            return _verify_since(base)
+        walk = _Walk(None)
+        _walk_all(walk, checkpoints)
+        _check_heads(walk.heads)
+        _check_records(walk, full=True)
+        _check_exports(walk.exports, full=True)
+        _check_contents(walk, full=True)
+        return Verification(True, walk.count)
+    except _Broken as broken:
+        return Verification(False, 0, broken.seq, broken.reason)
 
 
-def checkpoint() -> dict:
-    """The chain's head now, to keep somewhere the database's writers cannot reach."""
-    head = db.session.get(AuditHead, 1)
-    return {"seq": head.seq, "hash": head.last_hash, "at": utcnow().isoformat(timespec="seconds")}
+def _walk_all(walk: _Walk, checkpoints: list) -> None:
+    """Every event in order; each stored checkpoint's digest recomputed from the events it covers."""
+    index, digest, total = 0, hashlib.sha256(), 0
+
+    def close(cp):
+        nonlocal digest
+        if digest.hexdigest() != cp.digest or total != cp.events:
+            raise _Broken(cp.upto_seq, f"events up to checkpoint {cp.id} were changed, removed or added "
+                                       "(they no longer match its digest)")
+        digest = hashlib.sha256()
+
+    for r in _rows():
+        while index < len(checkpoints) and r.seq > checkpoints[index].upto_seq:
+            close(checkpoints[index])
+            index += 1
+        walk.event(r)
+        digest.update(f"{r.seq}:{r.hash}\n".encode())
+        total += 1
+    while index < len(checkpoints):
+        close(checkpoints[index])
+        index += 1
 
 
-def _verify_checkpoint(count: int, mark: dict) -> Verification:
-    seq, expected = int(mark["seq"]), str(mark["hash"])
-    if seq == 0:
-        return Verification(True, count)
-    stored = db.session.scalar(select(Event.hash).where(Event.seq == seq))
-    if stored is None:
-        return Verification(False, count, seq, f"the checkpoint's event {seq} is no longer in the chain")
-    if not hmac.compare_digest(stored, expected):
-        return Verification(False, count, seq, "the chain up to the checkpoint was rewritten "
-                                               "(its event no longer has the checkpoint's hash)")
-    return Verification(True, count)
+def _check_heads(heads: dict, streams: Iterable[str] | None = None) -> None:
+    """Each stream's stored head is the last event the walk found in it: nothing cut off the end."""
+    legacy = db.session.get(AuditHead, 1)
+    if streams is None:
+        seen = heads.get(LEGACY_STREAM, (0, GENESIS))
+        if legacy is None or (legacy.seq, legacy.last_hash) != seen:
+            raise _Broken(seen[0] + 1, "events after this point were removed")
+        stored = db.session.execute(select(AuditStream.stream, AuditStream.seq, AuditStream.last_hash))
+    else:
+        stored = []
+        names = list(streams)
+        for i in range(0, len(names), 500):
+            stored += db.session.execute(select(AuditStream.stream, AuditStream.seq, AuditStream.last_hash)
+                                         .where(AuditStream.stream.in_(names[i:i + 500]))).all()
+    found = set()
+    for stream, seq, last_hash in stored:
+        found.add(stream)
+        seen = heads.get(stream, (0, GENESIS))
+        if seq == 0:
+            continue  # a stream opened by a transaction that then rolled back its event
+        if seen[0] != seq or seen[1] != last_hash:
+            if seq > seen[0]:
+                raise _Broken(seq, f"event {seq} was removed from the end of its record")
+            raise _Broken(seen[0], "its record's stored head does not match it")
+    missing = [s for s in heads if s != LEGACY_STREAM and s not in found]
+    if missing:
+        raise _Broken(heads[missing[0]][0], "its record's head was removed")
 
 
-def _verify_contents(count: int) -> Verification:
-    """Every contact's stored content still matches the digest its ``scored`` event sealed.
+def _check_records(walk: _Walk, full: bool) -> None:
+    """The chain protects events; this makes the decision tables tamper-evident through them.
 
-    Contacts stored before content digests existed have none to check; they are counted, not failed.
+    Every row of a record table must be named by exactly one event of its kind, made by the same
+    person, with the same content: a row edited, added or removed by hand (with the append-only
+    triggers switched off) no longer matches the chain. Incrementally, only the rows later events name.
     """
-    # The latest seal wins: a contact rescored after checks is sealed again by its ``rescored`` event.
-    digests = {event.contact_id: event.data.get("content_digest")
-               for event in db.session.scalars(select(Event).where(Event.kind.in_(SEALING_KINDS))
-                                               .order_by(Event.seq))}
-    contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
+    for kind, model, key, person, columns in RECORDS:
+        events = walk.records.get(kind, [])
+        if full:
+            rows = {row.id: row for row in db.session.scalars(select(model))}
+        else:
+            ids = [e.data.get(key) for e in events]
+            rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+        for event in events:
+            row = rows.pop(event.data.get(key), None)
+            if row is None:
+                raise _Broken(event.seq, f"the {model.__tablename__} row it records is missing")
+            values = {**event.data, "contact_id": event.contact_id}
+            changed = [c for c in columns if c in values and _stored(getattr(row, c)) != values[c]]
+            if getattr(row, person) != event.actor_id:
+                changed.append(person)
+            if changed:
+                raise _Broken(event.seq, f"{model.__tablename__} row {row.id} no longer "
+                                         f"matches it ({', '.join(changed)} changed)")
+        if full and rows:
+            first = min(rows)
+            raise _Broken(None, f"{model.__tablename__} row {first} has no event in the record")
+
+
+def _check_exports(exports: list, full: bool) -> None:
+    """Each export's stored list of contacts still has the count and digest its event recorded."""
+    named = set()
+    for event in exports:
+        export_id = event.data.get("export_id")
+        named.add(export_id)
+        digest, count = hashlib.sha256(), 0
+        for (contact_id,) in db.session.execute(select(ExportContact.contact_id)
+                                                .where(ExportContact.export_id == export_id)
+                                                .order_by(ExportContact.position)):
+            digest.update(contact_id.encode() + b"\n")
+            count += 1
+        if count != event.data.get("count") or digest.hexdigest() != event.data.get("contacts_digest"):
+            raise _Broken(event.seq, "the list of contacts in its export was changed")
+    if full:
+        for (export_id,) in db.session.execute(select(ExportContact.export_id).distinct()):
+            if export_id not in named:
+                raise _Broken(None, f"export {export_id} lists contacts but no event records it")
+
+
+def _check_contents(walk: _Walk, full: bool) -> None:
+    """Every contact's stored content still matches the digest its latest sealing event recorded.
+
+    In full, every contact must also have the event that recorded its receipt (a contact added
+    by hand has none). Contacts stored before content digests existed have no digest; they are
+    counted, not failed.
+    """
+    if full:
+        contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
+    elif walk.seals:
+        ids = list(walk.seals)
+        contacts = []
+        for i in range(0, len(ids), 500):
+            contacts += db.session.scalars(select(Contact).options(selectinload(Contact.children))
+                                           .where(Contact.id.in_(ids[i:i + 500]))).all()
+    else:
+        contacts = []
     for contact in contacts:
-        sealed = digests.get(contact.id)
+        if full and contact.id not in walk.received:
+            raise _Broken(None, f"contact {contact.id} has no event recording that it was received")
+        sealed = walk.seals.get(contact.id)
         if sealed is None:
             continue
         if not hmac.compare_digest(sealed, content_digest(contact)):
-            return Verification(False, count, None, f"contact {contact.id} no longer matches the content its "
-                                "last sealing event recorded (payload, children, recommendation, level or urgency changed)")
-    return Verification(True, count)
+            raise _Broken(None, f"contact {contact.id} no longer matches the content its last sealing event "
+                                "recorded (payload, children, recommendation, level or urgency changed)")
+
+
+def _verify_since(base: AuditCheckpoint) -> Verification:
+    """Only the events after ``base``: their links (from heads the checkpoint covers), hashes and rows."""
+    rows = _rows(Event.seq > base.upto_seq).all()
+    firsts: dict[str, int] = {}
+    for r in rows:
+        if r.stream is None:
+            raise _Broken(r.seq, "an event of the old single chain after a checkpoint")
+        firsts.setdefault(r.stream, r.prev_seq)
+    heads: dict[str, tuple[int, str]] = {}
+    wanted = [seq for seq in firsts.values() if seq]
+    known = {}
+    for i in range(0, len(wanted), 500):
+        for seq, stream, hash_ in db.session.execute(select(Event.seq, Event.stream, Event.hash)
+                                                     .where(Event.seq.in_(wanted[i:i + 500]))):
+            known[seq] = (stream, hash_)
+    for stream, prev_seq in firsts.items():
+        if not prev_seq:
+            continue
+        if prev_seq not in known or known[prev_seq][0] != stream or prev_seq > base.upto_seq:
+            first = next(r.seq for r in rows if r.stream == stream)
+            raise _Broken(prev_seq, f"event {prev_seq} is missing (event {first}, next in its record, follows it)")
+        heads[stream] = (prev_seq, known[prev_seq][1])
+    walk = _Walk(None, heads)
+    for r in rows:
+        walk.event(r)
+    moved = db.session.scalars(select(AuditStream.stream).where(AuditStream.seq > base.upto_seq)).all()
+    _check_heads(walk.heads, set(walk.heads) | set(moved))
+    _check_records(walk, full=False)
+    _check_exports(walk.exports, full=False)
+    _check_contents(walk, full=False)
+    return Verification(True, walk.count, since=base.id)
+
+
+def _checkpoint_hash(cp, prev_hash: str) -> str:
+    body = json.dumps({"id": cp.id, "upto_seq": cp.upto_seq, "events": cp.events, "digest": cp.digest,
+                       "at": cp.at.isoformat(timespec="microseconds")}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(_key(), prev_hash.encode() + body.encode(), hashlib.sha256).hexdigest()
+
+
+def _verify_checkpoint_chain() -> list:
+    """The stored checkpoints, each keyed and linked to the one before (cheap: one row per checkpoint)."""
+    checkpoints = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+    prev_hash, prev_upto, expected_id = GENESIS, 0, 1
+    for cp in checkpoints:
+        if cp.id != expected_id:
+            raise _Broken(None, f"checkpoint {expected_id} is missing")
+        if cp.prev_hash != prev_hash or not hmac.compare_digest(_checkpoint_hash(cp, prev_hash), cp.hash):
+            raise _Broken(cp.upto_seq, f"checkpoint {cp.id} does not match its hash")
+        if cp.upto_seq < prev_upto:
+            raise _Broken(cp.upto_seq, f"checkpoint {cp.id} goes back in the record")
+        prev_hash, prev_upto, expected_id = cp.hash, cp.upto_seq, expected_id + 1
+    return checkpoints
+
+
+def _verify_external(mark: dict, checkpoints: list) -> None:
+    """A checkpoint kept outside the database: the stored one it names must still have its hash."""
+    if "checkpoint" in mark:
+        number, expected = int(mark["checkpoint"]), str(mark["hash"])
+        stored = next((cp for cp in checkpoints if cp.id == number), None)
+        if stored is None:
+            raise _Broken(None, f"the checkpoint {number} is no longer in the record")
+        if not hmac.compare_digest(stored.hash, expected):
+            raise _Broken(stored.upto_seq, "the record up to the checkpoint was rewritten "
+                                           "(its stored checkpoint no longer has the hash kept outside)")
+        return
+    seq, expected = int(mark["seq"]), str(mark["hash"])  # a head written before stored checkpoints
+    if seq == 0:
+        return
+    stored = db.session.scalar(select(Event.hash).where(Event.seq == seq))
+    if stored is None:
+        raise _Broken(seq, f"the checkpoint's event {seq} is no longer in the chain")
+    if not hmac.compare_digest(stored, expected):
+        raise _Broken(seq, "the chain up to the checkpoint was rewritten "
+                           "(its event no longer has the checkpoint's hash)")
+
+
+def make_checkpoint(*, lock_timeout_seconds: int = 10) -> dict:
+    """Bind every event so far, in global order, into one keyed checkpoint; store it and return it.
+
+    Every stream head is locked for the moment it takes (PostgreSQL ``LOCK TABLE audit_streams``;
+    SQLite's write lock), which waits for every append that already holds a sequence number, so
+    no event below the checkpoint can commit after it. Keep the returned JSON outside the database.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_seconds)}s'"))
+        db.session.execute(text("LOCK TABLE audit_streams IN EXCLUSIVE MODE"))
+    last = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    low = last.upto_seq if last else 0
+    digest, count, upto = hashlib.sha256(), 0, low
+    for seq, hash_ in db.session.execute(select(Event.seq, Event.hash).where(Event.seq > low).order_by(Event.seq)
+                                         .execution_options(yield_per=5000)):
+        digest.update(f"{seq}:{hash_}\n".encode())
+        count += 1
+        upto = seq
+    cp = AuditCheckpoint(id=(last.id + 1) if last else 1, upto_seq=upto, events=(last.events if last else 0) + count,
+                         digest=digest.hexdigest(), at=utcnow(), prev_hash=last.hash if last else GENESIS)
+    cp.hash = _checkpoint_hash(cp, cp.prev_hash)
+    db.session.add(cp)
+    mark = {"checkpoint": cp.id, "seq": cp.upto_seq, "events": cp.events, "hash": cp.hash,
+            "at": cp.at.isoformat(timespec="seconds")}
+    db.session.commit()
+    return mark
+
+
+def checkpoint() -> dict:
+    """A new stored checkpoint (see ``make_checkpoint``), to keep somewhere the database's writers cannot reach."""
+    return make_checkpoint()
 
 
 def rekey() -> Verification:
     """Move a chain stored before keying (plain SHA-256) to HMAC under the configured key.
 
     The old chain is verified as it was first; a broken one is refused and left alone. Then every
-    event's link and hash are recomputed in one transaction, and the head moved. Run once, on
-    upgrade, by someone holding the key; take a checkpoint straight after.
+    event's link and hash are recomputed in one transaction, stream by stream, and the heads moved.
+    Run once, on upgrade, by someone holding the key; take a checkpoint straight after.
     """
-    old = _verify_chain(LEGACY)
-    if old.ok:
-        old = _verify_records(old.count)
-    if not old.ok:
-        return old
-    prev_hash = GENESIS
+    try:
+        if db.session.scalar(select(func.count()).select_from(AuditCheckpoint)):
+            raise _Broken(None, "the record already has keyed checkpoints; it cannot be re-keyed")
+        walk = _Walk(LEGACY)
+        for r in _rows():
+            walk.event(r)
+        _check_heads(walk.heads)
+        _check_records(walk, full=True)
+    except _Broken as broken:
+        return Verification(False, 0, broken.seq, broken.reason)
+    heads: dict[str, str] = {}
     with _append_only_lifted():
         for event in db.session.scalars(select(Event).order_by(Event.seq)).all():
-            link, prev_hash = prev_hash, event_hash(event, prev_hash)
-            db.session.execute(update(Event).where(Event.seq == event.seq).values(prev_hash=link, hash=prev_hash))
-        db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash))
+            stream = event.stream or LEGACY_STREAM
+            link = heads.get(stream, GENESIS)
+            heads[stream] = event_hash(event, link)
+            db.session.execute(update(Event).where(Event.seq == event.seq).values(prev_hash=link, hash=heads[stream]))
+        if LEGACY_STREAM in heads:
+            db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=heads[LEGACY_STREAM]))
+        for stream, last_hash in heads.items():
+            if stream != LEGACY_STREAM:
+                db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
+                                   .values(last_hash=last_hash))
     db.session.commit()
-    return _verify_chain()
+    return verify()
 
 
 @contextmanager
@@ -287,27 +686,6 @@ def _append_only_lifted():
     yield
     db.session.execute(text("CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
                             "BEGIN SELECT RAISE(ABORT, 'events is append-only'); END"))
-
-
-def _verify_chain(key: bytes | None = None) -> Verification:
-    """Report the first event that is missing, out of order, or does not match its hash."""
-    prev_hash = GENESIS
-    expected_seq = 1
-    count = 0
-    for event in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(1000):
-        if event.seq != expected_seq:
-            return Verification(False, count, expected_seq, f"event {expected_seq} is missing (next stored is {event.seq})")
-        if event.prev_hash != prev_hash:
-            return Verification(False, count, event.seq, "its link to the previous event does not match")
-        if not hmac.compare_digest(event_hash(event, prev_hash, key), event.hash):
-            return Verification(False, count, event.seq, "its content does not match its hash")
-        prev_hash = event.hash
-        expected_seq += 1
-        count += 1
-    head = db.session.get(AuditHead, 1)
-    if head is None or head.seq != count or head.last_hash != prev_hash:
-        return Verification(False, count, count + 1, "events after this point were removed")
-    return Verification(True, count)
 
 
 # Each record table, the event that vouches for each of its rows, the key in the event's data
@@ -335,31 +713,7 @@ RECORDS = (
 )
 
 
-def _verify_records(count: int) -> Verification:
-    """The chain protects events; this makes the decision tables tamper-evident through them.
-
-    Every row of a record table must be named by exactly one event of its kind, made by the same
-    person, with the same content: a row edited, added or removed by hand (with the append-only
-    triggers switched off) no longer matches the chain.
-    """
-    for kind, model, key, person, columns in RECORDS:
-        rows = {row.id: row for row in db.session.scalars(select(model))}
-        events = db.session.scalars(select(Event).where(Event.kind == kind).order_by(Event.seq))
-        for event in events:
-            row = rows.pop(event.data.get(key), None)
-            if row is None:
-                return Verification(False, count, event.seq, f"the {model.__tablename__} row it records is missing")
-            values = {**event.data, "contact_id": event.contact_id}
-            changed = [c for c in columns if c in values and _stored(getattr(row, c)) != values[c]]
-            if getattr(row, person) != event.actor_id:
-                changed.append(person)
-            if changed:
-                return Verification(False, count, event.seq, f"{model.__tablename__} row {row.id} no longer "
-                                    f"matches it ({', '.join(changed)} changed)")
-        if rows:
-            first = min(rows)
-            return Verification(False, count, None, f"{model.__tablename__} row {first} has no event in the record")
-    return Verification(True, count)
+RECORD_KINDS = frozenset(kind for kind, *_ in RECORDS)
 
 
 def _stored(value):
@@ -368,6 +722,17 @@ def _stored(value):
 
 
 def history(contact_id: str) -> list[Event]:
-    return list(
-        db.session.scalars(select(Event).where(Event.contact_id == contact_id).order_by(Event.seq))
-    )
+    """The contact's events, oldest first, with each export it was in shown as a ``viewed`` event.
+
+    An export is one event in its own stream; here it appears in the contact's history as what it
+    is for that contact: a read, "via export", by the person who downloaded it, at that time.
+    """
+    own = list(db.session.scalars(select(Event).where(Event.contact_id == contact_id).order_by(Event.seq)))
+    export_ids = db.session.scalars(select(ExportContact.export_id).where(ExportContact.contact_id == contact_id)).all()
+    if not export_ids:
+        return own
+    exports = db.session.scalars(select(Event).where(Event.stream.in_([f"export:{e}" for e in export_ids]))).all()
+    views = [Event(seq=e.seq, contact_id=contact_id, kind="viewed", actor_id=e.actor_id, actor=e.actor, at=e.at,
+                   data={"via": "export", "what": e.data.get("what")}, prev_hash=e.prev_hash, hash=e.hash,
+                   stream=e.stream, prev_seq=e.prev_seq) for e in exports]
+    return sorted(own + views, key=lambda e: e.seq)

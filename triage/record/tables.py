@@ -371,16 +371,55 @@ class Event(db.Model):
     data: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Whose chain the event is in (``contact:<id>``, ``user:<id>``, ``export:<id>``, ``service``);
+    #: NULL for events stored before per-stream chains (the old single chain, ending at ``audit_head``).
+    stream: Mapped[str | None] = mapped_column(String(60), index=True)
+    #: The ``seq`` of the event before this one in its stream (0 for a stream's first event).
+    prev_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditHead(db.Model):
-    """The single row that serialises appends to the event chain (seq and last hash)."""
+    """The end of the single chain events were stored in before per-stream chains (frozen since 0009)."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditStream(db.Model):
+    """The head of one stream's chain: appends to different streams never wait for each other."""
+
+    __tablename__ = "audit_streams"
+
+    stream: Mapped[str] = mapped_column(String(60), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditCheckpoint(db.Model):
+    """Every event up to ``upto_seq``, in global order, bound by one keyed hash chained to the last checkpoint."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    upto_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    events: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class ExportContact(db.Model):
+    """One contact in one export: the list an ``exported`` event names by digest and count."""
+
+    __tablename__ = "export_contacts"
+
+    export_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    contact_id: Mapped[str] = mapped_column(String(36), index=True)
 
 
 class ApiRequestCount(db.Model):

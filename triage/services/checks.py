@@ -25,7 +25,7 @@ from triage.engine.errors import Conflict, Invalid, NotFound
 from triage.engine.guidance_config import CHECK_AGENCIES
 from triage.engine.recommend import Recommender
 from triage.extensions import db
-from triage.record import audit, workflow
+from triage.record import audit, txn, workflow
 from triage.record.tables import CONSENT_POSITIONS, CheckRequest, CheckResponse, Contact, User, utcnow
 from triage.services.children import known_history
 from triage.services.decisions import CONFLICT, MAX_NOTE, length_errors, substantive
@@ -209,6 +209,13 @@ def settle(contact: Contact, recommender: Recommender, *, now: datetime | None =
                             before=contact.accepted_at, exclude=contact.id)
     rec = recommender.recommend_after_checks(contact.payload, received_at=contact.accepted_at, answers=answers,
                                              history=history, asked=sorted({c.agency for c in checks}))
+    with txn.writing():  # on a read-only SQLite request, this write takes the write lock on its own
+        return _settle_write(contact, rec, checks, answers, target, now)
+
+
+def _settle_write(contact, rec, checks, answers, target, now) -> bool:
+    if contact.status != workflow.Status.CHECKS_REQUESTED:  # settled by someone else meanwhile
+        return False
     try:
         if contact.screening_recommendation is None:
             contact.screening_recommendation = contact.recommendation

@@ -22,6 +22,7 @@ from triage.engine.guidance import Guidance
 from triage.engine.guidance_config import GuidanceConfig, GuidanceConfigError
 from triage.engine.guidance_version import DiffLine, guidance_from_text, readable_diff
 from triage.extensions import db
+from triage.record import txn
 from triage.record.tables import GuidanceAdoption, GuidanceVersion, utcnow
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,11 @@ class VersionSummary:
 
 def in_force(config: GuidanceConfig) -> tuple[GuidanceVersion, datetime]:
     """The version in force (the loaded file, recorded if this is its first use) and since when."""
-    version = record_served(config)
+    latest = _latest_adoption()
+    if latest is None or latest[1].sha256 != config.sha256:
+        with txn.writing():  # a page or API read on SQLite holds no write lock: this first use takes it
+            record_served(config)
+    version = record_served(config)  # now the version in force: one query, no write
     adoptions = db.session.scalars(select(GuidanceAdoption).order_by(GuidanceAdoption.id.desc())).all()
     since = adoptions[0].adopted_at
     for adoption in adoptions:  # the start of the latest unbroken run of this version

@@ -1,0 +1,273 @@
+"""Issue 19 item 5: stores of two sizes, loaded through the service's own code, timed over HTTP.
+
+    make bench-scale                     # sizes from BENCH_SIZES (default "20000 200000"), SQLite
+    BENCH_SIZES="1000 5000" make bench-scale
+    BENCH_DATABASES="sqlite postgresql" BENCH_PG_URL=postgresql+psycopg://... make bench-scale
+
+For each database and size: a fresh store loaded by ``flask triage seed-volume`` (load time
+printed); gunicorn started on it (config/gunicorn.conf.py, the API rate limit lifted); then the
+median of each operation of issue 19's table over HTTP (GET answers read to the end), intake p50
+at one client beside ``/healthz``, intake p95 at 8 clients, intake p95 at 4 clients while a
+year's Annex A export and a year's dashboard run in a loop, then full and incremental
+``audit-verify`` (the incremental one covers what the run added after seed-volume's checkpoint).
+Prints a table per database with the ratio between the last and first size. Each role's web
+pages are not walked (the API answers behind them are).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "triage"]
+
+
+def run(env: dict, *args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(FLASK + list(args), cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed: {done.stdout[-500:]} {done.stderr[-500:]}")
+    return time.perf_counter() - started, done.stdout
+
+
+def median(env: dict, *args: str, times: int = 3) -> float:
+    return statistics.median(run(env, *args)[0] for _ in range(times))
+
+
+VERIFY = """
+import sys, time
+from triage.app import create_app
+from triage.record import audit
+app = create_app()
+with app.app_context():
+    started = time.perf_counter()
+    result = audit.verify(incremental=sys.argv[1] == "incremental")
+    print(time.perf_counter() - started, result.ok, result.summary())
+"""
+
+
+def verify_seconds(env: dict, mode: str, times: int = 3) -> float:
+    """audit.verify timed inside one process (the app's start-up, a few seconds here, left out)."""
+    found = []
+    for _ in range(times):
+        done = subprocess.run([sys.executable, "-c", VERIFY, mode], cwd=ROOT, env=env, capture_output=True,
+                              text=True)
+        seconds, ok, summary = done.stdout.strip().splitlines()[-1].split(" ", 2)
+        if ok != "True":
+            sys.exit(f"audit-verify failed: {summary}")
+        found.append(float(seconds))
+    return statistics.median(found)
+
+
+def store(database: str, size: int, workdir: Path) -> dict:
+    env = {**os.environ, "TRIAGE_ENV": "development"}
+    if database == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{workdir / f'scale-{size}.db'}"
+    else:
+        env["DATABASE_URL"] = os.environ["BENCH_PG_URL"]
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(env["DATABASE_URL"])
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    run(env, "init-db")
+    return env
+
+
+def _http(port: int, method: str, path: str, token: str | None = None, body: dict | None = None):
+    import http.client
+    import json as _json
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        data = _json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    started = time.perf_counter()
+    conn.request(method, path, body=data, headers=headers)
+    answer = conn.getresponse()
+    content = answer.read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    if answer.status >= 400:
+        raise RuntimeError(f"{method} {path}: {answer.status} {content[:300]!r}")
+    return elapsed, content
+
+
+def _token(env: dict, email: str) -> str:
+    return run(env, "create-token", email)[1].strip().splitlines()[-1]
+
+
+def _contacts(count: int, seed: int):
+    """Fresh contract-valid contacts from the generator, received now, with unique references."""
+    import random
+    from datetime import datetime, timezone
+
+    sys.path.insert(0, str(ROOT))
+    from training.generate import generate
+    from triage.services.demo import narrative
+
+    rng = random.Random(seed)
+    for i, record in enumerate(generate(count, seed=seed)):
+        contact = record["contact"]
+        if contact["source"].get("organisation") != "Demo Police":
+            continue  # sent with the police partner's token
+        now = datetime.now(timezone.utc)
+        contact["received_at"] = now.isoformat(timespec="seconds")
+        contact.pop("incident_at", None)
+        contact["partner_reference"] = f"BENCH-{seed}-{i:06d}"
+        contact["narrative"] = narrative(contact, rng)
+        yield contact
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _intake(port: int, tokens: list[str], contacts, clients: int, per_client: int) -> list[float]:
+    import threading
+
+    times: list[float] = []
+    lock = threading.Lock()
+    items = iter(contacts)
+
+    def client(token):
+        for _ in range(per_client):
+            with lock:
+                body = next(items)
+            elapsed, _ = _http(port, "POST", "/api/v1/contacts", token, body)
+            with lock:
+                times.append(elapsed)
+
+    errors: list[Exception] = []
+
+    def guarded(token):
+        try:
+            client(token)
+        except Exception as exc:  # reported after the join: a failed intake is a failed benchmark
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(tokens[i % len(tokens)],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} intake clients failed; first: {errors[0]}")
+    return times
+
+
+def http_operations(env: dict, size: int) -> dict:
+    """Start gunicorn on the store and time the issue's operations; returns name -> seconds."""
+    import json as _json
+    import socket
+    import threading
+    from datetime import date, timedelta
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
+    practitioner = _token(env, "practitioner@demo.invalid")
+    server_env = {**env, "TRIAGE_BIND": f"127.0.0.1:{port}", "TRIAGE_API_RATE_LIMIT": "100000000"}
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py",
+                               "wsgi:app"], cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                _http(port, "GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.5)
+        today = date.today()
+        month, year = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=365)).isoformat()
+        last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        listing = _json.loads(_http(port, "GET", "/api/v1/contacts?per_page=50", manager)[1])
+        last_page = max(1, -(-listing["total"] // 50))
+        some_contact = listing["items"][0]["id"]
+        orgs = _json.loads(_http(port, "GET", "/api/v1/reports/partners", manager)[1])
+        org_id = (orgs.get("items") or orgs.get("organisations") or [{}])[0].get("id", 1) \
+            if isinstance(orgs, dict) else orgs[0]["id"]
+        operations = {
+            "healthz": ("/healthz", None, 9),
+            "Annex A List 1, one year": (f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager, 3),
+            "Annex A List 1, one month": (f"/api/v1/exports/annex-a/list-1.csv?from={month}", manager, 5),
+            "Annex A List 3, one month": (f"/api/v1/exports/annex-a/list-3.csv?from={month}", manager, 5),
+            "dashboard, one month": (f"/api/v1/reports/dashboard?from={month}", manager, 5),
+            "dashboard, one year": (f"/api/v1/reports/dashboard?from={year}", manager, 3),
+            "partner monthly report": (f"/api/v1/reports/partners/{org_id}?month={last_month}", manager, 5),
+            "queue: awaiting decision": ("/api/v1/queues/awaiting-decision", practitioner, 5),
+            "queue: overdue": ("/api/v1/queues/overdue", practitioner, 5),
+            "queue: awaiting my review": ("/api/v1/queues/awaiting-my-review", manager, 5),
+            "queue: reviews overdue": ("/api/v1/queues/reviews-overdue", manager, 5),
+            "queue: decided today": ("/api/v1/queues/decided-today", manager, 5),
+            "contact list, first page": ("/api/v1/contacts?per_page=50", manager, 5),
+            "contact list, last page": (f"/api/v1/contacts?per_page=50&page={last_page}", manager, 5),
+            "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
+            "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
+        }
+        results = {}
+        for name, (path, token, times) in operations.items():
+            results[name] = statistics.median(_http(port, "GET", path, token)[0] for _ in range(times))
+        contacts = _contacts(40_000, seed=size)
+        _intake(port, [police], contacts, 1, 3)  # warm every worker's path once
+        one = _intake(port, [police], contacts, 1, 30)
+        results["intake p50, 1 client"] = statistics.median(one)
+        results["intake p50 / healthz p50"] = results["intake p50, 1 client"] / results["healthz"]
+        results["intake p95, 8 clients"] = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
+        stop = threading.Event()
+
+        def busy(path):
+            while not stop.is_set():
+                _http(port, "GET", path, manager)
+
+        background = [threading.Thread(target=busy, args=(p,)) for p in (
+            f"/api/v1/exports/annex-a/list-1.csv?from={year}", f"/api/v1/reports/dashboard?from={year}")]
+        for thread in background:
+            thread.start()
+        during = _intake(port, [police], contacts, 4, 10)
+        stop.set()
+        for thread in background:
+            thread.join()
+        results["intake p95, 4 clients, during year export+dashboard"] = _percentile(during, 0.95)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return results
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "20000 200000").split()]
+    databases = os.environ.get("BENCH_DATABASES", "sqlite").split()
+    with tempfile.TemporaryDirectory() as tmp:
+        for database in databases:
+            results = {}
+            for size in sizes:
+                env = store(database, size, Path(tmp))
+                load, out = run(env, "seed-volume", "--contacts", str(size), "--no-verify")
+                print(f"{database} {size}: loaded in {load:.1f} s ({size / load:.0f} contacts a second)",
+                      flush=True)
+                results[size] = {"load (seed-volume)": load, **http_operations(env, size)}
+                results[size]["audit-verify (full)"] = verify_seconds(env, "full")
+                results[size]["audit-verify --incremental (after the run)"] = verify_seconds(env, "incremental")
+            print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
+            print(f"{'operation':<52}" + "".join(f"{s:>10}" for s in sizes) + "     ratio")
+            for name in results[sizes[0]]:
+                row = [results[s][name] for s in sizes]
+                ratio = row[-1] / row[0] if row[0] else float("nan")
+                print(f"{name:<52}" + "".join(f"{v:>10.3f}" for v in row) + f"{ratio:>10.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Issue 19 item 1: the record without a hot row stays tamper-evident, and verifies incrementally.
+
+Appends lock only their own stream's head; stored checkpoints bind every stream in global order;
+an export is one event naming its contacts by a digest and a stored list.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import delete, select, text, update
+
+from tests.decision_support import submit
+from tests.record.test_audit import by_hand, full_path, verify
+from triage.extensions import db
+from triage.record import audit
+from triage.record.tables import AuditStream, Event, ExportContact
+
+
+def export(app, people, contact_ids, what="annex-a-list-1"):
+    with app.app_context():
+        from triage.record.tables import User
+
+        user = db.session.get(User, people["manager"].id)
+        count = audit.record_export(what, iter(contact_ids + contact_ids[:1]), user)  # a generator, one repeat
+        db.session.commit()
+        return count
+
+
+def lift(app, table):
+    """An attacker's edit of ``table`` with its append-only triggers off."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            for action in ("update", "delete"):
+                db.session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{action}"))
+        else:
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+        db.session.commit()
+
+
+def test_an_export_is_one_event_and_each_contact_history_shows_it(app, client, runner, people):
+    first, second = full_path(app, client, people), submit(client, people["partner"])
+    assert export(app, people, [first, second]) == 2
+    with app.app_context():
+        exported = db.session.scalars(select(Event).where(Event.kind == "exported")).all()
+        assert len(exported) == 1 and exported[0].data["count"] == 2
+        assert db.session.scalar(select(Event).where(Event.kind == "viewed", Event.contact_id == second)) is None
+        views = [e for e in audit.history(second) if e.kind == "viewed" and e.data.get("via") == "export"]
+        assert [v.data["what"] for v in views] == ["annex-a-list-1"]
+    assert verify(runner).exit_code == 0
+    page = client.get(f"/api/v1/contacts/{second}/history", headers=people["manager"].headers)
+    assert any(e["what"].get("via") == "export" for e in page.get_json()["events"])
+
+
+def test_a_contact_removed_from_an_export_list_is_named(app, client, runner, people):
+    first, second = full_path(app, client, people), submit(client, people["partner"])
+    export(app, people, [first, second])
+    lift(app, "export_contacts")
+    with app.app_context():
+        db.session.execute(delete(ExportContact).where(ExportContact.contact_id == second))
+        db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "list of contacts in its export was changed" in result.output
+
+
+def test_two_events_of_a_record_swapped_are_named(app, client, runner, people):
+    contact_id = full_path(app, client, people)
+    with app.app_context():
+        decided, reviewed = (db.session.scalar(select(Event.seq).where(Event.contact_id == contact_id,
+                                                                       Event.kind == kind))
+                             for kind in ("decided", "reviewed"))
+    lift(app, "events")
+    with app.app_context():
+        for old, new in ((decided, -1), (reviewed, decided), (-1, reviewed)):
+            db.session.execute(update(Event).where(Event.seq == old).values(seq=new))
+        db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "BROKEN at event" in result.output
+
+
+def test_an_event_deleted_before_a_checkpoint_is_named_by_the_checkpoint_too(app, client, runner, people):
+    contact_id = full_path(app, client, people)
+    assert runner.invoke(args=["triage", "audit-checkpoint"]).exit_code == 0
+    with app.app_context():
+        seq, stream = db.session.execute(select(Event.seq, Event.stream).where(
+            Event.contact_id == contact_id, Event.kind == "reviewed")).one()
+        prev = db.session.execute(select(Event.seq, Event.hash).where(Event.seq == seq - 1)).one()
+    by_hand(app, delete(Event).where(Event.seq == seq), "delete")
+    with app.app_context():  # the attacker also moves the stream's head back
+        db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
+                           .values(seq=prev.seq, last_hash=prev.hash))
+        db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "checkpoint 1" in result.output, result.output
+
+
+def test_incremental_verify_checks_only_later_events_and_catches_their_tampering(app, client, runner, people):
+    full_path(app, client, people)
+    assert runner.invoke(args=["triage", "audit-checkpoint"]).exit_code == 0
+    later = full_path(app, client, people)
+    result = runner.invoke(args=["triage", "audit-verify", "--incremental"])
+    assert result.exit_code == 0, result.output
+    assert "since checkpoint 1: 5 later events verified" in result.output
+    with app.app_context():
+        seq = db.session.scalar(select(Event.seq).where(Event.contact_id == later, Event.kind == "decided"))
+    by_hand(app, update(Event).where(Event.seq == seq).values(actor="someone.else"), "update")
+    result = runner.invoke(args=["triage", "audit-verify", "--incremental"])
+    assert result.exit_code == 1 and f"BROKEN at event {seq}" in result.output
+
+
+def test_incremental_verify_finds_a_later_event_cut_off_the_end(app, client, runner, people):
+    full_path(app, client, people)
+    assert runner.invoke(args=["triage", "audit-checkpoint"]).exit_code == 0
+    later = full_path(app, client, people)
+    with app.app_context():
+        seq = db.session.scalar(select(Event.seq).where(Event.contact_id == later, Event.kind == "reviewed"))
+    by_hand(app, delete(Event).where(Event.seq == seq), "delete")
+    result = runner.invoke(args=["triage", "audit-verify", "--incremental"])
+    assert result.exit_code == 1 and f"event {seq} was removed" in result.output
+
+
+def test_appends_to_different_contacts_lock_different_rows(app, client, people):
+    first, second = submit(client, people["partner"]), submit(client, people["partner"])
+    with app.app_context():
+        heads = db.session.execute(select(AuditStream.stream, AuditStream.seq)).all()
+        assert {f"contact:{first}", f"contact:{second}"} <= {stream for stream, _ in heads}
+
+
+def test_concurrent_intake_keeps_every_stream_whole(app, client, runner, people):
+    results = []
+
+    def post(i):
+        with app.test_client() as own:
+            results.append(submit(own, people["partner"], partner_reference=f"RACE-{i}"))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 6
+    assert verify(runner).exit_code == 0

@@ -1,0 +1,75 @@
+"""How a transaction begins on SQLite: reads without the write lock, writes serialised.
+
+SQLite allows one writer at a time. Every transaction used to start with ``BEGIN IMMEDIATE``,
+taking the write lock at once, so even a page that only reads queued behind every write. Now a
+read-only request (``GET``/``HEAD``, marked with ``reading``) begins a plain deferred
+transaction, which in WAL mode reads a consistent snapshot while a writer holds the lock. Anything
+such a request must write (a recorded read, a rate-limit count, a check settled) goes through
+``writing``: the read transaction ends, a ``BEGIN IMMEDIATE`` transaction takes the write lock
+(waiting its turn, never failing half-way), the write commits, and reading resumes. Everything
+else (API and page writes, the CLI, tests) begins ``IMMEDIATE`` as before, which is what keeps the
+version checks and the audit streams safe. PostgreSQL ignores all of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from triage.extensions import db
+
+_deferred: ContextVar[bool] = ContextVar("triage_sqlite_deferred", default=False)
+
+
+def begin_statement() -> str:
+    """What the SQLite ``begin`` hook issues for the transaction starting now."""
+    return "BEGIN" if _deferred.get() else "BEGIN IMMEDIATE"
+
+
+def reading_now() -> bool:
+    """True inside a read-only request on SQLite (its transaction holds no write lock)."""
+    return _deferred.get()
+
+
+def start_reading():
+    """Mark the rest of this request read-only (SQLite only); returns the token for ``stop_reading``."""
+    if db.engine.dialect.name != "sqlite":
+        return None
+    return _deferred.set(True)
+
+
+def stop_reading(token) -> None:
+    if token is not None:
+        _deferred.reset(token)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    token = start_reading()
+    try:
+        yield
+    finally:
+        stop_reading(token)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Write from a read-only request: in a transaction of its own that holds the write lock, committed.
+
+    Outside a read-only request this does nothing: the caller's transaction already holds the lock
+    and commits the write with the change it goes with.
+    """
+    if not _deferred.get():
+        yield
+        return
+    db.session.commit()  # end the read snapshot: a deferred transaction must never upgrade to a write
+    token = _deferred.set(False)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _deferred.reset(token)
