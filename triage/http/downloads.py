@@ -11,13 +11,25 @@ from collections.abc import Iterator
 from flask import Response, g, stream_with_context
 
 from triage.http.args import date_range
+from triage.record import txn
 from triage.reporting import exports
+
+
+def _read_only(chunks: Iterator[str]) -> Iterator[str]:
+    """Stream ``chunks`` reading without SQLite's write lock, however the server iterates the body.
+
+    The rows are read after the view has returned, while the server sends the file; marking the
+    stream itself read-only keeps a long download from holding the write lock (and so from stalling
+    intake) on the embedded store. A no-op on PostgreSQL.
+    """
+    with txn.reading():
+        yield from chunks
 
 
 def attachment(text: str | Iterator[str], filename: str, mimetype: str = "text/csv") -> Response:
     """``text`` (or its pieces, streamed) as a download named ``filename``; no-store, as it may hold child-level data."""
     if not isinstance(text, str):
-        text = stream_with_context(text)
+        text = stream_with_context(_read_only(text))
     return Response(text, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 

@@ -14,7 +14,7 @@ version checks and the audit streams safe. PostgreSQL ignores all of this.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 
 from triage.extensions import db
@@ -41,7 +41,9 @@ def start_reading():
 
 def stop_reading(token) -> None:
     if token is not None:
-        _deferred.reset(token)
+        # a stream finished in another context than it began in: leave that context as it was
+        with suppress(ValueError):
+            _deferred.reset(token)
 
 
 @contextmanager
