@@ -12,7 +12,7 @@ from tests.decision_support import submit
 from tests.services.test_whatif import raised_draft, seeded  # noqa: F401 - the fixture
 from tests.web.conftest import sign_in
 from triage.extensions import db
-from triage.record.tables import Event, GuidanceDraft, WhatIfRun
+from triage.record.tables import Event, ExportContact, GuidanceDraft, WhatIfRun
 from triage.web import guidance as guidance_pages
 
 
@@ -66,9 +66,11 @@ def test_a_manager_uploads_a_draft_runs_it_and_downloads_the_moved_contacts(app,
     rows = list(csv.DictReader(io.StringIO(csv_response.get_data(as_text=True))))
     assert len(rows) >= 5
     with app.app_context():  # the download is a read of each contact in it
-        reads = db.session.scalars(select(Event).where(Event.kind == "viewed")).all()
-        assert {e.contact_id for e in reads if e.data.get("what") == f"what-if-run-{run_id}"} == {
-            r["Contact"] for r in rows}
+        export = db.session.scalars(select(Event).where(Event.kind == "exported")).all()[-1]
+        assert export.data["what"] == f"what-if-run-{run_id}"
+        listed = db.session.scalars(select(ExportContact.contact_id).where(
+            ExportContact.export_id == export.data["export_id"])).all()
+        assert set(listed) == {r["Contact"] for r in rows}
 
 
 def test_a_draft_that_fails_the_checks_is_refused_with_the_start_up_message(app, client, people, tmp_path):

@@ -106,10 +106,10 @@ def month_arg() -> date:
         return london_today().replace(day=1)
     try:
         if not _MONTH.fullmatch(value):  # ASCII digits only (str.isdigit would take other scripts')
-            raise ValueError("a month is written YYYY-MM, for example 2026-11")
+            raise ValueError(value)
         month = parse_month(value)
-    except ValueError as exc:
-        raise _invalid("month", f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+    except ValueError:  # a malformed text or an impossible month ("2026-13") alike
+        raise _invalid("month", "Enter a month written YYYY-MM, for example 2026-11.") from None
     if not EARLIEST_DAY <= month <= LATEST_DAY:
         raise _invalid("month", f"Must be a month from {EARLIEST_DAY:%Y-%m} to {LATEST_DAY:%Y-%m}.")
     return month
