@@ -133,12 +133,12 @@ def dashboard():
 
 @blp.route("/reports/board-pack", methods=["GET"])
 @blp.doc(summary="The improvement board pack: six weeks from a day, against the three six-week periods before",
-         parameters=[{"in": "query", "name": "from", "schema": {"type": "string", "format": "date"},
-                      "description": "The period's first day (London), YYYY-MM-DD; by default the six weeks "
-                                     "ending yesterday."}])
+         parameters=[day_parameter("from", "The period's first day (London), YYYY-MM-DD; by default the six "
+                                           "weeks ending yesterday.")])
 @blp.response(200, BoardPackSchema, description="The figures, their trends and the summary.")
 @blp.problems(401, 403, 422)
 def board_pack_figures():
+    only_args("from")
     first = date_arg("from") or london_today() - timedelta(days=board_pack.PERIOD_DAYS)
     spans = board_pack.periods(first)
     pack = board_pack.board_pack(board_pack.load(spans[0], spans[-1]), first, datetime.now(timezone.utc))

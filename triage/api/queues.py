@@ -16,7 +16,7 @@ from triage.api.contacts import summary
 from triage.api.openapi import Blueprint
 from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
-from triage.http.args import page_args
+from triage.http.args import only_args, page_args
 from triage.http.current import guidance
 from triage.record.tables import utcnow
 from triage.services import checks, queues
@@ -52,6 +52,12 @@ def _settle_checks() -> None:
     checks.settle_due(current_app.extensions["recommender"])
 
 
+def _paged() -> tuple[str | None, int]:
+    """A queue's only parameters: the page link (``cursor``) and the page size; anything else is a 422."""
+    only_args("cursor", "per_page")
+    return page_args()
+
+
 def _answer(name: str, description: str, page: queues.Page) -> dict:
     return {"queue": name, "description": description, "count": page.total,
             "items": [item_json(entry) for entry in page], "next_cursor": page.next_cursor}
@@ -71,7 +77,7 @@ PAGING = [
 @blp.problems(401, 403, 422)
 def awaiting_decision():
     return _answer("awaiting-decision", "No decision yet (including those waiting on the referrer), "
-                   "red before amber before green, then earliest deadline.", queues.awaiting_decision(None, *page_args()))
+                   "red before amber before green, then earliest deadline.", queues.awaiting_decision(None, *_paged()))
 
 
 @blp.route("/awaiting-checks", methods=["GET"])
@@ -80,7 +86,7 @@ def awaiting_decision():
 @blp.problems(401, 403, 422)
 def awaiting_checks():
     return _answer("awaiting-checks", "Contacts waiting on partner agencies' checks, the soonest due first; "
-                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks(None, *page_args()))
+                   "overdue_checks names the agencies past their due time.", queues.awaiting_checks(None, *_paged()))
 
 
 @blp.route("/overdue", methods=["GET"])
@@ -89,7 +95,7 @@ def awaiting_checks():
 @blp.problems(401, 403, 422)
 def overdue():
     return _answer("overdue", "Past the decision deadline with no decision, longest overdue first.",
-                   queues.overdue(None, *page_args()))
+                   queues.overdue(None, *_paged()))
 
 
 @blp.route("/awaiting-my-review", methods=["GET"])
@@ -100,7 +106,7 @@ def awaiting_my_review():
     description = ("Decisions awaiting review that you did not make, most urgent first, then the review due soonest."
                    if g.user.role == "manager" else "Your decisions still awaiting a manager's review.")
     by_level = queues.level_urgencies(guidance().config.urgency_rules)
-    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, None, *page_args(), level_urgency=by_level))
+    return _answer("awaiting-my-review", description, queues.awaiting_review(g.user, None, *_paged(), level_urgency=by_level))
 
 
 @blp.route("/reviews-overdue", methods=["GET"])
@@ -109,7 +115,7 @@ def awaiting_my_review():
 @blp.problems(401, 403, 422)
 def reviews_overdue():
     return _answer("reviews-overdue", "Decisions still awaiting a manager's review more than one working day "
-                   "after they were made, longest overdue first.", queues.reviews_overdue(None, *page_args()))
+                   "after they were made, longest overdue first.", queues.reviews_overdue(None, *_paged()))
 
 
 @blp.route("/decided-today", methods=["GET"])
@@ -118,4 +124,4 @@ def reviews_overdue():
 @blp.problems(401, 403, 422)
 def decided_today():
     return _answer("decided-today", "Decisions recorded today, newest first, with how each met its deadline.",
-                   queues.decided_today(None, *page_args()))
+                   queues.decided_today(None, *_paged()))
