@@ -81,7 +81,10 @@ def test_after_checks_the_level_and_probabilities_are_the_after_checks_models(re
         raw = pipe.decide_after_checks(r["contact"], floor_level=screened["floor"]["level"],
                                        prior_marac_12m=_history(r).marac_12m, history=_history(r), checks=answers)
         assert after["stage"] == "after_checks" and after["checks"] == []
-        assert after["level"] == raw["level"] >= max(screened["floor"]["level"], 1)
+        if answers:
+            assert after["level"] == raw["level"] >= max(screened["floor"]["level"], 1)
+        else:  # nobody answered: no higher than screening (uncertainty alone never raises it)
+            assert after["level"] == min(raw["level"], max(screened["level"], screened["floor"]["level"], 1))
         assert after["probabilities"] == raw["probabilities"] != screened["probabilities"]
         assert after["next_step"] == ("refer" if after["level"] >= 3 else "decide")
         contributions = after["explanation"]["contributions"]
@@ -104,6 +107,10 @@ def test_nothing_found_can_lower_and_findings_can_raise_but_never_below_the_floo
             r["contact"], received_at=RECEIVED, history=_history(r),
             answers={a: {"known": True, "findings": codes[a]} for a in asked})
         assert max(screened["floor"]["level"], 1) <= nothing["level"] <= everything["level"]
+        unanswered = recommender.recommend_after_checks(r["contact"], received_at=RECEIVED, history=_history(r),
+                                                        answers={}, asked=asked)
+        assert max(screened["floor"]["level"], 1) <= unanswered["level"] <= max(screened["level"], 1)
+        assert unanswered["next_step"] == ("refer" if unanswered["level"] >= 3 else "decide")
 
 
 def test_the_screening_reading_keeps_what_is_not_known_apart_and_its_answer_changes_hold(recommender, records):

@@ -119,6 +119,14 @@ class Recommender:
         out = pipe.decide_after_checks(contact, floor_level=result.floor_level, prior_marac_12m=history.marac_12m,
                                        history=history, checks=answers, level_names=self.level_names)
         level = out["level"]
+        if not answers:
+            # No agency answered: nothing new is known, and uncertainty alone never raises the level
+            # (the after-checks model's lower cut-offs assume answers). The level stays what the
+            # contact supported at screening, never below the floor; the reading lists who did not answer.
+            screened = pipe.screen(contact, floor_level=result.floor_level, prior_marac_12m=history.marac_12m,
+                                   history=history, level_names=self.level_names)
+            level = min(level, max(screened["level"], result.floor_level, 1))
+            out = {**out, "level": level, "next_step": screening.next_step_without_checks(level)}
         rec = self._assemble(result, level, probabilities=out["probabilities"], explanation=out["explanation"],
                              model_version=pipe.version, mode="model",
                              model_reasons=main_reasons(out["explanation"]), found=found)
