@@ -32,6 +32,7 @@ def test_the_queue_and_a_contact_fit_a_phone_and_the_queue_uses_a_wide_screen(ap
     pages.check(page, "41-queue-375")
     first.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Contact NP-URGENT-1")
+    page.wait_for_load_state("load")  # the heading shows before the script that reflows tables has run
     assert _page_width(page) <= 375, "the contact page scrolls sideways on a phone"
     pages.check(page, "42-contact-375")
     page.goto("/awaiting-checks")
