@@ -16,7 +16,7 @@ EXPLANATION = {"intercept": -1.0, "contributions": [
 
 def test_rows_are_largest_first_whatever_the_sign():
     assert [r.label for r in rows_from(EXPLANATION)] == ["Big push", "Holds back", "Small push"]
-    assert [r.value for r in rows_from(EXPLANATION)] == ["yes", "not known", "1"]
+    assert [r.value for r in rows_from(EXPLANATION)] == ["yes", "not known (a question for the checks, not a reason)", "1"]
 
 
 def test_beyond_the_limit_the_rest_are_summed_into_one_row_so_the_total_is_kept():

@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from html import escape
 
-from triage.engine.words import value_words
+from triage.engine.words import NOT_KNOWN, value_words
 
 WIDTH = 900
 LABEL_WIDTH = 340
@@ -61,11 +61,16 @@ def signed(number: float) -> str:
     return f"+{text}" if number > 0 else f"\u2212{text}" if number < 0 else text
 
 
+def _value(contribution: dict) -> str:
+    """The value in words; a missing answer says so, and that it is a question for the checks, not a reason."""
+    text = value_words(contribution.get("feature"), contribution.get("value"))
+    return f"{text} (a question for the checks, not a reason)" if text == NOT_KNOWN else text
+
+
 def rows_from(explanation: dict | None, max_rows: int = 12) -> list[Row]:
     """The largest contributions first; the rest summed into one "other" row so nothing is hidden."""
     items = [
-        Row(str(c.get("label") or "Unnamed reason"), value_words(c.get("feature"), c.get("value")),
-            float(c.get("contribution") or 0.0))
+        Row(str(c.get("label") or "Unnamed reason"), _value(c), float(c.get("contribution") or 0.0))
         for c in (explanation or {}).get("contributions") or []
     ]
     items.sort(key=lambda row: abs(row.contribution), reverse=True)
