@@ -327,7 +327,7 @@ def seed_board_periods(people: dict[str, User], now: datetime, recommender: Reco
     """Two six-week periods of decided and reviewed contacts before today, the newer one better run."""
     from training.generate import generate
     from triage.engine.workdays import add_working_days, london_date, london_midnight
-    from triage.services import decisions
+    from triage.services import decisions, feedback
 
     workers = [people["practitioner@demo.invalid"], people["practitioner2@demo.invalid"]]
     reviewer = people["manager2@demo.invalid"]
@@ -363,8 +363,10 @@ def seed_board_periods(people: dict[str, User], now: datetime, recommender: Reco
                 consent_reason=("Demo: the early help worker will ask the family for consent at the first visit."
                                 if level == 2 else None))
             decisions.record_review(stored, reviewer, outcome="confirmed", rationale=BOARD_REVIEW, now=reviewed)
+            # weeks ago, so the partner was told long since: released a few minutes after the review
+            feedback.release(stored, reviewer, recommender.guidance, now=min(reviewed + timedelta(minutes=10), now))
             added += 1
-    return [f"board periods: {added} contacts decided and reviewed over the 12 weeks before today"]
+    return [f"board periods: {added} contacts decided, reviewed and fed back over the 12 weeks before today"]
 
 
 def seed_audit_month(people: dict[str, User], now: datetime) -> list[str]:
