@@ -84,10 +84,11 @@ class VersionSummary:
 def in_force(config: GuidanceConfig) -> tuple[GuidanceVersion, datetime]:
     """The version in force (the loaded file, recorded if this is its first use) and since when."""
     latest = _latest_adoption()
-    if latest is None or latest[1].sha256 != config.sha256:
+    if latest is not None and latest[1].sha256 == config.sha256:
+        version = latest[1]
+    else:
         with txn.writing():  # a page or API read on SQLite holds no write lock: this first use takes it
-            record_served(config)
-    version = record_served(config)  # now the version in force: one query, no write
+            version = record_served(config)
     adoptions = db.session.scalars(select(GuidanceAdoption).order_by(GuidanceAdoption.id.desc())).all()
     since = adoptions[0].adopted_at
     for adoption in adoptions:  # the start of the latest unbroken run of this version
