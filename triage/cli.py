@@ -156,6 +156,16 @@ def audit_rekey() -> None:
     sys.exit(0 if result.ok else 1)
 
 
+@triage_cli.command("audit-seal")
+def audit_seal() -> None:
+    """Once, on upgrade: verify the record, then seal the content of contacts stored before content sealing."""
+    from triage.services import sealing
+
+    outcome = sealing.seal()
+    click.echo(outcome.message)
+    sys.exit(0 if outcome.ok else 1)
+
+
 @triage_cli.command("seed-demo")
 @click.option("--contacts", default=40, show_default=True, help="How many demo contacts to create.")
 def seed_demo(contacts: int) -> None:

@@ -88,6 +88,7 @@ EVENT_KINDS = (
     "guidance_draft_kept",  # a manager uploaded a draft of the guidance for a what-if run
     "what_if_run",  # a what-if replay of a draft: who, which file (SHA-256), which window; nothing else written
     "exported",  # one download of many contacts, naming them by digest and a stored list (record_export)
+    "content_sealed",  # on upgrade: the content of a contact stored before content sealing (services/sealing.py)
 )
 
 
@@ -133,9 +134,10 @@ LEGACY = b"legacy-sha256"
 #: The contact columns the ``scored`` event commits to (what a decision rests on), and each child's.
 CONTENT_COLUMNS = ("payload", "recommendation", "screening_recommendation", "recommended_level", "floor_level",
                    "urgency")
-#: The events that seal a contact's content: intake's ``scored``, after checks ``rescored``, and the
-#: retention event that removed its personal content (what is left is what it seals).
-SEALING_KINDS = ("scored", "rescored", "retention_applied")
+#: The events that seal a contact's content: intake's ``scored``, after checks ``rescored``, the
+#: retention event that removed its personal content (what is left is what it seals), and the
+#: upgrade step that sealed a contact stored before sealing existed.
+SEALING_KINDS = ("scored", "rescored", "retention_applied", "content_sealed")
 CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn", "sex", "ethnicity", "disabled",
                  "current_status")
 
@@ -504,7 +506,7 @@ def _check_contents(walk: _Walk, full: bool) -> None:
 
     In full, every contact must also have the event that recorded its receipt (a contact added
     by hand has none). Contacts stored before content digests existed have no digest; they are
-    counted, not failed.
+    counted, not failed, until ``flask triage audit-seal`` seals them (services/sealing.py).
     """
     if full:
         contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
