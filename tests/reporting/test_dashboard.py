@@ -23,7 +23,7 @@ from tests.reporting import dashboard_reference
 from tests.reporting.test_lean_loading import reference_facts
 from triage.engine.workdays import london_days
 from triage.extensions import db
-from triage.record.tables import Contact, User
+from triage.record.tables import Contact, Organisation, User
 from triage.reporting import dashboard
 from triage.services import decisions
 
@@ -178,3 +178,109 @@ def test_migration_0011_fills_in_the_facts_the_service_keeps(app, timed_store):
         db.session.remove()
         db.engine.dispose()
         assert db.session.execute(select(Contact.id, *columns).order_by(Contact.id)).all() == kept
+
+
+# --- the hand-worked November (test_reports.py's table), stored and counted in SQL -------------
+
+
+@pytest.fixture
+def november(app, people):
+    """``test_reports.SEEDED`` stored as contacts, decided and reviewed through the services at their times."""
+    from tests.reporting.test_reports import SEEDED
+
+    with app.app_context():
+        worker = db.session.get(User, people["practitioner"].id)
+        manager = db.session.get(User, people["manager"].id)
+        orgs = {}
+        for facts in SEEDED:
+            if facts.organisation_id not in orgs:
+                org = Organisation(name=f"{facts.organisation} (November)")
+                db.session.add(org)
+                db.session.flush()
+                orgs[facts.organisation_id] = org.id
+            db.session.add(Contact(
+                id=facts.id, organisation_id=orgs[facts.organisation_id], partner_reference=facts.id,
+                source_code=facts.source_code, source_team=facts.team, primary_concern=facts.primary_concern,
+                received_at=facts.received_at, accepted_at=facts.received_at, status="awaiting_decision",
+                decision_due_at=facts.decision_due_at, recommended_level=facts.recommended_level,
+                marac_recommended=facts.marac_recommended, dash_risk=facts.dash_risk, model_version=facts.model_version,
+                payload={"consent": facts.consent}, created_by_id=worker.id,
+                recommendation={"marac": {"recommended": facts.marac_recommended,
+                                          "criteria": list(facts.marac_criteria)},
+                                "information_gaps": [{"field": f} for f in facts.gap_fields or ()]}))
+        db.session.commit()
+        for facts in SEEDED:
+            contact = db.session.get(Contact, facts.id)
+            if facts.decision:
+                d = facts.decision
+                decisions.record_decision(contact, worker, level=d.level, rationale=RATIONALE, consent="obtained",
+                                          override_reason=d.override_reason, marac_referral=d.marac_referral,
+                                          now=d.decided_at)
+            if facts.review:
+                r = facts.review
+                decisions.record_review(contact, manager, outcome=r.outcome,
+                                        rationale=r.rationale if r.outcome == "changed" else REVIEW_RATIONALE,
+                                        level=r.level if r.outcome == "changed" else None, now=r.reviewed_at)
+    return app
+
+
+def november_dashboard(app) -> dict:
+    from tests.reporting.test_reports import LEVELS, NOW
+
+    with app.app_context():
+        return dashboard.dashboard_for(date(2026, 11, 16), date(2026, 11, 20), NOW, LEVELS)
+
+
+def test_contacts_per_day_by_source(november):
+    per_day = november_dashboard(november)["per_day"]
+    assert per_day["sources"] == ["6", "2A"]
+    assert [(d["date"], d["total"], d["by_source"]) for d in per_day["days"]] == [
+        ("2026-11-16", 3, {"6": 2, "2A": 1}), ("2026-11-17", 1, {"6": 1, "2A": 0}),
+        ("2026-11-18", 1, {"6": 1, "2A": 0}), ("2026-11-19", 1, {"6": 0, "2A": 1}),
+        ("2026-11-20", 1, {"6": 0, "2A": 1})]
+
+
+def test_conversion_to_referral_overall_and_by_source(november):
+    conversion = november_dashboard(november)["conversion"]
+    assert (conversion["decided"], conversion["referrals"], conversion["share"]) == (5, 2, 0.4)
+    assert conversion["by_source"] == {"2A": {"decided": 2, "referrals": 1, "share": 0.5},
+                                       "6": {"decided": 3, "referrals": 1, "share": 0.3333}}
+
+
+def test_decisions_and_reviews_within_deadline(november):
+    timeliness = november_dashboard(november)["timeliness"]
+    # Decided late: p2 (due Tue 10:00, decided Wed). Reviewed late: p3 (due Wed 11:00, reviewed Thu).
+    assert timeliness["decisions"] == {"made": 6, "within_deadline": 5, "share": 0.8333,
+                                       "undecided_past_deadline": 1, "median_working_hours": 2.0}
+    assert timeliness["reviews"] == {"made": 5, "within_deadline": 4, "share": 0.8,
+                                     "unreviewed_past_deadline": 1, "deadline_working_days": 1}
+
+
+def test_departures_by_workers_and_changes_by_managers_with_their_reasons(november):
+    departures = november_dashboard(november)["departures"]
+    assert (departures["decisions"], departures["departures"], departures["share"]) == (6, 2, 0.3333)
+    assert (departures["higher"], departures["lower"]) == (1, 1)
+    assert [(i["contact_id"], i["recommended_level"], i["decided_level"], i["reason"]) for i in departures["items"]] == [
+        ("s2", 3, 2, "The school already supports the family."), ("p2", 2, 3, "Three call-outs this month.")]
+    assert (departures["reviews"], departures["changed_by_managers"], departures["changed_share"]) == (5, 1, 0.2)
+    change = departures["changes"][0]
+    assert (change["contact_id"], change["decided_level"], change["confirmed_level"]) == ("s1", 2, 3)
+    assert change["reason"] == "A pattern of concerns the school has not seen."
+
+
+def test_agreement_between_recommendation_and_confirmed_level_by_week_and_model(november):
+    agreement = november_dashboard(november)["agreement"]
+    # Confirmed: p1 (1=1), p2 (2 vs 3), p3 (2=2), s1 (2 vs 3), s2 (3 vs 2).
+    assert (agreement["confirmed"], agreement["agreed"], agreement["share"]) == (5, 2, 0.4)
+    assert agreement["by_week"] == [{"week_starting": "2026-11-16", "confirmed": 5, "agreed": 2, "share": 0.4}]
+    assert agreement["by_model"] == {"m1": {"confirmed": 4, "agreed": 2, "share": 0.5},
+                                     "m2": {"confirmed": 1, "agreed": 0, "share": 0.0}}
+
+
+def test_marac_and_domestic_abuse_by_dash_band(november):
+    board = november_dashboard(november)
+    assert board["marac"] == {"recommended": 2, "referred": 1,
+                              "criteria": {"potential_escalation": 2, "visible_high_risk": 1}}
+    assert board["dash"] == {"domestic_abuse_contacts": 3, "bands": {
+        "high": {"contacts": 1, "share": 0.3333}, "medium": {"contacts": 0, "share": 0.0},
+        "standard": {"contacts": 1, "share": 0.3333}, "none": {"contacts": 1, "share": 0.3333}}}
