@@ -73,120 +73,133 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _figures(agreed: int, scored: int) -> dict:
-    return {"confirmed": scored, "agreed": agreed, "share": _share(agreed, scored)}
+def _grouped(first: date, last: date, now: datetime) -> list:
+    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
+
+    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
+    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
+    """
+    decided = Contact.first_decided_at.is_not(None)
+    reviewed = and_(decided, Contact.first_reviewed_at.is_not(None))
+    with_rec = _decision.recommended_level.is_not(None)
+    departed = and_(with_rec, _decision.level != _decision.recommended_level)
+    domestic = Contact.primary_concern == "domestic_abuse"
+    band = func.coalesce(Contact.dash_risk, "none")
+    counts = {
+        "decided": _confirmed.is_not(None), "referrals": _referral, "scored": _scored, "agreed": _agreed,
+        "made": decided,
+        "within_deadline": and_(decided, Contact.decision_due_at.is_not(None),
+                                Contact.first_decided_at <= Contact.decision_due_at),
+        "undecided_past_deadline": and_(Contact.first_decided_at.is_(None), Contact.decision_due_at < now),
+        "reviews_made": reviewed,
+        "reviews_within_deadline": and_(reviewed, Contact.first_reviewed_at <= Contact.first_review_due_at),
+        "unreviewed_past_deadline": and_(decided, Contact.first_reviewed_at.is_(None),
+                                         Contact.first_review_due_at < now),
+        "with_rec": with_rec, "departures": departed,
+        "higher": and_(departed, _decision.level > _decision.recommended_level),
+        "lower": and_(departed, _decision.level < _decision.recommended_level),
+        "reviews": _review.id.is_not(None), "changed": _review.outcome == "changed",
+        "marac_recommended": Contact.marac_recommended == true(), "marac_referred": _decision.marac_referral == true(),
+        "domestic": domestic,
+        **{f"band_{name}": and_(domestic, band == name) for name in DASH_BANDS},
+    }
+    model = func.coalesce(Contact.model_version, "unknown")
+    return db.session.execute(
+        _with_outcomes(Contact.accepted_day.label("day"), Contact.source_code.label("source"), model.label("model"),
+                       func.count().label("contacts"), *(_count(c).label(name) for name, c in counts.items()))
+        .where(*_in_window(first, last)).group_by(Contact.accepted_day, Contact.source_code, model)).all()
 
 
-def _by_day_and_source(first: date, last: date) -> dict:
-    """Demand per day and source, conversion by source and agreement by week: one grouped scan."""
-    rows = db.session.execute(
-        _with_outcomes(Contact.accepted_day, Contact.source_code, func.count(),
-                       _count(_confirmed.is_not(None)), _count(_referral), _count(_scored), _count(_agreed))
-        .where(*_in_window(first, last)).group_by(Contact.accepted_day, Contact.source_code)).all()
-    counts: dict[date, Counter[str]] = defaultdict(Counter)
-    totals: Counter[str] = Counter()
-    decided: Counter[str] = Counter()
-    referrals: Counter[str] = Counter()
-    weeks: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for day, source, n, n_decided, n_referrals, n_scored, n_agreed in rows:
-        day = day if isinstance(day, date) else date.fromisoformat(day)
-        counts[day][source] += n
-        totals[source] += n
-        decided[source] += n_decided
-        referrals[source] += n_referrals
-        if n_scored:
-            weeks[week_start(day)][0] += n_agreed
-            weeks[week_start(day)][1] += n_scored
-    sources = sorted(totals, key=lambda code: (-totals[code], code))
+def _fold(rows: list, first: date, last: date) -> dict:
+    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total."""
+    total: Counter[str] = Counter()
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_week: dict[date, Counter[str]] = defaultdict(Counter)
+    by_model: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        figures = row._asdict()
+        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
+        numbers = Counter({k: int(v) for k, v in figures.items() if k not in ("day", "source", "model")})
+        total.update(numbers)
+        per_day[day][row.source] += numbers["contacts"]
+        by_source[row.source].update(numbers)
+        if numbers["scored"]:
+            by_week[week_start(day)].update(numbers)
+            by_model[row.model].update(numbers)
+    sources = sorted(by_source, key=lambda code: (-by_source[code]["contacts"], code))
     days, day = [], first
     while day <= last:
-        days.append({"date": day.isoformat(), "total": sum(counts[day].values()),
-                     "by_source": {code: counts[day][code] for code in sources}})
+        days.append({"date": day.isoformat(), "total": sum(per_day[day].values()),
+                     "by_source": {code: per_day[day][code] for code in sources}})
         day += timedelta(days=1)
 
-    def conversion(d: int, r: int) -> dict:
-        return {"decided": d, "referrals": r, "share": _share(r, d)}
+    def conversion(c: Counter[str]) -> dict:
+        return {"decided": c["decided"], "referrals": c["referrals"], "share": _share(c["referrals"], c["decided"])}
+
+    def agreement(c: Counter[str]) -> dict:
+        return {"confirmed": c["scored"], "agreed": c["agreed"], "share": _share(c["agreed"], c["scored"])}
 
     return {
-        "contacts": sum(totals.values()),
+        "total": total,
         "per_day": {"sources": sources, "days": days},
-        "conversion": {**conversion(sum(decided.values()), sum(referrals.values())),
-                       "by_source": {code: conversion(decided[code], referrals[code])
-                                     for code in sorted(totals) if decided[code]}},
-        "by_week": [{"week_starting": w.isoformat(), **_figures(*weeks[w])} for w in sorted(weeks)],
+        "conversion": {**conversion(total), "by_source": {code: conversion(c) for code, c in sorted(by_source.items())
+                                                          if c["decided"]}},
+        "agreement": {**agreement(total),
+                      "by_week": [{"week_starting": w.isoformat(), **agreement(c)} for w, c in sorted(by_week.items())],
+                      "by_model": {version: agreement(c) for version, c in sorted(by_model.items())}},
     }
 
 
-def _agreement_by_model(first: date, last: date) -> dict:
-    model = func.coalesce(Contact.model_version, "unknown")
-    rows = db.session.execute(_with_outcomes(model, _count(_agreed), _count(_scored))
-                              .where(*_in_window(first, last), _scored).group_by(model)).all()
-    return {version: _figures(agreed, scored) for version, agreed, scored in sorted(rows)}
-
-
-def _timeliness(first: date, last: date, now: datetime) -> dict:
+def _timeliness(first: date, last: date, total: Counter[str]) -> dict:
     """First decision against the contact's deadline; its first review against one working day after it."""
-    decided = Contact.first_decided_at.is_not(None)
-    reviewed = and_(decided, Contact.first_reviewed_at.is_not(None))
-    made, on_time, overdue, reviews, reviews_on_time, overdue_reviews = db.session.execute(
-        select(_count(decided),
-               _count(and_(decided, Contact.decision_due_at.is_not(None),
-                           Contact.first_decided_at <= Contact.decision_due_at)),
-               _count(and_(Contact.first_decided_at.is_(None), Contact.decision_due_at < now)),
-               _count(reviewed),
-               _count(and_(reviewed, Contact.first_reviewed_at <= Contact.first_review_due_at)),
-               _count(and_(decided, Contact.first_reviewed_at.is_(None), Contact.first_review_due_at < now)))
-        .where(*_in_window(first, last))).one()
+    made, on_time = total["made"], total["within_deadline"]
+    reviews, reviews_on_time = total["reviews_made"], total["reviews_within_deadline"]
     median = None
     if made:  # the middle one of the sorted hours (the upper middle of an even count), as before
-        median = db.session.scalar(select(Contact.first_decision_hours).where(*_in_window(first, last), decided)
-                                   .order_by(Contact.first_decision_hours).limit(1).offset(made // 2))
+        hours = db.session.scalar(select(Contact.first_decision_hours)
+                                  .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
+                                  .order_by(Contact.first_decision_hours).limit(1).offset(made // 2))
+        median = round(hours, 2)
     return {
         "decisions": {"made": made, "within_deadline": on_time, "share": _share(on_time, made),
-                      "undecided_past_deadline": overdue, "median_working_hours": median},
+                      "undecided_past_deadline": total["undecided_past_deadline"], "median_working_hours": median},
         "reviews": {"made": reviews, "within_deadline": reviews_on_time,
-                    "share": _share(reviews_on_time, reviews), "unreviewed_past_deadline": overdue_reviews,
+                    "share": _share(reviews_on_time, reviews), "unreviewed_past_deadline": total["unreviewed_past_deadline"],
                     "deadline_working_days": REVIEW_WORKING_DAYS},
     }
 
 
-def _departures(first: date, last: date) -> dict:
-    """Workers' decisions that differ from the recommendation, and managers' changes, with reasons."""
-    with_rec = _decision.recommended_level.is_not(None)
-    departed = and_(with_rec, _decision.level != _decision.recommended_level)
+def _departures(first: date, last: date, total: Counter[str]) -> dict:
+    """Workers' decisions that differ from the recommendation, and managers' changes: counted, the newest listed."""
+    departed = and_(_decision.recommended_level.is_not(None), _decision.level != _decision.recommended_level)
     changed = _review.outcome == "changed"
-    decisions, departures, higher, lower, reviews, changes = db.session.execute(
-        _with_outcomes(_count(with_rec), _count(departed),
-                       _count(and_(departed, _decision.level > _decision.recommended_level)),
-                       _count(and_(departed, _decision.level < _decision.recommended_level)),
-                       _count(_review.id.is_not(None)), _count(changed))
-        .where(*_in_window(first, last))).one()
     newest = (Contact.accepted_at.desc(), Contact.id.desc())
     worker, manager = aliased(User), aliased(User)
     items = db.session.execute(
         _with_outcomes(Contact.id, Contact.received_at, Contact.accepted_at, _decision.recommended_level,
                        _decision.level, _decision.override_reason, worker.email)
         .outerjoin(worker, worker.id == _decision.decided_by_id)
-        .where(*_in_window(first, last), departed).order_by(*newest).limit(LISTED)).all() if departures else []
+        .where(*_in_window(first, last), departed).order_by(*newest).limit(LISTED)).all() if total["departures"] else []
     changed_items = db.session.execute(
         _with_outcomes(Contact.id, Contact.received_at, Contact.accepted_at, _decision.level, _review.level,
                        _review.rationale, manager.email)
         .outerjoin(manager, manager.id == _review.reviewed_by_id)
-        .where(*_in_window(first, last), changed).order_by(*newest).limit(LISTED)).all() if changes else []
+        .where(*_in_window(first, last), changed).order_by(*newest).limit(LISTED)).all() if total["changed"] else []
     return {
-        "decisions": decisions,
-        "departures": departures,
-        "share": _share(departures, decisions),
-        "higher": higher,
-        "lower": lower,
+        "decisions": total["with_rec"],
+        "departures": total["departures"],
+        "share": _share(total["departures"], total["with_rec"]),
+        "higher": total["higher"],
+        "lower": total["lower"],
         "listed": LISTED,
         "items": [{"contact_id": cid, "received_at": rfc3339(received), "accepted_at": rfc3339(accepted),
                    "recommended_level": recommended, "decided_level": level, "reason": reason,
                    "decided_by": by or ""}
                   for cid, received, accepted, recommended, level, reason, by in items],
-        "reviews": reviews,
-        "changed_by_managers": changes,
-        "changed_share": _share(changes, reviews),
+        "reviews": total["reviews"],
+        "changed_by_managers": total["changed"],
+        "changed_share": _share(total["changed"], total["reviews"]),
         "changes": [{"contact_id": cid, "received_at": rfc3339(received), "accepted_at": rfc3339(accepted),
                      "decided_level": decided, "confirmed_level": confirmed, "reason": reason,
                      "reviewed_by": by or ""}
@@ -195,56 +208,45 @@ def _departures(first: date, last: date) -> dict:
 
 
 def _marac_criteria(first: date, last: date) -> dict[str, int]:
-    """How many contacts met each MARAC criterion: the recommendation's list, unnested by the database."""
+    """How many contacts met each MARAC criterion: the recommendation's list, unnested by the database.
+
+    Only domestic abuse contacts are read: the guidance lists MARAC criteria for no other
+    (``guidance.marac``), so the other contacts' recommendations are not parsed at all.
+    """
+    window = [*_in_window(first, last), Contact.primary_concern == "domestic_abuse"]
     if db.engine.dialect.name == "postgresql":
         listed = Contact.recommendation[("marac", "criteria")]
         array = case((func.json_typeof(listed) == "array", listed))
         criterion = func.json_array_elements_text(array).table_valued("value").lateral()
         query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
-                 .where(*_in_window(first, last)).group_by(criterion.c.value))
+                 .where(*window).group_by(criterion.c.value))
     else:
         criterion = func.json_each(Contact.recommendation, "$.marac.criteria").table_valued("value", "type")
         query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
-                 .where(*_in_window(first, last),
-                        func.json_type(Contact.recommendation, "$.marac.criteria") == "array")
-                 .group_by(criterion.c.value))
+                 .where(*window, criterion.c.type == "text").group_by(criterion.c.value))
     return dict(sorted((str(value), n) for value, n in db.session.execute(query)))
-
-
-def _marac_and_dash(first: date, last: date) -> tuple[dict, dict]:
-    domestic = Contact.primary_concern == "domestic_abuse"
-    recommended, referred, contacts = db.session.execute(
-        _with_outcomes(_count(Contact.marac_recommended == true()), _count(_decision.marac_referral == true()),
-                       _count(domestic)).where(*_in_window(first, last))).one()
-    band = func.coalesce(Contact.dash_risk, "none")
-    bands = dict(db.session.execute(select(band, func.count()).where(*_in_window(first, last), domestic)
-                                    .group_by(band)).all())
-    marac = {"recommended": recommended, "referred": referred, "criteria": _marac_criteria(first, last)}
-    dash = {"domestic_abuse_contacts": contacts,
-            "bands": {name: {"contacts": bands.get(name, 0), "share": _share(bands.get(name, 0), contacts)}
-                      for name in DASH_BANDS}}
-    return marac, dash
 
 
 def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
     """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive)."""
-    grouped = _by_day_and_source(first, last)
-    by_week = grouped.pop("by_week")
-    scored = sum(w["confirmed"] for w in by_week)
-    agreed = sum(w["agreed"] for w in by_week)
-    marac, dash = _marac_and_dash(first, last)
+    folded = _fold(_grouped(first, last, now), first, last)
+    total = folded["total"]
+    domestic = total["domestic"]
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "level_names": {str(n): levels[n]["name"] for n in LEVELS},
         "referral_level": REFERRAL_LEVEL,
-        "contacts": grouped["contacts"],
-        "per_day": grouped["per_day"],
-        "conversion": grouped["conversion"],
-        "timeliness": _timeliness(first, last, now),
-        "departures": _departures(first, last),
-        "agreement": {**_figures(agreed, scored), "by_week": by_week, "by_model": _agreement_by_model(first, last)},
-        "marac": marac,
-        "dash": dash,
+        "contacts": total["contacts"],
+        "per_day": folded["per_day"],
+        "conversion": folded["conversion"],
+        "timeliness": _timeliness(first, last, total),
+        "departures": _departures(first, last, total),
+        "agreement": folded["agreement"],
+        "marac": {"recommended": total["marac_recommended"], "referred": total["marac_referred"],
+                  "criteria": _marac_criteria(first, last)},
+        "dash": {"domestic_abuse_contacts": domestic,
+                 "bands": {name: {"contacts": total[f"band_{name}"], "share": _share(total[f"band_{name}"], domestic)}
+                           for name in DASH_BANDS}},
         "checks": checks_figures(*london_days(first, last)),  # issue 13 item 7
     }

@@ -125,7 +125,7 @@ def _refuse(errors: dict[str, list[str]], detail: str) -> None:
 LATEST_COLUMNS = {Decision: "latest_decision_id", Review: "latest_review_id"}
 
 
-def _keep_latest(contact: Contact, row) -> None:
+def keep_latest(contact: Contact, row) -> None:
     """Point the contact at its new decision or review (the newest: a correction is a new row).
 
     Written beside the status change in the same transaction, as a plain UPDATE so the contact's
@@ -164,7 +164,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data, at:
         db.session.flush()
         db.session.add(row)
         db.session.flush()
-        _keep_latest(contact, row)
+        keep_latest(contact, row)
         audit.record(kind, contact_id=contact.id, user=user, data=data(row), at=at)
         db.session.commit()
     except StaleDataError:

@@ -48,10 +48,11 @@ def first_decision_facts(accepted_at: datetime, decided_at: datetime) -> dict:
     """What ``measure`` works out per first decision, kept on the contact so reports count it in SQL.
 
     ``contacts.first_decided_at``, ``first_decision_hours`` (working hours from ``accepted_at``,
-    rounded as ``measure`` rounds them) and ``first_review_due_at``: fixed once the decision is made.
+    unrounded: a median is picked or averaged first, then rounded as ``measure`` rounds) and
+    ``first_review_due_at``: fixed once the decision is made.
     """
     return {"first_decided_at": decided_at,
-            "first_decision_hours": round(working_hours_between(accepted_at, decided_at), 2),
+            "first_decision_hours": working_hours_between(accepted_at, decided_at),
             "first_review_due_at": review_due(decided_at)}
 
 
