@@ -284,3 +284,13 @@ def test_marac_and_domestic_abuse_by_dash_band(november):
     assert board["dash"] == {"domestic_abuse_contacts": 3, "bands": {
         "high": {"contacts": 1, "share": 0.3333}, "medium": {"contacts": 0, "share": 0.0},
         "standard": {"contacts": 1, "share": 0.3333}, "none": {"contacts": 1, "share": 0.3333}}}
+
+
+def test_marac_criteria_count_on_contacts_of_any_primary_concern(november):
+    """Domestic abuse among a contact's other concerns can meet a MARAC criterion (the demo has one)."""
+    with november.app_context():
+        s1 = db.session.get(Contact, "s1")  # neglect
+        s1.recommendation = {**s1.recommendation, "marac": {"recommended": True, "criteria": ["repeat"]}}
+        db.session.commit()
+    assert november_dashboard(november)["marac"]["criteria"] == {"potential_escalation": 2, "repeat": 1,
+                                                                 "visible_high_risk": 1}

@@ -210,10 +210,10 @@ def _departures(first: date, last: date, total: Counter[str]) -> dict:
 def _marac_criteria(first: date, last: date) -> dict[str, int]:
     """How many contacts met each MARAC criterion: the recommendation's list, unnested by the database.
 
-    Only domestic abuse contacts are read: the guidance lists MARAC criteria for no other
-    (``guidance.marac``), so the other contacts' recommendations are not parsed at all.
+    Every contact in the window is read, not only those whose primary concern is domestic abuse:
+    domestic abuse may be among a contact's other concerns, and its criteria count too.
     """
-    window = [*_in_window(first, last), Contact.primary_concern == "domestic_abuse"]
+    window = _in_window(first, last)
     if db.engine.dialect.name == "postgresql":
         listed = Contact.recommendation[("marac", "criteria")]
         array = case((func.json_typeof(listed) == "array", listed))
