@@ -30,6 +30,7 @@ from triage.engine.workdays import london_days
 from triage.extensions import db
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, Organisation
 from triage.reporting.checks_report import MIN_FOR_SHARE, checks_figures, share
+from triage.services.decisions import keep_latest
 
 
 def at(day: int, hour: int) -> datetime:
@@ -57,7 +58,10 @@ def _check(cid: str, agency: str, user_id: int, due: datetime, answered: datetim
 
 
 def _decide(cid: str, user_id: int, when: datetime, level: int = 2) -> None:
-    db.session.add(Decision(contact_id=cid, level=level, rationale=RATIONALE, decided_by_id=user_id, decided_at=when))
+    row = Decision(contact_id=cid, level=level, rationale=RATIONALE, decided_by_id=user_id, decided_at=when)
+    db.session.add(row)
+    db.session.flush()
+    keep_latest(db.session.get(Contact, cid), row)  # what services/decisions.py writes beside every decision
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_the_dashboards_size_does_not_grow_with_the_contacts_and_its_range_is_ch
     table = body[body.index("Decisions that departed"):]
     table = table[: table.index("</table>")]
     assert table.count('<tr class="govuk-table__row">') == 2 + 1  # two rows and the heading row
-    assert "the first 2 of 3 by date received" in table
+    assert "the most recent 2 of 3" in table
     assert "At most 366 days before the end date" in body
 
     both_bad = page(manager, "/reports/dashboard?from=yesterday&to=2026-13-01", status=400)

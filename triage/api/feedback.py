@@ -30,6 +30,7 @@ from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, m
 from triage.http.current import guidance
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.reporting import board_pack, reports
+from triage.reporting import dashboard as management_dashboard
 from triage.services import feedback
 
 #: What a partner report answers as: JSON, or a CSV download.
@@ -127,8 +128,8 @@ def partner_report(organisation_id: int):
 @blp.problems(401, 403, 422)
 def dashboard():
     only_args("from", "to")
-    first, last = date_range(reports.DASHBOARD_DAYS)
-    return reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
+    first, last = date_range(management_dashboard.DASHBOARD_DAYS)
+    return management_dashboard.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
 
 
 @blp.route("/reports/board-pack", methods=["GET"])

@@ -792,11 +792,15 @@ class DeparturesSchema(Out):
     share = _share()
     higher = fields.Integer()
     lower = fields.Integer()
-    items = fields.List(fields.Nested(DepartureSchema))
+    listed = fields.Integer(metadata={"description": "At most this many departures and changes are listed (50): "
+                                                     "``departures`` and ``changed_by_managers`` count them all."})
+    items = fields.List(fields.Nested(DepartureSchema), metadata={
+        "description": "The most recent departures (newest accepted first), at most ``listed``."})
     reviews = fields.Integer()
     changed_by_managers = fields.Integer()
     changed_share = _share()
-    changes = fields.List(fields.Nested(ManagerChangeSchema))
+    changes = fields.List(fields.Nested(ManagerChangeSchema), metadata={
+        "description": "The most recent changes on review (newest accepted first), at most ``listed``."})
 
 
 class AgreementFiguresSchema(Out):

@@ -8,12 +8,14 @@ append-only: a correction is a new row that points at the one it corrects.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from triage.engine.workdays import london_date
 from triage.extensions import db
 from triage.record.workflow import Status
 
@@ -40,6 +43,19 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+#: The columns of ``ix_contacts_dashboard``: the window first, then every column the dashboard counts on.
+DASHBOARD_INDEX = ("accepted_day", "source_code", "model_version", "status", "recommended_level",
+                   "latest_decision_id", "latest_review_id", "decision_due_at", "first_decided_at",
+                   "first_decision_hours", "first_reviewed_at", "first_review_due_at", "marac_recommended",
+                   "primary_concern", "dash_risk", "accepted_at", "id")
+
+
+def _accepted_day(context) -> date | None:
+    """``contacts.accepted_day``'s default: the London day of the row's ``accepted_at``, set as it is inserted."""
+    accepted = context.get_current_parameters().get("accepted_at")
+    return london_date(accepted) if isinstance(accepted, datetime) and accepted.tzinfo else None
 
 
 class UTCDateTime(TypeDecorator):
@@ -130,6 +146,9 @@ class Contact(db.Model):
         Index("ix_contacts_org_received_id", "organisation_id", "received_at", "id"),
         # The queues: a status, then the deadline.
         Index("ix_contacts_status_due", "status", "decision_due_at"),
+        # The dashboard's window, grouping and counts (reporting/dashboard.py) read from this index
+        # alone, never the wide rows that hold the JSON: a year costs an index range scan.
+        Index("ix_contacts_dashboard", *DASHBOARD_INDEX),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -160,6 +179,17 @@ class Contact(db.Model):
     # queues and reports join to them directly instead of finding max(id) per contact.
     latest_decision_id: Mapped[int | None] = mapped_column(Integer)
     latest_review_id: Mapped[int | None] = mapped_column(Integer)
+    # Facts the dashboard counts in SQL that would otherwise need Python per contact, each written
+    # once when it happens and never part of the sealed content (audit.CONTENT_COLUMNS): the London
+    # day of ``accepted_at`` (set on insert); the first decision (the one the deadline is for), its
+    # working hours from ``accepted_at`` and when its review falls due; that decision's first review.
+    # Kept by services/decisions.py (``keep_first``); filled in for older contacts by migration 0011.
+    accepted_day: Mapped[date | None] = mapped_column(Date, default=_accepted_day)
+    first_decision_id: Mapped[int | None] = mapped_column(Integer)
+    first_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_decision_hours: Mapped[float | None] = mapped_column(Float)
+    first_review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic lock: two people acting at once, the second gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

@@ -23,6 +23,7 @@ from triage.extensions import db
 from triage.record import audit, workflow
 from triage.record.queries import latest_decision
 from triage.record.tables import CONSENT_POSITIONS, Contact, Decision, InformationRequest, Review, User
+from triage.services import timeliness
 
 MIN_RATIONALE = 40
 #: The longest free text a decision, review or information request keeps: one source for the API
@@ -124,7 +125,7 @@ def _refuse(errors: dict[str, list[str]], detail: str) -> None:
 LATEST_COLUMNS = {Decision: "latest_decision_id", Review: "latest_review_id"}
 
 
-def _keep_latest(contact: Contact, row) -> None:
+def keep_latest(contact: Contact, row) -> None:
     """Point the contact at its new decision or review (the newest: a correction is a new row).
 
     Written beside the status change in the same transaction, as a plain UPDATE so the contact's
@@ -133,9 +134,23 @@ def _keep_latest(contact: Contact, row) -> None:
     column = LATEST_COLUMNS.get(type(row))
     if column is None:
         return
-    db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id)
-                       .values({column: row.id}))
-    set_committed_value(contact, column, row.id)
+    values = {column: row.id, **_first_facts(contact, row)}
+    db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id).values(values))
+    for name, value in values.items():
+        set_committed_value(contact, name, value)
+
+
+def _first_facts(contact: Contact, row) -> dict:
+    """The contact's first decision and that decision's first review, as the dashboard counts them.
+
+    Only the first decision has a deadline and only its first review is measured against one
+    (``timeliness.measure``), so these are written once, when that happens, and never again.
+    """
+    if isinstance(row, Decision) and contact.first_decision_id is None:
+        return {"first_decision_id": row.id, **timeliness.first_decision_facts(contact.accepted_at, row.decided_at)}
+    if isinstance(row, Review) and row.decision_id == contact.first_decision_id and contact.first_reviewed_at is None:
+        return {"first_reviewed_at": row.reviewed_at}
+    return {}
 
 
 def _record(contact: Contact, target: str, row, kind: str, user: User, data, at: datetime | None = None) -> None:
@@ -149,7 +164,7 @@ def _record(contact: Contact, target: str, row, kind: str, user: User, data, at:
         db.session.flush()
         db.session.add(row)
         db.session.flush()
-        _keep_latest(contact, row)
+        keep_latest(contact, row)
         audit.record(kind, contact_id=contact.id, user=user, data=data(row), at=at)
         db.session.commit()
     except StaleDataError:

@@ -44,6 +44,18 @@ def review_due(decided_at: datetime) -> datetime:
     return add_working_days(decided_at, REVIEW_WORKING_DAYS)
 
 
+def first_decision_facts(accepted_at: datetime, decided_at: datetime) -> dict:
+    """What ``measure`` works out per first decision, kept on the contact so reports count it in SQL.
+
+    ``contacts.first_decided_at``, ``first_decision_hours`` (working hours from ``accepted_at``,
+    unrounded: a median is picked or averaged first, then rounded as ``measure`` rounds) and
+    ``first_review_due_at``: fixed once the decision is made.
+    """
+    return {"first_decided_at": decided_at,
+            "first_decision_hours": working_hours_between(accepted_at, decided_at),
+            "first_review_due_at": review_due(decided_at)}
+
+
 @dataclass(frozen=True)
 class Timeliness:
     accepted_at: datetime

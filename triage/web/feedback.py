@@ -20,6 +20,7 @@ from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.record.tables import Contact, Organisation
+from triage.reporting import dashboard as management_dashboard
 from triage.reporting import reports
 from triage.services import feedback
 from triage.web.present import SOURCE_NAMES
@@ -168,12 +169,12 @@ def partner_report_csv(organisation_id: int):
 def dashboard():
     errors: list[dict[str, str]] = []
     try:
-        first, last = date_range(reports.DASHBOARD_DAYS)
+        first, last = date_range(management_dashboard.DASHBOARD_DAYS)
     except Problem as exc:
         errors = _query_errors(exc)
         last = london_today()
-        first = last - timedelta(days=reports.DASHBOARD_DAYS - 1)
-    board = reports.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
+        first = last - timedelta(days=management_dashboard.DASHBOARD_DAYS - 1)
+    board = management_dashboard.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
     return render_template("reports/dashboard.html", page_title="Front door dashboard", board=board,
                            error_list=errors, source_names=SOURCE_NAMES, table_rows=DASHBOARD_TABLE_ROWS,
                            max_days=MAX_RANGE_DAYS,

@@ -1,0 +1,252 @@
+"""The management dashboard, counted where the data is (issues 18 and 19).
+
+Why: a manager sees demand by day and source, conversion to referral, timeliness, departures
+from the recommendation, whether the model still agrees with confirmed decisions, MARAC and
+DASH figures. Over a year at a large council's volume, reading one row per contact into Python
+took seconds and held the embedded store while partners were sending contacts. Here every
+figure is a SQL aggregate (``COUNT``/``SUM`` of ``CASE``, ``GROUP BY`` the London day) over
+indexed columns, so a year costs a few grouped scans, not a Python object per contact; the
+answer has the same shape and the same figures as before (``DashboardSchema``).
+
+What needed per-contact Python before is kept on the contact as it happens: its London day
+(``accepted_day``) and its first decision's working hours and review deadline
+(``services/decisions.py`` via ``timeliness.first_decision_facts``). Figures that depend on
+"now" (undecided or unreviewed past the deadline) compare those stored deadlines in SQL.
+
+A contact's outcome counts once a manager has reviewed its latest decision (the confirmed
+level); lists of departures and managers' changes carry the most recent ``LISTED`` of each,
+the totals count them all, so the answer's size never grows with the range.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import aliased
+
+from triage.engine.contract import rfc3339
+from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
+from triage.engine.workdays import london_days
+from triage.extensions import db
+from triage.record.tables import Contact, Decision, Review, User
+from triage.record.workflow import Status
+from triage.reporting.checks_report import checks_figures
+from triage.services.timeliness import REVIEW_WORKING_DAYS
+
+DASH_BANDS = (*reversed(RISKS), "none")  # highest risk first; "none": no DASH band
+DASHBOARD_DAYS = 30  # the dashboard's range when none is asked for
+#: The most recent departures and managers' changes listed (newest first); the totals count all.
+LISTED = 50
+
+_decision, _review = aliased(Decision), aliased(Review)
+#: The level a manager confirmed or changed on review of the latest decision, else NULL.
+_confirmed = case((and_(Contact.status == Status.DECIDED, _review.decision_id == _decision.id), _review.level))
+_referral = _confirmed >= REFERRAL_LEVEL
+_scored = and_(_confirmed.is_not(None), Contact.recommended_level.is_not(None))
+_agreed = and_(_scored, Contact.recommended_level == _confirmed)
+
+
+def _count(condition) -> object:
+    """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: how many rows meet it (0, never NULL, on empty)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A share rounded for reading (4 places: 0.1235 = 12.35%); None when there is nothing to divide."""
+    return round(part / whole, 4) if whole else None
+
+
+def _in_window(first: date, last: date) -> list:
+    return [Contact.accepted_day >= first, Contact.accepted_day <= last]
+
+
+def _with_outcomes(*columns):
+    """``columns`` over each contact with its latest decision and latest review (either may be absent)."""
+    return (select(*columns).select_from(Contact)
+            .outerjoin(_decision, _decision.id == Contact.latest_decision_id)
+            .outerjoin(_review, _review.id == Contact.latest_review_id))
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _grouped(first: date, last: date, now: datetime) -> list:
+    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
+
+    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
+    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
+    """
+    decided = Contact.first_decided_at.is_not(None)
+    reviewed = and_(decided, Contact.first_reviewed_at.is_not(None))
+    with_rec = _decision.recommended_level.is_not(None)
+    departed = and_(with_rec, _decision.level != _decision.recommended_level)
+    domestic = Contact.primary_concern == "domestic_abuse"
+    band = func.coalesce(Contact.dash_risk, "none")
+    counts = {
+        "decided": _confirmed.is_not(None), "referrals": _referral, "scored": _scored, "agreed": _agreed,
+        "made": decided,
+        "within_deadline": and_(decided, Contact.decision_due_at.is_not(None),
+                                Contact.first_decided_at <= Contact.decision_due_at),
+        "undecided_past_deadline": and_(Contact.first_decided_at.is_(None), Contact.decision_due_at < now),
+        "reviews_made": reviewed,
+        "reviews_within_deadline": and_(reviewed, Contact.first_reviewed_at <= Contact.first_review_due_at),
+        "unreviewed_past_deadline": and_(decided, Contact.first_reviewed_at.is_(None),
+                                         Contact.first_review_due_at < now),
+        "with_rec": with_rec, "departures": departed,
+        "higher": and_(departed, _decision.level > _decision.recommended_level),
+        "lower": and_(departed, _decision.level < _decision.recommended_level),
+        "reviews": _review.id.is_not(None), "changed": _review.outcome == "changed",
+        "marac_recommended": Contact.marac_recommended == true(), "marac_referred": _decision.marac_referral == true(),
+        "domestic": domestic,
+        **{f"band_{name}": and_(domestic, band == name) for name in DASH_BANDS},
+    }
+    model = func.coalesce(Contact.model_version, "unknown")
+    return db.session.execute(
+        _with_outcomes(Contact.accepted_day.label("day"), Contact.source_code.label("source"), model.label("model"),
+                       func.count().label("contacts"), *(_count(c).label(name) for name, c in counts.items()))
+        .where(*_in_window(first, last)).group_by(Contact.accepted_day, Contact.source_code, model)).all()
+
+
+def _fold(rows: list, first: date, last: date) -> dict:
+    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total."""
+    total: Counter[str] = Counter()
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_week: dict[date, Counter[str]] = defaultdict(Counter)
+    by_model: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        figures = row._asdict()
+        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
+        numbers = Counter({k: int(v) for k, v in figures.items() if k not in ("day", "source", "model")})
+        total.update(numbers)
+        per_day[day][row.source] += numbers["contacts"]
+        by_source[row.source].update(numbers)
+        if numbers["scored"]:
+            by_week[week_start(day)].update(numbers)
+            by_model[row.model].update(numbers)
+    sources = sorted(by_source, key=lambda code: (-by_source[code]["contacts"], code))
+    days, day = [], first
+    while day <= last:
+        days.append({"date": day.isoformat(), "total": sum(per_day[day].values()),
+                     "by_source": {code: per_day[day][code] for code in sources}})
+        day += timedelta(days=1)
+
+    def conversion(c: Counter[str]) -> dict:
+        return {"decided": c["decided"], "referrals": c["referrals"], "share": _share(c["referrals"], c["decided"])}
+
+    def agreement(c: Counter[str]) -> dict:
+        return {"confirmed": c["scored"], "agreed": c["agreed"], "share": _share(c["agreed"], c["scored"])}
+
+    return {
+        "total": total,
+        "per_day": {"sources": sources, "days": days},
+        "conversion": {**conversion(total), "by_source": {code: conversion(c) for code, c in sorted(by_source.items())
+                                                          if c["decided"]}},
+        "agreement": {**agreement(total),
+                      "by_week": [{"week_starting": w.isoformat(), **agreement(c)} for w, c in sorted(by_week.items())],
+                      "by_model": {version: agreement(c) for version, c in sorted(by_model.items())}},
+    }
+
+
+def _timeliness(first: date, last: date, total: Counter[str]) -> dict:
+    """First decision against the contact's deadline; its first review against one working day after it."""
+    made, on_time = total["made"], total["within_deadline"]
+    reviews, reviews_on_time = total["reviews_made"], total["reviews_within_deadline"]
+    median = None
+    if made:  # the middle one of the sorted hours (the upper middle of an even count), as before
+        hours = db.session.scalar(select(Contact.first_decision_hours)
+                                  .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
+                                  .order_by(Contact.first_decision_hours).limit(1).offset(made // 2))
+        median = round(hours, 2)
+    return {
+        "decisions": {"made": made, "within_deadline": on_time, "share": _share(on_time, made),
+                      "undecided_past_deadline": total["undecided_past_deadline"], "median_working_hours": median},
+        "reviews": {"made": reviews, "within_deadline": reviews_on_time,
+                    "share": _share(reviews_on_time, reviews), "unreviewed_past_deadline": total["unreviewed_past_deadline"],
+                    "deadline_working_days": REVIEW_WORKING_DAYS},
+    }
+
+
+def _departures(first: date, last: date, total: Counter[str]) -> dict:
+    """Workers' decisions that differ from the recommendation, and managers' changes: counted, the newest listed."""
+    departed = and_(_decision.recommended_level.is_not(None), _decision.level != _decision.recommended_level)
+    changed = _review.outcome == "changed"
+    newest = (Contact.accepted_at.desc(), Contact.id.desc())
+    worker, manager = aliased(User), aliased(User)
+    items = db.session.execute(
+        _with_outcomes(Contact.id, Contact.received_at, Contact.accepted_at, _decision.recommended_level,
+                       _decision.level, _decision.override_reason, worker.email)
+        .outerjoin(worker, worker.id == _decision.decided_by_id)
+        .where(*_in_window(first, last), departed).order_by(*newest).limit(LISTED)).all() if total["departures"] else []
+    changed_items = db.session.execute(
+        _with_outcomes(Contact.id, Contact.received_at, Contact.accepted_at, _decision.level, _review.level,
+                       _review.rationale, manager.email)
+        .outerjoin(manager, manager.id == _review.reviewed_by_id)
+        .where(*_in_window(first, last), changed).order_by(*newest).limit(LISTED)).all() if total["changed"] else []
+    return {
+        "decisions": total["with_rec"],
+        "departures": total["departures"],
+        "share": _share(total["departures"], total["with_rec"]),
+        "higher": total["higher"],
+        "lower": total["lower"],
+        "listed": LISTED,
+        "items": [{"contact_id": cid, "received_at": rfc3339(received), "accepted_at": rfc3339(accepted),
+                   "recommended_level": recommended, "decided_level": level, "reason": reason,
+                   "decided_by": by or ""}
+                  for cid, received, accepted, recommended, level, reason, by in items],
+        "reviews": total["reviews"],
+        "changed_by_managers": total["changed"],
+        "changed_share": _share(total["changed"], total["reviews"]),
+        "changes": [{"contact_id": cid, "received_at": rfc3339(received), "accepted_at": rfc3339(accepted),
+                     "decided_level": decided, "confirmed_level": confirmed, "reason": reason,
+                     "reviewed_by": by or ""}
+                    for cid, received, accepted, decided, confirmed, reason, by in changed_items],
+    }
+
+
+def _marac_criteria(first: date, last: date) -> dict[str, int]:
+    """How many contacts met each MARAC criterion: the recommendation's list, unnested by the database.
+
+    Every contact in the window is read, not only those whose primary concern is domestic abuse:
+    domestic abuse may be among a contact's other concerns, and its criteria count too.
+    """
+    window = _in_window(first, last)
+    if db.engine.dialect.name == "postgresql":
+        listed = Contact.recommendation[("marac", "criteria")]
+        array = case((func.json_typeof(listed) == "array", listed))
+        criterion = func.json_array_elements_text(array).table_valued("value").lateral()
+        query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
+                 .where(*window).group_by(criterion.c.value))
+    else:
+        criterion = func.json_each(Contact.recommendation, "$.marac.criteria").table_valued("value", "type")
+        query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
+                 .where(*window, criterion.c.type == "text").group_by(criterion.c.value))
+    return dict(sorted((str(value), n) for value, n in db.session.execute(query)))
+
+
+def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
+    """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive)."""
+    folded = _fold(_grouped(first, last, now), first, last)
+    total = folded["total"]
+    domestic = total["domestic"]
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "level_names": {str(n): levels[n]["name"] for n in LEVELS},
+        "referral_level": REFERRAL_LEVEL,
+        "contacts": total["contacts"],
+        "per_day": folded["per_day"],
+        "conversion": folded["conversion"],
+        "timeliness": _timeliness(first, last, total),
+        "departures": _departures(first, last, total),
+        "agreement": folded["agreement"],
+        "marac": {"recommended": total["marac_recommended"], "referred": total["marac_referred"],
+                  "criteria": _marac_criteria(first, last)},
+        "dash": {"domestic_abuse_contacts": domestic,
+                 "bands": {name: {"contacts": total[f"band_{name}"], "share": _share(total[f"band_{name}"], domestic)}
+                           for name in DASH_BANDS}},
+        "checks": checks_figures(*london_days(first, last)),  # issue 13 item 7
+    }
