@@ -385,23 +385,6 @@ def report_window(month: date) -> tuple[datetime, datetime]:
     return london_midnight(add_months(month, -(TREND_MONTHS - 1))), london_midnight(add_months(month, 1))
 
 
-def organisation_report(organisation: Organisation, month: date, team: str | None,
-                        levels: dict[int, dict]) -> dict:
-    """``partner_report`` for one organisation's month, loading what it needs from the store.
-
-    What it needs: the organisation's own six months (its trend) and every partner's one month
-    (the comparison), not every partner's six months.
-    """
-    own = load_facts(*report_window(month), organisation_id=organisation.id)  # its six months
-    everyone = load_facts(london_midnight(month), london_midnight(add_months(month, 1)))  # all partners' month
-    facts = {row.id: row for row in (*own, *everyone)}
-    report = partner_report(facts.values(), organisation_id=organisation.id,
-                            organisation=organisation.name, month=month, team=team, levels=levels)
-    report["checks"] = checks_figures(london_midnight(month), london_midnight(add_months(month, 1)),
-                                      organisation_id=organisation.id)  # issue 13 item 7
-    return report
-
-
 def _pct(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}"
 
