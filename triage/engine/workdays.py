@@ -25,6 +25,7 @@ import holidays
 LONDON = ZoneInfo("Europe/London")
 WORKDAY_START = time(9, 0)
 WORKDAY_END = time(17, 0)
+_WHOLE_DAY_HOURS = (WORKDAY_END.hour - WORKDAY_START.hour) + (WORKDAY_END.minute - WORKDAY_START.minute) / 60
 
 
 @lru_cache(maxsize=64)
@@ -98,11 +99,18 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     if end < start:
         return -working_hours_between(end, start)
     first, last = _to_london(start).date(), _to_london(end).date()
-    total, day = 0.0, first
-    while day <= last:
-        total += _hours_on(day, start, end)
+    total = _hours_on(first, start, end)
+    if last == first:
+        return total
+    # A working day strictly between the two is whole: 09:00 to 17:00, never across a change of the
+    # clocks (those fall on Sundays). Added one by one, in order, so the sum is the one the
+    # day-by-day walk gives to the last bit; only the calendar is walked, no times are built.
+    day = first + timedelta(days=1)
+    while day < last:
+        if is_working_day(day):
+            total += _WHOLE_DAY_HOURS
         day += timedelta(days=1)
-    return total
+    return total + _hours_on(last, start, end)
 
 
 def last_working_day_start(now: datetime) -> datetime:

@@ -90,6 +90,7 @@ def checks_figures(start: datetime, end: datetime, *, organisation_id: int | Non
         .where(window)).one()
 
     first = (select(Decision.contact_id, func.min(Decision.decided_at).label("decided_at"))
+             .where(Decision.contact_id.in_(select(Contact.id).where(window)))  # the window's, not the store's
              .group_by(Decision.contact_id).subquery())
     rows = db.session.execute(
         select(Contact.accepted_at, first.c.decided_at, case((has_checks, True), else_=False))

@@ -62,55 +62,61 @@ def _json_not_empty(column, path: Sequence[str]) -> ColumnElement:
     return and_(_json_type(column, path).in_(("object", "array")), ~empty)
 
 
-def _gaps_empty(column) -> ColumnElement:
+def _gaps_kind(column) -> ColumnElement:
+    """None: no list of gaps (not assessed); 0: an empty list; 1: some gaps. The recommendation read once."""
     if _postgresql():
-        return func.json_array_length(_json_at(column, _GAPS)) == 0
-    return func.json_array_length(column, "$.information_gaps") == 0
+        gaps = _json_at(column, _GAPS)
+        return case((func.json_typeof(gaps) == "array", case((func.json_array_length(gaps) == 0, 0), else_=1)))
+    # SQLite: the list as minified text, NULL when absent or JSON null; one parse of a large document
+    listed = func.substr(func.coalesce(func.json_extract(column, "$.information_gaps"), ""), 1, 2)
+    return case({"": None, "[]": 0}, value=listed, else_=1)
 
 
-def _count(condition) -> ColumnElement:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+def _kinds() -> list[ColumnElement]:
+    """What tells one contact from another in ``reports.month_figures``, one column each (grouped by).
 
-
-def _figures_columns() -> list[ColumnElement]:
-    """What ``reports.month_figures`` counts, as aggregate columns (the order ``_figures`` reads)."""
+    The confirmed level (None until a manager reviewed the latest decision), the consent answer,
+    the gaps (None: not assessed, 0: none missing, 1: some), domestic abuse, and a DASH with answers.
+    Grouping by these reads each contact's JSON once; the figures are sums over the groups.
+    """
     confirmed = case((and_(Contact.status == Status.DECIDED, Review.decision_id == Contact.latest_decision_id),
                       Review.level))
-    assessed = _json_type(Contact.recommendation, _GAPS) == "array"
+    gaps = _gaps_kind(Contact.recommendation)
     domestic_abuse = Contact.primary_concern == "domestic_abuse"
-    consent = Contact.payload["consent"].as_string()
-    return [
-        func.count(Contact.id),
-        _count(confirmed.is_not(None)),
-        *(_count(confirmed == n) for n in LEVELS),
-        _count(confirmed >= REFERRAL_LEVEL),
-        _count(assessed),
-        _count(and_(assessed, _gaps_empty(Contact.recommendation))),
-        *(_count(consent == value) for value in CONSENT),
-        _count(domestic_abuse),
-        _count(and_(domestic_abuse, _json_not_empty(Contact.payload, _DASH_ANSWERS))),
-    ]
+    return [confirmed, Contact.payload["consent"].as_string(), gaps, case((domestic_abuse, 1), else_=0),
+            case((and_(domestic_abuse, _json_not_empty(Contact.payload, _DASH_ANSWERS)), 1), else_=0)]
 
 
-def _figures(row: Sequence[int], late: int = 0, common_gaps: list[dict] | None = None) -> dict:
-    """One aggregate row as ``reports.month_figures`` shapes it."""
-    values = [int(v or 0) for v in row]
-    contacts, decided, *rest = values
-    levels, rest = rest[:len(LEVELS)], rest[len(LEVELS):]
-    referrals, assessed, no_gaps, *rest = rest
-    consent, (domestic_abuse, completed) = dict(zip(CONSENT, rest[:len(CONSENT)], strict=True)), rest[len(CONSENT):]
+def _figures(groups: Sequence[Sequence], late: int = 0, common_gaps: list[dict] | None = None) -> dict:
+    """``reports.month_figures`` from the groups of one set of contacts: (``_kinds``..., how many)."""
+    levels: Counter = Counter()
+    consent: Counter = Counter()
+    contacts = decided = referrals = assessed = no_gaps = domestic_abuse = completed = 0
+    for confirmed, consent_given, gaps, is_da, dash_done, n in groups:
+        contacts += n
+        consent[consent_given] += n
+        if confirmed is not None:
+            decided += n
+            levels[confirmed] += n
+            referrals += n if confirmed >= REFERRAL_LEVEL else 0
+        if gaps is not None:
+            assessed += n
+            no_gaps += n if gaps == 0 else 0
+        domestic_abuse += n if is_da else 0
+        completed += n if dash_done else 0
     sought = consent["obtained"] + consent["refused"]
     return {
         "contacts": contacts,
         "late_notifications": late,
         "decided": decided,
         "awaiting_outcome": contacts - decided,
-        "levels": {str(n): {"contacts": c, "share": _share(c, decided)} for n, c in zip(LEVELS, levels, strict=True)},
+        "levels": {str(n): {"contacts": levels[n], "share": _share(levels[n], decided)} for n in LEVELS},
         "referrals": referrals,
         "referral_share": _share(referrals, decided),
         "information": {"assessed": assessed, "no_gaps": no_gaps, "no_gaps_share": _share(no_gaps, assessed),
                         "common_gaps": common_gaps or []},
-        "consent": {"counts": consent, "sought": sought, "sought_share": _share(sought, contacts)},
+        "consent": {"counts": {value: consent[value] for value in CONSENT}, "sought": sought,
+                    "sought_share": _share(sought, contacts)},
         "dash": {"domestic_abuse_contacts": domestic_abuse, "completed": completed,
                  "completed_share": _share(completed, domestic_abuse)},
     }
@@ -125,13 +131,16 @@ def _short(figures: dict) -> dict:
             "dash_completed_share": figures["dash"]["completed_share"]}
 
 
-def _aggregate(where: list, group: ColumnElement | None = None):
-    columns = _figures_columns()
-    query = select(*([group] if group is not None else []), *columns).select_from(Contact).outerjoin(
-        Review, Review.id == Contact.latest_review_id).where(*where)
-    if group is not None:
-        query = query.group_by(group)
-    return db.session.execute(query).all()
+def _aggregate(where: list, bucket: ColumnElement | None = None) -> dict[int, list[tuple]]:
+    """The groups (``_kinds`` and a count) of the contacts ``where`` says, by ``bucket`` (0 when none)."""
+    keys = [*([bucket] if bucket is not None else []), *_kinds()]
+    query = (select(*keys, func.count(Contact.id)).select_from(Contact)
+             .outerjoin(Review, Review.id == Contact.latest_review_id).where(*where).group_by(*keys))
+    out: dict[int, list[tuple]] = {}
+    for row in db.session.execute(query):
+        key, rest = (int(row[0]), tuple(row[1:])) if bucket is not None else (0, tuple(row))
+        out.setdefault(key, []).append(rest)
+    return out
 
 
 def _month_details(where: list) -> tuple[int, list[dict]]:
@@ -168,11 +177,9 @@ def organisation_report(organisation: Organisation, month: date, team: str | Non
         ours.append(Contact.source_team == team)
     # The London month each contact's clock started in: the latest month boundary at or before it.
     bucket = case(*((Contact.accepted_at >= bounds[i], i) for i in range(len(months) - 1, 0, -1)), else_=0)
-    by_month = {int(row[0]): row[1:]
-                for row in _aggregate([*ours, Contact.accepted_at >= start, Contact.accepted_at < end], bucket)}
-    empty = [0] * len(_figures_columns())
+    by_month = _aggregate([*ours, Contact.accepted_at >= start, Contact.accepted_at < end], bucket)
     late, top = _month_details([*ours, Contact.accepted_at >= month_start, Contact.accepted_at < end])
-    everyone = _aggregate([Contact.accepted_at >= month_start, Contact.accepted_at < end])[0]
+    everyone = _aggregate([Contact.accepted_at >= month_start, Contact.accepted_at < end]).get(0, [])
     report = {
         "organisation": {"id": organisation.id, "name": organisation.name},
         "team": team,
@@ -180,9 +187,9 @@ def organisation_report(organisation: Organisation, month: date, team: str | Non
         "month": month.strftime("%Y-%m"),
         "level_names": {str(n): levels[n]["name"] for n in LEVELS},
         "referral_level": REFERRAL_LEVEL,
-        "figures": _figures(by_month.get(len(months) - 1, empty), late, top),
+        "figures": _figures(by_month.get(len(months) - 1, []), late, top),
         "all_partners": _short(_figures(everyone)),
-        "trend": [{"month": m.strftime("%Y-%m"), **_short(_figures(by_month.get(i, empty)))}
+        "trend": [{"month": m.strftime("%Y-%m"), **_short(_figures(by_month.get(i, [])))}
                   for i, m in enumerate(months)],
     }
     report["checks"] = checks_figures(month_start, end, organisation_id=organisation.id)  # issue 13 item 7
