@@ -137,6 +137,16 @@ def test_the_partner_report_counted_by_the_database_is_the_report_over_every_con
                     assert reports.partner_report_csv(served) == reports.partner_report_csv(expected)
 
 
+def test_every_contact_keeps_its_number_of_gaps(app, calendar_store):
+    """``contacts.gap_count``, which the report counts, is the length of the recommendation's list of gaps."""
+    with app.app_context():
+        rows = db.session.execute(select(Contact.gap_count, Contact.recommendation)).all()
+        assert {count for count, _ in rows} >= {None}  # the unscored contact
+        for count, rec in rows:
+            gaps = (rec or {}).get("information_gaps")
+            assert count == (None if gaps is None else len(gaps))
+
+
 def test_the_april_police_report_counts_what_the_calendar_says(app, calendar_store):
     """Not only equal to the definition: the definition's figures are the ones the calendar gives."""
     with app.app_context():

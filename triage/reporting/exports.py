@@ -28,9 +28,13 @@ for the same child record (and the records linked to it) in the 12 months up to 
 
 The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (from an
 id-only query), then its rows are read from the store a batch at a time, only the columns the
-list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. ``list_1_rows`` and
+list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. List 3 reads the
+window's referrals only: each batch's referral counts come from one indexed query for the same
+children's earlier referrals, not from the twelve months before the window. ``list_1_rows`` and
 ``list_3_rows`` compute the same rows from ``ContactFacts`` (the definition the tests check the
-streamed files against).
+streamed files against). The training file streams the same way (``training_chunks``), in keyset
+batches of ``TRAINING_BATCH`` contacts with their payloads; only ids and children's references are
+held for the whole file (its households).
 
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
 reads (``python -m training train --data ...``): one line per contact with the contract

@@ -33,7 +33,6 @@ from triage.reporting.checks_report import checks_figures
 from triage.reporting.reports import TOP_GAPS, TREND_MONTHS, _share, add_months
 from triage.services.timeliness import notification_delay
 
-_GAPS = ("information_gaps",)
 _DASH_ANSWERS = ("domestic_abuse", "dash", "answers")
 
 
@@ -62,14 +61,9 @@ def _json_not_empty(column, path: Sequence[str]) -> ColumnElement:
     return and_(_json_type(column, path).in_(("object", "array")), ~empty)
 
 
-def _gaps_kind(column) -> ColumnElement:
-    """None: no list of gaps (not assessed); 0: an empty list; 1: some gaps. The recommendation read once."""
-    if _postgresql():
-        gaps = _json_at(column, _GAPS)
-        return case((func.json_typeof(gaps) == "array", case((func.json_array_length(gaps) == 0, 0), else_=1)))
-    # SQLite: the list as minified text, NULL when absent or JSON null; one parse of a large document
-    listed = func.substr(func.coalesce(func.json_extract(column, "$.information_gaps"), ""), 1, 2)
-    return case({"": None, "[]": 0}, value=listed, else_=1)
+def _gaps_kind() -> ColumnElement:
+    """None: no list of gaps (not assessed); 0: an empty list; 1: some gaps (``contacts.gap_count``)."""
+    return case((Contact.gap_count.is_(None), None), (Contact.gap_count == 0, 0), else_=1)
 
 
 def _kinds() -> list[ColumnElement]:
@@ -81,7 +75,7 @@ def _kinds() -> list[ColumnElement]:
     """
     confirmed = case((and_(Contact.status == Status.DECIDED, Review.decision_id == Contact.latest_decision_id),
                       Review.level))
-    gaps = _gaps_kind(Contact.recommendation)
+    gaps = _gaps_kind()
     domestic_abuse = Contact.primary_concern == "domestic_abuse"
     return [confirmed, Contact.payload["consent"].as_string(), gaps, case((domestic_abuse, 1), else_=0),
             case((and_(domestic_abuse, _json_not_empty(Contact.payload, _DASH_ANSWERS)), 1), else_=0)]

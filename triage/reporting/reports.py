@@ -347,6 +347,9 @@ def partner_report(facts: Iterable[ContactFacts], *, organisation_id: int, organ
                    month: date, team: str | None = None, levels: dict[int, dict]) -> dict:
     """One partner's month, against all partners, with a six-month trend.
 
+    The definition over ``ContactFacts``; the service counts the same figures in the database
+    (``partner_report.organisation_report``), and the tests hold the two equal.
+
     ``facts`` must cover every organisation's contacts for the six months ending with ``month``
     (``report_window(month)``): the comparison is with all partners in the same month.
     """
