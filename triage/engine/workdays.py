@@ -103,14 +103,22 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     if last == first:
         return total
     # A working day strictly between the two is whole: 09:00 to 17:00, never across a change of the
-    # clocks (those fall on Sundays). Added one by one, in order, so the sum is the one the
-    # day-by-day walk gives to the last bit; only the calendar is walked, no times are built.
-    day = first + timedelta(days=1)
-    while day < last:
-        if is_working_day(day):
-            total += _WHOLE_DAY_HOURS
-        day += timedelta(days=1)
+    # clocks (those fall on Sundays). They are counted from the calendar (weeks, then bank
+    # holidays), so a span of months costs a few steps, not one built time per day.
+    total += _WHOLE_DAY_HOURS * _working_days_between(first, last)
     return total + _hours_on(last, start, end)
+
+
+def _working_days_between(first: date, last: date) -> int:
+    """How many working days fall strictly after ``first`` and strictly before ``last``."""
+    days = (last - first).days - 1
+    if days <= 0:
+        return 0
+    weeks, rest = divmod(days, 7)
+    count = 5 * weeks + sum(1 for i in range(rest) if (first + timedelta(days=1 + 7 * weeks + i)).weekday() < 5)
+    for year in range(first.year, last.year + 1):
+        count -= sum(1 for h in _bank_holidays(year) if first < h < last and h.weekday() < 5)
+    return count
 
 
 def last_working_day_start(now: datetime) -> datetime:
