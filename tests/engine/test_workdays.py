@@ -158,3 +158,27 @@ def test_a_range_of_london_days_includes_both_ends_across_the_clock_change():
     assert start == london_midnight(date(2026, 10, 24)) == datetime(2026, 10, 23, 23, 0, tzinfo=timezone.utc)
     assert end == datetime(2026, 10, 26, 0, 0, tzinfo=timezone.utc)
     assert (end - start).total_seconds() == 49 * 3600
+
+
+def test_working_hours_between_is_the_day_by_day_sum():
+    """Whole days in between are counted from the calendar, not walked; the hours are the walk's."""
+    import random
+
+    from triage.engine import workdays
+
+    def walked(start, end):
+        first, last = workdays._to_london(start).date(), workdays._to_london(end).date()
+        total, day = 0.0, first
+        while day <= last:
+            total += workdays._hours_on(day, start, end)
+            day += timedelta(days=1)
+        return total
+
+    rng = random.Random(19)
+    base = datetime(2025, 12, 1, tzinfo=timezone.utc)  # over Christmas, Easter, both changes of the clocks
+    for _ in range(2000):
+        start = base + timedelta(minutes=rng.randrange(0, 400 * 24 * 60))
+        end = start + timedelta(minutes=rng.choice([rng.randrange(0, 600), rng.randrange(0, 3 * 24 * 60),
+                                                    rng.randrange(0, 400 * 24 * 60)]))
+        assert workdays.working_hours_between(start, end) == pytest.approx(walked(start, end), abs=1e-9), (start, end)
+        assert workdays.working_hours_between(end, start) == pytest.approx(-walked(start, end), abs=1e-9)

@@ -31,6 +31,7 @@ from triage.http.current import guidance
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.reporting import board_pack, reports
 from triage.reporting import dashboard as management_dashboard
+from triage.reporting.partner_report import organisation_report
 from triage.services import feedback
 
 #: What a partner report answers as: JSON, or a CSV download.
@@ -111,7 +112,7 @@ def partner_report(organisation_id: int):
     only_args("month", "team", "format")
     org = get_visible_organisation(organisation_id, g.user)
     answer_as = choice_arg("format", REPORT_FORMATS)
-    report = reports.organisation_report(org, month_arg(), request.args.get("team") or None, guidance().levels)
+    report = organisation_report(org, month_arg(), request.args.get("team") or None, guidance().levels)
     if answer_as == "csv":
         return downloads.attachment(reports.partner_report_csv(report),
                                     f"partner-report-{org.id}-{report['month']}.csv")

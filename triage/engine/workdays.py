@@ -25,6 +25,7 @@ import holidays
 LONDON = ZoneInfo("Europe/London")
 WORKDAY_START = time(9, 0)
 WORKDAY_END = time(17, 0)
+_WHOLE_DAY_HOURS = (WORKDAY_END.hour - WORKDAY_START.hour) + (WORKDAY_END.minute - WORKDAY_START.minute) / 60
 
 
 @lru_cache(maxsize=64)
@@ -98,11 +99,26 @@ def working_hours_between(start: datetime, end: datetime) -> float:
     if end < start:
         return -working_hours_between(end, start)
     first, last = _to_london(start).date(), _to_london(end).date()
-    total, day = 0.0, first
-    while day <= last:
-        total += _hours_on(day, start, end)
-        day += timedelta(days=1)
-    return total
+    total = _hours_on(first, start, end)
+    if last == first:
+        return total
+    # A working day strictly between the two is whole: 09:00 to 17:00, never across a change of the
+    # clocks (those fall on Sundays). They are counted from the calendar (weeks, then bank
+    # holidays), so a span of months costs a few steps, not one built time per day.
+    total += _WHOLE_DAY_HOURS * _working_days_between(first, last)
+    return total + _hours_on(last, start, end)
+
+
+def _working_days_between(first: date, last: date) -> int:
+    """How many working days fall strictly after ``first`` and strictly before ``last``."""
+    days = (last - first).days - 1
+    if days <= 0:
+        return 0
+    weeks, rest = divmod(days, 7)
+    count = 5 * weeks + sum(1 for i in range(rest) if (first + timedelta(days=1 + 7 * weeks + i)).weekday() < 5)
+    for year in range(first.year, last.year + 1):
+        count -= sum(1 for h in _bank_holidays(year) if first < h < last and h.weekday() < 5)
+    return count
 
 
 def last_working_day_start(now: datetime) -> datetime:

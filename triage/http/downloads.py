@@ -46,7 +46,10 @@ def annex_a(list_number: int) -> Response:
 
 
 def training_data() -> Response:
-    """Every confirmed decision on contacts received in the range (default: ten years) as JSON lines."""
+    """Every confirmed decision on contacts received in the range (default: ten years) as JSON lines.
+
+    Streamed like ``annex_a``: recorded as read before the first byte, then a batch of lines at a time.
+    """
     first, last = date_range(exports.TRAINING_DAYS, exports.TRAINING_DAYS)
-    return attachment(exports.training_jsonl(first, last, g.user),
+    return attachment(exports.training_chunks(first, last, g.user),
                       f"confirmed-decisions-{first}-to-{last}.jsonl", "application/x-ndjson")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -190,6 +191,9 @@ class Contact(db.Model):
     first_decision_hours: Mapped[float | None] = mapped_column(Float)
     first_review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many information gaps the recommendation in force lists (None: it lists none, unscored),
+    # kept by ``_keep_gap_count`` so the partner report counts it without reading the document.
+    gap_count: Mapped[int | None] = mapped_column(Integer)
     # Optimistic lock: two people acting at once, the second gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -200,6 +204,19 @@ class Contact(db.Model):
     children: Mapped[list[Child]] = relationship(
         back_populates="contact", order_by="Child.position", cascade="all"
     )
+
+
+def gap_count(recommendation: dict | None) -> int | None:
+    """How many information gaps ``recommendation`` lists; None when it has no list of them."""
+    gaps = (recommendation or {}).get("information_gaps")
+    return len(gaps) if isinstance(gaps, list) else None
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _keep_gap_count(mapper, connection, contact: Contact) -> None:
+    """Every recommendation stored or replaced through the ORM sets ``gap_count`` (one source of truth)."""
+    contact.gap_count = gap_count(contact.recommendation)
 
 
 class Child(db.Model):

@@ -28,9 +28,13 @@ for the same child record (and the records linked to it) in the 12 months up to 
 
 The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (from an
 id-only query), then its rows are read from the store a batch at a time, only the columns the
-list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. ``list_1_rows`` and
+list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. List 3 reads the
+window's referrals only: each batch's referral counts come from one indexed query for the same
+children's earlier referrals, not from the twelve months before the window. ``list_1_rows`` and
 ``list_3_rows`` compute the same rows from ``ContactFacts`` (the definition the tests check the
-streamed files against).
+streamed files against). The training file streams the same way (``training_chunks``), in keyset
+batches of ``TRAINING_BATCH`` contacts with their payloads; only ids and children's references are
+held for the whole file (its households).
 
 **Training data**: the confirmed decisions in the JSON-lines format ``training/train.py``
 reads (``python -m training train --data ...``): one line per contact with the contract
@@ -50,19 +54,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select
 
 from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record import audit
-from triage.record.tables import Child, Contact, Review, User
+from triage.record.tables import AuditAssignment, AuditFinding, Child, Contact, Decision, Review, User
 from triage.record.workflow import Status
-from triage.reporting.reports import ChildFacts, ContactFacts, load_facts
+from triage.reporting.reports import ChildFacts, ContactFacts
 from triage.reporting.spreadsheet import csv_chunks
 from triage.reporting.spreadsheet import to_csv as to_csv  # the one CSV writer, for the exports' callers
 from triage.services import quality_audit
-from triage.services.children import known_history, same_child_ids
+from triage.services.children import same_child_ids
 
 LIST_1_HEADINGS = ("Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                    "Date of Contact", "Contact Source")
@@ -79,6 +83,8 @@ ANNEX_A_DAYS = 6 * 31
 TRAINING_DAYS = 3650
 #: Rows read from the store at a time while a file streams.
 STREAM_BATCH = 1000
+#: Contacts (with their payloads) read at a time while the training file streams.
+TRAINING_BATCH = 500
 
 
 def gender_code(sex: str | None) -> str:
@@ -160,6 +166,11 @@ def households(facts: Sequence[ContactFacts]) -> dict[str, str]:
     Siblings on one contact, and the same child on later contacts, end up in one group, named
     by its smallest child reference, so no child's contacts straddle a train/test split.
     """
+    return household_groups((f.id, [c.child_reference for c in f.children]) for f in facts)
+
+
+def household_groups(contacts: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
+    """``households`` from (contact id, its children's references) pairs, in any order (ids only held)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -174,15 +185,14 @@ def households(facts: Sequence[ContactFacts]) -> dict[str, str]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    for contact in facts:
-        refs = ["child:" + c.child_reference for c in contact.children] or ["contact:" + contact.id]
+    firsts: dict[str, str] = {}
+    for contact_id, references in contacts:
+        refs = ["child:" + ref for ref in references] or ["contact:" + contact_id]
+        find(refs[0])
         for ref in refs[1:]:
             union(refs[0], ref)
-    out = {}
-    for contact in facts:
-        first = ("child:" + contact.children[0].child_reference) if contact.children else "contact:" + contact.id
-        out[contact.id] = find(first).split(":", 1)[1]
-    return out
+        firsts[contact_id] = refs[0]
+    return {contact_id: find(first).split(":", 1)[1] for contact_id, first in firsts.items()}
 
 
 def confirmed(facts: Iterable[ContactFacts], audited: Mapping[str, int] | None = None) -> list[ContactFacts]:
@@ -229,13 +239,15 @@ def _list_1_query(start: datetime, end: datetime):
             .order_by(Contact.accepted_at, Contact.id, Child.position))
 
 
-def _referrals(start: datetime, end: datetime, *columns):
+def _referrals(start: datetime, end: datetime, *columns, end_included: bool = False):
     """Contacts accepted in ``[start, end)`` whose confirmed level is a referral (``ContactFacts.is_referral``).
 
     Confirmed: decided, and the latest review is of the latest decision, at level 3 or more.
+    ``end_included``: ``[start, end]``.
     """
+    upper = Contact.accepted_at <= end if end_included else Contact.accepted_at < end
     return (select(*columns).join(Review, Review.id == Contact.latest_review_id)
-            .where(Contact.accepted_at >= start, Contact.accepted_at < end, Contact.status == Status.DECIDED,
+            .where(Contact.accepted_at >= start, upper, Contact.status == Status.DECIDED,
                    Review.decision_id == Contact.latest_decision_id, Review.level >= REFERRAL_LEVEL))
 
 
@@ -255,30 +267,69 @@ def stream_list_1(start: datetime, end: datetime) -> Iterator[list[str]]:
         yield _child_columns(_child(row, same)) + [annex_date(row[1]), row[2]]
 
 
-def stream_list_3(start: datetime, end: datetime) -> Iterator[list[str]]:
-    """``list_3_rows`` read from the store: only referrals' children, from 12 months before ``start``.
+def _batches(rows: Iterable, size: int = STREAM_BATCH) -> Iterator[list]:
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
-    Read oldest first, so each child's earlier referrals are known when its row is written; the
-    referrals made at the same instant are gathered first (a count includes those, as it always has).
+
+def _members(same: dict[str, str]) -> dict[str, list[str]]:
+    """The other way round from ``same_child_ids``: each group's standing record -> every record in it."""
+    out: dict[str, list[str]] = {}
+    for record, root in same.items():
+        out.setdefault(root, []).append(record)
+    return out
+
+
+def _earlier_referrals(children: list[ChildFacts], members: dict[str, list[str]], since: datetime,
+                       until: datetime, same: dict[str, str]) -> dict[str, list[datetime]]:
+    """When each of these children (by ``child_unique_id``) was in a referral accepted in ``(since, until]``.
+
+    One indexed query by child record (``children.child_id``) for a batch of rows: the referrals a
+    count needs are found directly, not by reading every referral of the twelve months before.
+    """
+    records = {r for c in children if c.child_id for r in members.get(c.same_child or c.child_id, [c.child_id])}
+    references = {c.child_reference for c in children if not c.child_id}
+    if not records and not references:
+        return {}
+    found: dict[str, list[datetime]] = {}
+    about = Child.child_id.in_(sorted(records))
+    if references:
+        about = or_(about, Child.child_reference.in_(sorted(references)))
+    query = (_referrals(since, until, Contact.accepted_at, Child.child_reference, Child.child_id, end_included=True)
+             .join(Child, Child.contact_id == Contact.id).where(about))
+    for accepted, reference, child_id in db.session.execute(query):
+        key = child_unique_id(ChildFacts(reference, None, False, None, None, child_id, same.get(child_id, child_id)))
+        found.setdefault(key, []).append(accepted)
+    return found
+
+
+def stream_list_3(start: datetime, end: datetime) -> Iterator[list[str]]:
+    """``list_3_rows`` read from the store: the window's referrals, a batch at a time.
+
+    For each batch, the referral counts come from one query for the earlier referrals of the same
+    children (their linked records included) in the twelve months before the batch's referrals,
+    so a month's list reads that month and those children, never the year before it whole. A
+    count includes the referral itself and any made at the same instant, as it always has.
     """
     same = same_child_ids()
-    query = (_referrals(start - TWELVE_MONTHS, end, Contact.id, Contact.accepted_at, Contact.source_code,
+    members = _members(same)
+    query = (_referrals(start, end, Contact.id, Contact.accepted_at, Contact.source_code,
                         Child.child_reference, Child.age_years, Child.unborn, Child.sex, Child.ethnicity,
                         Child.child_id)
              .join(Child, Child.contact_id == Contact.id).order_by(Contact.accepted_at, Contact.id, Child.position))
-    history: dict[str, list[datetime]] = {}
-    for _, group in groupby(_streamed(query), key=lambda row: row[1]):
-        group = [(row, _child(row, same)) for row in group]
-        for row, child in group:
-            history.setdefault(child_unique_id(child), []).append(row[1])
-        for row, child in group:
+    for batch in _batches(_streamed(query)):
+        children = [_child(row, same) for row in batch]
+        history = _earlier_referrals(children, members, batch[0][1] - TWELVE_MONTHS, batch[-1][1], same)
+        for row, child in zip(batch, children, strict=True):
             accepted = row[1]
-            if not start <= accepted < end:
-                continue
-            seen = history[child_unique_id(child)]
-            while seen and seen[0] <= accepted - TWELVE_MONTHS:
-                seen.pop(0)  # older than twelve months before this referral, and every later one
-            count = sum(1 for when in seen if accepted - TWELVE_MONTHS < when <= accepted)
+            count = sum(1 for when in history.get(child_unique_id(child), ())
+                        if accepted - TWELVE_MONTHS < when <= accepted)
             yield _child_columns(child) + [annex_date(accepted), row[2], "No", str(count), "", ""]
 
 
@@ -307,14 +358,98 @@ def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
     return "".join(annex_a_chunks(list_number, first, last, user))
 
 
-def training_jsonl(first: date, last: date, user: User) -> str:
-    """Every confirmed or audited decision on contacts received from ``first`` to ``last``, as JSON lines."""
+def _training_query(start: datetime, end: datetime, *columns):
+    """The contacts the training file holds (``confirmed``): a manager-confirmed level, or an audited one."""
+    audited = (select(AuditFinding.contact_id)
+               .join(AuditAssignment, AuditAssignment.id == AuditFinding.assignment_id))
+    return (select(*columns).select_from(Contact).outerjoin(Review, Review.id == Contact.latest_review_id)
+            .where(Contact.accepted_at >= start, Contact.accepted_at < end,
+                   or_(_confirmed(), Contact.id.in_(audited))))
+
+
+def _confirmed():
+    """``ContactFacts.confirmed_level`` is not None: decided, the latest review of the latest decision."""
+    return and_(Contact.status == Status.DECIDED, Review.decision_id == Contact.latest_decision_id)
+
+
+def _training_households(start: datetime, end: datetime) -> dict[str, str]:
+    """``households`` of the file's contacts from their ids and children's references only."""
+    rows = db.session.execute(_training_query(start, end, Contact.id, Child.child_reference)
+                              .outerjoin(Child, Child.contact_id == Contact.id)
+                              .order_by(Contact.id, Child.position).execution_options(yield_per=STREAM_BATCH))
+    return household_groups((contact_id, [ref for _, ref in group if ref is not None])
+                            for contact_id, group in groupby(rows, key=lambda row: row[0]))
+
+
+def _prior_marac(batch: Sequence, children: Mapping[str, list[str]], same: dict[str, str],
+                 members: dict[str, list[str]]) -> set[str]:
+    """The batch's contacts for which ``known_history(...).marac_12m`` holds, from one indexed query.
+
+    That is: another contact about the same child (its linked records included), accepted in the
+    twelve months before this one, whose latest decision made a MARAC referral.
+    """
+    roots = {cid: {same.get(child, child) for child in children.get(cid, ())} for cid, *_ in batch}
+    records = sorted({r for found in roots.values() for root in found for r in members.get(root, [root])})
+    if not records:
+        return set()
+    earliest, latest = batch[0][1] - TWELVE_MONTHS, batch[-1][1]
+    referred: dict[str, list[tuple[str, datetime]]] = {}
+    for child_id, contact_id, accepted in db.session.execute(
+            select(Child.child_id, Contact.id, Contact.accepted_at).join(Contact, Contact.id == Child.contact_id)
+            .join(Decision, Decision.id == Contact.latest_decision_id)
+            .where(Decision.marac_referral.is_(True), Child.child_id.in_(records),
+                   Contact.accepted_at >= earliest, Contact.accepted_at < latest)):
+        referred.setdefault(same.get(child_id, child_id), []).append((contact_id, accepted))
+    return {cid for cid, accepted, *_ in batch
+            if any(other != cid and accepted - TWELVE_MONTHS <= when < accepted
+                   for root in roots[cid] for other, when in referred.get(root, ()))}
+
+
+def _training_lines(start: datetime, end: datetime, audited: Mapping[str, int],
+                    groups: Mapping[str, str]) -> Iterator[str]:
+    """``to_jsonl(training_records(...))`` a keyset batch at a time: memory holds one batch of payloads."""
+    same = same_child_ids()
+    members = _members(same)
+    level = case((_confirmed(), Review.level))
+    after = None
+    while True:
+        query = _training_query(start, end, Contact.id, Contact.accepted_at, Contact.payload, level)
+        if after is not None:
+            query = query.where(or_(Contact.accepted_at > after[0],
+                                    and_(Contact.accepted_at == after[0], Contact.id > after[1])))
+        batch = db.session.execute(query.order_by(Contact.accepted_at, Contact.id).limit(TRAINING_BATCH)).all()
+        if not batch:
+            return
+        children: dict[str, list[str]] = {}
+        for contact_id, child_id in db.session.execute(
+                select(Child.contact_id, Child.child_id).where(Child.contact_id.in_([row[0] for row in batch]),
+                                                              Child.child_id.is_not(None))):
+            children.setdefault(contact_id, []).append(child_id)
+        marac = _prior_marac(batch, children, same, members)
+        yield to_jsonl({"household_id": groups[cid], "contact": payload, "expert_level": audited.get(cid, practice),
+                        "label_source": "audited" if cid in audited else "practice",
+                        "practice_level": practice, "prior_marac_12m": cid in marac}
+                       for cid, _, payload, practice in batch)
+        after = (batch[-1][1], batch[-1][0])
+
+
+def training_chunks(first: date, last: date, user: User) -> Iterator[str]:
+    """Every confirmed or audited decision on contacts received from ``first`` to ``last``, as JSON lines.
+
+    Like ``annex_a_chunks``: the contacts are recorded as read first (from an id-only query), the
+    households are worked out from ids and children's references, then the lines are written a
+    keyset batch at a time (``TRAINING_BATCH`` payloads held), so the first bytes leave at once.
+    The lines are exactly ``to_jsonl(training_records(...))`` over the same contacts.
+    """
     start, end = london_days(first, last)
-    facts = load_facts(start, end, with_payload=True)
     audited = {contact_id: level for contact_id, (level, _) in quality_audit.audited_levels().items()}
-    records = training_records(
-        facts, lambda f: known_history([c.child_id for c in f.children if c.child_id],
-                                       before=f.accepted, exclude=f.id).marac_12m, audited)
-    audit.record_export("confirmed-decisions", (f.id for f in confirmed(facts, audited)), user)
+    groups = _training_households(start, end)
+    audit.record_export("confirmed-decisions", db.session.scalars(
+        _training_query(start, end, Contact.id).order_by(Contact.accepted_at, Contact.id)), user)
     db.session.commit()
-    return to_jsonl(records)
+    return _training_lines(start, end, audited, groups)
+
+
+def training_jsonl(first: date, last: date, user: User) -> str:
+    """The whole training file as one text (``training_chunks`` joined)."""
+    return "".join(training_chunks(first, last, user))

@@ -345,6 +345,9 @@ def partner_report(facts: Iterable[ContactFacts], *, organisation_id: int, organ
                    month: date, team: str | None = None, levels: dict[int, dict]) -> dict:
     """One partner's month, against all partners, with a six-month trend.
 
+    The definition over ``ContactFacts``; the service counts the same figures in the database
+    (``partner_report.organisation_report``), and the tests hold the two equal.
+
     ``facts`` must cover every organisation's contacts for the six months ending with ``month``
     (``report_window(month)``): the comparison is with all partners in the same month.
     """
@@ -381,23 +384,6 @@ def partner_report(facts: Iterable[ContactFacts], *, organisation_id: int, organ
 def report_window(month: date) -> tuple[datetime, datetime]:
     """What ``partner_report`` needs loaded: the six months ending with ``month``, London time."""
     return london_midnight(add_months(month, -(TREND_MONTHS - 1))), london_midnight(add_months(month, 1))
-
-
-def organisation_report(organisation: Organisation, month: date, team: str | None,
-                        levels: dict[int, dict]) -> dict:
-    """``partner_report`` for one organisation's month, loading what it needs from the store.
-
-    What it needs: the organisation's own six months (its trend) and every partner's one month
-    (the comparison), not every partner's six months.
-    """
-    own = load_facts(*report_window(month), organisation_id=organisation.id)  # its six months
-    everyone = load_facts(london_midnight(month), london_midnight(add_months(month, 1)))  # all partners' month
-    facts = {row.id: row for row in (*own, *everyone)}
-    report = partner_report(facts.values(), organisation_id=organisation.id,
-                            organisation=organisation.name, month=month, team=team, levels=levels)
-    report["checks"] = checks_figures(london_midnight(month), london_midnight(add_months(month, 1)),
-                                      organisation_id=organisation.id)  # issue 13 item 7
-    return report
 
 
 def _pct(share: float | None) -> str:

@@ -22,6 +22,7 @@ from triage.record.queries import get_visible_contact, get_visible_organisation,
 from triage.record.tables import Contact, Organisation
 from triage.reporting import dashboard as management_dashboard
 from triage.reporting import reports
+from triage.reporting.partner_report import organisation_report
 from triage.services import feedback
 from triage.web.present import SOURCE_NAMES
 
@@ -137,7 +138,7 @@ def _report_or_errors(organisation_id: int) -> tuple[Organisation, dict | None, 
         month = month_arg()
     except Problem as exc:
         return org, None, _query_errors(exc), london_today().replace(day=1)
-    report = reports.organisation_report(org, month, request.args.get("team") or None, guidance().levels)
+    report = organisation_report(org, month, request.args.get("team") or None, guidance().levels)
     return org, report, [], month
 
 
