@@ -31,5 +31,4 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("contacts") as batch:
-        batch.drop_column("gap_count")
+    op.drop_column("contacts", "gap_count")  # SQLite 3.35+ drops a plain column in place (no table rebuild)
