@@ -224,6 +224,44 @@ def _append(kind, contact_id, user, data, at, stream) -> Event:
     return event
 
 
+def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]], *, at: datetime) -> list[Event]:
+    """The first events of a contact just stored (intake's ``received`` and ``scored``), in few statements.
+
+    The contact's stream is new (its id was made a moment ago), so its head row is inserted rather
+    than looked up and locked (a plain INSERT: if it somehow existed, this fails loudly instead of
+    forking it), before any sequence number is taken, as ``_lock_stream`` orders it; then the
+    numbers in one statement, the events in one flush, and the head moved once. Hashed and linked
+    exactly as ``record`` would, one after the other.
+    """
+    stream = stream_for(contact_id, None)
+    for kind, _user, _data in events:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+    db.session.execute(insert(AuditStream).values(stream=stream, seq=0, last_hash=GENESIS))
+    seqs = _next_seqs(len(events))
+    prev_seq, prev_hash, made = 0, GENESIS, []
+    for seq, (kind, user, data) in zip(seqs, events, strict=True):
+        event = Event(seq=seq, contact_id=contact_id, kind=kind, actor_id=user.id if user else None,
+                      actor=user.label if user else None, at=at, data=json.loads(json.dumps(data, default=str)),
+                      prev_hash=prev_hash, stream=stream, prev_seq=prev_seq)
+        event.hash = event_hash(event, prev_hash)
+        made.append(event)
+        prev_seq, prev_hash = seq, event.hash
+    db.session.add_all(made)
+    db.session.flush()
+    db.session.execute(update(AuditStream).where(AuditStream.stream == stream).values(seq=prev_seq, last_hash=prev_hash))
+    return made
+
+
+def _next_seqs(count: int) -> list[int]:
+    """``count`` global sequence numbers, ascending, in one statement (see ``_next_seq``)."""
+    if db.engine.dialect.name == "postgresql":
+        return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
+                                         {"n": count}).scalars())
+    first = (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
+    return list(range(first, first + count))
+
+
 def _lock_stream(stream: str) -> tuple[int, str]:
     """Lock the stream's head row (creating it at the genesis if new) and return its seq and hash.
 
