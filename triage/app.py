@@ -58,7 +58,7 @@ def _read_only_requests(app: Flask) -> None:
         if request.method in ("GET", "HEAD"):
             g._txn_reading = txn.start_reading()
             if g._txn_reading is not None:
-                db.session.rollback()  # end what the access check began; the next transaction begins deferred
+                db.session.rollback()  # end anything begun before; the next transaction begins deferred
 
     @app.teardown_request
     def _end_reading(_exc):
@@ -94,8 +94,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     ids.init_app(app)  # before any route: ids in paths bounded by what the database holds
     api = Api(app)
     problems.init_app(app)  # after Api: our problem documents replace its error format
+    _read_only_requests(app)  # before access: a GET's token or session is looked up without the write lock
     access.init_app(app)
-    _read_only_requests(app)
 
     from triage import web
     from triage.api.checks import blp as checks_blp

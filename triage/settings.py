@@ -85,6 +85,9 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # contacts goes through in one go; a runaway client or a stolen token is slowed to this.
         "API_RATE_LIMIT": int(os.environ.get("TRIAGE_API_RATE_LIMIT", 1000)),
         "API_RATE_WINDOW_SECONDS": int(os.environ.get("TRIAGE_API_RATE_WINDOW_SECONDS", 600)),
+        # Reads a worker counts in memory before adding them to the shared count in one write
+        # (services/ratelimit.py): a token may pass its limit by batch - 1 reads per worker; 1 is exact.
+        "API_RATE_BATCH": int(os.environ.get("TRIAGE_API_RATE_BATCH", 10)),
         # How long a contact that led to no further action (confirmed at level 1) keeps its personal
         # content after the outcome was confirmed; `flask triage apply-retention` enforces it.
         "RETENTION_NFA_MONTHS": int(retention),

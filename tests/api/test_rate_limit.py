@@ -1,20 +1,37 @@
-"""A limit per API token, counted in the database so every worker shares it.
+"""A limit per API token, counted in the database so every worker shares it; reads added in batches.
 
 Issue 18 finding 13: one token sent 10,000 POSTs unthrottled. Over the limit, a 429 problem
 document with Retry-After; the default lets a police force send its overnight batch of a few
-hundred contacts in one go.
+hundred contacts in one go. Issue 19: a GET is not a write each time (on SQLite that queued every
+read behind intake); a worker adds its reads to the shared count once per batch.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.decision_support import submit
 from triage.app import create_app
+from triage.extensions import db
+from triage.record.tables import ApiRequestCount
 from triage.settings import load_settings
 
 URL = "/api/v1/contacts"
 
 
-def limited(app, requests: int = 3, seconds: int = 60):
-    app.config.update(API_RATE_LIMIT=requests, API_RATE_WINDOW_SECONDS=seconds)
+def limited(app, requests: int = 3, seconds: int = 60, batch: int = 10):
+    app.config.update(API_RATE_LIMIT=requests, API_RATE_WINDOW_SECONDS=seconds, API_RATE_BATCH=batch)
+
+
+def shared_count(app) -> int:
+    with app.app_context():
+        total = db.session.scalar(select(func.coalesce(func.sum(ApiRequestCount.count), 0)))
+        db.session.rollback()
+        return total
 
 
 def test_over_the_limit_is_a_429_problem_with_retry_after(app, client, people):
@@ -36,10 +53,10 @@ def test_each_token_has_its_own_count(app, client, people):
 
 
 def test_the_count_is_shared_between_workers(app, people):
-    """Two app instances on one database stand in for two gunicorn workers."""
+    """Two app instances on one database stand in for two gunicorn workers; a batch of 1 is exact."""
     other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True})
     for worker in (app, other):
-        limited(worker, requests=2)
+        limited(worker, requests=2, batch=1)
     person = people["practitioner"]
     assert app.test_client().get(URL, headers=person.headers).status_code == 200
     assert other.test_client().get(URL, headers=person.headers).status_code == 200
@@ -56,3 +73,70 @@ def test_requests_without_a_valid_token_are_not_counted_against_anyone(app, clie
 def test_the_default_lets_an_overnight_batch_through_in_one_go():
     settings = load_settings("test")
     assert settings["API_RATE_LIMIT"] >= 500 and settings["API_RATE_WINDOW_SECONDS"] <= 600
+
+
+def test_a_worker_adds_its_reads_to_the_shared_count_once_per_batch(app, client, people):
+    limited(app, requests=1000, batch=5)
+    for _ in range(4):
+        assert client.get(URL, headers=people["practitioner"].headers).status_code == 200
+    assert shared_count(app) == 0  # held by this worker: no write yet
+    client.get(URL, headers=people["practitioner"].headers)
+    assert shared_count(app) == 5
+
+
+def test_a_write_is_counted_at_once_with_the_reads_held_before_it(app, client, people):
+    limited(app, requests=1000, batch=5)
+    client.get(URL, headers=people["partner"].headers)
+    client.get(URL, headers=people["partner"].headers)
+    submit(client, people["partner"])
+    assert shared_count(app) == 3
+
+
+def test_workers_holding_reads_pass_the_limit_by_at_most_a_batch_less_one_each(app, people):
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True})
+    for worker in (app, other):
+        limited(worker, requests=4, batch=3)
+    person = people["practitioner"]
+    answered = []
+    for _ in range(6):
+        for worker in (app, other):
+            answered.append(worker.test_client().get(URL, headers=person.headers).status_code)
+    assert 429 in answered
+    assert answered.count(200) <= 4 + 2 * (3 - 1)
+    assert all(code == 429 for code in answered[answered.index(429) + 2:])  # each worker has seen it over
+
+
+def test_a_worker_that_has_seen_a_token_over_refuses_it_without_writing(app, client, people):
+    limited(app, requests=2, batch=10)
+    codes = [client.get(URL, headers=people["practitioner"].headers).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    counted = shared_count(app)
+    assert client.get(URL, headers=people["practitioner"].headers).status_code == 429
+    assert shared_count(app) == counted
+
+
+def test_a_read_with_a_token_proceeds_while_a_writer_holds_the_sqlite_write_lock(app, client, people):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's locking only")
+        path = db.engine.url.database
+    limited(app, requests=1000, batch=10)
+    writer = sqlite3.connect(path, isolation_level=None, timeout=1, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another worker mid-intake
+    released = threading.Event()
+
+    def release():
+        released.set()
+        writer.rollback()
+        writer.close()
+
+    timer = threading.Timer(10, release)
+    timer.start()
+    try:
+        answer = client.get(URL, headers=people["practitioner"].headers)
+        answered_while_locked = not released.is_set()
+    finally:
+        timer.cancel()
+        if not released.is_set():
+            release()
+    assert answer.status_code == 200 and answered_while_locked

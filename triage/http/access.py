@@ -231,9 +231,12 @@ def enforce():
 
 
 def _within_rate_limit() -> None:
-    """Each API token's requests are counted (in the database); over the limit, a 429 with Retry-After."""
-    limit, seconds = current_app.config["API_RATE_LIMIT"], current_app.config["API_RATE_WINDOW_SECONDS"]
-    wait = ratelimit.count_request(g.api_token_id, datetime.now(timezone.utc), limit, seconds)
+    """Each API token's requests are counted (in the database, reads in batches); over the limit, a 429."""
+    config = current_app.config
+    limit, seconds = config["API_RATE_LIMIT"], config["API_RATE_WINDOW_SECONDS"]
+    wait = ratelimit.count_request(current_app.extensions["api_read_counts"], g.api_token_id,
+                                   datetime.now(timezone.utc), read=request.method in ("GET", "HEAD"),
+                                   limit=limit, seconds=seconds, batch=config["API_RATE_BATCH"])
     if wait:
         raise Problem(429, f"This API token has made more than {limit} requests in {seconds} seconds. "
                            f"Wait {wait} seconds and try again.", extra={"retry_after": wait},
@@ -241,4 +244,5 @@ def _within_rate_limit() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["api_read_counts"] = ratelimit.ReadCounts()
     app.before_request(enforce)

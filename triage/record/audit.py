@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +32,6 @@ from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
 
 from triage.extensions import db
 from triage.record import txn
@@ -44,6 +43,7 @@ from triage.record.tables import (
     AuditStream,
     CheckRequest,
     CheckResponse,
+    Child,
     ChildLink,
     ChildUnlink,
     Contact,
@@ -144,9 +144,18 @@ CHILD_COLUMNS = ("position", "child_reference", "child_id", "age_years", "unborn
 
 def content_digest(contact: Contact) -> str:
     """SHA-256 of the contact's stored content, canonical JSON; the keyed event that holds it is the seal."""
-    body = {column: getattr(contact, column) for column in CONTENT_COLUMNS}
-    body["children"] = [{column: getattr(child, column) for column in CHILD_COLUMNS}
-                        for child in sorted(contact.children, key=lambda c: c.position)]
+    return digest_of({column: getattr(contact, column) for column in CONTENT_COLUMNS},
+                     [{column: getattr(child, column) for column in CHILD_COLUMNS} for child in contact.children])
+
+
+def digest_of(values: dict, children: list[dict]) -> str:
+    """``content_digest`` from plain values (``CONTENT_COLUMNS`` and each child's ``CHILD_COLUMNS``).
+
+    The one definition of the digest: intake seals an ORM contact with it, ``audit-verify`` the
+    rows it reads as plain columns (no ORM object per contact: the full verification reads them all).
+    """
+    body = {column: values[column] for column in CONTENT_COLUMNS}
+    body["children"] = sorted(children, key=lambda child: child["position"])
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -215,6 +224,44 @@ def _append(kind, contact_id, user, data, at, stream) -> Event:
     db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
                        .values(seq=seq, last_hash=event.hash))
     return event
+
+
+def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]], *, at: datetime) -> list[Event]:
+    """The first events of a contact just stored (intake's ``received`` and ``scored``), in few statements.
+
+    The contact's stream is new (its id was made a moment ago), so its head row is inserted rather
+    than looked up and locked (a plain INSERT: if it somehow existed, this fails loudly instead of
+    forking it), before any sequence number is taken, as ``_lock_stream`` orders it; then the
+    numbers in one statement, the events in one flush, and the head moved once. Hashed and linked
+    exactly as ``record`` would, one after the other.
+    """
+    stream = stream_for(contact_id, None)
+    for kind, _user, _data in events:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+    db.session.execute(insert(AuditStream).values(stream=stream, seq=0, last_hash=GENESIS))
+    seqs = _next_seqs(len(events))
+    prev_seq, prev_hash, made = 0, GENESIS, []
+    for seq, (kind, user, data) in zip(seqs, events, strict=True):
+        event = Event(seq=seq, contact_id=contact_id, kind=kind, actor_id=user.id if user else None,
+                      actor=user.label if user else None, at=at, data=json.loads(json.dumps(data, default=str)),
+                      prev_hash=prev_hash, stream=stream, prev_seq=prev_seq)
+        event.hash = event_hash(event, prev_hash)
+        made.append(event)
+        prev_seq, prev_hash = seq, event.hash
+    db.session.add_all(made)
+    db.session.flush()
+    db.session.execute(update(AuditStream).where(AuditStream.stream == stream).values(seq=prev_seq, last_hash=prev_hash))
+    return made
+
+
+def _next_seqs(count: int) -> list[int]:
+    """``count`` global sequence numbers, ascending, in one statement (see ``_next_seq``)."""
+    if db.engine.dialect.name == "postgresql":
+        return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
+                                         {"n": count}).scalars())
+    first = (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def _lock_stream(stream: str) -> tuple[int, str]:
@@ -460,21 +507,17 @@ def _check_records(walk: _Walk, full: bool) -> None:
     """
     for kind, model, key, person, columns in RECORDS:
         events = walk.records.get(kind, [])
-        if full:
-            rows = {row.id: row for row in db.session.scalars(select(model))}
-        else:
-            ids = [e.data.get(key) for e in events]
-            rows = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+        rows = _record_rows(model, person, columns, None if full else [e.data.get(key) for e in events])
         for event in events:
             row = rows.pop(event.data.get(key), None)
             if row is None:
                 raise _Broken(event.seq, f"the {model.__tablename__} row it records is missing")
             values = {**event.data, "contact_id": event.contact_id}
-            changed = [c for c in columns if c in values and _stored(getattr(row, c)) != values[c]]
-            if getattr(row, person) != event.actor_id:
+            changed = [c for c in columns if c in values and _stored(row[c]) != values[c]]
+            if row[person] != event.actor_id:
                 changed.append(person)
             if changed:
-                raise _Broken(event.seq, f"{model.__tablename__} row {row.id} no longer "
+                raise _Broken(event.seq, f"{model.__tablename__} row {row['id']} no longer "
                                          f"matches it ({', '.join(changed)} changed)")
         if full and rows:
             first = min(rows)
@@ -501,6 +544,55 @@ def _check_exports(exports: list, full: bool) -> None:
                 raise _Broken(None, f"export {export_id} lists contacts but no event records it")
 
 
+def _record_rows(model, person: str, columns: tuple, ids: list | None) -> dict:
+    """A record table's rows as plain column values by id: all of them, or those ``ids`` name (batched)."""
+    wanted = [model.id, getattr(model, person)] + [getattr(model, c) for c in columns if c != person]
+    rows: dict = {}
+    if ids is None:
+        for row in db.session.execute(select(*wanted).execution_options(yield_per=BATCH)):
+            rows[row.id] = row._mapping
+        return rows
+    for i in range(0, len(ids), BATCH):
+        for row in db.session.execute(select(*wanted).where(model.id.in_(ids[i:i + BATCH]))):
+            rows[row.id] = row._mapping
+    return rows
+
+
+#: Rows read at a time by the verification (keyset pages of contacts, ids in one ``IN``).
+BATCH = 1000
+_CONTENT = [getattr(Contact, column) for column in CONTENT_COLUMNS]
+_CHILD = [getattr(Child, column) for column in CHILD_COLUMNS]
+
+
+def _contents(ids: list[str] | None) -> Iterator[tuple[str, str]]:
+    """``(contact id, content digest)`` for every contact (keyset pages by id), or for ``ids``.
+
+    Plain columns, a page at a time, with the page's children in one query: no ORM object per
+    contact, and memory bounded by the page whatever the store's size.
+    """
+    def pages():
+        if ids is not None:
+            for i in range(0, len(ids), BATCH):
+                yield db.session.execute(select(Contact.id, *_CONTENT).where(Contact.id.in_(ids[i:i + BATCH]))).all()
+            return
+        last = None
+        while True:
+            query = select(Contact.id, *_CONTENT).order_by(Contact.id).limit(BATCH)
+            page = db.session.execute(query if last is None else query.where(Contact.id > last)).all()
+            if not page:
+                return
+            yield page
+            last = page[-1].id
+
+    for page in pages():
+        children: dict[str, list[dict]] = {row.id: [] for row in page}
+        for child in db.session.execute(select(Child.contact_id, *_CHILD).where(Child.contact_id.in_(list(children)))):
+            values = child._mapping
+            children[child.contact_id].append({column: values[column] for column in CHILD_COLUMNS})
+        for row in page:
+            yield row.id, digest_of(row._mapping, children[row.id])
+
+
 def _check_contents(walk: _Walk, full: bool) -> None:
     """Every contact's stored content still matches the digest its latest sealing event recorded.
 
@@ -509,23 +601,17 @@ def _check_contents(walk: _Walk, full: bool) -> None:
     counted, not failed, until ``flask triage audit-seal`` seals them (services/sealing.py).
     """
     if full:
-        contacts = db.session.scalars(select(Contact).options(selectinload(Contact.children))).yield_per(500)
-    elif walk.seals:
-        ids = list(walk.seals)
-        contacts = []
-        for i in range(0, len(ids), 500):
-            contacts += db.session.scalars(select(Contact).options(selectinload(Contact.children))
-                                           .where(Contact.id.in_(ids[i:i + 500]))).all()
+        contacts = _contents(None)
     else:
-        contacts = []
-    for contact in contacts:
-        if full and contact.id not in walk.received:
-            raise _Broken(None, f"contact {contact.id} has no event recording that it was received")
-        sealed = walk.seals.get(contact.id)
+        contacts = _contents([contact_id for contact_id, sealed in walk.seals.items() if sealed is not None])
+    for contact_id, digest in contacts:
+        if full and contact_id not in walk.received:
+            raise _Broken(None, f"contact {contact_id} has no event recording that it was received")
+        sealed = walk.seals.get(contact_id)
         if sealed is None:
             continue
-        if not hmac.compare_digest(sealed, content_digest(contact)):
-            raise _Broken(None, f"contact {contact.id} no longer matches the content its last sealing event "
+        if not hmac.compare_digest(sealed, digest):
+            raise _Broken(None, f"contact {contact_id} no longer matches the content its last sealing event "
                                 "recorded (payload, children, recommendation, level or urgency changed)")
 
 
@@ -719,7 +805,9 @@ RECORD_KINDS = frozenset(kind for kind, *_ in RECORDS)
 
 
 def _stored(value):
-    """A column value as the event's JSON copy holds it."""
+    """A column value as the event's JSON copy holds it (text, whole numbers, booleans and null as they are)."""
+    if value is None or isinstance(value, (str, int)):  # bool is an int; JSON gives each back unchanged
+        return value
     return json.loads(json.dumps(value, default=str))
 
 

@@ -192,20 +192,21 @@ def submit(contact: dict, user: User, recommender: Recommender,
         if existing is None:
             raise
         return existing, False
-    audit.record("received", contact_id=row.id, user=user, data={
-        "partner_reference": row.partner_reference, "source_code": row.source_code,
-        "organisation": org.name, "child_ids": child_ids,
-    }, at=accepted_at)  # when it reached the front door: now, or a phone call's time
-    audit.record("scored", contact_id=row.id, data={
-        "ok": failure is None,
-        "error": failure,
-        "level": row.recommended_level,
-        "floor_level": row.floor_level,
-        "model_version": row.model_version,
-        "guidance_version": (recommendation or {}).get("guidance_version"),
-        "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
-        "urgency": row.urgency,
-        "content_digest": audit.content_digest(row),
-    }, at=accepted_at)
+    # when it reached the front door (now, or a phone call's time); its stream is new: one append for both
+    audit.record_opening(row.id, [
+        ("received", user, {"partner_reference": row.partner_reference, "source_code": row.source_code,
+                            "organisation": org.name, "child_ids": child_ids}),
+        ("scored", None, {
+            "ok": failure is None,
+            "error": failure,
+            "level": row.recommended_level,
+            "floor_level": row.floor_level,
+            "model_version": row.model_version,
+            "guidance_version": (recommendation or {}).get("guidance_version"),
+            "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
+            "urgency": row.urgency,
+            "content_digest": audit.content_digest(row),
+        }),
+    ], at=accepted_at)
     db.session.commit()
     return row, True

@@ -1,21 +1,37 @@
 """A limit on requests per API token, counted in the database so every worker shares it.
 
-Fixed windows (``API_RATE_WINDOW_SECONDS``, aligned to the epoch): each request adds one to its
-token's row for the current window with a single UPDATE (or the INSERT that starts the window),
-committed at once, so concurrent workers never lose a count. Over ``API_RATE_LIMIT`` the caller
-is told how many seconds remain in the window. Rows older than a day are deleted when a token
-starts a new window. The database, not Redis, because it is already what every worker shares.
+Fixed windows (``API_RATE_WINDOW_SECONDS``, aligned to the epoch). Every worker adds its
+requests to the token's one row for the current window with a single UPDATE (or the INSERT that
+starts the window), committed at once, so concurrent workers never lose a count; the UPDATE
+returns the shared total, and over ``API_RATE_LIMIT`` the caller is told how many seconds remain
+in the window. Rows older than a day are deleted when a token starts a new window. The database,
+not Redis, because it is already what every worker shares (and the only thing every install has).
+
+Reads are counted in batches. A write to the database per GET made every read a writer: on
+SQLite every write takes the one write lock, so reads queued behind intake. So a worker keeps a
+token's GET/HEAD requests in memory and adds them to the shared row in one UPDATE once it holds
+``API_RATE_BATCH`` of them, or as soon as its own view of the total (the shared total it last
+saw plus what it holds) would pass the limit, or with the next write. Every other request (a
+POST, PUT, ...) is added at once. What this costs, and no more: between its adds a worker does
+not see the reads the others hold, so a token can pass its limit by at most ``batch - 1`` reads
+per worker process before it is refused (with the defaults, 4 workers and a batch of 10: 36 over
+a limit of 1,000), and the reads a worker held when it stopped are never counted. Set
+``TRIAGE_API_RATE_BATCH=1`` for an exact count and a write per request. Once a worker has seen a
+token over its limit, it refuses the token's requests for the rest of the window without writing.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
+from triage.record import txn
 from triage.record.tables import ApiRequestCount
 
 KEEP = timedelta(days=1)
@@ -26,33 +42,83 @@ def _window_start(now: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=timezone.utc)
 
 
-def _increment(token_id: int, start: datetime) -> int:
-    """Add one to the token's count for the window; the new count."""
+@dataclass
+class _Held:
+    """One token's reads this worker has let through but not yet added to the shared row."""
+
+    window: datetime
+    held: int = 0
+    seen_total: int = 0  # the shared total the last add returned
+    over: bool = False  # the shared total passed the limit: refuse until the window ends
+
+
+class ReadCounts:
+    """A worker's held reads, per token (one per app: each test's app, each gunicorn worker's)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[int, _Held] = {}
+
+    def take(self, token_id: int, start: datetime, *, read: bool, limit: int, batch: int) -> tuple[int, bool]:
+        """Account for one request: ``(n, over)``, n the requests to add to the row now (0: held)."""
+        with self._lock:
+            held = self._tokens.get(token_id)
+            if held is None or held.window != start:  # a new window: what was held counted only in the old one
+                held = self._tokens[token_id] = _Held(start)
+            if held.over:
+                return 0, True
+            held.held += 1
+            if read and held.held < batch and held.seen_total + held.held <= limit:
+                return 0, False
+            add, held.held = held.held, 0
+            return add, False
+
+    def added(self, token_id: int, start: datetime, total: int, limit: int) -> None:
+        with self._lock:
+            held = self._tokens.get(token_id)
+            if held is not None and held.window == start:
+                held.seen_total = max(held.seen_total, total)
+                held.over = held.over or total > limit
+
+
+def _add(token_id: int, start: datetime, count: int) -> int:
+    """Add ``count`` to the token's row for the window; the new shared total."""
     row = db.session.execute(
         update(ApiRequestCount)
         .where(ApiRequestCount.token_id == token_id, ApiRequestCount.window_start == start)
-        .values(count=ApiRequestCount.count + 1)
+        .values(count=ApiRequestCount.count + count)
         .returning(ApiRequestCount.count)
     ).first()
     if row is not None:
         return row[0]
     db.session.execute(delete(ApiRequestCount).where(ApiRequestCount.token_id == token_id,
                                                      ApiRequestCount.window_start < start - KEEP))
-    db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=1))
+    db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=count))
     db.session.flush()
-    return 1
+    return count
 
 
-def count_request(token_id: int, now: datetime, limit: int, seconds: int) -> int:
+def _add_committed(token_id: int, start: datetime, count: int) -> int:
+    with txn.writing():  # a read-only request on SQLite takes the write lock for this alone
+        try:
+            total = _add(token_id, start, count)
+            db.session.commit()
+        except IntegrityError:  # another worker started the same window at the same moment
+            db.session.rollback()
+            total = _add(token_id, start, count)
+            db.session.commit()
+    return total
+
+
+def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: bool, limit: int, seconds: int,
+                  batch: int = 1) -> int:
     """Count one request; 0 if it is within the limit, else the seconds until the window ends."""
     start = _window_start(now, seconds)
-    try:
-        count = _increment(token_id, start)
-        db.session.commit()
-    except IntegrityError:  # another worker started the same window at the same moment
-        db.session.rollback()
-        count = _increment(token_id, start)
-        db.session.commit()
-    if count <= limit:
+    add, over = counts.take(token_id, start, read=read, limit=limit, batch=max(1, batch))
+    if add:
+        total = _add_committed(token_id, start, add)
+        counts.added(token_id, start, total, limit)
+        over = total > limit
+    if not over:
         return 0
     return max(1, math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()))
