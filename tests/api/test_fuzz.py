@@ -155,7 +155,8 @@ def fuzzed(migrated, tmp_path_factory):
             headers[role] = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     made = client.post("/api/v1/contacts", json=contact_payload(), headers=headers["partner"]).get_json()
-    decided = client.post("/api/v1/contacts", json=contact_payload(), headers=headers["partner"]).get_json()
+    sent = client.post("/api/v1/contacts", json=contact_payload(), headers=headers["partner"]).get_json()
+    decided = client.get(f"/api/v1/contacts/{sent['id']}", headers=headers["practitioner"]).get_json()
     client.post(f"/api/v1/contacts/{decided['id']}/decision",
                 json=decision_body(level=decided["recommendation"]["level"]), headers=headers["practitioner"])
     seeded = {"contact_id": made["id"], "child_id": made["children"][0]["child_id"], "organisation_id": 1,

@@ -128,8 +128,8 @@ class Pages:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
 
-    def check(self, page, name: str) -> None:
-        """Zero axe-core violations at WCAG 2.2 AA, and a full-page screenshot to look at."""
+    def check(self, page, name: str, *, screenshot: bool = True) -> None:
+        """Zero axe-core violations at WCAG 2.2 AA, and (unless told not to) a full-page screenshot to look at."""
         page.add_script_tag(url="/static/vendor/axe/axe.min.js")  # a file of ours: the CSP admits it
         violations = page.evaluate(
             """async (tags) => {
@@ -139,7 +139,8 @@ class Pages:
                }""",
             WCAG_22_AA,
         )
-        page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        if screenshot:
+            page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
         self.checked.append(name)
         assert violations == [], f"axe found WCAG 2.2 AA violations on {name} ({page.url}): {violations}"
 

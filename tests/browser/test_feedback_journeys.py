@@ -76,3 +76,34 @@ def test_a_partner_cannot_open_the_dashboard(app, people, pages):
     response = partner.goto("/reports/dashboard")
     assert response.status == 403
     pages.check(partner, "26-partner-dashboard-refused")
+
+
+def test_a_partner_follows_its_contacts_without_seeing_a_recommendation_until_feedback_is_released(
+        app, client, people, seeded, pages):
+    """Issue 15 item 8: status and the deadline first; the outcome only once a manager releases it."""
+    reference = _confirm(app, client, people, seeded["routine"])
+    partner = pages.new_page()
+    pages.sign_in(partner, people["partner"])
+    partner.get_by_role("link", name="Our contacts").first.click()
+    expect(partner.get_by_role("heading", level=1)).to_have_text("Our contacts")
+    pages.check(partner, "27-partner-our-contacts")
+    partner.get_by_role("link", name="NP-URGENT-1").click()
+    expect(partner.get_by_role("heading", level=1)).to_have_text("Contact NP-URGENT-1")
+    expect(partner.get_by_text("Waiting for the front door's decision")).to_be_visible()
+    expect(partner.get_by_text("Decision due")).to_be_visible()
+    assert "Child protection" not in partner.content() and "Recommend" not in partner.content()
+    pages.check(partner, "28-partner-contact-waiting")
+
+    partner.goto("/our-contacts")
+    partner.get_by_role("link", name=reference).click()
+    expect(partner.get_by_text("Decision confirmed by a team manager")).to_be_visible()
+    expect(partner.get_by_text("Not released yet.", exact=False)).to_be_visible()
+    released = client.post(f"/api/v1/contacts/{seeded['routine']}/feedback/release", headers=people["manager"].headers)
+    assert released.status_code == 201, released.get_json()
+    partner.reload()
+    expect(partner.get_by_text("Feedback released", exact=False)).to_be_visible()
+    expect(partner.get_by_text("What you could do differently next time")).to_be_visible()
+    pages.check(partner, "29-partner-contact-released")
+    partner.set_viewport_size({"width": 375, "height": 800})
+    assert partner.evaluate("document.documentElement.scrollWidth") <= 375
+    pages.check(partner, "30-partner-contact-released-375")

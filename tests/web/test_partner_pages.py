@@ -84,3 +84,45 @@ def test_an_impossible_month_is_refused_once_in_gov_uk_words(client, people):
     text = page.get_data(as_text=True)
     assert "Enter a month written YYYY-MM, for example 2026-11." in text
     assert "1..12" not in text
+
+
+def _recommended_name(app, contact_id: str) -> str:
+    with app.app_context():
+        level = db.session.get(Contact, contact_id).recommended_level
+        return app.extensions["recommender"].guidance.levels[level]["name"]
+
+
+def test_a_partners_contact_page_shows_status_and_deadline_and_no_recommendation_until_released(
+        app, client, people):
+    from tests.decision_support import pin
+
+    pin(app, level=4, floor=4, urgency="red")
+    contact_id = submit(client, people["partner"], partner_reference="NP-OWN-1")
+    sign_in(client, people["partner"])
+    listing = client.get("/our-contacts").get_data(as_text=True)
+    assert f'href="/our-contacts/{contact_id}"' in listing and "Not released yet" in listing
+    page = client.get(f"/our-contacts/{contact_id}").get_data(as_text=True)
+    assert "Waiting for the front door&#39;s decision" in page and "Decision due" in page
+    for internal in ("Child protection", "Red", "Recommend", "level 4"):
+        assert internal not in page and internal not in listing, internal
+    assert "Not released yet" in page
+
+
+def test_a_partners_contact_page_shows_the_outcome_once_released(app, client, people):
+    contact_id = _released(app, client, people, 1)[0]
+    sign_in(client, people["partner"])
+    page = client.get(f"/our-contacts/{contact_id}").get_data(as_text=True)
+    assert "Decision confirmed by a team manager" in page and "Feedback released" in page
+    assert _recommended_name(app, contact_id) in page and "Not released yet" not in page
+
+
+def test_a_partner_cannot_open_another_organisations_contact_and_staff_use_their_own_pages(
+        client, people, make_person):
+    school = make_person("partner", organisation="Demo Primary School")
+    contact_id = submit(client, people["partner"])
+    sign_in(client, school)
+    assert client.get(f"/our-contacts/{contact_id}").status_code == 404
+    assert contact_id not in client.get("/our-contacts").get_data(as_text=True)
+    for role in ("practitioner", "manager", "admin"):
+        sign_in(client, people[role])
+        assert client.get(f"/our-contacts/{contact_id}").status_code == 403, role

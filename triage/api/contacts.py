@@ -27,7 +27,7 @@ from triage.record import audit
 from triage.record.paging import Ordering, keyset, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
-from triage.services import checks
+from triage.services import checks, partner_view
 from triage.services.intake import fill_partner_organisation, submit
 
 # The contract's rule across fields (contact-v1.schema.json's allOf), in the document as in the contract.
@@ -105,7 +105,12 @@ def review_json(review: Review | None, levels: dict) -> dict | None:
 
 
 def contact_json(contact: Contact, viewer: User) -> dict:
-    """The stored contact with its recommendation; partners never see the front door's notes."""
+    """The stored contact with the front door's state; what else depends on who asks.
+
+    Staff see the recommendation, checks, decision and review. A partner sees its own document,
+    the status and the decision deadline, and the outcome only as released feedback: never the
+    recommendation or urgency, which are advice to the front door (``services.partner_view``).
+    """
     levels = level_table()
     doc = dict(contact.payload)
     ids = {child.position: child.child_id for child in contact.children}
@@ -115,24 +120,35 @@ def contact_json(contact: Contact, viewer: User) -> dict:
         accepted_at=rfc3339(contact.accepted_at),
         status=contact.status,
         decision_due_at=rfc3339(contact.decision_due_at),
-        urgency=contact.urgency,
-        recommendation=contact.recommendation,
+        recommendation=None,
         decision=None,
         review=None,
     )
-    if viewer.role != "partner":
-        doc["screening_recommendation"] = contact.screening_recommendation or (
-            contact.recommendation if (contact.recommendation or {}).get("stage") != "after_checks" else None)
-        doc["checks"] = [checks.check_json(row) for row in checks.checks_on(contact.id)]
-        doc["decision"] = decision_json(latest_decision(contact.id), levels)
-        doc["review"] = review_json(latest_review(contact.id), levels)
-        doc["version"] = contact.version  # send back as expected_version when acting on it
+    if not partner_view.sees_recommendation(viewer):
+        doc["feedback"] = partner_view.partner_view(contact)["feedback"]
+        return doc
+    doc["urgency"] = contact.urgency
+    doc["recommendation"] = contact.recommendation
+    doc["screening_recommendation"] = contact.screening_recommendation or (
+        contact.recommendation if (contact.recommendation or {}).get("stage") != "after_checks" else None)
+    doc["checks"] = [checks.check_json(row) for row in checks.checks_on(contact.id)]
+    doc["decision"] = decision_json(latest_decision(contact.id), levels)
+    doc["review"] = review_json(latest_review(contact.id), levels)
+    doc["version"] = contact.version  # send back as expected_version when acting on it
     return doc
 
 
-def summary(contact: Contact) -> dict:
-    """A contact in one line of a list or queue: enough to show a row and link to it, no narrative."""
-    return {
+#: A list row's fields that carry the front door's recommendation: null in a partner's list.
+RECOMMENDATION_FIELDS = ("urgency", "recommended_level", "floor_level", "marac_recommended", "dash_risk",
+                         "next_step", "stage")
+
+
+def summary(contact: Contact, viewer: User) -> dict:
+    """A contact in one line of a list: enough to show a row and link to it, no narrative.
+
+    A partner's row leaves the recommendation's fields null (``services.partner_view``).
+    """
+    row = {
         "id": contact.id,
         "partner_reference": contact.partner_reference,
         "organisation": contact.organisation.name,
@@ -151,6 +167,9 @@ def summary(contact: Contact) -> dict:
         "stage": (contact.recommendation or {}).get("stage"),
         "children_ages": ["unborn" if child.unborn else child.age_years for child in contact.children],
     }
+    if not partner_view.sees_recommendation(viewer):
+        row.update(dict.fromkeys(RECOMMENDATION_FIELDS))
+    return row
 
 
 @blp.route("", methods=["POST"])
@@ -219,7 +238,7 @@ def list_contacts():
                    CONTACT_LIST_ORDER, args.get("cursor"), per_page)
     rows, next_cursor = split(db.session.execute(paged.offset((page - 1) * per_page)).all(),
                               CONTACT_LIST_ORDER, per_page)
-    return {"items": [summary(c) for (c,) in rows], "page": page, "per_page": per_page,
+    return {"items": [summary(c, g.user) for (c,) in rows], "page": page, "per_page": per_page,
             "total": min(counted, COUNT_LIMIT), "total_capped": counted > COUNT_LIMIT, "next_cursor": next_cursor}
 
 

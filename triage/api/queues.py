@@ -28,7 +28,7 @@ blp = Blueprint("queues", __name__, url_prefix="/api/v1/queues",
 
 def item_json(entry: queues.QueueItem) -> dict:
     """One queue entry as JSON: the contact's summary, its time left and, where there is one, its decision."""
-    doc = {**summary(entry.contact), "time": entry.time}
+    doc = {**summary(entry.contact, g.user), "time": entry.time}
     if entry.decision is not None:
         doc["decision"] = {"id": entry.decision.id, "level": entry.decision.level,
                            "decided_by": entry.decision.decided_by.label,

@@ -257,8 +257,10 @@ class ChildOutSchema(ChildSchema):
 class ContactOutSchema(ContactSchema):
     """A stored contact: what the partner sent, plus the front door's state and recommendation.
 
-    ``decision``, ``review`` and ``version`` are for the front door only: a partner's answer
-    leaves them null (decision, review) or out (version).
+    The recommendation, urgency, decision, review, checks and version are for the front door only:
+    a partner's answer leaves them null (recommendation, decision, review) or out (the rest), and
+    carries ``feedback`` instead: the outcome once a manager has released it (this departs from the
+    shared spec's sections 1 and 2 on purpose; see ``triage/services/partner_view.py``).
     """
 
     class Meta:
@@ -271,11 +273,19 @@ class ContactOutSchema(ContactSchema):
                        "accepted a partner's contact, or the call time a worker gave."})
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     decision_due_at = _timestamp(required=True, metadata={"description": "One working day after accepted_at."})
-    urgency = fields.String(allow_none=True, validate=validate.OneOf(URGENCIES))
-    recommendation = fields.Nested(RecommendationSchema, allow_none=True,
-                                   metadata={"description": "Null when the contact could not be scored."})
-    decision = fields.Nested(DecisionOutSchema, allow_none=True)
-    review = fields.Nested(ReviewOutSchema, allow_none=True)
+    urgency = fields.String(allow_none=True, validate=validate.OneOf(URGENCIES), metadata={
+        "description": "For the front door only: left out of a partner's answer."})
+    recommendation = fields.Nested(RecommendationSchema, allow_none=True, metadata={
+        "description": "The front door's advice to itself: null when the contact could not be scored, and "
+                       "always null for a partner (a recommendation is not an outcome; a partner reads the "
+                       "outcome in feedback once a manager has released it)."})
+    decision = fields.Nested(DecisionOutSchema, allow_none=True, metadata={
+        "description": "The latest decision; always null for a partner."})
+    review = fields.Nested(ReviewOutSchema, allow_none=True, metadata={
+        "description": "The latest review; always null for a partner."})
+    feedback = fields.Nested(lambda: ReleasedFeedbackSchema(), allow_none=True, metadata={
+        "description": "In a partner's answer only: the newest feedback a manager released on this contact "
+                       "(the confirmed outcome, as GET /api/v1/feedback gives it), or null until one is."})
     version = fields.Integer(metadata={"description": "Send back as expected_version when acting on it."})
     # multi-agency checks (issue 13): for the front door only, like version
     screening_recommendation = fields.Nested(RecommendationSchema, allow_none=True, metadata={
@@ -313,6 +323,9 @@ class ContactQuerySchema(Schema):
 
 
 class ContactSummarySchema(Out):
+    """One contact in a list. In a partner's list the recommendation's fields (urgency,
+    recommended_level, floor_level, marac_recommended, dash_risk, next_step, stage) are null."""
+
     id = fields.String()
     partner_reference = fields.String()
     organisation = fields.String()

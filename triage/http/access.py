@@ -123,6 +123,8 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /checks/<int:check_id>": AGENCIES,
     # feedback and reporting pages (triage/web/feedback.py)
     "GET /feedback": PARTNERS,
+    "GET /our-contacts": PARTNERS,
+    "GET /our-contacts/<contact_id>": PARTNERS,
     "GET /contacts/<contact_id>/feedback": MANAGERS,
     "GET /feedback/to-release": MANAGERS,
     "POST /contacts/<contact_id>/feedback/release": MANAGERS,

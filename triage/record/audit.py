@@ -61,35 +61,38 @@ from triage.record.tables import (
 
 GENESIS = "0" * 64
 
-EVENT_KINDS = (
-    "received",
-    "scored",
-    "viewed",
-    "decided",
-    "reviewed",
-    "information_requested",
-    "feedback_released",
-    "checks_requested",  # one event per agency asked (spec section 10)
-    "check_answered",
-    "rescored",  # the after-checks recommendation, by the service itself
-    "access_changed",  # an account or API token changed (triage.accounts); contact_id is None
-    "child_linked",  # two child records said to be one child (services/children.py)
-    "child_unlinked",  # a link undone
-    "sign_in_alert",  # one account failed sign-in many times from anywhere (triage.services.signin)
+#: Every kind of event the record holds, with its plain-English name: the one list of kinds
+#: (``record`` refuses any other) and the words every page shows for each (a contact's history).
+EVENT_NAMES: dict[str, str] = {
+    "received": "Received",
+    "scored": "Recommendation made",
+    "viewed": "Opened",
+    "decided": "Decision recorded",
+    "reviewed": "Decision reviewed by a manager",
+    "information_requested": "More information asked of the referrer",
+    "feedback_released": "Feedback sent to the partner",
+    "checks_requested": "Check asked of a partner agency",  # one event per agency asked (spec section 10)
+    "check_answered": "Check answered by a partner agency",
+    "rescored": "Recommendation made again after checks",  # by the service itself
+    "access_changed": "Account or access changed",  # an account or API token (triage.accounts); no contact
+    "child_linked": "Child records linked",  # two child records said to be one child (services/children.py)
+    "child_unlinked": "Child records link undone",
+    "sign_in_alert": "Many failed sign-ins on one account",  # from anywhere (triage.services.signin)
     # The front door's rhythms (issue 17; triage.services.meetings and triage.services.quality_audit)
-    "meeting_opened",  # contact_id is None: the attendees and the agenda
-    "meeting_item_taken",  # one contact decided or discussed in the meeting
-    "meeting_action_agreed",
-    "meeting_closed",  # the minutes: every item, its outcome and actions; items not reached carry over
-    "audit_sample_drawn",  # the month, the seed and every decision drawn with its auditor
-    "quality_audited",  # an auditor's finding on one decision
-    "retention_applied",  # personal content removed past retention; seals what is left (services/retention.py)
-    "guidance_adopted",  # the service began serving a version of the threshold guidance (issue 16)
-    "guidance_draft_kept",  # a manager uploaded a draft of the guidance for a what-if run
-    "what_if_run",  # a what-if replay of a draft: who, which file (SHA-256), which window; nothing else written
-    "exported",  # one download of many contacts, naming them by digest and a stored list (record_export)
-    "content_sealed",  # on upgrade: the content of a contact stored before content sealing (services/sealing.py)
-)
+    "meeting_opened": "Domestic abuse meeting opened",  # no contact: the attendees and the agenda
+    "meeting_item_taken": "Taken at the domestic abuse meeting",  # one contact decided or discussed there
+    "meeting_action_agreed": "Action agreed at the domestic abuse meeting",
+    "meeting_closed": "Domestic abuse meeting closed",  # the minutes; items not reached carry over
+    "audit_sample_drawn": "Quality audit sample drawn",  # the month, the seed and every decision drawn
+    "quality_audited": "Decision audited for quality",  # an auditor's finding on one decision
+    "retention_applied": "Personal details removed after the retention period",  # services/retention.py
+    "guidance_adopted": "Threshold guidance version brought into use",  # issue 16
+    "guidance_draft_kept": "Draft threshold guidance uploaded",  # for a what-if run
+    "what_if_run": "What-if run of draft guidance",  # who, which file (SHA-256), which window
+    "exported": "Included in a download",  # one download of many contacts (record_export)
+    "content_sealed": "Content sealed on upgrade",  # a contact stored before content sealing (services/sealing.py)
+}
+EVENT_KINDS = tuple(EVENT_NAMES)
 
 
 def _canonical(event: Event) -> bytes:

@@ -15,15 +15,17 @@ from triage.engine.errors import DomainError
 from triage.engine.workdays import london_today
 from triage.extensions import db
 from triage.http import downloads
-from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg
+from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg, page_args
 from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
+from triage.record import audit
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.record.tables import Contact, Organisation
 from triage.reporting import dashboard as management_dashboard
 from triage.reporting import reports
 from triage.reporting.partner_report import organisation_report
-from triage.services import feedback
+from triage.services import feedback, partner_view
+from triage.services.queues import time_left
 from triage.web.present import SOURCE_NAMES
 
 bp = Blueprint("reports", __name__)
@@ -77,6 +79,34 @@ def feedback_list():
         first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
     ), 200 if not errors else 400
+
+
+# -- Partners: our contacts, where each is and when it is due ------------------------------------
+
+#: Our contacts, a page at a time (newest received first).
+OUR_CONTACTS_PAGE_SIZE = 25
+
+
+@bp.get("/our-contacts")
+def our_contacts():
+    """The contacts the partner's organisation sent: status and decision deadline, never a recommendation."""
+    cursor, per_page = page_args(OUR_CONTACTS_PAGE_SIZE)
+    rows = partner_view.our_contacts(g.user, cursor, per_page)
+    return render_template("feedback/our_contacts.html", page_title="Our contacts", rows=rows,
+                           nav_active="our-contacts", bodyClasses="app-wide",
+                           organisation=g.user.organisation.name if g.user.organisation else "")
+
+
+@bp.get("/our-contacts/<contact_id>")
+def our_contact(contact_id: str):
+    """One of the partner's contacts: status, deadline, and the outcome once feedback is released."""
+    contact = get_visible_contact(contact_id, g.user)
+    audit.record("viewed", contact_id=contact.id, user=g.user, data={"via": "web"})
+    db.session.commit()
+    return render_template("feedback/our_contact.html", page_title=f"Contact {contact.partner_reference}",
+                           contact=contact, view=partner_view.partner_view(contact), payload=contact.payload,
+                           time=time_left(contact.decision_due_at, datetime.now(timezone.utc)),
+                           nav_active="our-contacts")
 
 
 # -- Managers: preview and release feedback on one contact ----------------------------------------

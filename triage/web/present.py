@@ -16,6 +16,9 @@ from jinja2 import Undefined
 from triage.engine.words import SOURCE_NAMES, factor_names, gap_label, percent, words
 from triage.engine.workdays import LONDON
 from triage.http.current import level_table
+from triage.record.audit import EVENT_NAMES
+from triage.services.meetings import OUTCOMES as MEETING_OUTCOMES
+from triage.services.quality_audit import GRADES
 from triage.services.queues import duration_text
 
 URGENCY_ORDER = ("red", "amber", "green")
@@ -149,7 +152,25 @@ def finding_label(agency: str, code: str) -> str:
     return config.agencies[agency].findings.get(code, code) if agency in config.agencies else code
 
 
+def event_name(kind: str) -> str:
+    """A recorded event's plain-English name (``audit.EVENT_NAMES``, the one list of kinds and words)."""
+    return EVENT_NAMES.get(kind) or label(kind)
+
+
+def meeting_outcome(outcome: str | None) -> str:
+    """What happened to a contact in the domestic-abuse meeting, in the meeting's own words."""
+    return MEETING_OUTCOMES.get(outcome or "", label(outcome))
+
+
+def audit_grade(grade: str | None) -> str:
+    """A quality audit's grade as the auditor chose it ("Requires improvement")."""
+    return GRADES.get(grade or "", label(grade))
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(event_name)
+    app.add_template_global(meeting_outcome)
+    app.add_template_global(audit_grade)
     app.add_template_global(next_step_text)
     app.add_template_global(finding_label)
     app.add_template_global(has_endpoint)
