@@ -32,7 +32,6 @@ from triage.engine.workdays import LONDON, london_midnight
 from triage.extensions import db
 from triage.record.tables import Child, Contact, Decision, Organisation, Review, User
 from triage.record.workflow import Status
-from triage.reporting.checks_report import checks_figures
 from triage.reporting.spreadsheet import to_csv
 from triage.services.children import same_child_ids
 from triage.services.timeliness import notification_delay
