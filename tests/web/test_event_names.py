@@ -17,8 +17,10 @@ from triage.record.audit import EVENT_KINDS, EVENT_NAMES
 
 SOURCE = Path(__file__).resolve().parents[2] / "triage"
 #: A kind as the code writes it: audit.record("kind", ...), record("kind", ...) inside the audit
-#: module, _append("kind", ...), and decisions' _record(contact, target, row, "kind", user, ...).
-WRITES = re.compile(r"""(?:\brecord|_append)\(\s*"([a-z_]+)"|_record\([^()]*?"([a-z_]+)",\s*user""")
+#: module, _append("kind", ...), decisions' _record(contact, target, row, "kind", user, ...), and
+#: intake's opening events, audit.record_opening(id, [("kind", user, {...}), ("kind", None, {...})]).
+WRITES = re.compile(r"""(?:\brecord|_append)\(\s*"([a-z_]+)"|_record\([^()]*?"([a-z_]+)",\s*user"""
+                    r"""|^\s*\(\s*"([a-z_]+)",\s*(?:user|None)\b""", re.MULTILINE)
 
 
 def written_kinds() -> set[str]:
