@@ -196,23 +196,76 @@ def _append(kind, contact_id, user, data, at, stream) -> Event:
     stream = stream or stream_for(contact_id, user)
     prev_seq, prev_hash = _lock_stream(stream)
     seq = _next_seq()
-    event = Event(
-        seq=seq,
-        contact_id=contact_id,
-        kind=kind,
-        actor_id=user.id if user else None,
-        actor=user.label if user else None,
-        at=at or utcnow(),
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev_hash,
-        stream=stream,
-        prev_seq=prev_seq,
-    )
-    event.hash = event_hash(event, prev_hash)
+    event = Event(**event_values(kind, contact_id, user, data, at, stream=stream, seq=seq, prev_seq=prev_seq,
+                                 prev_hash=prev_hash))
     db.session.add(event)
     db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
                        .values(seq=seq, last_hash=event.hash))
     return event
+
+
+def event_values(kind: str, contact_id: str | None, user: User | None, data: dict | None, at: datetime | None, *,
+                 stream: str, seq: int, prev_seq: int, prev_hash: str) -> dict:
+    """One event's columns, hash included, linked after ``prev_seq``/``prev_hash`` in its stream (nothing stored).
+
+    The one place an appended event is made: ``record`` appends it under the stream's lock,
+    ``append_new_streams`` (the batch loader) many at once.
+    """
+    values = {
+        "seq": seq,
+        "contact_id": contact_id,
+        "kind": kind,
+        "actor_id": user.id if user else None,
+        "actor": user.label if user else None,
+        "at": at or utcnow(),
+        "data": json.loads(json.dumps(data or {}, default=str)),
+        "prev_hash": prev_hash,
+        "stream": stream,
+        "prev_seq": prev_seq,
+    }
+    message = prev_hash.encode() + _canonical_values(seq, contact_id, kind, values["actor_id"], values["actor"],
+                                                     values["at"], values["data"], stream, prev_seq)
+    values["hash"] = hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return values
+
+
+#: One new stream's events for ``append_new_streams``: (kind, contact_id, actor, data, at) each, in order.
+NewEvent = tuple[str, str | None, "User | None", dict, datetime]
+
+
+def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
+    """Many streams that have no event yet, each chained from the genesis, inserted in bulk; returns the count.
+
+    For the batch loader (``services.volume``): the same events ``record`` would append one by one,
+    numbered in the order given, within the caller's transaction. A stream that already has a head
+    makes the insert fail (nothing of the batch is kept), so an existing chain is never forked.
+    """
+    total = sum(len(events) for _, events in streams)
+    numbers = iter(_next_seqs(total))
+    rows, heads = [], []
+    for stream, events in streams:
+        prev_seq, prev_hash = 0, GENESIS
+        for kind, contact_id, user, data, at in events:
+            row = event_values(kind, contact_id, user, data, at, stream=stream, seq=next(numbers),
+                               prev_seq=prev_seq, prev_hash=prev_hash)
+            rows.append(row)
+            prev_seq, prev_hash = row["seq"], row["hash"]
+        heads.append({"stream": stream, "seq": prev_seq, "last_hash": prev_hash})
+    if heads:
+        db.session.execute(insert(AuditStream.__table__), heads)
+        db.session.execute(insert(Event.__table__), rows)
+    return len(rows)
+
+
+def _next_seqs(count: int) -> list[int]:
+    """``count`` global sequence numbers at once (``_next_seq`` for many events)."""
+    if count <= 0:
+        return []
+    if db.engine.dialect.name == "postgresql":
+        return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
+                                         {"n": count}).scalars())
+    first = (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def _lock_stream(stream: str) -> tuple[int, str]:

@@ -192,20 +192,34 @@ def submit(contact: dict, user: User, recommender: Recommender,
         if existing is None:
             raise
         return existing, False
-    audit.record("received", contact_id=row.id, user=user, data={
-        "partner_reference": row.partner_reference, "source_code": row.source_code,
-        "organisation": org.name, "child_ids": child_ids,
-    }, at=accepted_at)  # when it reached the front door: now, or a phone call's time
-    audit.record("scored", contact_id=row.id, data={
-        "ok": failure is None,
-        "error": failure,
-        "level": row.recommended_level,
-        "floor_level": row.floor_level,
-        "model_version": row.model_version,
-        "guidance_version": (recommendation or {}).get("guidance_version"),
-        "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
-        "urgency": row.urgency,
-        "content_digest": audit.content_digest(row),
-    }, at=accepted_at)
+    for kind, actor, data in intake_events(row, user, org, child_ids, recommendation, failure):
+        audit.record(kind, contact_id=row.id, user=actor, data=data,
+                     at=accepted_at)  # when it reached the front door: now, or a phone call's time
     db.session.commit()
     return row, True
+
+
+def intake_events(row: Contact, user: User, org: Organisation, child_ids: list[str], recommendation: dict | None,
+                  failure: str | None) -> list[tuple[str, User | None, dict]]:
+    """The events that record a stored contact, in order: ``received`` (by whom), ``scored`` (its seal).
+
+    (kind, actor, data) each; ``submit`` appends them one by one, the batch loader (``services.volume``)
+    chains many contacts' at once, so both record exactly the same.
+    """
+    return [
+        ("received", user, {
+            "partner_reference": row.partner_reference, "source_code": row.source_code,
+            "organisation": org.name, "child_ids": child_ids,
+        }),
+        ("scored", None, {
+            "ok": failure is None,
+            "error": failure,
+            "level": row.recommended_level,
+            "floor_level": row.floor_level,
+            "model_version": row.model_version,
+            "guidance_version": (recommendation or {}).get("guidance_version"),
+            "guidance_sha256": (recommendation or {}).get("guidance_sha256"),
+            "urgency": row.urgency,
+            "content_digest": audit.content_digest(row),
+        }),
+    ]
