@@ -98,7 +98,7 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
     serials: dict[str, int] = {}
     for i, record in enumerate(generate(count, seed=seed)):
         contact = record["contact"]
-        received = start + span * (i + 0.5) / count
+        received = (start + span * (i + 0.5) / count).replace(microsecond=0)  # as received_at says it
         contact["received_at"] = received.isoformat(timespec="seconds")
         if "incident_at" in contact:
             contact["incident_at"] = (received - timedelta(hours=rng.uniform(2, 14))).isoformat(timespec="seconds")
@@ -180,13 +180,13 @@ class _Loader:
         earlier = {id(s): s for child_id in child_ids for s in self.seen.get(child_id, ()) if s.accepted_at < before}
         return child_records.history_from(list(earlier.values()), before)
 
-    def store(self, batch: list[tuple[int, dict, datetime]]) -> int:
+    def store(self, batch: list[Ready]) -> int:
         """Store one batch of schema-valid contacts and their outcomes, in one transaction; returns events."""
         tables = (ChildRecord, ChildIdentifier, Contact, Child, Decision, Review, FeedbackRelease)
         rows: dict[str, list] = {model.__tablename__: [] for model in tables}
         streams: list[tuple[str, list]] = []
         guidance = self.recommender.guidance
-        for i, contact, now in batch:
+        for i, contact, now, scored in batch:
             # intake.submit, step by step (the store's reads answered from memory)
             received_at = intake.received_time(contact, now)
             identity.check_identifiers(contact)
@@ -196,7 +196,10 @@ class _Loader:
             contact = identity.without_identifiers(contact)
             accepted_at = intake.accepted_time(received_at, user, now)
             history = self._history(child_ids, accepted_at)
-            recommendation, failure = intake.score(contact, accepted_at, history, self.recommender)
+            if scored is not None and accepted_at == now and history == child_records.history_from([], now):
+                recommendation, failure = scored  # made with the same contact, clock and (empty) history
+            else:
+                recommendation, failure = intake.score(contact, accepted_at, history, self.recommender)
             if recommendation is not None and not self.served:
                 guidance_versions.record_served(guidance.config, now=now)
                 self.served = True
@@ -267,12 +270,32 @@ class _Loader:
                                     f"GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
-def validated(count: int, *, now: datetime, seed: int = 19) -> Iterator[list[tuple[int, dict, datetime] | None]]:
-    """``contacts`` checked by the contract schema, in batches; a contact the schema refuses is None."""
-    batch: list[tuple[int, dict, datetime] | None] = []
+#: One contact ready to store: (number, schema-valid contact, when it arrived, its score if already made).
+Ready = tuple[int, dict, datetime, tuple[dict | None, str | None] | None]
+
+
+def validated(count: int, *, now: datetime, seed: int = 19,
+              recommender: Recommender | None = None) -> Iterator[list[Ready | None]]:
+    """``contacts`` checked by the contract schema, in batches; a contact the schema refuses is None.
+
+    With ``recommender``, a contact about children no earlier contact named (the store can know
+    nothing of them: its history is empty) is scored here too, as ``intake.score`` would; the
+    loader uses that score only if the history it finds is indeed empty, and scores the rest.
+    """
+    batch: list[Ready | None] = []
+    named: set[str] = set()
     for i, contact, received in contacts(count, now=now, seed=seed):
         valid, errors = validate_contact(contact)
-        batch.append(None if errors else (i, valid, received))
+        if errors:
+            batch.append(None)
+            continue
+        numbers = {n for child in valid["children"] for n in (child.get("identifiers") or {}).values()}
+        scored = None
+        if recommender is not None and not numbers & named:
+            scored = intake.score(identity.without_identifiers(valid), received,
+                                  child_records.history_from([], received), recommender)
+        named |= numbers
+        batch.append((i, valid, received, scored))
         if len(batch) >= BATCH:
             yield batch
             batch = []
@@ -280,10 +303,10 @@ def validated(count: int, *, now: datetime, seed: int = 19) -> Iterator[list[tup
         yield batch
 
 
-def _produce(count: int, now: datetime, seed: int, out) -> None:
-    """The second process's work: generate and validate (pure Python, no store), handing batches over."""
+def _produce(count: int, now: datetime, seed: int, recommender: Recommender, out) -> None:
+    """The second process's work: generate, validate and score what needs no store, handing batches over."""
     try:
-        for batch in validated(count, now=now, seed=seed):
+        for batch in validated(count, now=now, seed=seed, recommender=recommender):
             out.put(batch)
         out.put(None)
     except BaseException as exc:  # the loader must hear of it, not wait for ever
@@ -291,17 +314,17 @@ def _produce(count: int, now: datetime, seed: int, out) -> None:
         raise
 
 
-def _batches(count: int, now: datetime, seed: int, parallel: bool) -> Iterator[list]:
+def _batches(count: int, now: datetime, seed: int, recommender: Recommender, parallel: bool) -> Iterator[list]:
     """``validated``'s batches, made in a second process when ``parallel`` (two cores: one generates, one stores)."""
     if not parallel:
-        yield from validated(count, now=now, seed=seed)
+        yield from validated(count, now=now, seed=seed, recommender=recommender)
         return
     import multiprocessing
     import queue
 
     context = multiprocessing.get_context("spawn")
     out = context.Queue(maxsize=4)
-    producer = context.Process(target=_produce, args=(count, now, seed, out), daemon=True)
+    producer = context.Process(target=_produce, args=(count, now, seed, recommender, out), daemon=True)
     producer.start()
     try:
         while True:
@@ -326,7 +349,8 @@ def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = 
                 verify: bool = True, parallel: bool = True) -> Iterator[str]:
     """Store ``count`` contacts and their outcomes; yield progress lines (rates measured, not assumed).
 
-    ``parallel``: generate and validate in a second process while this one scores and stores.
+    ``parallel``: generate, validate and score contacts about children met for the first time in a
+    second process while this one scores the others and stores.
     """
     now = now or datetime.now(timezone.utc)
     if db.session.scalar(select(func.count()).select_from(Contact)):
@@ -337,7 +361,7 @@ def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = 
     db.session.commit()
     began = time.perf_counter()
     refused = stored = events = 0
-    for batch in _batches(count, now, seed, parallel):
+    for batch in _batches(count, now, seed, recommender, parallel):
         valid = [item for item in batch if item is not None]
         refused += len(batch) - len(valid)
         events += loader.store(valid)
