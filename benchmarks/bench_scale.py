@@ -234,7 +234,7 @@ class _Browser:
 def role_pages(contact_id: str, org_id: int, police_id: int) -> dict[str, tuple[str, list[str]]]:
     """Each role's pages (the navigation's destinations, a contact and a report): role -> (email, paths)."""
     return {
-        "practitioner": ("practitioner@demo.invalid", ["/", "/contacts", f"/contacts/{contact_id}", "/checks",
+        "practitioner": ("practitioner@demo.invalid", ["/", "/contacts", f"/contacts/{contact_id}",
                                                        "/awaiting-checks", "/children", "/meetings", "/guidance"]),
         "manager": ("manager@demo.invalid", ["/", "/reviews", "/feedback/to-release", "/reports/dashboard",
                                              "/reports/partners", f"/reports/partners/{org_id}",
@@ -242,6 +242,7 @@ def role_pages(contact_id: str, org_id: int, police_id: int) -> dict[str, tuple[
                                              "/contacts"]),
         "partner": ("police@demo.invalid", ["/", "/feedback", f"/reports/partners/{police_id}"]),
         "admin": ("admin@demo.invalid", ["/admin/users"]),
+        "agency": ("police-hub@demo.invalid", ["/checks"]),
     }
 
 
