@@ -369,6 +369,8 @@ def main() -> None:
                 results[size] = {"load (seed-volume)": load, **http_operations(env, size)}
                 results[size]["audit-verify (full)"] = verify_seconds(env, "full")
                 results[size]["audit-verify --incremental (after the run)"] = verify_seconds(env, "incremental")
+                for name, seconds in results[size].items():  # as soon as measured: a long run shows progress
+                    print(f"  {database} {size}: {name:<52}{seconds:>10.3f}", flush=True)
             print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
             print(f"{'operation':<52}" + "".join(f"{s:>10}" for s in sizes) + "     ratio")
             for name in results[sizes[0]]:
