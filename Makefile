@@ -94,7 +94,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_scoring.py
 
-bench-scale: install  ## load stores with seed-volume and time audit-verify (BENCH_SIZES, BENCH_DATABASES)
+bench-scale: install  ## stores loaded by seed-volume, issue 19's operations, pages and intake timed (BENCH_SIZES, BENCH_DATABASES, BENCH_PG_URL)
 	$(PY) benchmarks/bench_scale.py
 
 # Regenerate the synthetic data (training/data/, git-ignored), retrain and re-evaluate the two-stage

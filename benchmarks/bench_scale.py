@@ -6,12 +6,13 @@
 
 For each database and size: a fresh store loaded by ``flask triage seed-volume`` (load time
 printed); gunicorn started on it (config/gunicorn.conf.py, the API rate limit lifted); then the
-median of each operation of issue 19's table over HTTP (GET answers read to the end), intake p50
-at one client beside ``/healthz``, intake p95 at 8 clients, intake p95 at 4 clients while a
-year's Annex A export and a year's dashboard run in a loop, then full and incremental
-``audit-verify`` (the incremental one covers what the run added after seed-volume's checkpoint).
-Prints a table per database with the ratio between the last and first size. Each role's web
-pages are not walked (the API answers behind them are).
+median of each operation of issue 19's table over HTTP (GET answers read to the end), the year's
+List 1 export's first byte, each role's pages (signed in through the sign-in form as the demo
+people), intake p50 at one client beside ``/healthz``, intake p95 at 8 clients, intake p95 at 8
+clients again while a year's Annex A export and a year's dashboard run in a loop (and its ratio to
+the quiet one), the workers' peak memory, then full and incremental ``audit-verify`` (the
+incremental one covers what the run added after seed-volume's checkpoint). Prints a table per
+database with the ratio between the last and first size.
 """
 
 from __future__ import annotations
@@ -167,6 +168,98 @@ def _intake(port: int, tokens: list[str], contacts, clients: int, per_client: in
     return times
 
 
+def _first_byte(port: int, path: str, token: str) -> float:
+    """Seconds until the first byte of the body arrives (a streamed export starts at once)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    answer.read(1)
+    elapsed = time.perf_counter() - started
+    answer.read()
+    conn.close()
+    if answer.status >= 400:
+        raise RuntimeError(f"GET {path}: {answer.status}")
+    return elapsed
+
+
+DEMO_PASSWORD = "demo-password-2026"  # the README's published demo password (local demo accounts only)
+
+
+class _Browser:
+    """One signed-in person's session over plain HTTP: the sign-in form (with its CSRF token), then pages."""
+
+    def __init__(self, port: int, email: str):
+        import re
+        import urllib.parse
+
+        self.port, self.cookies = port, {}
+        page = self.get("/login")[1].decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+            re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+        body = urllib.parse.urlencode({"email": email, "password": DEMO_PASSWORD,
+                                       "csrf_token": token.group(1) if token else ""})
+        status, _ = self._request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise RuntimeError(f"sign-in as {email} failed ({status})")
+
+    def _request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn.request(method, path, body=body, headers=headers)
+        answer = conn.getresponse()
+        content = answer.read()
+        for name, value in answer.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+        conn.close()
+        return answer.status, content
+
+    def get(self, path: str) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        status, content = self._request("GET", path)
+        elapsed = time.perf_counter() - started
+        if status >= 400:
+            raise RuntimeError(f"GET {path}: {status}")
+        return elapsed, content
+
+
+def role_pages(contact_id: str, org_id: int, police_id: int) -> dict[str, tuple[str, list[str]]]:
+    """Each role's pages (the navigation's destinations, a contact and a report): role -> (email, paths)."""
+    return {
+        "practitioner": ("practitioner@demo.invalid", ["/", "/contacts", f"/contacts/{contact_id}",
+                                                       "/awaiting-checks", "/children", "/meetings", "/guidance"]),
+        "manager": ("manager@demo.invalid", ["/", "/reviews", "/feedback/to-release", "/reports/dashboard",
+                                             "/reports/partners", f"/reports/partners/{org_id}",
+                                             "/reports/board-pack", "/quality-audit", "/quality-audit/results",
+                                             "/contacts"]),
+        "partner": ("police@demo.invalid", ["/", "/feedback", f"/reports/partners/{police_id}"]),
+        "admin": ("admin@demo.invalid", ["/admin/users"]),
+        "agency": ("police-hub@demo.invalid", ["/checks"]),
+    }
+
+
+def _worker_peak_rss_mb(server_pid: int) -> float:
+    """The largest peak resident memory (VmHWM) among the gunicorn server's workers, in MB."""
+    peak = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(server_pid) and "VmHWM" in fields:
+            peak = max(peak, int(fields["VmHWM"].split()[0]))
+    return peak / 1024
+
+
 def http_operations(env: dict, size: int) -> dict:
     """Start gunicorn on the store and time the issue's operations; returns name -> seconds."""
     import json as _json
@@ -220,6 +313,18 @@ def http_operations(env: dict, size: int) -> dict:
         results = {}
         for name, (path, token, times) in operations.items():
             results[name] = statistics.median(_http(port, "GET", path, token)[0] for _ in range(times))
+        results["Annex A List 1, one year: first byte"] = statistics.median(
+            _first_byte(port, f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager) for _ in range(3))
+        items = (orgs.get("items") or []) if isinstance(orgs, dict) else orgs
+        police_id = next((o["id"] for o in items if o.get("name") == "Demo Police"), org_id)
+        for role, (email, paths) in role_pages(some_contact, org_id, police_id).items():
+            browser = _Browser(port, email)
+            for path in paths:
+                try:
+                    results[f"page ({role}) {path.replace(some_contact, '<id>')}"] = statistics.median(
+                        browser.get(path)[0] for _ in range(3))
+                except RuntimeError as exc:
+                    print(f"  skipped {role} {path}: {exc}", flush=True)
         contacts = _contacts(40_000, seed=size)
         _intake(port, [police], contacts, 1, 3)  # warm every worker's path once
         one = _intake(port, [police], contacts, 1, 30)
@@ -236,11 +341,14 @@ def http_operations(env: dict, size: int) -> dict:
             f"/api/v1/exports/annex-a/list-1.csv?from={year}", f"/api/v1/reports/dashboard?from={year}")]
         for thread in background:
             thread.start()
-        during = _intake(port, [police], contacts, 4, 10)
+        during = _intake(port, [police], contacts, 8, 10)  # as many clients as the quiet p95 above
         stop.set()
         for thread in background:
             thread.join()
-        results["intake p95, 4 clients, during year export+dashboard"] = _percentile(during, 0.95)
+        results["intake p95, 8 clients, during year export+dashboard"] = _percentile(during, 0.95)
+        results["  ratio to the quiet p95 (target under 1.5)"] = (
+            results["intake p95, 8 clients, during year export+dashboard"] / results["intake p95, 8 clients"])
+        results["worker peak memory, MB (target under 400)"] = _worker_peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -261,6 +369,8 @@ def main() -> None:
                 results[size] = {"load (seed-volume)": load, **http_operations(env, size)}
                 results[size]["audit-verify (full)"] = verify_seconds(env, "full")
                 results[size]["audit-verify --incremental (after the run)"] = verify_seconds(env, "incremental")
+                for name, seconds in results[size].items():  # as soon as measured: a long run shows progress
+                    print(f"  {database} {size}: {name:<52}{seconds:>10.3f}", flush=True)
             print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
             print(f"{'operation':<52}" + "".join(f"{s:>10}" for s in sizes) + "     ratio")
             for name in results[sizes[0]]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -210,56 +210,94 @@ def _append(kind, contact_id, user, data, at, stream) -> Event:
     stream = stream or stream_for(contact_id, user)
     prev_seq, prev_hash = _lock_stream(stream)
     seq = _next_seq()
-    event = Event(
-        seq=seq,
-        contact_id=contact_id,
-        kind=kind,
-        actor_id=user.id if user else None,
-        actor=user.label if user else None,
-        at=at or utcnow(),
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev_hash,
-        stream=stream,
-        prev_seq=prev_seq,
-    )
-    event.hash = event_hash(event, prev_hash)
+    event = Event(**event_values(kind, contact_id, user, data, at, stream=stream, seq=seq, prev_seq=prev_seq,
+                                 prev_hash=prev_hash))
     db.session.add(event)
     db.session.execute(update(AuditStream).where(AuditStream.stream == stream)
                        .values(seq=seq, last_hash=event.hash))
     return event
 
 
-def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]], *, at: datetime) -> list[Event]:
+def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]], *, at: datetime) -> None:
     """The first events of a contact just stored (intake's ``received`` and ``scored``), in few statements.
 
     The contact's stream is new (its id was made a moment ago), so its head row is inserted rather
-    than looked up and locked (a plain INSERT: if it somehow existed, this fails loudly instead of
-    forking it), before any sequence number is taken, as ``_lock_stream`` orders it; then the
-    numbers in one statement, the events in one flush, and the head moved once. Hashed and linked
-    exactly as ``record`` would, one after the other.
+    than looked up and locked (if it somehow existed, the insert fails loudly instead of forking
+    it); the numbers are taken in one statement and the events written in one, hashed and linked
+    exactly as ``record`` would, one after the other (``append_new_streams``, which the batch
+    loader uses for many contacts at once).
     """
-    stream = stream_for(contact_id, None)
     for kind, _user, _data in events:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
-    db.session.execute(insert(AuditStream).values(stream=stream, seq=0, last_hash=GENESIS))
-    seqs = _next_seqs(len(events))
-    prev_seq, prev_hash, made = 0, GENESIS, []
-    for seq, (kind, user, data) in zip(seqs, events, strict=True):
-        event = Event(seq=seq, contact_id=contact_id, kind=kind, actor_id=user.id if user else None,
-                      actor=user.label if user else None, at=at, data=json.loads(json.dumps(data, default=str)),
-                      prev_hash=prev_hash, stream=stream, prev_seq=prev_seq)
-        event.hash = event_hash(event, prev_hash)
-        made.append(event)
-        prev_seq, prev_hash = seq, event.hash
-    db.session.add_all(made)
-    db.session.flush()
-    db.session.execute(update(AuditStream).where(AuditStream.stream == stream).values(seq=prev_seq, last_hash=prev_hash))
-    return made
+    append_new_streams([(stream_for(contact_id, None),
+                         [(kind, contact_id, user, data, at) for kind, user, data in events])])
+
+
+def event_values(kind: str, contact_id: str | None, user: User | None, data: dict | None, at: datetime | None, *,
+                 stream: str, seq: int, prev_seq: int, prev_hash: str) -> dict:
+    """One event's columns, hash included, linked after ``prev_seq``/``prev_hash`` in its stream (nothing stored).
+
+    The one place an appended event is made: ``record`` appends it under the stream's lock,
+    ``append_new_streams`` (the batch loader) many at once.
+    """
+    values = {
+        "seq": seq,
+        "contact_id": contact_id,
+        "kind": kind,
+        "actor_id": user.id if user else None,
+        "actor": user.label if user else None,
+        "at": at or utcnow(),
+        "data": json.loads(json.dumps(data or {}, default=str)),
+        "prev_hash": prev_hash,
+        "stream": stream,
+        "prev_seq": prev_seq,
+    }
+    message = prev_hash.encode() + _canonical_values(seq, contact_id, kind, values["actor_id"], values["actor"],
+                                                     values["at"], values["data"], stream, prev_seq)
+    values["hash"] = hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return values
+
+
+#: One new stream's events for ``append_new_streams``: (kind, contact_id, actor, data, at) each, in order.
+NewEvent = tuple[str, str | None, "User | None", dict, datetime]
+
+
+def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
+    """Many streams that have no event yet, each chained from the genesis, inserted in bulk; returns the count.
+
+    The same events ``record`` would append one by one, numbered in the order given, within the
+    caller's transaction: intake's first two events of a contact (``record_opening``) and the batch
+    loader's many contacts (``services.volume``). The heads are inserted at the genesis BEFORE any
+    sequence number is taken, as ``_lock_stream`` orders it, so a checkpoint (which locks every head)
+    waits for these events instead of binding numbers past one not yet committed; a stream that
+    already has a head makes that insert fail (nothing of the batch is kept), so no chain is forked.
+    """
+    streams = [(stream, events) for stream, events in streams if events]
+    if not streams:
+        return 0
+    db.session.execute(insert(AuditStream.__table__),
+                       [{"stream": stream, "seq": 0, "last_hash": GENESIS} for stream, _ in streams])
+    numbers = iter(_next_seqs(sum(len(events) for _, events in streams)))
+    rows, heads = [], []
+    for stream, events in streams:
+        prev_seq, prev_hash = 0, GENESIS
+        for kind, contact_id, user, data, at in events:
+            row = event_values(kind, contact_id, user, data, at, stream=stream, seq=next(numbers),
+                               prev_seq=prev_seq, prev_hash=prev_hash)
+            rows.append(row)
+            prev_seq, prev_hash = row["seq"], row["hash"]
+        heads.append({"head": stream, "head_seq": prev_seq, "head_hash": prev_hash})
+    db.session.execute(insert(Event.__table__), rows)
+    db.session.execute(update(AuditStream.__table__).where(AuditStream.__table__.c.stream == bindparam("head"))
+                       .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash")), heads)
+    return len(rows)
 
 
 def _next_seqs(count: int) -> list[int]:
-    """``count`` global sequence numbers, ascending, in one statement (see ``_next_seq``)."""
+    """``count`` global sequence numbers at once (``_next_seq`` for many events)."""
+    if count <= 0:
+        return []
     if db.engine.dialect.name == "postgresql":
         return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
                                          {"n": count}).scalars())

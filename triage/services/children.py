@@ -14,9 +14,10 @@ partner typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import or_, select
 
@@ -73,6 +74,18 @@ class Earlier:
     marac_referral: bool
     decided: bool
 
+    @property
+    def accepted_at(self) -> datetime:
+        return self.contact.accepted_at
+
+
+class Counted(Protocol):
+    """What the history counts of an earlier contact (an ``Earlier``, or the batch loader's own note of one)."""
+
+    accepted_at: datetime
+    decided_level: int | None
+    marac_referral: bool
+
 
 def _outcome(contact_id: str) -> tuple[int | None, bool]:
     """The decided level (the manager's, once reviewed) and whether MARAC was decided."""
@@ -104,8 +117,8 @@ def contacts_about(child_ids: Iterable[str], *, before: datetime | None = None,
     return out
 
 
-def _counts(rows: list[Earlier], as_of: datetime) -> dict:
-    recent = [r for r in rows if as_of - TWELVE_MONTHS <= r.contact.accepted_at < as_of]
+def _counts(rows: Sequence[Counted], as_of: datetime) -> dict:
+    recent = [r for r in rows if as_of - TWELVE_MONTHS <= r.accepted_at < as_of]
     return {
         "contacts_12m": len(recent),
         "referrals_12m": sum(1 for r in recent if (r.decided_level or 0) >= REFERRAL_LEVEL),
@@ -115,7 +128,11 @@ def _counts(rows: list[Earlier], as_of: datetime) -> dict:
 
 def known_history(child_ids: Iterable[str], *, before: datetime, exclude: str | None = None) -> KnownHistory:
     """What the recommendation reads: the store's history of these children before ``before``."""
-    rows = contacts_about(child_ids, before=before, exclude=exclude)
+    return history_from(contacts_about(child_ids, before=before, exclude=exclude), before)
+
+
+def history_from(rows: Sequence[Counted], before: datetime) -> KnownHistory:
+    """``known_history`` from the earlier contacts already found (one rule for intake and the batch loader)."""
     levels = [r.decided_level for r in rows if r.decided_level is not None]
     return KnownHistory(earlier_contacts=len(rows), highest_level=max(levels, default=None),
                         **_counts(rows, before))

@@ -265,6 +265,23 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
     """
     target = workflow.check(contact.status, workflow.DECIDE, user.role)
     check_version(contact, expected_version)
+    decision = new_decision(contact, user, level=level, rationale=rationale, marac_referral=marac_referral,
+                            next_steps=next_steps, override_reason=override_reason, consent=consent,
+                            consent_reason=consent_reason, now=now,
+                            corrects=latest_decision(contact.id))
+    _record(contact, target, decision, "decided", user, lambda row: decided_event(contact, row), at=now)
+    return decision
+
+
+def new_decision(contact: Contact, user: User, *, level: int, rationale: str, marac_referral: bool = False,
+                 next_steps: str | None = None, override_reason: str | None = None, consent: str | None = None,
+                 consent_reason: str | None = None, now: datetime | None = None,
+                 corrects: Decision | None = None) -> Decision:
+    """The decision's row after every rule of ``record_decision`` (errors raised as there); nothing stored.
+
+    ``corrects``: the contact's latest decision, if any. ``record_decision`` stores the row; the
+    batch loader (``services.volume``) stores many, with ``decided_event`` for each.
+    """
     errors = _decision_errors(contact, level, rationale, override_reason, next_steps)
     stated = consent is not None
     consent, consent_reason = consent_position(contact, consent, consent_reason)
@@ -272,16 +289,20 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         errors.update(consent_errors(level, consent, consent_reason, stated=stated))
     _refuse(errors, "The decision was not recorded; see errors.")
     _check_floor(contact, user, level)
-    decision = Decision(
+    return Decision(
         contact_id=contact.id, level=level, rationale=rationale.strip(),
         marac_referral=bool(marac_referral), next_steps=_optional(next_steps), override_reason=_optional(override_reason),
         recommended_level=contact.recommended_level, floor_level=contact.floor_level,
         model_version=contact.model_version, decided_by_id=user.id,
-        corrects_id=getattr(latest_decision(contact.id), "id", None),
+        corrects_id=getattr(corrects, "id", None),
         recommendation_stage=(contact.recommendation or {}).get("stage") if contact.recommendation else None,
         consent=consent, consent_reason=consent_reason, **({"decided_at": now} if now else {}),
     )
-    _record(contact, target, decision, "decided", user, lambda row: {
+
+
+def decided_event(contact: Contact, row: Decision) -> dict:
+    """The ``decided`` event's data for a stored decision (it has its id)."""
+    return {
         "decision_id": row.id, "level": row.level, "rationale": row.rationale,
         "marac_referral": row.marac_referral, "next_steps": row.next_steps,
         "override_reason": row.override_reason, "corrects": row.corrects_id,
@@ -289,8 +310,7 @@ def record_decision(contact: Contact, user: User, *, level: int, rationale: str,
         "recommendation_stage": row.recommendation_stage, "consent": row.consent,
         "consent_reason": row.consent_reason,
         **_against(contact),
-    }, at=now)
-    return decision
+    }
 
 
 def _review_errors(contact: Contact, decision: Decision, outcome: str, rationale: str, level: int | None) -> dict:
@@ -326,23 +346,34 @@ def record_review(contact: Contact, user: User, *, outcome: str, rationale: str,
     target = workflow.check(contact.status, workflow.REVIEW, user.role)
     check_version(contact, expected_version)
     decision = latest_decision(contact.id)
+    review = new_review(contact, user, decision, outcome=outcome, rationale=rationale, level=level, now=now)
+    _record(contact, target, review, "reviewed", user, lambda row: reviewed_event(contact, row, decision), at=now)
+    return review
+
+
+def new_review(contact: Contact, user: User, decision: Decision | None, *, outcome: str, rationale: str,
+               level: int | None = None, now: datetime | None = None) -> Review:
+    """The review's row of ``decision`` (the latest) after every rule of ``record_review``; nothing stored."""
     if decision is None:  # the state machine makes this unreachable unless the store was edited by hand
         raise Conflict("There is no decision on this contact to review.")
     if decision.decided_by_id == user.id:
         db.session.rollback()
         raise NotAllowed("You made this decision, so another manager must review it.", title="Not recorded")
     _refuse(_review_errors(contact, decision, outcome, rationale, level), "The review was not recorded; see errors.")
-    review = Review(
+    return Review(
         contact_id=contact.id, decision_id=decision.id, outcome=outcome,
         level=level if outcome == "changed" else decision.level, rationale=rationale.strip(),
         reviewed_by_id=user.id, **({"reviewed_at": now} if now else {}),
     )
-    _record(contact, target, review, "reviewed", user, lambda row: {
+
+
+def reviewed_event(contact: Contact, row: Review, decision: Decision) -> dict:
+    """The ``reviewed`` event's data for a stored review (it has its id) of ``decision``."""
+    return {
         "review_id": row.id, "decision_id": row.decision_id, "outcome": row.outcome,
         "level": row.level, "decision_level": decision.level, "rationale": row.rationale,
         "below_floor": contact.floor_level is not None and row.level < contact.floor_level,
-    }, at=now)
-    return review
+    }
 
 
 def _information_errors(fields: list[str], message: str) -> dict:

@@ -11,6 +11,7 @@ Deterministic: the same contacts always get the same outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from triage.engine.guidance import Guidance
@@ -39,36 +40,45 @@ def _name(guidance: Guidance, level: int) -> str:
 def decide(contact: Contact, practitioner: User, guidance: Guidance, *, level: int | None = None,
            marac_referral: bool | None = None, at: datetime | None = None) -> int:
     """A practitioner's decision at ``level`` (default: the recommendation); returns the level."""
+    terms = decision_terms(contact, guidance, level=level, marac_referral=marac_referral)
+    decisions.record_decision(contact, practitioner, **terms, now=at)
+    return terms["level"]
+
+
+def decision_terms(contact: Contact, guidance: Guidance, *, level: int | None = None,
+                   marac_referral: bool | None = None) -> dict:
+    """What the demo's practitioner records (``record_decision``'s arguments): level, rationale, consent..."""
     recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
     level = level or recommended
     override = None
     if contact.recommended_level is not None and level != contact.recommended_level:
         override = (f"Demo: on what the contact and the agency checks show, level {level} "
                     f"({_name(guidance, level)}) fits this family better than level {recommended}.")
-    decisions.record_decision(
-        contact, practitioner, level=level,
-        rationale=f"Demo decision: level {level} ({_name(guidance, level)}), in line with the threshold "
-                  "guidance indicators met and the information in the contact.",
-        marac_referral=contact.marac_recommended if marac_referral is None else marac_referral,
-        next_steps="Demo: inform the referrer of the outcome.", override_reason=override,
-        consent_reason=(EARLY_HELP_CONSENT if level == 2 and (contact.payload or {}).get("consent") != "obtained"
-                        else None),
-        now=at,
-    )
-    return level
+    return {
+        "level": level,
+        "rationale": f"Demo decision: level {level} ({_name(guidance, level)}), in line with the threshold "
+                     "guidance indicators met and the information in the contact.",
+        "marac_referral": contact.marac_recommended if marac_referral is None else marac_referral,
+        "next_steps": "Demo: inform the referrer of the outcome.", "override_reason": override,
+        "consent_reason": (EARLY_HELP_CONSENT if level == 2 and (contact.payload or {}).get("consent") != "obtained"
+                           else None),
+    }
 
 
 def review(contact: Contact, manager: User, *, level: int | None = None, at: datetime | None = None) -> Review:
     """A manager's review: confirmed, or changed to ``level`` when it differs from the decision."""
     current = latest_decision(contact.id)
-    if level is None or current is None or level == current.level:
-        return decisions.record_review(
-            contact, manager, outcome="confirmed",
-            rationale="Demo review: the decision follows the guidance and the rationale is clear.", now=at)
-    return decisions.record_review(
-        contact, manager, outcome="changed", level=level,
-        rationale=f"Demo review: on the information held, level {level} is the right level for this family.",
-        now=at)
+    return decisions.record_review(contact, manager, **review_terms(current.level if current else None, level),
+                                   now=at)
+
+
+def review_terms(decided: int | None, level: int | None) -> dict:
+    """What the demo's manager records (``record_review``'s arguments) on a decision at ``decided``."""
+    if level is None or decided is None or level == decided:
+        return {"outcome": "confirmed",
+                "rationale": "Demo review: the decision follows the guidance and the rationale is clear."}
+    return {"outcome": "changed", "level": level,
+            "rationale": f"Demo review: on the information held, level {level} is the right level for this family."}
 
 
 def _changed_level(contact: Contact, decided: int) -> int:
@@ -93,33 +103,61 @@ def working_times(accepted: datetime, i: int, now: datetime) -> tuple[datetime, 
     return decided, reviewed, released
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the demo does with one contact: who decides at which level, and who reviews and releases, when."""
+
+    level: int
+    practitioner: User
+    decided_at: datetime | None
+    reviewer: User | None = None  # None: left awaiting review
+    review_level: int | None = None  # a changed level, or None to confirm
+    releaser: User | None = None
+    reviewed_at: datetime | None = None
+    released_at: datetime | None = None
+
+
+def plan_for(contact: Contact, i: int, practitioners: Sequence[User], managers: Sequence[User],
+             now: datetime | None = None) -> Plan | None:
+    """The demo's outcome for the ``i``-th contact it stored (None: left awaiting a decision). Deterministic."""
+    if contact.status != Status.AWAITING_DECISION or i % 10 >= DECIDED_PER_TEN:
+        return None
+    recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
+    level = min(recommended + 1, 4) if i % DEPART_EVERY == DEPART_EVERY - 1 else recommended
+    decided_at, reviewed_at, released_at = working_times(contact.accepted_at, i, now) if now else (None,) * 3
+    practitioner = practitioners[i % len(practitioners)]
+    if i % 10 >= REVIEWED_PER_TEN:
+        return Plan(level, practitioner, decided_at)
+    change = i % CHANGE_EVERY == CHANGE_EVERY - 1
+    return Plan(level, practitioner, decided_at, reviewer=managers[i % len(managers)],
+                review_level=_changed_level(contact, level) if change else None,
+                releaser=managers[(i + 1) % len(managers)], reviewed_at=reviewed_at, released_at=released_at)
+
+
 def seed_outcomes(contacts: Sequence[Contact], people: Mapping[str, User],
-                  guidance: Guidance, now: datetime | None = None) -> list[str]:
+                  guidance: Guidance, now: datetime | None = None, *, first: int = 0) -> list[str]:
     """Record demo outcomes on ``contacts`` (as stored by the demo); returns lines to print.
 
     ``people`` is the demo's email -> User mapping (``demo.ensure_people()``): decisions are
     made by its practitioners, reviews and releases by its managers, never the same person.
+    ``first``: the number of the first of ``contacts`` among all the demo stored (``plan_for``'s ``i``).
     """
     practitioners = [u for u in people.values() if u.role == "practitioner"]
     managers = [u for u in people.values() if u.role == "manager"]
     if not practitioners or not managers:
         return ["no demo outcomes: the demo needs a practitioner and a manager"]
     decided = reviewed = released = 0
-    for i, contact in enumerate(contacts):
-        if contact.status != Status.AWAITING_DECISION or i % 10 >= DECIDED_PER_TEN:
+    for i, contact in enumerate(contacts, start=first):
+        plan = plan_for(contact, i, practitioners, managers, now)
+        if plan is None:
             continue
-        recommended = contact.recommended_level or max(contact.floor_level or 1, 1)
-        level = min(recommended + 1, 4) if i % DEPART_EVERY == DEPART_EVERY - 1 else recommended
-        decided_at, reviewed_at, released_at = working_times(contact.accepted_at, i, now) if now else (None,) * 3
-        level = decide(contact, practitioners[i % len(practitioners)], guidance, level=level, at=decided_at)
+        decide(contact, plan.practitioner, guidance, level=plan.level, at=plan.decided_at)
         decided += 1
-        if i % 10 >= REVIEWED_PER_TEN:
+        if plan.reviewer is None:
             continue
-        change = i % CHANGE_EVERY == CHANGE_EVERY - 1
-        review(contact, managers[i % len(managers)], level=_changed_level(contact, level) if change else None,
-               at=reviewed_at)
+        review(contact, plan.reviewer, level=plan.review_level, at=plan.reviewed_at)
         reviewed += 1
-        feedback.release(contact, managers[(i + 1) % len(managers)], guidance, now=released_at)
+        feedback.release(contact, plan.releaser, guidance, now=plan.released_at)
         released += 1
     return [f"demo outcomes: {decided} contacts decided, {reviewed} reviewed by a manager, "
             f"feedback released to the partner on {released}"]

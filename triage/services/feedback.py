@@ -290,6 +290,11 @@ def preview(contact: Contact, guidance: Guidance) -> dict:
     if outcome is None:
         raise Conflict("Feedback can only be prepared once a manager has confirmed or changed "
                            "the decision on this contact.", slug="not-confirmed")
+    return content_for(contact, outcome, guidance)
+
+
+def content_for(contact: Contact, outcome: Outcome, guidance: Guidance) -> dict:
+    """The feedback on ``contact`` at its confirmed ``outcome`` (``preview`` once the outcome is found)."""
     # In the words of the guidance the contact was scored under, even after another is adopted (issue 16).
     scored_under = guidance_versions.guidance_for(contact.recommendation, guidance)
     return build_feedback(feedback_input(contact, outcome), scored_under)
@@ -307,21 +312,30 @@ def release(contact: Contact, user: User, guidance: Guidance, *, now: datetime |
     new release, and the partner reads the newest.
     """
     db.session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
-    content = preview(contact, guidance)
     previous = latest_release(contact.id)
+    row = new_release(contact, user, preview(contact, guidance), previous, now=now)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("feedback_released", contact_id=contact.id, user=user, data=released_event(contact, row, previous),
+                 at=now)
+    db.session.commit()
+    return row
+
+
+def new_release(contact: Contact, user: User, content: dict, previous: FeedbackRelease | None, *,
+                now: datetime | None = None) -> FeedbackRelease:
+    """The release's row (nothing stored); 409 when ``previous`` (the latest release) has the same text."""
     if previous is not None and previous.content == content:
         raise Conflict("This feedback has already been released to the partner.",
                       slug="already-released")
-    row = FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id,
-                          **({"released_at": now} if now else {}))
-    db.session.add(row)
-    db.session.flush()
-    audit.record("feedback_released", contact_id=contact.id, user=user, data={
-        "release_id": row.id, "level": content["level"], "organisation_id": contact.organisation_id,
-        "supersedes": previous.id if previous else None,
-    }, at=now)
-    db.session.commit()
-    return row
+    return FeedbackRelease(contact_id=contact.id, content=content, released_by_id=user.id,
+                           **({"released_at": now} if now else {}))
+
+
+def released_event(contact: Contact, row: FeedbackRelease, previous: FeedbackRelease | None) -> dict:
+    """The ``feedback_released`` event's data for a stored release (it has its id)."""
+    return {"release_id": row.id, "level": row.content["level"], "organisation_id": contact.organisation_id,
+            "supersedes": previous.id if previous else None}
 
 
 def awaiting_release() -> list[tuple[Contact, datetime]]:

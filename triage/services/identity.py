@@ -76,6 +76,15 @@ def without_identifiers(contact: dict) -> dict:
     return {**contact, "children": children}
 
 
+def known_record(digests: list[str], by_digest: dict[str, str]) -> str | None:
+    """The child_id the first known hash points at (NHS number first, as ``child_digests`` orders them).
+
+    If two hashes point at different records, the first wins and a person links them; one rule for
+    intake and the batch loader (``services.volume``), which keeps ``by_digest`` in memory.
+    """
+    return next((by_digest[d] for d in digests if d in by_digest), None)
+
+
 def record_for(digests: list[str]) -> str:
     """The child_id these hashes already point at, else a new record; every hash then points at it.
 
@@ -85,9 +94,8 @@ def record_for(digests: list[str]) -> str:
     """
     known = db.session.scalars(select(ChildIdentifier).where(ChildIdentifier.digest.in_(digests))).all() \
         if digests else []
-    # NHS number first: if the two point at different records, a person links them.
     by_digest = {row.digest: row.child_id for row in known}
-    child_id = next((by_digest[d] for d in digests if d in by_digest), None)
+    child_id = known_record(digests, by_digest)
     if child_id is None:
         record = ChildRecord()
         db.session.add(record)

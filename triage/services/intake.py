@@ -193,9 +193,23 @@ def submit(contact: dict, user: User, recommender: Recommender,
             raise
         return existing, False
     # when it reached the front door (now, or a phone call's time); its stream is new: one append for both
-    audit.record_opening(row.id, [
-        ("received", user, {"partner_reference": row.partner_reference, "source_code": row.source_code,
-                            "organisation": org.name, "child_ids": child_ids}),
+    audit.record_opening(row.id, intake_events(row, user, org, child_ids, recommendation, failure), at=accepted_at)
+    db.session.commit()
+    return row, True
+
+
+def intake_events(row: Contact, user: User, org: Organisation, child_ids: list[str], recommendation: dict | None,
+                  failure: str | None) -> list[tuple[str, User | None, dict]]:
+    """The events that record a stored contact, in order: ``received`` (by whom), ``scored`` (its seal).
+
+    (kind, actor, data) each; ``submit`` appends them one by one, the batch loader (``services.volume``)
+    chains many contacts' at once, so both record exactly the same.
+    """
+    return [
+        ("received", user, {
+            "partner_reference": row.partner_reference, "source_code": row.source_code,
+            "organisation": org.name, "child_ids": child_ids,
+        }),
         ("scored", None, {
             "ok": failure is None,
             "error": failure,
@@ -207,6 +221,4 @@ def submit(contact: dict, user: User, recommender: Recommender,
             "urgency": row.urgency,
             "content_digest": audit.content_digest(row),
         }),
-    ], at=accepted_at)
-    db.session.commit()
-    return row, True
+    ]
