@@ -134,13 +134,13 @@ def keep_latest(contact: Contact, row) -> None:
     column = LATEST_COLUMNS.get(type(row))
     if column is None:
         return
-    values = {column: row.id, **_first_facts(contact, row)}
+    values = {column: row.id, **first_facts(contact, row)}
     db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id).values(values))
     for name, value in values.items():
         set_committed_value(contact, name, value)
 
 
-def _first_facts(contact: Contact, row) -> dict:
+def first_facts(contact: Contact, row) -> dict:
     """The contact's first decision and that decision's first review, as the dashboard counts them.
 
     Only the first decision has a deadline and only its first review is measured against one

@@ -42,6 +42,7 @@ from triage.record.tables import (
     Organisation,
     Review,
     User,
+    gap_count,
     new_id,
     utcnow,
 )
@@ -120,18 +121,31 @@ class _Seen:
     marac_referral: bool = False
 
 
+class _Parameters:
+    """What a context-sensitive column default reads (``context.get_current_parameters()``) at a flush."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def get_current_parameters(self) -> dict:
+        return self.values
+
+
 def _values(row) -> dict:
-    """A new row's columns as a multi-row INSERT takes them, Python-side defaults applied as a flush would."""
-    out = {}
+    """A new row's columns as a multi-row INSERT takes them, Python-side defaults applied as a flush would
+    (after the row's own values, so a default computed from them, such as ``accepted_day``, sees them)."""
+    out = {column.key: row.__dict__.get(column.key) for column in row.__table__.columns}
     for column in row.__table__.columns:
-        if column.key in row.__dict__:
-            out[column.key] = row.__dict__[column.key]
-        elif column.default is not None and not column.primary_key:
+        if column.key not in row.__dict__ and column.default is not None and not column.primary_key:
             arg = column.default.arg
-            out[column.key] = arg(None) if column.default.is_callable else arg
-        else:
-            out[column.key] = None
+            out[column.key] = arg(_Parameters(out)) if column.default.is_callable else arg
     return out
+
+
+def _keep_first(row: Contact, made) -> None:
+    """``decisions.keep_latest``'s first-decision facts, on the row before it is inserted."""
+    for name, value in decisions.first_facts(row, made).items():
+        setattr(row, name, value)
 
 
 class _Loader:
@@ -205,6 +219,7 @@ class _Loader:
                 self.served = True
             row = intake._new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
             row.id = new_id()
+            row.gap_count = gap_count(row.recommendation)  # what the ORM's insert listener sets
             for child in row.children:
                 child.id, child.contact_id = self._id(Child), row.id
                 rows[Child.__tablename__].append(_values(child))
@@ -237,6 +252,7 @@ class _Loader:
         decision = decisions.new_decision(row, plan.practitioner, **decision_terms(row, guidance, level=plan.level),
                                           now=plan.decided_at)
         decision.id = row.latest_decision_id = self._id(Decision)
+        _keep_first(row, decision)
         rows[Decision.__tablename__].append(_values(decision))
         events.append(("decided", row.id, plan.practitioner, decisions.decided_event(row, decision), plan.decided_at))
         seen.decided_level, seen.marac_referral = decision.level, bool(decision.marac_referral)
@@ -247,6 +263,7 @@ class _Loader:
         review = decisions.new_review(row, plan.reviewer, decision, **review_terms(decision.level, plan.review_level),
                                       now=plan.reviewed_at)
         review.id = row.latest_review_id = self._id(Review)
+        _keep_first(row, review)
         rows[Review.__tablename__].append(_values(review))
         events.append(("reviewed", row.id, plan.reviewer, decisions.reviewed_event(row, review, decision),
                        plan.reviewed_at))
