@@ -13,37 +13,23 @@ machine's load average is printed beside them: figures taken on a busy machine s
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import ROOT, _contacts, _http, _intake, _percentile, _token  # noqa: E402
+from bench_scale import _contacts, _http, _intake, _percentile, _token, serve  # noqa: E402
 
 
 def main() -> None:
     env = {**os.environ, "TRIAGE_ENV": os.environ.get("TRIAGE_ENV", "development")}
     rounds = int(os.environ.get("BENCH_ROUNDS", 1))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     police, manager = _token(env, "police@demo.invalid"), _token(env, "manager@demo.invalid")
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                              cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",
-                                             "TRIAGE_API_RATE_LIMIT": "100000000"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = serve(env)
     figures: dict[str, list[float]] = {}
     try:
-        for _ in range(120):
-            try:
-                _http(port, "GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.5)
         contacts = _contacts(40_000, seed=int(time.time()) % 1_000_000)
         _intake(port, [police], contacts, 1, 5)  # every worker's path warmed
         for _ in range(rounds):

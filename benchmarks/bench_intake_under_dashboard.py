@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_scale import _contacts, _http, _intake, _percentile, _token, run  # noqa: E402
+from benchmarks.bench_scale import _contacts, _http, _intake, _percentile, _token, run, serve  # noqa: E402
 
 
 def main() -> None:
@@ -50,21 +47,9 @@ def main() -> None:
         run(env, "init-db")
         loaded, _ = run(env, "seed-volume", "--contacts", str(args.contacts))
         print(f"store: {args.contacts} contacts loaded by seed-volume in {loaded:.0f} s ({workdir})")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                              cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",
-                                             "TRIAGE_API_RATE_LIMIT": "100000000"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = serve(env)
     try:
-        for _ in range(120):
-            try:
-                _http(port, "GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.5)
         widest = f"/api/v1/reports/dashboard?from={(date.today() - timedelta(days=365)).isoformat()}"
         built = [_http(port, "GET", widest, manager)[0] for _ in range(3)]
         contacts = _contacts(50_000, seed=args.contacts)

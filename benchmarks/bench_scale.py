@@ -18,6 +18,7 @@ database with the ratio between the last and first size.
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,24 @@ def verify_seconds(env: dict, mode: str, times: int = 3) -> float:
             sys.exit(f"audit-verify failed: {summary}")
         found.append(float(seconds))
     return statistics.median(found)
+
+
+def serve(env: dict) -> tuple[subprocess.Popen, int]:
+    """gunicorn (config/gunicorn.conf.py) on a free local port with the API rate limit lifted, once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+                              cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",
+                                             "TRIAGE_API_RATE_LIMIT": "100000000"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(120):
+        try:
+            _http(port, "GET", "/healthz")
+            break
+        except OSError:
+            time.sleep(0.5)
+    return server, port
 
 
 def store(database: str, size: int, workdir: Path) -> dict:
@@ -263,26 +282,13 @@ def _worker_peak_rss_mb(server_pid: int) -> float:
 def http_operations(env: dict, size: int) -> dict:
     """Start gunicorn on the store and time the issue's operations; returns name -> seconds."""
     import json as _json
-    import socket
     import threading
     from datetime import date, timedelta
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
     practitioner = _token(env, "practitioner@demo.invalid")
-    server_env = {**env, "TRIAGE_BIND": f"127.0.0.1:{port}", "TRIAGE_API_RATE_LIMIT": "100000000"}
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py",
-                               "wsgi:app"], cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server, port = serve(env)
     try:
-        for _ in range(120):
-            try:
-                _http(port, "GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.5)
         today = date.today()
         month, year = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=365)).isoformat()
         last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
