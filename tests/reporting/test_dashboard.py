@@ -294,3 +294,36 @@ def test_marac_criteria_count_on_contacts_of_any_primary_concern(november):
         db.session.commit()
     assert november_dashboard(november)["marac"]["criteria"] == {"potential_escalation": 2, "repeat": 1,
                                                                  "visible_high_risk": 1}
+
+
+def test_a_replaced_recommendation_sets_what_the_dashboard_reads_off_it(november):
+    """Rescoring after checks replaces the recommendation: the MARAC facts follow the one in force."""
+    with november.app_context():
+        p3 = db.session.get(Contact, "p3")
+        assert (p3.marac_recommended, p3.marac_criteria) == (True, "potential_escalation,visible_high_risk")
+        p3.recommendation = {**p3.recommendation, "marac": {"recommended": False, "criteria": []}}
+        db.session.commit()
+        assert (p3.marac_recommended, p3.marac_criteria) == (False, None)
+    assert november_dashboard(november)["marac"] == {"recommended": 1, "referred": 1,
+                                                      "criteria": {"potential_escalation": 1}}
+
+
+def test_migration_0013_fills_in_the_marac_facts_from_the_recommendation_in_force(november):
+    """Downgraded past 0013 and upgraded again, every contact's MARAC facts are what the service keeps."""
+    from flask_migrate import downgrade, upgrade
+
+    from triage.app import MIGRATIONS
+
+    columns = (Contact.id, Contact.marac_criteria, Contact.marac_recommended)
+    with november.app_context():
+        kept = db.session.execute(select(*columns).order_by(Contact.id)).all()
+        assert {row.marac_criteria for row in kept} >= {None, "potential_escalation",
+                                                       "potential_escalation,visible_high_risk"}
+        db.session.execute(update(Contact).values(marac_recommended=False))  # as rescoring used to leave it
+        db.session.commit()
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="0012_gap_count")
+        upgrade(directory=MIGRATIONS)
+        db.session.remove()
+        db.engine.dispose()
+        assert db.session.execute(select(*columns).order_by(Contact.id)).all() == kept

@@ -150,6 +150,8 @@ class Contact(db.Model):
         # The dashboard's window, grouping and counts (reporting/dashboard.py) read from this index
         # alone, never the wide rows that hold the JSON: a year costs an index range scan.
         Index("ix_contacts_dashboard", *DASHBOARD_INDEX),
+        # The dashboard's count of each MARAC criterion met: the window, then the criteria listed.
+        Index("ix_contacts_marac", "accepted_day", "marac_criteria"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -192,8 +194,11 @@ class Contact(db.Model):
     first_review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many information gaps the recommendation in force lists (None: it lists none, unscored),
-    # kept by ``_keep_gap_count`` so the partner report counts it without reading the document.
+    # kept by ``_keep_recommendation_facts`` so the partner report counts it without reading the document.
     gap_count: Mapped[int | None] = mapped_column(Integer)
+    # The MARAC criteria the recommendation in force lists, sorted and comma-joined (None: none), kept
+    # with ``gap_count`` so the dashboard counts each criterion without unnesting the document.
+    marac_criteria: Mapped[str | None] = mapped_column(String(200))
     # Optimistic lock: two people acting at once, the second gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -212,11 +217,34 @@ def gap_count(recommendation: dict | None) -> int | None:
     return len(gaps) if isinstance(gaps, list) else None
 
 
+#: What joins the criteria in ``contacts.marac_criteria`` (the contract's names never contain it).
+MARAC_SEPARATOR = ","
+
+
+def marac_criteria(recommendation: dict | None) -> str | None:
+    """The MARAC criteria ``recommendation`` lists, sorted and joined; None when it lists none."""
+    listed = ((recommendation or {}).get("marac") or {}).get("criteria")
+    names = sorted(name for name in listed if isinstance(name, str)) if isinstance(listed, list) else []
+    return MARAC_SEPARATOR.join(names) or None
+
+
+def recommendation_facts(recommendation: dict | None) -> dict:
+    """The columns read off the recommendation in force, which reports count without reading the document.
+
+    The one source of truth for them: the ORM's listener below sets them whenever a recommendation
+    is stored or replaced (intake, rescoring after checks), and the batch loader (services/volume.py)
+    sets them on the rows it inserts without the ORM.
+    """
+    return {"gap_count": gap_count(recommendation), "marac_criteria": marac_criteria(recommendation),
+            "marac_recommended": bool(((recommendation or {}).get("marac") or {}).get("recommended"))}
+
+
 @event.listens_for(Contact, "before_insert")
 @event.listens_for(Contact, "before_update")
-def _keep_gap_count(mapper, connection, contact: Contact) -> None:
-    """Every recommendation stored or replaced through the ORM sets ``gap_count`` (one source of truth)."""
-    contact.gap_count = gap_count(contact.recommendation)
+def _keep_recommendation_facts(mapper, connection, contact: Contact) -> None:
+    """Every recommendation stored or replaced through the ORM sets the facts read off it."""
+    for column, value in recommendation_facts(contact.recommendation).items():
+        setattr(contact, column, value)
 
 
 class Child(db.Model):

@@ -30,7 +30,7 @@ from triage.engine.contract import rfc3339
 from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
 from triage.engine.workdays import london_days
 from triage.extensions import db
-from triage.record.tables import Contact, Decision, Review, User
+from triage.record.tables import MARAC_SEPARATOR, Contact, Decision, Review, User
 from triage.record.workflow import Status
 from triage.reporting.checks_report import checks_figures
 from triage.services.timeliness import REVIEW_WORKING_DAYS
@@ -208,23 +208,21 @@ def _departures(first: date, last: date, total: Counter[str]) -> dict:
 
 
 def _marac_criteria(first: date, last: date) -> dict[str, int]:
-    """How many contacts met each MARAC criterion: the recommendation's list, unnested by the database.
+    """How many contacts met each MARAC criterion (``contacts.marac_criteria``, read from its index).
 
     Every contact in the window is read, not only those whose primary concern is domestic abuse:
-    domestic abuse may be among a contact's other concerns, and its criteria count too.
+    domestic abuse may be among a contact's other concerns, and its criteria count too. The
+    database groups the window by the combination of criteria met (a handful of distinct values);
+    each combination's count is then added to every criterion in it.
     """
-    window = _in_window(first, last)
-    if db.engine.dialect.name == "postgresql":
-        listed = Contact.recommendation[("marac", "criteria")]
-        array = case((func.json_typeof(listed) == "array", listed))
-        criterion = func.json_array_elements_text(array).table_valued("value").lateral()
-        query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
-                 .where(*window).group_by(criterion.c.value))
-    else:
-        criterion = func.json_each(Contact.recommendation, "$.marac.criteria").table_valued("value", "type")
-        query = (select(criterion.c.value, func.count()).select_from(Contact).join(criterion, true())
-                 .where(*window, criterion.c.type == "text").group_by(criterion.c.value))
-    return dict(sorted((str(value), n) for value, n in db.session.execute(query)))
+    met: Counter[str] = Counter()
+    query = (select(Contact.marac_criteria, func.count()).where(*_in_window(first, last),
+                                                                 Contact.marac_criteria.is_not(None))
+             .group_by(Contact.marac_criteria))
+    for combination, n in db.session.execute(query):
+        for criterion in combination.split(MARAC_SEPARATOR):
+            met[criterion] += n
+    return dict(sorted(met.items()))
 
 
 def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:

@@ -42,8 +42,8 @@ from triage.record.tables import (
     Organisation,
     Review,
     User,
-    gap_count,
     new_id,
+    recommendation_facts,
     utcnow,
 )
 from triage.services import children as child_records
@@ -219,7 +219,8 @@ class _Loader:
                 self.served = True
             row = intake._new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
             row.id = new_id()
-            row.gap_count = gap_count(row.recommendation)  # what the ORM's insert listener sets
+            for column, value in recommendation_facts(row.recommendation).items():  # as the ORM's listener
+                setattr(row, column, value)
             for child in row.children:
                 child.id, child.contact_id = self._id(Child), row.id
                 rows[Child.__tablename__].append(_values(child))
