@@ -28,6 +28,8 @@ def test_request_checks_answer_them_and_see_the_contact_come_back(app, client, r
     page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
     assert 'id="request-checks"' in page and "as a precaution" not in page
     assert re.search(r'value="health"\s+checked', page)  # preselected from the recommendation
+    consent = page[page.index('name="checks-consent"') - 200:page.index("checks-without_consent_reason")]
+    assert "checked" not in consent and "The referrer recorded:" in page  # consent is answered, never assumed
     refused = client.post(f"/contacts/{contact_id}/checks", data={"checks-agencies": ["police"],
                                                                   "checks-consent": "not_sought",
                                                                   "checks-reason": "Is the household known for violence?"})

@@ -27,15 +27,17 @@ CONSENT_TEXT = {"obtained": "Obtained: the family agreed to the agencies being a
 
 
 def checks_form(contact) -> ChecksForm:
-    """The "Request checks" form, with the agencies the recommendation names ticked."""
+    """The "Request checks" form, with the agencies the recommendation names ticked.
+
+    Consent is never preselected: the referrer's position is shown beside the question (the
+    page's hint), and the practitioner answers it for this request (issue 15 item 6).
+    """
     form = ChecksForm(prefix="checks")  # the decision form on the same page has its own "consent"
     config = current_app.extensions["recommender"].checks_config
     form.agencies.choices = [(a, config.agencies[a].name) for a in CHECK_AGENCIES]
     form.consent.choices = [(c, CONSENT_TEXT[c]) for c in CONSENT_POSITIONS]
     if request.method == "GET":
         form.agencies.data = [c["agency"] for c in (contact.recommendation or {}).get("checks") or []]
-        given = (contact.payload or {}).get("consent")
-        form.consent.data = given if given in CONSENT_POSITIONS else None
     return form
 
 
