@@ -77,6 +77,9 @@ def test_checks_requested_answered_by_police_and_health_then_decided_and_confirm
         box = form.get_by_role("checkbox", name=other)
         if box.is_checked():
             box.uncheck()
+    consent = form.get_by_role("radio", name="Obtained: the family agreed to the agencies being asked")
+    expect(consent).not_to_be_checked()  # answered for this request, never assumed from the contact
+    consent.check()
     form.get_by_label("What the front door needs to know").fill(
         "Is the household known to you, and is there anything about the adults we should weigh?")
     pages.check(page, "c01-request-checks")
