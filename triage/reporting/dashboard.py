@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from operator import add
 
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
@@ -111,22 +112,29 @@ def _grouped(first: date, last: date, now: datetime) -> list:
 
 
 def _fold(rows: list, first: date, last: date) -> dict:
-    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total."""
-    total: Counter[str] = Counter()
+    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total.
+
+    A year is thousands of grouped rows of some 35 counts each, so they are added as plain lists
+    (``map(add, ...)``), not one ``Counter`` per row; each sum becomes a ``Counter`` at the end.
+    """
+    names = rows[0]._fields[3:] if rows else ()
+    scored, contacts = names.index("scored") if names else 0, names.index("contacts") if names else 0
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(names))
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    by_source: dict[str, Counter[str]] = defaultdict(Counter)
-    by_week: dict[date, Counter[str]] = defaultdict(Counter)
-    by_model: dict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
-        figures = row._asdict()
+        numbers = [int(v) for v in row[3:]]
         day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
-        numbers = Counter({k: int(v) for k, v in figures.items() if k not in ("day", "source", "model")})
-        total.update(numbers)
-        per_day[day][row.source] += numbers["contacts"]
-        by_source[row.source].update(numbers)
-        if numbers["scored"]:
-            by_week[week_start(day)].update(numbers)
-            by_model[row.model].update(numbers)
+        per_day[day][row.source] += numbers[contacts]
+        keys = [("total",), ("source", row.source)]
+        if numbers[scored]:
+            keys += [("week", week_start(day)), ("model", row.model)]
+        for key in keys:
+            sums[key] = list(map(add, sums[key], numbers))
+    folded = {key: Counter(dict(zip(names, values, strict=True))) for key, values in sums.items()}
+    total = folded.get(("total",), Counter())
+    by_source = {key[1]: c for key, c in folded.items() if key[0] == "source"}
+    by_week = {key[1]: c for key, c in folded.items() if key[0] == "week"}
+    by_model = {key[1]: c for key, c in folded.items() if key[0] == "model"}
     sources = sorted(by_source, key=lambda code: (-by_source[code]["contacts"], code))
     days, day = [], first
     while day <= last:
