@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 
 import numpy as np
@@ -29,20 +31,34 @@ def trained(tmp_path_factory, sample, floor_fn):
     return data, root / "models"
 
 
-def test_evaluate_json_ends_with_one_line_holding_every_headline_figure(trained, capsys):
+@pytest.fixture(scope="module")
+def evaluated(trained) -> tuple[str, dict]:
+    """`python -m training evaluate-v1 --json` run once: what it printed and the report it wrote.
+
+    Evaluation is a minute of work on this sample; the tests below read one run's output and files
+    (evaluation.json is the whole report ``evaluate`` returns) instead of evaluating four times.
+    """
     data, models = trained
-    assert main(["evaluate-v1", "--data", str(data), "--models", str(models), "--seed", "1", "--json"]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["evaluate-v1", "--data", str(data), "--models", str(models), "--seed", "1", "--json"]) == 0
+    return printed.getvalue(), json.loads((models / "t1" / "evaluation.json").read_text())
+
+
+def test_evaluate_json_ends_with_one_line_holding_every_headline_figure(trained, evaluated):
+    _, models = trained
+    last = evaluated[0].strip().splitlines()[-1]
     summary = json.loads(last)
     assert summary.keys() >= HEADLINE_KEYS
     assert summary["n_test"] > 0
     manifest = json.loads((models / "t1" / "manifest.json").read_text())
     assert manifest["evaluation"]["summary"] == summary
+    assert evaluated[1]["summary"] == summary
 
 
-def test_the_model_card_sets_the_model_beside_the_information_ceiling(trained, floor_fn):
+def test_the_model_card_sets_the_model_beside_the_information_ceiling(trained, evaluated):
     data, models = trained
-    report = evaluate(data, models, 1, floor_fn)
+    report = evaluated[1]
     ceiling = report["information_ceiling"]["at_targets"]
     assert report["summary"]["information_ceiling_inappropriate_referral_rate"] == ceiling[
         "inappropriate_referral_rate"]
@@ -94,9 +110,9 @@ def test_store_history_counts_only_the_households_last_twelve_months():
     assert m[3].tolist() == [1, 0, 0, 1, 0, 0]            # the level-4 contact is over a year old
 
 
-def test_the_ablations_contact_only_arm_is_the_bundled_pipeline(trained, floor_fn):
-    data, models = trained
-    report = evaluate(data, models, 1, floor_fn, write=False)
+def test_the_ablations_contact_only_arm_is_the_bundled_pipeline(trained, evaluated, floor_fn):
+    data, _ = trained
+    report = evaluated[1]
     result = store_history(data, 1, floor_fn)
     for key in ("level4_recall", "statutory_recall", "inappropriate_referral_rate", "referral_rate"):
         assert result["contact_only"][key] == pytest.approx(report["model"][key])
