@@ -708,9 +708,9 @@ def _contents(ids: list[str] | None) -> Iterator[tuple[str, dict, list[dict]]]:
 
     for page in pages():
         children: dict[str, list[dict]] = {row.id: [] for row in page}
-        for child in db.session.execute(select(Child.contact_id, *_CHILD).where(Child.contact_id.in_(list(children)))):
-            values = child._mapping
-            children[child.contact_id].append({column: values[column] for column in CHILD_COLUMNS})
+        for contact_id, *values in db.session.execute(select(Child.contact_id, *_CHILD)
+                                                      .where(Child.contact_id.in_(list(children)))):
+            children[contact_id].append(dict(zip(CHILD_COLUMNS, values, strict=True)))
         for row in page:
             yield row.id, row._mapping, children[row.id]
 
