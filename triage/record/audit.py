@@ -462,6 +462,7 @@ class _Walk:
         self.seals: dict[str, str | None] = {}
         self.exports: list = []
         self.received: set[str] = set()
+        self.as_stored_first = True  # see _verified_data
 
     def _hashes(self, row: tuple, data_text: str) -> bool:
         seq, contact_id, kind, actor_id, actor, at, stream, prev_seq, prev_hash, hash_ = row[:10]
@@ -475,21 +476,30 @@ class _Walk:
     def _verified_data(self, row: tuple) -> dict | None:
         """Check the event's hash; return its data if it had to be decoded for that, else None.
 
-        First over the stored data text as it stands: when that text is one whole JSON value and
-        the hash matches, it IS the canonical text the hash was taken over (any other text gives
-        another message), so decoding and re-encoding it would give the same bytes. Data stored in
-        another form (before the canonical storage, by hand) is decoded and re-encoded, as always.
+        Over the stored data text as it stands: when that text is one whole JSON value and the
+        hash matches, it IS the canonical text the hash was taken over (any other text gives
+        another message), so decoding and re-encoding it would give the same bytes. Or, for data
+        stored in another form (before the canonical storage, by hand), decoded and re-encoded as
+        always. The event passes if either gives its hash; the way that worked for the event
+        before goes first, so a store written before the canonical storage is not hashed twice.
         """
-        data_text, valid = row[10], row[11]
-        if valid and self._hashes(row, data_text):
-            return None
+        ways = (self._as_stored, self._re_encoded) if self.as_stored_first else (self._re_encoded, self._as_stored)
+        for way in ways:
+            matched, data = way(row)
+            if matched:
+                self.as_stored_first = way == self._as_stored
+                return data
+        raise _Broken(row[0], "its content does not match its hash")
+
+    def _as_stored(self, row: tuple) -> tuple[bool, None]:
+        return bool(row[11]) and self._hashes(row, row[10]), None
+
+    def _re_encoded(self, row: tuple) -> tuple[bool, dict | None]:
         try:
-            data = json.loads(data_text)
+            data = json.loads(row[10])
         except (TypeError, ValueError):
-            raise _Broken(row[0], "its content does not match its hash") from None
-        if not self._hashes(row, canonical_json(data)):
-            raise _Broken(row[0], "its content does not match its hash")
-        return data
+            return False, None
+        return self._hashes(row, canonical_json(data)), data
 
     def event(self, row) -> None:
         """One event (a row of ``_rows``): its hash, its link in its stream, and what the later checks need."""
@@ -688,7 +698,7 @@ def _contents(ids: list[str] | None) -> Iterator[tuple[str, dict, list[dict]]]:
 
     Plain columns, a page at a time, with the page's children in one query: no ORM object per
     contact, and memory bounded by the page whatever the store's size. The JSON columns come as
-    their stored text (``_matches`` decodes them only if it must).
+    their stored text (``_check_contents`` decodes them only if it must).
     """
     columns = _content_columns()
 
@@ -715,24 +725,26 @@ def _contents(ids: list[str] | None) -> Iterator[tuple[str, dict, list[dict]]]:
             yield row.id, row._mapping, children[row.id]
 
 
-def _matches(sealed: str, stored, children: list[dict]) -> bool:
-    """Whether a contact's stored content is the content ``sealed`` (its latest sealing event's digest) names.
+def _digest_as_stored(stored, children: list[dict]) -> str | None:
+    """The digest over the JSON columns' stored text as it stands, if each is one whole JSON value.
 
-    First with the JSON columns' stored text as it stands: when each is one whole JSON value and
-    the digest matches, the stored text IS the canonical text that was sealed (see ``_Walk``). Else
-    (rows stored before the canonical storage, or by hand) decoded and re-encoded, as always.
+    Then a match with the seal means the stored text IS the canonical text that was sealed (no
+    other cut of the same characters into whole JSON values exists; see ``_Walk._verified_data``).
     """
-    if all(stored[f"{column}_valid"] for column in _JSON_CONTENT):
-        texts = {column: ("null" if stored[column] is None else stored[column]) if column in _JSON_CONTENT
-                 else canonical_json(stored[column], default=str) for column in CONTENT_COLUMNS}
-        if hmac.compare_digest(sealed, _digest(texts, children)):
-            return True
+    if not all(stored[f"{column}_valid"] for column in _JSON_CONTENT):
+        return None
+    return _digest({column: ("null" if stored[column] is None else stored[column]) if column in _JSON_CONTENT
+                    else canonical_json(stored[column], default=str) for column in CONTENT_COLUMNS}, children)
+
+
+def _digest_re_encoded(stored, children: list[dict]) -> str | None:
+    """The digest over the JSON columns decoded and re-encoded (rows stored before, or by hand), as always."""
     try:
         values = {column: (json.loads(stored[column]) if column in _JSON_CONTENT and stored[column] is not None
                            else stored[column]) for column in CONTENT_COLUMNS}
     except ValueError:
-        return False
-    return hmac.compare_digest(sealed, digest_of(values, children))
+        return None
+    return digest_of(values, children)
 
 
 def _check_contents(walk: _Walk, full: bool) -> None:
@@ -746,15 +758,18 @@ def _check_contents(walk: _Walk, full: bool) -> None:
         contacts = _contents(None)
     else:
         contacts = _contents([contact_id for contact_id, sealed in walk.seals.items() if sealed is not None])
+    ways = [_digest_as_stored, _digest_re_encoded]  # either may match; the one that did last goes first
     for contact_id, stored, children in contacts:
         if full and contact_id not in walk.received:
             raise _Broken(None, f"contact {contact_id} has no event recording that it was received")
         sealed = walk.seals.get(contact_id)
         if sealed is None:
             continue
-        if not _matches(sealed, stored, children):
-            raise _Broken(None, f"contact {contact_id} no longer matches the content its last sealing event "
-                                "recorded (payload, children, recommendation, level or urgency changed)")
+        if not hmac.compare_digest(sealed, ways[0](stored, children) or ""):
+            if not hmac.compare_digest(sealed, ways[1](stored, children) or ""):
+                raise _Broken(None, f"contact {contact_id} no longer matches the content its last sealing event "
+                                    "recorded (payload, children, recommendation, level or urgency changed)")
+            ways.reverse()
 
 
 def _verify_since(base: AuditCheckpoint) -> Verification:
