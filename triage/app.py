@@ -18,7 +18,7 @@ from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
 from triage.http import access, body_limit, headers, ids, problems
-from triage.record import txn
+from triage.record import canonical, txn
 from triage.services import security
 from triage.settings import load_settings
 
@@ -77,6 +77,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    # JSON columns stored as the record's canonical text: audit-verify hashes it as it stands
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                               "json_serializer": canonical.storage_json}
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -27,14 +27,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import JSON, Text, bindparam, cast, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from triage.extensions import db
 from triage.record import txn
+from triage.record.canonical import canonical_json
 from triage.record.tables import (
     AuditCheckpoint,
     AuditFinding,
@@ -101,19 +104,34 @@ def _canonical(event: Event) -> bytes:
 
 
 def _canonical_values(seq, contact_id, kind, actor_id, actor, at, data, stream, prev_seq) -> bytes:
-    body = {
-        "seq": seq,
-        "contact_id": contact_id,
-        "kind": kind,
-        "actor_id": actor_id,
-        "actor": actor,
-        "at": at.isoformat(timespec="microseconds"),
-        "data": data,
-    }
-    if stream is not None:  # events of the old single chain were hashed without these
-        body["stream"] = stream
-        body["prev_seq"] = prev_seq
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _message(seq, contact_id, kind, actor_id, actor, at, canonical_json(data), stream, prev_seq)
+
+
+def _message(seq, contact_id, kind, actor_id, actor, at, data_text: str, stream, prev_seq) -> bytes:
+    """What an event's hash is taken over: the canonical JSON of its columns, its data given as JSON text.
+
+    The keys sort as ``actor``, ``actor_id``, ``at``, ``contact_id``, ``data``, ``kind``,
+    ``prev_seq``, ``seq``, ``stream``, so the text is the columns before ``data``, the data's text,
+    then the columns after it: exactly ``canonical_json`` of the whole event when ``data_text`` is
+    ``canonical_json(data)``. Taking the text lets ``audit-verify`` hash the stored data as it is.
+    """
+    text = (f'{{"actor":{_scalar(actor)},"actor_id":{_scalar(actor_id)},'
+            f'"at":"{at.isoformat(timespec="microseconds")}","contact_id":{_scalar(contact_id)},'
+            f'"data":{data_text},"kind":{_scalar(kind)},')
+    if stream is None:  # events of the old single chain were hashed without these
+        return f'{text}"seq":{_scalar(seq)}}}'.encode()
+    return f'{text}"prev_seq":{_scalar(prev_seq)},"seq":{_scalar(seq)},"stream":{_scalar(stream)}}}'.encode()
+
+
+def _scalar(value) -> str:
+    """``canonical_json`` of one column's value, without its cost for the usual text, numbers and null."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return canonical_json(value)
 
 
 def _key() -> bytes:
@@ -157,10 +175,18 @@ def digest_of(values: dict, children: list[dict]) -> str:
     The one definition of the digest: intake seals an ORM contact with it, ``audit-verify`` the
     rows it reads as plain columns (no ORM object per contact: the full verification reads them all).
     """
-    body = {column: values[column] for column in CONTENT_COLUMNS}
-    body["children"] = sorted(children, key=lambda child: child["position"])
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return _digest({column: canonical_json(values[column], default=str) for column in CONTENT_COLUMNS}, children)
+
+
+def _digest(texts: dict[str, str], children: list[dict]) -> str:
+    """The digest from each content column's JSON text: ``canonical_json`` of the content, key by key in order.
+
+    With each text ``canonical_json(value, default=str)`` this is the canonical text of the whole
+    content (children sorted by position); ``audit-verify`` also gives it the JSON columns' stored text.
+    """
+    parts = {**texts, "children": canonical_json(sorted(children, key=lambda child: child["position"]), default=str)}
+    body = ",".join(f'"{column}":{parts[column]}' for column in sorted(parts))
+    return hashlib.sha256(f"{{{body}}}".encode()).hexdigest()
 
 
 def stream_for(contact_id: str | None, user: User | None) -> str:
@@ -399,8 +425,30 @@ class _Broken(Exception):
 
 #: The old single chain's name in the walk (events whose ``stream`` is NULL).
 LEGACY_STREAM = "(single chain before 0009)"
-_COLUMNS = (Event.seq, Event.contact_id, Event.kind, Event.actor_id, Event.actor, Event.at, Event.data,
-            Event.stream, Event.prev_seq, Event.prev_hash, Event.hash)
+_COLUMNS = (Event.seq, Event.contact_id, Event.kind, Event.actor_id, Event.actor, Event.at, Event.stream,
+            Event.prev_seq, Event.prev_hash, Event.hash)
+
+
+class _Fact(NamedTuple):
+    """What the checks after the walk need of one event (not the row: its data decoded once, if at all)."""
+
+    seq: int
+    contact_id: str | None
+    actor_id: int | None
+    data: dict
+
+
+def _json_text(column, name: str) -> list:
+    """A JSON column read as its stored text (``name``), and whether that is one whole JSON value (``name_valid``).
+
+    PostgreSQL's ``json`` type refuses anything else on the way in; SQLite stores any text, so it
+    is asked (``json_valid``, RFC 8259). SQL NULL reads as ``None`` and counts as valid (JSON null).
+    """
+    if db.engine.dialect.name == "postgresql":
+        valid = literal(True)
+    else:
+        valid = func.coalesce(func.json_valid(column), 1)
+    return [cast(column, Text).label(name), valid.label(f"{name}_valid")]
 
 
 class _Walk:
@@ -414,42 +462,76 @@ class _Walk:
         self.seals: dict[str, str | None] = {}
         self.exports: list = []
         self.received: set[str] = set()
+        self.as_stored_first = True  # see _verified_data
 
-    def event(self, r) -> None:
-        stream = r.stream or LEGACY_STREAM
-        last_seq, last_hash = self.heads.get(stream, (0, GENESIS))
-        body = r.prev_hash.encode() + _canonical_values(r.seq, r.contact_id, r.kind, r.actor_id, r.actor, r.at,
-                                                        r.data, r.stream, r.prev_seq)
+    def _hashes(self, row: tuple, data_text: str) -> bool:
+        seq, contact_id, kind, actor_id, actor, at, stream, prev_seq, prev_hash, hash_ = row[:10]
+        body = prev_hash.encode() + _message(seq, contact_id, kind, actor_id, actor, at, data_text, stream, prev_seq)
         if self.key is LEGACY:
             expected = hashlib.sha256(body).hexdigest()
         else:
-            expected = hmac.new(self.key, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, r.hash):
-            raise _Broken(r.seq, "its content does not match its hash")
-        if r.stream is None:
-            if r.seq != last_seq + 1:
-                raise _Broken(last_seq + 1, f"event {last_seq + 1} is missing (next stored is {r.seq})")
-        elif r.prev_seq != last_seq:
-            if r.prev_seq > last_seq:
-                raise _Broken(r.prev_seq, f"event {r.prev_seq} is missing (event {r.seq}, next in its record, "
-                                          "follows it)")
-            raise _Broken(r.seq, "its link to the previous event in its record does not match")
-        if r.prev_hash != last_hash:
-            raise _Broken(r.seq, "its link to the previous event does not match")
-        self.heads[stream] = (r.seq, r.hash)
+            expected = hmac.digest(self.key, body, "sha256").hex()
+        return hmac.compare_digest(expected, hash_)
+
+    def _verified_data(self, row: tuple) -> dict | None:
+        """Check the event's hash; return its data if it had to be decoded for that, else None.
+
+        Over the stored data text as it stands: when that text is one whole JSON value and the
+        hash matches, it IS the canonical text the hash was taken over (any other text gives
+        another message), so decoding and re-encoding it would give the same bytes. Or, for data
+        stored in another form (before the canonical storage, by hand), decoded and re-encoded as
+        always. The event passes if either gives its hash; the way that worked for the event
+        before goes first, so a store written before the canonical storage is not hashed twice.
+        """
+        ways = (self._as_stored, self._re_encoded) if self.as_stored_first else (self._re_encoded, self._as_stored)
+        for way in ways:
+            matched, data = way(row)
+            if matched:
+                self.as_stored_first = way == self._as_stored
+                return data
+        raise _Broken(row[0], "its content does not match its hash")
+
+    def _as_stored(self, row: tuple) -> tuple[bool, None]:
+        return bool(row[11]) and self._hashes(row, row[10]), None
+
+    def _re_encoded(self, row: tuple) -> tuple[bool, dict | None]:
+        try:
+            data = json.loads(row[10])
+        except (TypeError, ValueError):
+            return False, None
+        return self._hashes(row, canonical_json(data)), data
+
+    def event(self, row) -> None:
+        """One event (a row of ``_rows``): its hash, its link in its stream, and what the later checks need."""
+        seq, contact_id, kind, actor_id, _, _, stream, prev_seq, prev_hash, hash_, data_text, _ = row
+        name = stream or LEGACY_STREAM
+        last_seq, last_hash = self.heads.get(name, (0, GENESIS))
+        data = self._verified_data(row)
+        if stream is None:
+            if seq != last_seq + 1:
+                raise _Broken(last_seq + 1, f"event {last_seq + 1} is missing (next stored is {seq})")
+        elif prev_seq != last_seq:
+            if prev_seq > last_seq:
+                raise _Broken(prev_seq, f"event {prev_seq} is missing (event {seq}, next in its record, follows it)")
+            raise _Broken(seq, "its link to the previous event in its record does not match")
+        if prev_hash != last_hash:
+            raise _Broken(seq, "its link to the previous event does not match")
+        self.heads[name] = (seq, hash_)
         self.count += 1
-        if r.kind in RECORD_KINDS:
-            self.records.setdefault(r.kind, []).append(r)
-        elif r.kind in SEALING_KINDS:
-            self.seals[r.contact_id] = (r.data or {}).get("content_digest")
-        elif r.kind == "exported":
-            self.exports.append(r)
-        if r.kind == "received" and r.contact_id:
-            self.received.add(r.contact_id)
+        if kind in _DATA_KINDS:
+            fact = _Fact(seq, contact_id, actor_id, json.loads(data_text) if data is None else data)
+            if kind in RECORD_KINDS:
+                self.records.setdefault(kind, []).append(fact)
+            elif kind in SEALING_KINDS:
+                self.seals[contact_id] = (fact.data or {}).get("content_digest")
+            else:
+                self.exports.append(fact)
+        elif kind == "received" and contact_id:
+            self.received.add(contact_id)
 
 
 def _rows(where=None):
-    query = select(*_COLUMNS).order_by(Event.seq).execution_options(yield_per=2000)
+    query = select(*_COLUMNS, *_json_text(Event.data, "data")).order_by(Event.seq).execution_options(yield_per=2000)
     if where is not None:
         query = query.where(where)
     return db.session.execute(query)
@@ -601,24 +683,33 @@ def _record_rows(model, person: str, columns: tuple, ids: list | None) -> dict:
 
 #: Rows read at a time by the verification (keyset pages of contacts, ids in one ``IN``).
 BATCH = 1000
-_CONTENT = [getattr(Contact, column) for column in CONTENT_COLUMNS]
 _CHILD = [getattr(Child, column) for column in CHILD_COLUMNS]
+#: The content columns stored as JSON: read as their stored text (``_json_text``) and hashed as it stands.
+_JSON_CONTENT = tuple(column for column in CONTENT_COLUMNS if isinstance(Contact.__table__.c[column].type, JSON))
 
 
-def _contents(ids: list[str] | None) -> Iterator[tuple[str, str]]:
-    """``(contact id, content digest)`` for every contact (keyset pages by id), or for ``ids``.
+def _content_columns() -> list:
+    return [Contact.id] + [column for name in CONTENT_COLUMNS for column in (
+        _json_text(getattr(Contact, name), name) if name in _JSON_CONTENT else [getattr(Contact, name)])]
+
+
+def _contents(ids: list[str] | None) -> Iterator[tuple[str, dict, list[dict]]]:
+    """``(contact id, stored content, children)`` for every contact (keyset pages by id), or for ``ids``.
 
     Plain columns, a page at a time, with the page's children in one query: no ORM object per
-    contact, and memory bounded by the page whatever the store's size.
+    contact, and memory bounded by the page whatever the store's size. The JSON columns come as
+    their stored text (``_check_contents`` decodes them only if it must).
     """
+    columns = _content_columns()
+
     def pages():
         if ids is not None:
             for i in range(0, len(ids), BATCH):
-                yield db.session.execute(select(Contact.id, *_CONTENT).where(Contact.id.in_(ids[i:i + BATCH]))).all()
+                yield db.session.execute(select(*columns).where(Contact.id.in_(ids[i:i + BATCH]))).all()
             return
         last = None
         while True:
-            query = select(Contact.id, *_CONTENT).order_by(Contact.id).limit(BATCH)
+            query = select(*columns).order_by(Contact.id).limit(BATCH)
             page = db.session.execute(query if last is None else query.where(Contact.id > last)).all()
             if not page:
                 return
@@ -627,11 +718,33 @@ def _contents(ids: list[str] | None) -> Iterator[tuple[str, str]]:
 
     for page in pages():
         children: dict[str, list[dict]] = {row.id: [] for row in page}
-        for child in db.session.execute(select(Child.contact_id, *_CHILD).where(Child.contact_id.in_(list(children)))):
-            values = child._mapping
-            children[child.contact_id].append({column: values[column] for column in CHILD_COLUMNS})
+        for contact_id, *values in db.session.execute(select(Child.contact_id, *_CHILD)
+                                                      .where(Child.contact_id.in_(list(children)))):
+            children[contact_id].append(dict(zip(CHILD_COLUMNS, values, strict=True)))
         for row in page:
-            yield row.id, digest_of(row._mapping, children[row.id])
+            yield row.id, row._mapping, children[row.id]
+
+
+def _digest_as_stored(stored, children: list[dict]) -> str | None:
+    """The digest over the JSON columns' stored text as it stands, if each is one whole JSON value.
+
+    Then a match with the seal means the stored text IS the canonical text that was sealed (no
+    other cut of the same characters into whole JSON values exists; see ``_Walk._verified_data``).
+    """
+    if not all(stored[f"{column}_valid"] for column in _JSON_CONTENT):
+        return None
+    return _digest({column: ("null" if stored[column] is None else stored[column]) if column in _JSON_CONTENT
+                    else canonical_json(stored[column], default=str) for column in CONTENT_COLUMNS}, children)
+
+
+def _digest_re_encoded(stored, children: list[dict]) -> str | None:
+    """The digest over the JSON columns decoded and re-encoded (rows stored before, or by hand), as always."""
+    try:
+        values = {column: (json.loads(stored[column]) if column in _JSON_CONTENT and stored[column] is not None
+                           else stored[column]) for column in CONTENT_COLUMNS}
+    except ValueError:
+        return None
+    return digest_of(values, children)
 
 
 def _check_contents(walk: _Walk, full: bool) -> None:
@@ -645,15 +758,18 @@ def _check_contents(walk: _Walk, full: bool) -> None:
         contacts = _contents(None)
     else:
         contacts = _contents([contact_id for contact_id, sealed in walk.seals.items() if sealed is not None])
-    for contact_id, digest in contacts:
+    ways = [_digest_as_stored, _digest_re_encoded]  # either may match; the one that did last goes first
+    for contact_id, stored, children in contacts:
         if full and contact_id not in walk.received:
             raise _Broken(None, f"contact {contact_id} has no event recording that it was received")
         sealed = walk.seals.get(contact_id)
         if sealed is None:
             continue
-        if not hmac.compare_digest(sealed, digest):
-            raise _Broken(None, f"contact {contact_id} no longer matches the content its last sealing event "
-                                "recorded (payload, children, recommendation, level or urgency changed)")
+        if not hmac.compare_digest(sealed, ways[0](stored, children) or ""):
+            if not hmac.compare_digest(sealed, ways[1](stored, children) or ""):
+                raise _Broken(None, f"contact {contact_id} no longer matches the content its last sealing event "
+                                    "recorded (payload, children, recommendation, level or urgency changed)")
+            ways.reverse()
 
 
 def _verify_since(base: AuditCheckpoint) -> Verification:
@@ -843,6 +959,8 @@ RECORDS = (
 
 
 RECORD_KINDS = frozenset(kind for kind, *_ in RECORDS)
+#: The kinds whose data the checks after the walk read (the rest are only hashed).
+_DATA_KINDS = RECORD_KINDS | frozenset(SEALING_KINDS) | {"exported"}
 
 
 def _stored(value):
