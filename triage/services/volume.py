@@ -96,7 +96,7 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
     rng = random.Random(seed)
     span = timedelta(days=365.25 * max(count / PER_YEAR, 1 / 12))
     start = now - span - timedelta(days=1)
-    serials: dict[str, int] = {}
+    numbers: dict[str, str] = {}  # child_reference -> its NHS number (each found once: the search is slow)
     for i, record in enumerate(generate(count, seed=seed)):
         contact = record["contact"]
         received = (start + span * (i + 0.5) / count).replace(microsecond=0)  # as received_at says it
@@ -107,8 +107,10 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
         contact["narrative"] = narrative(contact, rng)
         if i % NO_IDENTIFIER_EVERY != NO_IDENTIFIER_EVERY - 1:
             for child in contact["children"]:
-                serial = serials.setdefault(child["child_reference"], len(serials))
-                child["identifiers"] = {"nhs_number": nhs_number(serial)}
+                reference = child["child_reference"]
+                if reference not in numbers:
+                    numbers[reference] = nhs_number(len(numbers))
+                child["identifiers"] = {"nhs_number": numbers[reference]}
         yield i, contact, received
 
 
