@@ -409,7 +409,9 @@ def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = 
         refused += len(batch) - len(valid)
         events += loader.store(valid)
         stored += len(valid)
-        yield f"{stored} contacts stored ({stored / (time.perf_counter() - began):.0f} a second)"
+        rate = (stored + refused) / (time.perf_counter() - began)
+        yield (f"{stored} contacts stored ({rate:.0f} a second; "
+               f"about {(count - stored - refused) / rate:.0f} s to go)")
     elapsed = time.perf_counter() - began
     yield (f"stored {stored} contacts and {events} events in {elapsed:.1f} s "
            f"({stored / max(elapsed, 1e-9):.0f} contacts a second); {refused} refused")
