@@ -116,3 +116,24 @@ def test_the_batch_loader_stores_what_intake_and_the_demo_outcomes_store(migrate
         assert len(loader[table]) == len(intake[table]), table
         for mine, theirs in zip(loader[table], intake[table], strict=True):
             assert mine == theirs, table
+
+
+def _without_clock(batches: list) -> list:
+    """Each contact as checked, with its score's wall-clock times (checks fall due after ``now``) set aside."""
+    out = []
+    for batch in batches:
+        for i, valid, received, scored in batch:
+            rec, failure = scored or (None, None)
+            kept = None if rec is None else {k: v for k, v in rec.items() if k not in {"checks", "next_step"}}
+            out.append((i, valid, received, kept, failure, rec is not None and len(rec.get("checks") or [])))
+    return out
+
+
+def test_the_worker_pool_checks_and_scores_as_the_loader_would_alone(app):
+    """The pool (another process per core) returns the same contacts, in the same order, as checking in-line."""
+    recommender = app.extensions["recommender"]
+    alone = list(volume._batches(40, NOW, 19, recommender, 0))
+    pooled = list(volume._batches(40, NOW, 19, recommender, 2))
+    assert [len(b) for b in pooled] == [len(b) for b in alone] == [40]
+    assert sum(1 for b in alone for item in b if item[3] is not None) > 10  # the first-met ones were scored
+    assert _without_clock(pooled) == _without_clock(alone)

@@ -20,6 +20,7 @@ keeps in memory instead, and feeds to the same rules (``children.history_from``,
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -73,14 +74,19 @@ def _bulk_load_settings() -> None:
 
 
 def nhs_number(serial: int) -> str:
-    """The ``serial``-th valid NHS number in the 999 range the NHS sets aside for testing (never a real person's)."""
+    """The ``serial``-th valid NHS number in the 999 range the NHS sets aside for testing (never a real person's).
+
+    The check digit is computed (modulus 11, weights 10 to 2), not searched for: a stem whose
+    check would be 10 has no valid number and is skipped; stdnum confirms the number found.
+    """
     from stdnum.gb import nhs
 
     stem = 999_000_000 + serial * 10 // 9  # about one stem in eleven has no check digit: room for them
     while stem < 1_000_000_000:
-        for digit in "0123456789":
-            if nhs.is_valid(f"{stem}{digit}"):
-                return f"{stem}{digit}"
+        digits = str(stem)
+        check = -sum(weight * int(d) for weight, d in zip(range(10, 1, -1), digits, strict=True)) % 11
+        if check < 10:
+            return nhs.validate(f"{digits}{check}")
         stem += 1
     raise ValueError("no test NHS numbers left: load fewer contacts")
 
@@ -96,7 +102,7 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
     rng = random.Random(seed)
     span = timedelta(days=365.25 * max(count / PER_YEAR, 1 / 12))
     start = now - span - timedelta(days=1)
-    serials: dict[str, int] = {}
+    numbers: dict[str, str] = {}  # child_reference -> its NHS number (each found once: the search is slow)
     for i, record in enumerate(generate(count, seed=seed)):
         contact = record["contact"]
         received = (start + span * (i + 0.5) / count).replace(microsecond=0)  # as received_at says it
@@ -107,8 +113,10 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
         contact["narrative"] = narrative(contact, rng)
         if i % NO_IDENTIFIER_EVERY != NO_IDENTIFIER_EVERY - 1:
             for child in contact["children"]:
-                serial = serials.setdefault(child["child_reference"], len(serials))
-                child["identifiers"] = {"nhs_number": nhs_number(serial)}
+                reference = child["child_reference"]
+                if reference not in numbers:
+                    numbers[reference] = nhs_number(len(numbers))
+                child["identifiers"] = {"nhs_number": numbers[reference]}
         yield i, contact, received
 
 
@@ -292,28 +300,23 @@ class _Loader:
 Ready = tuple[int, dict, datetime, tuple[dict | None, str | None] | None]
 
 
-def validated(count: int, *, now: datetime, seed: int = 19,
-              recommender: Recommender | None = None) -> Iterator[list[Ready | None]]:
-    """``contacts`` checked by the contract schema, in batches; a contact the schema refuses is None.
+def _numbers(contact: dict) -> set[str]:
+    """The identifiers a contact gives for its children (what makes a child known to the store)."""
+    return {n for child in contact["children"] for n in (child.get("identifiers") or {}).values()}
 
-    With ``recommender``, a contact about children no earlier contact named (the store can know
-    nothing of them: its history is empty) is scored here too, as ``intake.score`` would; the
-    loader uses that score only if the history it finds is indeed empty, and scores the rest.
+
+def _marked(count: int, now: datetime, seed: int) -> Iterator[list[tuple[int, dict, datetime, bool]]]:
+    """``contacts`` in batches, each marked True if no earlier contact named any of its children.
+
+    Only a hint (a refused contact's children count as named): the loader scores again any contact
+    whose history it finds is not empty.
     """
-    batch: list[Ready | None] = []
+    batch: list[tuple[int, dict, datetime, bool]] = []
     named: set[str] = set()
     for i, contact, received in contacts(count, now=now, seed=seed):
-        valid, errors = validate_contact(contact)
-        if errors:
-            batch.append(None)
-            continue
-        numbers = {n for child in valid["children"] for n in (child.get("identifiers") or {}).values()}
-        scored = None
-        if recommender is not None and not numbers & named:
-            scored = intake.score(identity.without_identifiers(valid), received,
-                                  child_records.history_from([], received), recommender)
+        numbers = _numbers(contact)
+        batch.append((i, contact, received, not numbers & named))
         named |= numbers
-        batch.append((i, valid, received, scored))
         if len(batch) >= BATCH:
             yield batch
             batch = []
@@ -321,54 +324,77 @@ def validated(count: int, *, now: datetime, seed: int = 19,
         yield batch
 
 
-def _produce(count: int, now: datetime, seed: int, recommender: Recommender, out) -> None:
-    """The second process's work: generate, validate and score what needs no store, handing batches over."""
-    try:
-        for batch in validated(count, now=now, seed=seed, recommender=recommender):
-            out.put(batch)
-        out.put(None)
-    except BaseException as exc:  # the loader must hear of it, not wait for ever
-        out.put(f"generating the contacts failed: {type(exc).__name__}: {exc}")
-        raise
+def _checked(batch: list[tuple[int, dict, datetime, bool]], recommender: Recommender | None) -> list[Ready | None]:
+    """One batch checked by the contract schema (a contact it refuses is None), the first-met ones scored.
+
+    A contact about children no earlier contact named (the store can know nothing of them: its
+    history is empty) is scored here, as ``intake.score`` would; the loader uses that score only if
+    the history it finds is indeed empty, and scores the rest.
+    """
+    out: list[Ready | None] = []
+    for i, contact, received, first_met in batch:
+        valid, errors = validate_contact(contact)
+        if errors:
+            out.append(None)
+            continue
+        scored = None
+        if recommender is not None and first_met:
+            scored = intake.score(identity.without_identifiers(valid), received,
+                                  child_records.history_from([], received), recommender)
+        out.append((i, valid, received, scored))
+    return out
 
 
-def _batches(count: int, now: datetime, seed: int, recommender: Recommender, parallel: bool) -> Iterator[list]:
-    """``validated``'s batches, made in a second process when ``parallel`` (two cores: one generates, one stores)."""
-    if not parallel:
+def validated(count: int, *, now: datetime, seed: int = 19,
+              recommender: Recommender | None = None) -> Iterator[list[Ready | None]]:
+    """``contacts`` checked by the contract schema in batches, in this process (``_checked``)."""
+    for batch in _marked(count, now, seed):
+        yield _checked(batch, recommender)
+
+
+_WORKER_RECOMMENDER: Recommender | None = None
+
+
+def _start_worker(recommender: Recommender) -> None:
+    """A checking process's one-time set-up: the recommender comes once, not with every batch."""
+    global _WORKER_RECOMMENDER
+    _WORKER_RECOMMENDER = recommender
+
+
+def _check_in_worker(batch: list[tuple[int, dict, datetime, bool]]) -> list[Ready | None]:
+    return _checked(batch, _WORKER_RECOMMENDER)
+
+
+def _batches(count: int, now: datetime, seed: int, recommender: Recommender, workers: int) -> Iterator[list]:
+    """``validated``'s batches, in order; with ``workers``, checked and scored by that many other processes.
+
+    This process generates (cheap, and one seeded sequence) and stores; schema checks and scoring,
+    most of a contact's cost, go to the pool. A few batches at most are in flight, so a long load
+    never holds more than those in memory.
+    """
+    if not workers:
         yield from validated(count, now=now, seed=seed, recommender=recommender)
         return
     import multiprocessing
-    import queue
+    from collections import deque
 
     context = multiprocessing.get_context("spawn")
-    out = context.Queue(maxsize=4)
-    producer = context.Process(target=_produce, args=(count, now, seed, recommender, out), daemon=True)
-    producer.start()
-    try:
-        while True:
-            try:
-                item = out.get(timeout=5)
-            except queue.Empty:
-                if not producer.is_alive():
-                    raise RuntimeError("the process generating the contacts stopped") from None
-                continue
-            if item is None:
-                return
-            if isinstance(item, str):
-                raise RuntimeError(item)
-            yield item
-    finally:
-        producer.join(timeout=5)
-        if producer.is_alive():
-            producer.terminate()
+    with context.Pool(workers, initializer=_start_worker, initargs=(recommender,)) as pool:
+        pending: deque = deque()
+        for batch in _marked(count, now, seed):
+            pending.append(pool.apply_async(_check_in_worker, (batch,)))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = None, seed: int = 19,
                 verify: bool = True, parallel: bool = True) -> Iterator[str]:
     """Store ``count`` contacts and their outcomes; yield progress lines (rates measured, not assumed).
 
-    ``parallel``: generate, validate and score contacts about children met for the first time in a
-    second process while this one scores the others and stores.
+    ``parallel``: check and score contacts about children met for the first time in a pool of other
+    processes, one a core, while this one generates, scores the others and stores.
     """
     now = now or datetime.now(timezone.utc)
     if db.session.scalar(select(func.count()).select_from(Contact)):
@@ -379,12 +405,14 @@ def seed_volume(recommender: Recommender, count: int, *, now: datetime | None = 
     db.session.commit()
     began = time.perf_counter()
     refused = stored = events = 0
-    for batch in _batches(count, now, seed, recommender, parallel):
+    for batch in _batches(count, now, seed, recommender, (os.cpu_count() or 2) if parallel else 0):
         valid = [item for item in batch if item is not None]
         refused += len(batch) - len(valid)
         events += loader.store(valid)
         stored += len(valid)
-        yield f"{stored} contacts stored ({stored / (time.perf_counter() - began):.0f} a second)"
+        rate = (stored + refused) / (time.perf_counter() - began)
+        yield (f"{stored} contacts stored ({rate:.0f} a second; "
+               f"about {(count - stored - refused) / rate:.0f} s to go)")
     elapsed = time.perf_counter() - began
     yield (f"stored {stored} contacts and {events} events in {elapsed:.1f} s "
            f"({stored / max(elapsed, 1e-9):.0f} contacts a second); {refused} refused")
