@@ -36,7 +36,7 @@ STEPS = (
     ("rate limit", "http/access.py", "_within_rate_limit"),
     ("read JSON body", "api/contacts.py", "read_json_body"),
     ("contract validation", "engine/contract.py", "validate_contact"),
-    ("submit (store and record)", "services/intake.py", "submit"),
+    ("store and record", "services/intake.py", "_store"),
     ("  identifiers", "services/identity.py", "check_identifiers"),
     ("  duplicate lookup", "services/intake.py", "find_existing"),
     ("  child records", "services/identity.py", "record_for"),
@@ -132,6 +132,8 @@ def main() -> None:
             _post(client, token, bodies[10 + posts:10 + 2 * posts])
             profile.disable()
             _profile_table(profile, posts)
+            if os.environ.get("INTAKE_PROFILE_DUMP"):
+                profile.dump_stats(os.environ["INTAKE_PROFILE_DUMP"])
     finally:
         with app.app_context():
             db.session.remove()
