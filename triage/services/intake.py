@@ -202,10 +202,12 @@ def _store(contact: dict, user: User, recommender: Recommender,
     existing = find_existing(org.id, contact["partner_reference"])
     if existing is not None:
         return existing, False
-    child_ids = [identity.record_for(identity.child_digests(c)) for c in contact["children"]]
+    records = [identity.find_or_make_record(identity.child_digests(c)) for c in contact["children"]]
+    child_ids = [child_id for child_id, _made in records]
     contact = identity.without_identifiers(contact)
     accepted_at = accepted_time(received_at, user, now)
-    history = child_records.known_history(child_ids, before=accepted_at)
+    # a record made just now has no links and no contacts: its history is empty without asking
+    history = child_records.known_history([child_id for child_id, made in records if not made], before=accepted_at)
     recommendation, failure = score(contact, accepted_at, history, recommender)
     if recommendation is not None:  # the version it names is kept from its first use (issue 16)
         guidance_versions.record_served(recommender.guidance.config, now=now)
