@@ -39,7 +39,7 @@ STEPS = (
     ("store and record", "services/intake.py", "_store"),
     ("  identifiers", "services/identity.py", "check_identifiers"),
     ("  duplicate lookup", "services/intake.py", "find_existing"),
-    ("  child records", "services/identity.py", "record_for"),
+    ("  child records", "services/identity.py", "find_or_make_record"),
     ("  known history", "services/children.py", "known_history"),
     ("  scoring and explanation", "services/intake.py", "score"),
     ("  guidance version served", "services/guidance_versions.py", "record_served"),
