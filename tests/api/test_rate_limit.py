@@ -92,6 +92,20 @@ def test_a_write_is_counted_at_once_with_the_reads_held_before_it(app, client, p
     assert shared_count(app) == 3
 
 
+def test_writes_that_store_nothing_are_counted_once_each(app, client, people):
+    """On SQLite a write's count rides in the request's transaction; one that never commits is added alone."""
+    limited(app, requests=3, batch=1)
+    person = people["partner"]
+    submit(client, person)  # stored: its count committed with it
+    refused = client.post(URL, json={"not": "a contact"}, headers=person.headers)
+    assert refused.status_code == 422  # rolled back: the count is added on its own
+    assert shared_count(app) == 2
+    submit(client, person)
+    over = client.post(URL, json={"not": "a contact"}, headers=person.headers)
+    assert over.status_code == 429
+    assert shared_count(app) == 4  # the refused request counts too, as it always did
+
+
 def test_workers_holding_reads_pass_the_limit_by_at_most_a_batch_less_one_each(app, people):
     other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True})
     for worker in (app, other):

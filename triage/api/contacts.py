@@ -28,7 +28,7 @@ from triage.record.paging import Ordering, keyset, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks, partner_view
-from triage.services.intake import fill_partner_organisation, submit
+from triage.services.intake import fill_partner_organisation, submit_answered
 
 # The contract's rule across fields (contact-v1.schema.json's allOf), in the document as in the contract.
 rules(ContactSchema, allOf=[{
@@ -191,10 +191,12 @@ def create_contact():
     contact, errors = validate_contact(document)
     if errors:
         raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
-    stored, created = submit(contact, g.user, current_app.extensions["recommender"])
-    response = jsonify(contact_json(stored, g.user))
+    user = g.user
+    body, contact_id, created = submit_answered(contact, user, current_app.extensions["recommender"],
+                                                lambda stored: contact_json(stored, user))
+    response = jsonify(body)
     response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/api/v1/contacts/{stored.id}"
+    response.headers["Location"] = f"/api/v1/contacts/{contact_id}"
     return response
 
 

@@ -326,6 +326,10 @@ def validate_contact(document: Any) -> tuple[dict | None, dict[str, list[str]]]:
         return None, flatten_errors(err.messages)
 
 
+#: A UTF-16 surrogate code point: in a Python string from JSON, only an unpaired escape makes one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def unstorable_text(document: object) -> dict[str, list[str]]:
     """Strings no database can keep (checked beside, not inside, the contract): NUL characters (PostgreSQL text) and unpaired surrogates (UTF-8).
 
@@ -341,7 +345,7 @@ def unstorable_text(document: object) -> dict[str, list[str]]:
         if isinstance(node, str):
             if "\x00" in node:
                 bad[path or "$"] = ["Must not contain the NUL character (\\u0000)."]
-            elif any("\ud800" <= ch <= "\udfff" for ch in node):
+            elif _SURROGATE.search(node):
                 bad[path or "$"] = ["Contains an unpaired UTF-16 surrogate escape; send whole characters."]
         elif isinstance(node, dict):
             for key, value in node.items():

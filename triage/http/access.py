@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from triage.extensions import db
 from triage.http.problems import Problem
@@ -167,7 +168,9 @@ def user_from_token() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token.strip())))
+    # the person and their organisation with the token: every API request reads both
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token.strip()))
+                            .options(joinedload(ApiToken.user).joinedload(User.organisation)))
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     g.api_token_id = row.id
@@ -247,4 +250,5 @@ def _within_rate_limit() -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["api_read_counts"] = ratelimit.ReadCounts()
+    ratelimit.init_app(app)
     app.before_request(enforce)

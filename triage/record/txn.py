@@ -46,6 +46,21 @@ def stop_reading(token) -> None:
             _deferred.reset(token)
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the objects the session holds (SQLAlchemy's default after a commit).
+
+    For a commit in the middle of a request (a rate-limit count) whose objects were read a moment
+    ago in the same request: expired, each would be read again, in a transaction of its own, by the
+    next line that touches it. Nothing written by this transaction is held back: it is committed.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @contextmanager
 def reading() -> Iterator[None]:
     token = start_reading()

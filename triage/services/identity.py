@@ -86,17 +86,24 @@ def known_record(digests: list[str], by_digest: dict[str, str]) -> str | None:
 
 
 def record_for(digests: list[str]) -> str:
+    """The child_id these hashes already point at, else a new record (``find_or_make_record``)."""
+    return find_or_make_record(digests)[0]
+
+
+def find_or_make_record(digests: list[str]) -> tuple[str, bool]:
     """The child_id these hashes already point at, else a new record; every hash then points at it.
 
-    A new hash (a UPN first seen beside a known NHS number) is added to the found record. Two
-    racing requests for a new identifier: the unique digest makes one win, and the other
-    takes the winner's record.
+    Returns ``(child_id, made)``: ``made`` when the record was made here, so that nothing in the
+    store can be about it yet (intake then need not ask for its history). A new hash (a UPN first
+    seen beside a known NHS number) is added to the found record. Two racing requests for a new
+    identifier: the unique digest makes one win, and the other takes the winner's record.
     """
     known = db.session.scalars(select(ChildIdentifier).where(ChildIdentifier.digest.in_(digests))).all() \
         if digests else []
     by_digest = {row.digest: row.child_id for row in known}
     child_id = known_record(digests, by_digest)
-    if child_id is None:
+    made = child_id is None
+    if made:
         record = ChildRecord()
         db.session.add(record)
         db.session.flush()
@@ -107,4 +114,5 @@ def record_for(digests: list[str]) -> str:
                 db.session.add(ChildIdentifier(digest=value, child_id=child_id))
         except IntegrityError:
             child_id = db.session.scalar(select(ChildIdentifier.child_id).where(ChildIdentifier.digest == value))
-    return child_id
+            made = False  # the winner's record: its contact may already be stored
+    return child_id, made

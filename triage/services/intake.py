@@ -9,7 +9,9 @@ model, a bug in a rule); the contact is stored anyway, flagged red for a person 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +30,7 @@ from triage.services import children as child_records
 from triage.services import guidance_versions, identity
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def parse_datetime(value: str) -> datetime:
@@ -167,6 +170,31 @@ def submit(contact: dict, user: User, recommender: Recommender,
     payload, the recommendation step and everything after never see them. ``now`` is when the
     service accepts it (the demo and tests set it).
     """
+    row, created = _store(contact, user, recommender, now)
+    if created:
+        db.session.commit()
+    return row, created
+
+
+def submit_answered(contact: dict, user: User, recommender: Recommender,
+                    answer: Callable[[Contact], T]) -> tuple[T, str, bool]:
+    """``submit``, with the answer made from the stored row before the commit: ``(answer, id, created)``.
+
+    The API answers with the contact it stored. Made after the commit, that answer re-read the row
+    and its children in a transaction of its own (on SQLite one more turn at the write lock, behind
+    every other intake); made inside the intake's transaction it reads only what that transaction
+    wrote, which is what the commit then stores. A retry's answer is read the same way.
+    """
+    row, created = _store(contact, user, recommender, None)
+    body, contact_id = answer(row), row.id
+    if created:
+        db.session.commit()
+    return body, contact_id, created
+
+
+def _store(contact: dict, user: User, recommender: Recommender,
+           now: datetime | None) -> tuple[Contact, bool]:
+    """Everything ``submit`` does but the commit: the row added and recorded, or the one already stored."""
     now = now or utcnow()
     received_at = received_time(contact, now)
     identity.check_identifiers(contact)
@@ -174,10 +202,12 @@ def submit(contact: dict, user: User, recommender: Recommender,
     existing = find_existing(org.id, contact["partner_reference"])
     if existing is not None:
         return existing, False
-    child_ids = [identity.record_for(identity.child_digests(c)) for c in contact["children"]]
+    records = [identity.find_or_make_record(identity.child_digests(c)) for c in contact["children"]]
+    child_ids = [child_id for child_id, _made in records]
     contact = identity.without_identifiers(contact)
     accepted_at = accepted_time(received_at, user, now)
-    history = child_records.known_history(child_ids, before=accepted_at)
+    # a record made just now has no links and no contacts: its history is empty without asking
+    history = child_records.known_history([child_id for child_id, made in records if not made], before=accepted_at)
     recommendation, failure = score(contact, accepted_at, history, recommender)
     if recommendation is not None:  # the version it names is kept from its first use (issue 16)
         guidance_versions.record_served(recommender.guidance.config, now=now)
@@ -194,7 +224,6 @@ def submit(contact: dict, user: User, recommender: Recommender,
         return existing, False
     # when it reached the front door (now, or a phone call's time); its stream is new: one append for both
     audit.record_opening(row.id, intake_events(row, user, org, child_ids, recommendation, failure), at=accepted_at)
-    db.session.commit()
     return row, True
 
 

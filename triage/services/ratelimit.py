@@ -18,6 +18,14 @@ per worker process before it is refused (with the defaults, 4 workers and a batc
 a limit of 1,000), and the reads a worker held when it stopped are never counted. Set
 ``TRIAGE_API_RATE_BATCH=1`` for an exact count and a write per request. Once a worker has seen a
 token over its limit, it refuses the token's requests for the rest of the window without writing.
+
+On SQLite a write (an intake) is added inside the request's own transaction, which holds the one
+write lock from its start anyway, and commits with the change: a second transaction per POST was
+a second turn at that lock and a second sync to disk. If that transaction never commits (a 422, a
+429, an error), the count is added again at the end of the request in a transaction of its own,
+so every request is still counted. On PostgreSQL the count keeps its own short transaction: inside
+the request's, the token's row would stay locked for the whole intake, and a partner's parallel
+requests would queue on it.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, update
+from flask import Flask, g, has_request_context
+from sqlalchemy import delete, event, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
@@ -102,12 +111,50 @@ def _add_committed(token_id: int, start: datetime, count: int) -> int:
     with txn.writing():  # a read-only request on SQLite takes the write lock for this alone
         try:
             total = _add(token_id, start, count)
-            db.session.commit()
+            txn.commit_keeping_loaded()  # the caller's token and person, read a moment ago, are not read again
         except IntegrityError:  # another worker started the same window at the same moment
             db.session.rollback()
             total = _add(token_id, start, count)
-            db.session.commit()
+            txn.commit_keeping_loaded()
     return total
+
+
+#: ``g`` keys: a count added in the request's transaction and not yet committed, and one rolled back.
+_UNCOMMITTED, _LOST = "_rate_count_uncommitted", "_rate_count_lost"
+
+
+def _add_in_request(token_id: int, start: datetime, count: int) -> int:
+    """Add in the request's transaction (it commits with the change); ``settle`` adds it alone if that never does."""
+    total = _add(token_id, start, count)
+    setattr(g, _UNCOMMITTED, (token_id, start, count))
+    return total
+
+
+def _committed(_conn) -> None:
+    if has_request_context():
+        g.pop(_UNCOMMITTED, None)
+
+
+def _rolled_back(_conn) -> None:
+    if has_request_context() and _UNCOMMITTED in g:
+        setattr(g, _LOST, g.pop(_UNCOMMITTED))
+
+
+def settle(_exc: BaseException | None = None) -> None:
+    """teardown_request: a count added in a transaction that did not commit is added now, on its own."""
+    if _UNCOMMITTED in g:
+        db.session.rollback()  # whatever the request left open is not to be kept; the count moves to lost
+    lost = g.pop(_LOST, None)
+    if lost is not None:
+        _add_committed(*lost)
+
+
+def init_app(app: Flask) -> None:
+    """Watch the real commits and rollbacks (not savepoints) of the app's engine, and settle each request."""
+    with app.app_context():
+        event.listen(db.engine, "commit", _committed)
+        event.listen(db.engine, "rollback", _rolled_back)
+    app.teardown_request(settle)
 
 
 def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: bool, limit: int, seconds: int,
@@ -116,7 +163,8 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
     start = _window_start(now, seconds)
     add, over = counts.take(token_id, start, read=read, limit=limit, batch=max(1, batch))
     if add:
-        total = _add_committed(token_id, start, add)
+        in_request = not read and db.engine.dialect.name == "sqlite"  # see the module's docstring
+        total = (_add_in_request if in_request else _add_committed)(token_id, start, add)
         counts.added(token_id, start, total, limit)
         over = total > limit
     if not over:

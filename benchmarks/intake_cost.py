@@ -1,0 +1,146 @@
+"""What one partner intake costs in-process, in figures a busy machine does not move (issue 19).
+
+    DATABASE_URL=sqlite:///path/store.db .venv/bin/python benchmarks/intake_cost.py
+    DATABASE_URL=postgresql+psycopg://... INTAKE_POSTS=200 .venv/bin/python benchmarks/intake_cost.py --profile
+
+On a store already loaded (``flask triage seed-volume``; a SQLite store is copied first, so it is
+left as it was; on PostgreSQL the posted contacts stay): ``POST /api/v1/contacts`` through Flask's
+test client with the police partner's token, ``INTAKE_POSTS`` times (default 200) after a warm-up.
+Prints per intake: SQL statements (SQLAlchemy ``before_cursor_execute``), transactions committed,
+and CPU time of this process (``time.process_time``: the database server's own CPU on PostgreSQL
+is not in it). With ``--profile``, a second run under cProfile (CPU time) prints where the time goes, by step;
+with ``--statements``, one intake's SQL is printed first.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import ROOT, _contacts  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+
+#: The steps of an intake the profile names, as (label, file suffix, function); cumulative seconds each.
+STEPS = (
+    ("whole request (test client)", "flask/app.py", "full_dispatch_request"),
+    ("token lookup", "http/access.py", "user_from_token"),
+    ("rate limit", "http/access.py", "_within_rate_limit"),
+    ("read JSON body", "api/contacts.py", "read_json_body"),
+    ("contract validation", "engine/contract.py", "validate_contact"),
+    ("store and record", "services/intake.py", "_store"),
+    ("  identifiers", "services/identity.py", "check_identifiers"),
+    ("  duplicate lookup", "services/intake.py", "find_existing"),
+    ("  child records", "services/identity.py", "find_or_make_record"),
+    ("  known history", "services/children.py", "known_history"),
+    ("  scoring and explanation", "services/intake.py", "score"),
+    ("  guidance version served", "services/guidance_versions.py", "record_served"),
+    ("  ORM flush", "orm/session.py", "flush"),
+    ("  audit append", "record/audit.py", "record_opening"),
+    ("  content digest", "record/audit.py", "content_digest"),
+    ("  commit", "orm/session.py", "commit"),
+    ("response body", "api/contacts.py", "contact_json"),
+    ("jsonify", "flask/json/__init__.py", "jsonify"),
+)
+
+
+def _store_url() -> tuple[str, Path | None]:
+    url = os.environ["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        return url, None
+    work = Path(tempfile.mkdtemp(prefix="intake-cost-"))
+    shutil.copy(url.removeprefix("sqlite:///"), work / "store.db")
+    return f"sqlite:///{work / 'store.db'}", work
+
+
+def _post(client, token: str, bodies) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for body in bodies:
+        answer = client.post("/api/v1/contacts", data=body, headers=headers)
+        if answer.status_code != 201:
+            sys.exit(f"intake answered {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
+
+
+def _profile_table(profile: cProfile.Profile, posts: int) -> None:
+    stats = pstats.Stats(profile).stats
+    print(f"  profile (cumulative CPU ms per intake, under cProfile, {posts} intakes):")
+    for label, suffix, name in STEPS:
+        total = sum(cumulative for (path, _line, func), (_cc, _nc, _tt, cumulative, _callers) in stats.items()
+                    if func == name and path.endswith(suffix))
+        print(f"    {label:<32} {total / posts * 1000:8.2f}")
+
+
+def main() -> None:
+    os.environ.setdefault("TRIAGE_ENV", "development")
+    url, work = _store_url()
+    from sqlalchemy import event, select
+
+    from triage.app import create_app
+    from triage.extensions import db
+    from triage.record.tables import User
+    from triage.services import accounts
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "API_RATE_LIMIT": 100_000_000})
+    posts = int(os.environ.get("INTAKE_POSTS", 200))
+    counts = {"statements": 0, "commits": 0}
+    show = []  # non-empty while one intake's statements are printed (--statements)
+    bodies = [json.dumps(c) for c in _contacts(40_000, seed=int(time.time()) % 1_000_000)]
+    try:
+        with app.app_context():
+            police = db.session.scalar(select(User).where(User.email == "police@demo.invalid"))
+            _, token = accounts.issue_token(police)
+            contacts_before = db.session.execute(db.text("SELECT count(*) FROM contacts")).scalar()
+            db.session.remove()
+
+            @event.listens_for(db.engine, "before_cursor_execute")
+            def _statement(_conn, _cursor, statement, *_args):
+                counts["statements"] += 1
+                if show:
+                    print("   ", " ".join(statement.split())[:150])
+
+            @event.listens_for(db.engine, "commit")
+            def _commit(*_args):
+                counts["commits"] += 1
+
+        client = app.test_client()
+        _post(client, token, bodies[:10])  # warm: the recommender's caches, the ORM's compiled statements
+        if "--statements" in sys.argv:
+            print("  the statements of one intake:")
+            show.append(True)
+            _post(client, token, bodies[10:11])
+            show.clear()
+            bodies = bodies[1:]
+        counts.update(statements=0, commits=0)
+        started = time.process_time()
+        _post(client, token, bodies[10:10 + posts])
+        cpu = time.process_time() - started
+        print(f"{url.split(':')[0]}: {posts} intakes on a store of {contacts_before} contacts")
+        print(f"  statements per intake   {counts['statements'] / posts:6.2f}")
+        print(f"  commits per intake      {counts['commits'] / posts:6.2f}")
+        print(f"  CPU ms per intake       {cpu / posts * 1000:6.2f}   (time.process_time, this process)")
+        if "--profile" in sys.argv:
+            profile = cProfile.Profile(time.process_time)  # CPU, not wall: waits on locks and disk left out
+            profile.enable()
+            _post(client, token, bodies[10 + posts:10 + 2 * posts])
+            profile.disable()
+            _profile_table(profile, posts)
+            if os.environ.get("INTAKE_PROFILE_DUMP"):
+                profile.dump_stats(os.environ["INTAKE_PROFILE_DUMP"])
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if work is not None:
+            shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
