@@ -18,6 +18,7 @@ database with the ratio between the last and first size.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -265,6 +266,11 @@ def role_pages(contact_id: str, org_id: int, police_id: int) -> dict[str, tuple[
     }
 
 
+def _path_name(path: str, contact_id: str) -> str:
+    """A page's name the same at every size: its contact and organisation ids as placeholders."""
+    return re.sub(r"/reports/partners/\d+$", "/reports/partners/<organisation>", path.replace(contact_id, "<id>"))
+
+
 def _worker_peak_rss_mb(server_pid: int) -> float:
     """The largest peak resident memory (VmHWM) among the gunicorn server's workers, in MB."""
     peak = 0
@@ -327,7 +333,7 @@ def http_operations(env: dict, size: int) -> dict:
             browser = _Browser(port, email)
             for path in paths:
                 try:
-                    results[f"page ({role}) {path.replace(some_contact, '<id>')}"] = statistics.median(
+                    results[f"page ({role}) {_path_name(path, some_contact)}"] = statistics.median(
                         browser.get(path)[0] for _ in range(3))
                 except RuntimeError as exc:
                     print(f"  skipped {role} {path}: {exc}", flush=True)
@@ -380,7 +386,7 @@ def main() -> None:
             print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
             print(f"{'operation':<52}" + "".join(f"{s:>10}" for s in sizes) + "     ratio")
             for name in results[sizes[0]]:
-                row = [results[s][name] for s in sizes]
+                row = [results[s].get(name, float("nan")) for s in sizes]  # a page skipped at one size: nan
                 ratio = row[-1] / row[0] if row[0] else float("nan")
                 print(f"{name:<52}" + "".join(f"{v:>10.3f}" for v in row) + f"{ratio:>10.2f}", flush=True)
 
