@@ -281,3 +281,35 @@ def test_a_marac_only_recommended_and_never_decided_is_not_a_repeat(client, peop
     stored(client, people["partner"], contact_payload(children=[child(identifiers={"nhs_number": NHS})]))
     again = recommended(client, people, contact_payload(children=[child(identifiers={"nhs_number": NHS})]))
     assert "repeat" not in again["recommendation"]["marac"]["criteria"]
+
+
+def test_a_managers_change_on_review_is_the_level_the_history_shows_and_counts(client, people):
+    worker, manager = people["practitioner"], people["manager"]
+    first = stored(client, people["partner"], contact_payload(children=[child(identifiers={"nhs_number": NHS})]))
+    assert decide(client, worker, first["id"], level=3, rationale=RATIONALE,
+                  override_reason="Level set by the test to state the history it is about.").status_code == 201
+    changed = review(client, manager, first["id"], outcome="changed", level=2, rationale=REVIEW_RATIONALE)
+    assert changed.status_code == 201, changed.get_json()
+    second = stored(client, people["partner"], contact_payload(children=[child(identifiers={"nhs_number": NHS})]))
+    got = history(client, worker, second["children"][0]["child_id"])
+    assert [(c["contact_id"], c["decided_level"]) for c in got["contacts"]] == [(second["id"], None), (first["id"], 2)]
+    assert got["referrals_12m"] == 0  # the manager's level 2 is not a referral; the worker's 3 was
+
+
+def test_a_childs_history_reads_and_records_in_the_same_statements_however_many_contacts_it_holds(app, client,
+                                                                                                  people):
+    """One statement for the contacts and their outcomes and one write of the reads, not several per contact."""
+    from tests.api.test_paging import counted
+
+    worker, manager = people["practitioner"], people["manager"]
+
+    def statements_after(contacts: int, nhs: str) -> int:
+        ids = [stored(client, people["partner"], contact_payload(children=[child(identifiers={"nhs_number": nhs})]))
+               for _ in range(contacts)]
+        for made in ids[:-1]:
+            decided(client, worker, manager, made["id"], level=2)
+        with counted(app) as statements:
+            assert len(history(client, worker, ids[-1]["children"][0]["child_id"])["contacts"]) == contacts
+        return len(statements)
+
+    assert statements_after(5, OTHER_NHS) == statements_after(2, NHS)

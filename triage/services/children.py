@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import selectinload
 
 from triage.engine.errors import Conflict, Invalid, NotFound
 from triage.engine.history import KnownHistory
@@ -87,34 +88,66 @@ class Counted(Protocol):
     marac_referral: bool
 
 
-def _outcome(contact_id: str) -> tuple[int | None, bool]:
-    """The decided level (the manager's, once reviewed) and whether MARAC was decided."""
-    decision = db.session.scalar(select(Decision).where(Decision.contact_id == contact_id)
-                                 .order_by(Decision.id.desc()).limit(1))
-    if decision is None:
-        return None, False
-    review = db.session.scalar(select(Review).where(Review.decision_id == decision.id)
-                               .order_by(Review.id.desc()).limit(1))
-    return (review.level if review else decision.level), bool(decision.marac_referral)
+@dataclass
+class Seen:
+    """What the history counts of one earlier contact, as three values (no contact loaded).
+
+    The batch loader keeps one per stored contact instead of reading it back, and updates it as
+    its decisions are made.
+    """
+
+    accepted_at: datetime
+    decided_level: int | None = None
+    marac_referral: bool = False
 
 
-def contacts_about(child_ids: Iterable[str], *, before: datetime | None = None,
-                   exclude: str | None = None) -> list[Earlier]:
-    """Contacts about any child in these records' groups, newest first (by the front door's clock)."""
+def _with_outcome(*columns):
+    """``columns`` with each contact's decided level (the manager's, once reviewed) and MARAC decision.
+
+    The latest decision and review are kept on the contact (``latest_decision_id``,
+    ``latest_review_id``), so one join finds them: a review counts only if it is of that decision.
+    """
+    level = case((Review.decision_id == Decision.id, Review.level), else_=Decision.level)
+    return (select(*columns, level, Decision.marac_referral).select_from(Contact)
+            .outerjoin(Decision, Decision.id == Contact.latest_decision_id)
+            .outerjoin(Review, Review.id == Contact.latest_review_id))
+
+
+def _about(child_ids: Iterable[str], before: datetime | None, exclude: str | None, query):
+    """``query`` limited to contacts about any child in these records' groups, newest first; None if none."""
     records = group(child_ids)
     if not records:
-        return []
-    query = (select(Contact).where(Contact.id.in_(select(Child.contact_id).where(Child.child_id.in_(records))))
+        return None
+    query = (query.where(Contact.id.in_(select(Child.contact_id).where(Child.child_id.in_(records))))
              .order_by(Contact.accepted_at.desc(), Contact.id))
     if before is not None:
         query = query.where(Contact.accepted_at < before)
     if exclude is not None:
         query = query.where(Contact.id != exclude)
-    out = []
-    for contact in db.session.scalars(query):
-        level, marac = _outcome(contact.id)
-        out.append(Earlier(contact, level, marac, level is not None))
-    return out
+    return query
+
+
+def contacts_about(child_ids: Iterable[str], *, before: datetime | None = None,
+                   exclude: str | None = None) -> list[Earlier]:
+    """Contacts about any child in these records' groups, newest first (by the front door's clock).
+
+    One statement for the contacts and their outcomes, one each for their organisations and
+    children (a child's history grows; the cost per contact must not be a query of its own).
+    """
+    query = _about(child_ids, before, exclude, _with_outcome(Contact)
+                   .options(selectinload(Contact.organisation), selectinload(Contact.children)))
+    if query is None:
+        return []
+    return [Earlier(contact, level, bool(marac), level is not None)
+            for contact, level, marac in db.session.execute(query)]
+
+
+def _counted_about(child_ids: Iterable[str], before: datetime, exclude: str | None) -> list[Seen]:
+    """What the history counts of each earlier contact, read as three columns (no contact loaded)."""
+    query = _about(child_ids, before, exclude, _with_outcome(Contact.accepted_at))
+    if query is None:
+        return []
+    return [Seen(accepted_at, level, bool(marac)) for accepted_at, level, marac in db.session.execute(query)]
 
 
 def _counts(rows: Sequence[Counted], as_of: datetime) -> dict:
@@ -128,7 +161,7 @@ def _counts(rows: Sequence[Counted], as_of: datetime) -> dict:
 
 def known_history(child_ids: Iterable[str], *, before: datetime, exclude: str | None = None) -> KnownHistory:
     """What the recommendation reads: the store's history of these children before ``before``."""
-    return history_from(contacts_about(child_ids, before=before, exclude=exclude), before)
+    return history_from(_counted_about(child_ids, before, exclude), before)
 
 
 def history_from(rows: Sequence[Counted], before: datetime) -> KnownHistory:

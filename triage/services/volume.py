@@ -24,7 +24,6 @@ import os
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event, func, insert, select, text
@@ -120,15 +119,6 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
         yield i, contact, received
 
 
-@dataclass
-class _Seen:
-    """What the history counts of one stored contact (``children.Counted``), kept instead of reading it back."""
-
-    accepted_at: datetime
-    decided_level: int | None = None
-    marac_referral: bool = False
-
-
 class _Parameters:
     """What a context-sensitive column default reads (``context.get_current_parameters()``) at a flush."""
 
@@ -164,7 +154,7 @@ class _Loader:
         self.practitioners = [u for u in people.values() if u.role == "practitioner"]
         self.managers = [u for u in people.values() if u.role == "manager"]
         self.by_digest: dict[str, str] = {}  # identifier hash -> child_id (identity.record_for's table)
-        self.seen: dict[str, list[_Seen]] = {}  # child_id -> its contacts so far
+        self.seen: dict[str, list[child_records.Seen]] = {}  # child_id -> its contacts so far
         self.organisations: dict[tuple[str, int], Organisation] = {}
         self.next_id = {model: (db.session.scalar(select(func.max(model.id))) or 0) + 1 for model in NUMBERED}
         self.served = False
@@ -234,7 +224,7 @@ class _Loader:
                 rows[Child.__tablename__].append(_values(child))
             events = [(kind, row.id, actor, data, accepted_at)
                       for kind, actor, data in intake.intake_events(row, user, org, child_ids, recommendation, failure)]
-            seen = _Seen(accepted_at)
+            seen = child_records.Seen(accepted_at)
             for child_id in child_ids:
                 self.seen.setdefault(child_id, []).append(seen)
             events += self._outcomes(row, i, seen, rows)
@@ -249,7 +239,7 @@ class _Loader:
         db.session.expunge_all()
         return count
 
-    def _outcomes(self, row: Contact, i: int, seen: _Seen, rows: dict[str, list]) -> list:
+    def _outcomes(self, row: Contact, i: int, seen: child_records.Seen, rows: dict[str, list]) -> list:
         """``demo_outcomes.seed_outcomes`` for this contact: decided, reviewed and fed back as its plan says."""
         guidance = self.recommender.guidance
         plan = plan_for(row, i, self.practitioners, self.managers, self.now)
