@@ -102,6 +102,7 @@ def test_checks_requested_answered_by_police_and_health_then_decided_and_confirm
     expect(page.locator("#checks-panel")).to_contain_text("An adult in the household is known for violence")
     expect(page.locator("#screening-recommendation")).to_be_visible()
     pages.check(page, "c06-contact-after-checks")
+    page.locator(".govuk-radios__item", has_text="This is the recommended level.").get_by_role("radio").check()
     page.get_by_label("Rationale").fill(
         "Police know an adult in the household for violence; with the school's neglect concerns this needs "
         "the level recommended after the checks.")

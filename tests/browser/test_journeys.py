@@ -70,7 +70,9 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
 
     # ... records a decision against the recommendation: the reason field appears only then ...
     reason = page.get_by_label("Reason for not following the recommendation")
-    expect(page.get_by_role("radio", name=re.compile("^" + re.escape(names[recommended])))).to_be_checked()
+    expect(page.get_by_role("radio", name=re.compile("^" + re.escape(names[recommended])))).not_to_be_checked()
+    expect(page.locator("#rationale-drafts [data-draft-level]:visible")).to_have_count(0)  # until a level is chosen
+    expect(page.locator("#drafts-choose")).to_be_visible()
     expect(reason).to_be_hidden()
     page.get_by_role("radio", name=re.compile("^" + re.escape(names[chosen]))).check()
     expect(reason).to_be_visible()

@@ -61,7 +61,7 @@ def test_the_page_shows_what_the_partner_said_and_the_recommendation_in_the_guid
     assert re.search(r"<caption[^>]*>Everything recorded on this contact", page)
 
 
-def test_the_decision_form_offers_every_level_by_name_with_the_draft_beside_an_empty_box(app, client, people, contact_id):
+def test_the_decision_form_offers_every_level_by_name_none_chosen_with_the_draft_beside_an_empty_box(app, client, people, contact_id):
     sign_in(client, people["practitioner"])
     page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
     with app.app_context():
@@ -70,7 +70,10 @@ def test_the_decision_form_offers_every_level_by_name_with_the_draft_beside_an_e
     for number, name in _level_names(app).items():
         assert re.search(rf'<label class="govuk-label govuk-radios__label" for="level(-{number})?">\s*'
                          rf"{re.escape(name)} \(level {number}\)", page)
-    assert re.search(rf'name="level" type="radio" value="{recommended}" checked', page)
+    assert not re.search(r'name="level" type="radio" value="\d" checked', page)  # the worker chooses ...
+    item = "level" if recommended == 1 else f"level-{recommended}"
+    assert re.search(rf'id="{item}-item-hint"[^>]*>[^<]*This is the recommended level\.', page)  # ... told which
+    assert not re.search(r'name="marac_referral"[^>]*checked', page)
     assert escape(draft) in page  # offered beside the box ...
     assert re.search(r'<textarea[^>]*name="rationale"[^>]*>\s*</textarea>', page)  # ... never put in it
     assert "Suggested wording for" in page

@@ -197,9 +197,7 @@ def _decision_form(contact: Contact) -> DecisionForm:
     form.level.choices = level_choices(level_table())
     form.consent.choices = [("obtained", "Sought and obtained"), ("refused", "Sought and refused"),
                             ("not_sought", "Not sought")]
-    if request.method == "GET":
-        form.level.data = contact.recommended_level
-        form.marac_referral.data = contact.marac_recommended
+    if request.method == "GET":  # nothing chosen for the worker: the recommendation is marked, not ticked
         form.expected_version.data = str(contact.version)
     return form
 
