@@ -44,5 +44,5 @@ def test_the_latest_decision_and_review_are_filled_in(tmp_path):
         indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
     engine.dispose()
     assert rows == {"decided": (9, 4), "waiting": (None, None)}
-    assert {"ix_decisions_decided_at", "ix_reviews_reviewed_at", "ix_contacts_status_due",
+    assert {"ix_decisions_decided_at", "ix_reviews_reviewed_at", "ix_contacts_queue_order",  # 0014 widened status_due
             "ix_contacts_received_id", "ix_contacts_org_received_id"} <= indexes

@@ -145,8 +145,12 @@ class Contact(db.Model):
         # The contact list's order (newest first), for everyone and for one partner (keyset pages).
         Index("ix_contacts_received_id", "received_at", "id"),
         Index("ix_contacts_org_received_id", "organisation_id", "received_at", "id"),
-        # The queues: a status, then the deadline.
-        Index("ix_contacts_status_due", "status", "decision_due_at"),
+        # The queues: a status, then the deadline (the overdue range), then every other column a
+        # queue's first pass sorts (services/queues.py ``_page``): the page's ids are found in the
+        # index, never by sorting whole waiting contacts.
+        Index("ix_contacts_queue_order", "status", "decision_due_at", "urgency", "accepted_at", "id"),
+        Index("ix_contacts_review_order", "status", "latest_decision_id", "urgency", "id"),
+        Index("ix_contacts_latest_decision", "latest_decision_id"),
         # The dashboard's window, grouping and counts (reporting/dashboard.py) read from this index
         # alone, never the wide rows that hold the JSON: a year costs an index range scan.
         Index("ix_contacts_dashboard", *DASHBOARD_INDEX),

@@ -150,24 +150,40 @@ class QueueItem:
         return review_due(self.decision.decided_at) if self.decision is not None else None
 
 
-def _contact_options(query: Select) -> Select:
-    """Load what a queue row shows with the page: the children and the sender's organisation."""
-    return query.options(selectinload(Contact.children), joinedload(Contact.organisation))
+#: A page's contacts as a queue row shows them: the children and the sender's organisation loaded with them.
+_CONTACTS = select(Contact).options(selectinload(Contact.children), joinedload(Contact.organisation))
+#: ... with the latest decision and who made it (the review queues and decided-today).
+_DECISIONS = (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
+              .options(selectinload(Contact.children), joinedload(Contact.organisation),
+                       joinedload(Decision.decided_by)))
 
 
-def _count(query: Select) -> int:
-    """How many rows the queue holds (its filter on an indexed status; no ordering, no page)."""
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+def _count(ids: Select) -> int:
+    """How many rows the queue holds, counted over its ids (an index on status; no ordering, no page)."""
+    return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery()))
 
 
-def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int) -> tuple[list, str | None, int]:
-    rows = db.session.execute(keyset(query, ordering, cursor, per_page)).unique().all()
-    items, next_cursor = split(rows, ordering, per_page)
-    return items, next_cursor, _count(query)
+def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
+          load: Select = _CONTACTS) -> tuple[list, str | None, int]:
+    """One page of ``query``'s rows, in two passes: the page's ids in order, then those rows by ``load``.
+
+    Why two: a queue's order (urgency, then deadline) is an expression no index returns in order,
+    so the database sorts every row of the queue to find the first page. Sorting the ids and sort
+    keys alone reads an index (``ix_contacts_queue_order``, ``ix_contacts_review_order``); sorting
+    whole contacts read every waiting contact's row, JSON included, which made a backlog of 60,000
+    cost 0.4 s at 200,000 contacts. The second pass loads only the page's contacts, by id alone (with
+    the queue's filter too, SQLite read the waiting contacts by status instead of 50 by id).
+    """
+    ids = query.with_only_columns(Contact.id)
+    keyed, next_cursor = split(db.session.execute(keyset(ids, ordering, cursor, per_page)).all(), ordering, per_page)
+    order = [contact_id for (contact_id,) in keyed]
+    rows = db.session.execute(load.where(Contact.id.in_(order))).unique().all() if order else []
+    by_id = {row[0].id: tuple(row) for row in rows}
+    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids)
 
 
 def _contact_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int) -> Page:
-    items, next_cursor, count = _page(_contact_options(query), ordering, cursor, per_page)
+    items, next_cursor, count = _page(query, ordering, cursor, per_page)
     return Page([QueueItem(c, time_left(c.decision_due_at, now)) for (c,) in items], next_cursor, count)
 
 
@@ -203,7 +219,7 @@ def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
     now = now or utcnow()
     query = (select(Contact).outerjoin(_OPEN_CHECKS, _OPEN_CHECKS.c.contact_id == Contact.id)
              .where(Contact.status == Status.CHECKS_REQUESTED))
-    items, next_cursor, count = _page(_contact_options(query), AWAITING_CHECKS_ORDER, cursor, per_page)
+    items, next_cursor, count = _page(query, AWAITING_CHECKS_ORDER, cursor, per_page)
     asked: dict[str, list[CheckRequest]] = {c.id: [] for (c,) in items}
     if asked:
         for row in db.session.scalars(select(CheckRequest).where(CheckRequest.contact_id.in_(list(asked)))
@@ -218,12 +234,8 @@ def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
 
 
 def _awaiting_review_query(*conditions) -> Select:
-    return _contact_options(
-        select(Contact, Decision)
-        .join(Decision, Decision.id == Contact.latest_decision_id)
-        .where(Contact.status == Status.AWAITING_REVIEW, *conditions)
-        .options(joinedload(Decision.decided_by))
-    )
+    return (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
+            .where(Contact.status == Status.AWAITING_REVIEW, *conditions))
 
 
 def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueItem:
@@ -232,7 +244,7 @@ def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueIt
 
 
 def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int) -> Page:
-    items, next_cursor, count = _page(query, ordering, cursor, per_page)
+    items, next_cursor, count = _page(query, ordering, cursor, per_page, _DECISIONS)
     return Page([_review_item(c, d, now) for c, d in items], next_cursor, count)
 
 
@@ -292,12 +304,8 @@ def decided_today(now: datetime | None = None, cursor: str | None = None,
     now = now or utcnow()
     today = london_date(now)
     start, end = london_days(today, today)
-    query = _contact_options(
-        select(Contact, Decision)
-        .join(Decision, Decision.id == Contact.latest_decision_id)
-        .where(Decision.decided_at >= start, Decision.decided_at < end)
-        .options(joinedload(Decision.decided_by))
-    )
-    items, next_cursor, count = _page(query, DECIDED_TODAY_ORDER, cursor, per_page)
+    query = (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
+             .where(Decision.decided_at >= start, Decision.decided_at < end))
+    items, next_cursor, count = _page(query, DECIDED_TODAY_ORDER, cursor, per_page, _DECISIONS)
     return Page([QueueItem(c, decided_against_deadline(c.decision_due_at, d.decided_at), d) for c, d in items],
                 next_cursor, count)
