@@ -151,6 +151,11 @@ class Contact(db.Model):
         Index("ix_contacts_queue_order", "status", "decision_due_at", "urgency", "accepted_at", "id"),
         Index("ix_contacts_review_order", "status", "latest_decision_id", "urgency", "id"),
         Index("ix_contacts_latest_decision", "latest_decision_id"),
+        # A partner's monthly report: one organisation's window on the front door's clock.
+        Index("ix_contacts_org_accepted", "organisation_id", "accepted_at"),
+        # A status, then the window (the Annex A lists: decided contacts accepted in a month); a
+        # status alone (the queues' counts) reads its first column.
+        Index("ix_contacts_status_accepted", "status", "accepted_at"),
         # The dashboard's window, grouping and counts (reporting/dashboard.py) read from this index
         # alone, never the wide rows that hold the JSON: a year costs an index range scan.
         Index("ix_contacts_dashboard", *DASHBOARD_INDEX),
@@ -168,7 +173,7 @@ class Contact(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # When the front door's clock started (spec section 8): deadlines, queues and reports run on it.
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True, default=Status.AWAITING_DECISION)
+    status: Mapped[str] = mapped_column(String(20), default=Status.AWAITING_DECISION)  # ix_contacts_status_accepted
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     urgency: Mapped[str | None] = mapped_column(String(5))
     floor_level: Mapped[int | None] = mapped_column(Integer)
