@@ -33,7 +33,10 @@ figure by figure, in plain words, and only calls a change an improvement or a de
 periods have 10 or more and the share moved by at least ``CHANGE_POINTS`` percentage points.
 
 ``load`` reads the store once (``reports.load_facts``, plus decisions' floors, checks and audit
-findings); ``board_pack`` is plain Python over those rows, so every figure can be checked by hand.
+findings); ``board_pack`` is plain Python over those rows, so every figure can be checked by hand:
+it is the definition. The pages and the API count the same figures in SQL (``board_counts``, a
+few grouped statements instead of a Python object per contact of a year and a half); both end in
+``assemble``, and the tests check the two packs are equal.
 ``pdf`` turns the pack's HTML into a PDF with WeasyPrint (no browser).
 """
 
