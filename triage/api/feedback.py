@@ -29,7 +29,7 @@ from triage.http import downloads
 from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args
 from triage.http.current import guidance
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
-from triage.reporting import board_pack, reports
+from triage.reporting import board_counts, board_pack, reports
 from triage.reporting import dashboard as management_dashboard
 from triage.reporting.partner_report import organisation_report
 from triage.services import feedback
@@ -142,8 +142,7 @@ def dashboard():
 def board_pack_figures():
     only_args("from")
     first = date_arg("from") or london_today() - timedelta(days=board_pack.PERIOD_DAYS)
-    spans = board_pack.periods(first)
-    pack = board_pack.board_pack(board_pack.load(spans[0], spans[-1]), first, datetime.now(timezone.utc))
+    pack = board_counts.board_pack_for(first, datetime.now(timezone.utc))
     for period in pack["periods"]:
         period["first"], period["last"] = period["first"].isoformat(), period["last"].isoformat()
     return pack

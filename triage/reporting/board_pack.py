@@ -33,7 +33,10 @@ figure by figure, in plain words, and only calls a change an improvement or a de
 periods have 10 or more and the share moved by at least ``CHANGE_POINTS`` percentage points.
 
 ``load`` reads the store once (``reports.load_facts``, plus decisions' floors, checks and audit
-findings); ``board_pack`` is plain Python over those rows, so every figure can be checked by hand.
+findings); ``board_pack`` is plain Python over those rows, so every figure can be checked by hand:
+it is the definition. The pages and the API count the same figures in SQL (``board_counts``, a
+few grouped statements instead of a Python object per contact of a year and a half); both end in
+``assemble``, and the tests check the two packs are equal.
 ``pdf`` turns the pack's HTML into a PDF with WeasyPrint (no browser).
 """
 
@@ -274,15 +277,51 @@ SHARES: tuple[tuple[str, str, str, str | None, Callable[[Sequence[BoardRow], dat
 )
 
 
-def _table(periods_: Sequence[Period], groups: Sequence[dict[str, list]], keys: Iterable[str],
-           count: Callable[[list], object], name: Callable[[str], str]) -> dict:
-    keys = sorted(set(keys), key=name)
+def _table(periods_: Sequence[Period], groups: Sequence[dict[str, object]], name: Callable[[str], str],
+           empty: object) -> dict:
+    """One row per key met in any period (sorted by its name), its value in each period (``empty`` where absent)."""
+    keys = sorted({k for g in groups for k in g}, key=name)
     return {"columns": [p.short for p in periods_],
-            "rows": [{"name": name(k), "values": [count(g.get(k, [])) for g in groups]} for k in keys]}
+            "rows": [{"name": name(k), "values": [g.get(k, empty) for g in groups]} for k in keys]}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the pack is made of, period by period (oldest first): the figures' shares and the tables' counts.
+
+    ``board_pack`` counts it in Python over ``BoardRow``s (the definition, checked by hand in the
+    tests); ``board_counts.counted`` counts the same in SQL. ``assemble`` turns either into the pack.
+    """
+
+    demand: list[int]
+    shares: dict[str, list[dict]]  # SHARES key -> a share per period
+    by_source: list[dict[str, int]]  # source code -> contacts
+    missing_by_partner: list[dict[str, dict]]  # partner name -> share
+    late_by_partner: list[dict[str, dict]]
+    checks_by_agency: dict[str, list[dict]]  # agency -> a share per period
+    grades: dict[str, list[int]]  # grade -> audited contacts per period
+
+
+def _counted(grouped: Sequence[Sequence[BoardRow]], now: datetime) -> Counted:
+    """``Counted`` from each period's rows, in plain Python: the definition of every figure."""
+    by_partner = [_by(g, lambda r: r.facts.organisation) for g in grouped]
+    agencies = sorted({c.agency for g in grouped for r in g for c in r.checks})
+    return Counted(
+        demand=[len(g) for g in grouped],
+        shares={key: [fn(g, now) for g in grouped] for key, _title, _counted, _better, fn in SHARES},
+        by_source=[{k: len(v) for k, v in _by(g, lambda r: r.facts.source_code).items()} for g in grouped],
+        missing_by_partner=[{k: share(sum(1 for r in v if r.facts.gap_fields), len(v)) for k, v in b.items()}
+                            for b in by_partner],
+        late_by_partner=[{k: share(sum(1 for r in v if r.facts.late_by is not None), len(v)) for k, v in b.items()}
+                         for b in by_partner],
+        checks_by_agency={a: [_checks_share(g, now, a) for g in grouped] for a in agencies},
+        grades={grade: [sum(1 for r in g if r.audit and r.audit.grade == grade) for g in grouped]
+                for grade in GRADES},
+    )
 
 
 def board_pack(rows: Iterable[BoardRow], first: date, now: datetime, previous: int = PREVIOUS) -> dict:
-    """The pack for the six weeks from ``first`` and the ``previous`` periods before it."""
+    """The pack for the six weeks from ``first`` and the ``previous`` periods before it, over ``rows``."""
     spans = periods(first, previous)
     grouped: list[list[BoardRow]] = [[] for _ in spans]
     for r in rows:
@@ -290,31 +329,29 @@ def board_pack(rows: Iterable[BoardRow], first: date, now: datetime, previous: i
         for i, p in enumerate(spans):
             if p.first <= day <= p.last:
                 grouped[i].append(r)
+    return assemble(spans, _counted(grouped, now))
+
+
+def assemble(spans: Sequence[Period], counted: Counted) -> dict:
+    """The pack from its counts: each figure with its trend and verdict, the tables, the summary."""
     figures = []
-    for key, title, counted, better, fn in SHARES:
-        points = [fn(g, now) for g in grouped]
-        figures.append({"key": key, "title": title, "counted": counted, "better": better,
+    for key, title, counted_words, better, _fn in SHARES:
+        points = counted.shares[key]
+        figures.append({"key": key, "title": title, "counted": counted_words, "better": better,
                         "points": [{"period": p.short, **s} for p, s in zip(spans, points, strict=True)],
                         "verdict": verdict(points[-2] if len(points) > 1 else None, points[-1], better)})
-    demand = [len(g) for g in grouped]
-    by_source = [_by(g, lambda r: r.facts.source_code) for g in grouped]
-    by_partner = [_by(g, lambda r: r.facts.organisation) for g in grouped]
-    agencies = sorted({c.agency for g in grouped for r in g for c in r.checks})
+    columns = [p.short for p in spans]
     tables = {
-        "demand_by_source": _table(spans, by_source, [k for b in by_source for k in b], len,
-                                   lambda k: SOURCE_NAMES.get(k, k)),
-        "missing_by_partner": _table(spans, by_partner, [k for b in by_partner for k in b],
-                                     lambda g: share(sum(1 for r in g if r.facts.gap_fields), len(g)), str),
-        "late_by_partner": _table(spans, by_partner, [k for b in by_partner for k in b],
-                                  lambda g: share(sum(1 for r in g if r.facts.late_by is not None), len(g)), str),
-        "checks_by_agency": {"columns": [p.short for p in spans],
-                             "rows": [{"name": a.capitalize(), "values": [_checks_share(g, now, a) for g in grouped]}
-                                      for a in agencies]},
-        "grades": {"columns": [p.short for p in spans],
-                   "rows": [{"name": GRADE_WORDS[grade],
-                             "values": [sum(1 for r in g if r.audit and r.audit.grade == grade) for g in grouped]}
-                            for grade in GRADES]},
+        "demand_by_source": _table(spans, counted.by_source, lambda k: SOURCE_NAMES.get(k, k), 0),
+        "missing_by_partner": _table(spans, counted.missing_by_partner, str, share(0, 0)),
+        "late_by_partner": _table(spans, counted.late_by_partner, str, share(0, 0)),
+        "checks_by_agency": {"columns": columns,
+                             "rows": [{"name": a.capitalize(), "values": values}
+                                      for a, values in sorted(counted.checks_by_agency.items())]},
+        "grades": {"columns": columns,
+                   "rows": [{"name": GRADE_WORDS[grade], "values": counted.grades[grade]} for grade in GRADES]},
     }
+    demand = counted.demand
     return {"periods": [{"first": p.first, "last": p.last, "label": p.label, "short": p.short} for p in spans],
             "period": spans[-1].label, "demand": demand,
             "demand_verdict": _demand_words(demand), "figures": figures, "tables": tables,

@@ -26,8 +26,9 @@ case system, not here. "Number of Referrals in Last 12 Months" counts this servi
 for the same child record (and the records linked to it) in the 12 months up to and including this one. "Allocated Team" and
 "Allocated Worker" are empty: allocation happens after the front door, in the case system.
 
-The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (from an
-id-only query), then its rows are read from the store a batch at a time, only the columns the
+The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (copied by
+the database from an id-only query), then its rows are read from the store a batch at a time (List 1
+in keyset batches of contacts, a small one first), only the columns the
 list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. List 3 reads the
 window's referrals only: each batch's referral counts come from one indexed query for the same
 children's earlier referrals, not from the twelve months before the window. ``list_1_rows`` and
@@ -81,8 +82,10 @@ TWELVE_MONTHS = timedelta(days=365)
 ANNEX_A_DAYS = 6 * 31
 # The training export reaches back ten years unless asked for less.
 TRAINING_DAYS = 3650
-#: Rows read from the store at a time while a file streams.
+#: Rows read from the store at a time while a file streams (contacts, for List 1).
 STREAM_BATCH = 1000
+#: List 1's first batch of contacts: small, so the file's first bytes leave at once.
+LIST_1_FIRST = 100
 #: Contacts (with their payloads) read at a time while the training file streams.
 TRAINING_BATCH = 500
 
@@ -230,15 +233,6 @@ def to_jsonl(records: Iterable[dict]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _list_1_query(start: datetime, end: datetime):
-    """Each child of each contact accepted in ``[start, end)``, in the list's order: only the columns it shows."""
-    return (select(Contact.id, Contact.accepted_at, Contact.source_code, Child.child_reference, Child.age_years,
-                   Child.unborn, Child.sex, Child.ethnicity, Child.child_id)
-            .join(Child, Child.contact_id == Contact.id)
-            .where(Contact.accepted_at >= start, Contact.accepted_at < end)
-            .order_by(Contact.accepted_at, Contact.id, Child.position))
-
-
 def _referrals(start: datetime, end: datetime, *columns, end_included: bool = False):
     """Contacts accepted in ``[start, end)`` whose confirmed level is a referral (``ContactFacts.is_referral``).
 
@@ -252,7 +246,12 @@ def _referrals(start: datetime, end: datetime, *columns, end_included: bool = Fa
 
 
 def _child(row, same: dict[str, str]) -> ChildFacts:
-    ref, age, unborn, sex, ethnicity, child_id = row[3:9]
+    return _child_of(row[3:9], same)
+
+
+def _child_of(values, same: dict[str, str]) -> ChildFacts:
+    """A child from its (reference, age, unborn, sex, ethnicity, record id) columns."""
+    ref, age, unborn, sex, ethnicity, child_id = values
     return ChildFacts(ref, age, bool(unborn), sex, ethnicity, child_id, same.get(child_id, child_id))
 
 
@@ -260,11 +259,42 @@ def _streamed(query) -> Iterator:
     return iter(db.session.execute(query.execution_options(yield_per=STREAM_BATCH)))
 
 
+def _after(position: tuple[datetime, str] | None) -> list:
+    """Keyset: contacts after ``(accepted_at, id)`` in the lists' order (none when starting)."""
+    if position is None:
+        return []
+    return [or_(Contact.accepted_at > position[0], and_(Contact.accepted_at == position[0], Contact.id > position[1]))]
+
+
 def stream_list_1(start: datetime, end: datetime) -> Iterator[list[str]]:
-    """``list_1_rows`` read from the store a batch at a time (the children's columns only)."""
+    """``list_1_rows`` read from the store in keyset batches of contacts (the children's columns only).
+
+    Each batch is the next ``STREAM_BATCH`` contacts in the list's order (``LIST_1_FIRST`` for the
+    first, so the first rows leave at once), read through the ``accepted_at`` index and stopped at
+    the batch's size: the database never sorts or holds the whole window (PostgreSQL sorted a
+    year's join before its first row), and memory holds one batch however long the window.
+    """
     same = same_child_ids()
-    for row in _streamed(_list_1_query(start, end)):
-        yield _child_columns(_child(row, same)) + [annex_date(row[1]), row[2]]
+    position, size = None, LIST_1_FIRST
+    while True:
+        batch = db.session.execute(
+            select(Contact.id, Contact.accepted_at, Contact.source_code)
+            .where(Contact.accepted_at >= start, Contact.accepted_at < end, *_after(position))
+            .order_by(Contact.accepted_at, Contact.id).limit(size)).all()
+        if not batch:
+            return
+        children: dict[str, list] = {}
+        for row in db.session.execute(
+                select(Child.contact_id, Child.child_reference, Child.age_years, Child.unborn, Child.sex,
+                       Child.ethnicity, Child.child_id)
+                .where(Child.contact_id.in_([contact_id for contact_id, _, _ in batch]))
+                .order_by(Child.contact_id, Child.position)):
+            children.setdefault(row[0], []).append(row)
+        for contact_id, accepted, source in batch:
+            day = annex_date(accepted)
+            for child in children.get(contact_id, ()):
+                yield _child_columns(_child_of(child[1:], same)) + [day, source]
+        position, size = (batch[-1][1], batch[-1][0]), STREAM_BATCH
 
 
 def _batches(rows: Iterable, size: int = STREAM_BATCH) -> Iterator[list]:
@@ -341,14 +371,14 @@ def annex_a_chunks(list_number: int, first: date, last: date, user: User) -> Ite
     memory holds one batch, however long the window.
     """
     start, end = london_days(first, last)
+    columns = (Contact.id.label("contact_id"), Contact.accepted_at)
     if list_number == 1:
-        shown = select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+        shown = select(*columns).where(Contact.accepted_at >= start, Contact.accepted_at < end)
         headings, rows = LIST_1_HEADINGS, stream_list_1(start, end)
     else:  # referral counts look back twelve months before the window
-        shown = _referrals(start, end, Contact.id)
+        shown = _referrals(start, end, *columns)
         headings, rows = LIST_3_HEADINGS, stream_list_3(start, end)
-    audit.record_export(f"annex-a-list-{list_number}", db.session.scalars(shown.order_by(Contact.accepted_at,
-                                                                                          Contact.id)), user)
+    audit.record_export_of(f"annex-a-list-{list_number}", shown, ("accepted_at", "contact_id"), user)
     db.session.commit()
     return csv_chunks(headings, rows)
 

@@ -1,8 +1,9 @@
 """The improvement board's pack on the pages and as a PDF: any six-week period against the three before it.
 
-Managers only. The figures are ``triage.reporting.board_pack``'s (counted once, shown on the page
-and in the PDF alike); the PDF is the same content through WeasyPrint, no browser involved. The
-pack holds counts and partner names only, no child-level data.
+Managers only. The figures are ``triage.reporting.board_pack``'s, counted by the database
+(``board_counts``) once and shown on the page and in the PDF alike; the PDF is the same content
+through WeasyPrint, no browser involved. The pack holds counts and partner names only, no
+child-level data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from markupsafe import Markup
 from triage.engine.workdays import london_today
 from triage.http.args import date_arg
 from triage.http.problems import Problem
-from triage.reporting import board_pack
+from triage.reporting import board_counts, board_pack
 from triage.web.views import bp
 
 
@@ -25,9 +26,7 @@ def _first():
 
 
 def _pack(first) -> dict:
-    spans = board_pack.periods(first)
-    rows = board_pack.load(spans[0], spans[-1])
-    pack = board_pack.board_pack(rows, first, datetime.now(timezone.utc))
+    pack = board_counts.board_pack_for(first, datetime.now(timezone.utc))
     pack["charts"] = {f["key"]: Markup(board_pack.share_chart(f)) for f in pack["figures"]}
     pack["charts"]["demand"] = Markup(board_pack.demand_chart(pack))
     pack["by_key"] = {f["key"]: f for f in pack["figures"]}

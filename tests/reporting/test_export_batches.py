@@ -1,0 +1,74 @@
+"""Annex A List 1 in keyset batches, and an export's list copied by the database (issue 19 item 2).
+
+List 1 is read a small first batch of contacts, then batches of ``STREAM_BATCH``, each the next
+contacts after the last one's (``accepted_at``, id). With batches of one and two contacts, and
+contacts accepted at the same instant (a batch boundary falls between them), the file must be
+exactly the reference list over every contact. ``audit.record_export_of`` (one ``INSERT ...
+SELECT``) must store the same list and the same event digest as ``audit.record_export`` over the
+same ids, and ``audit-verify`` must accept it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.decision_support import submit
+from tests.factories import child
+from tests.record.test_audit import verify
+from tests.reporting.test_lean_loading import reference_facts, varied_store, window  # noqa: F401 - the fixture
+from triage.engine.workdays import london_days
+from triage.extensions import db
+from triage.record import audit
+from triage.record.tables import Contact, Event, ExportContact, User
+from triage.reporting import exports
+
+
+@pytest.fixture
+def with_ties(app, client, people, varied_store):  # noqa: F811 - the fixture imported above
+    """The varied store with three more contacts accepted at one instant as the newest (ties in the order)."""
+    extra = [submit(client, people["partner"], children=[child(), child(sex="male")]) for _ in range(3)]
+    with app.app_context():
+        instant = db.session.scalar(select(Contact.accepted_at).where(Contact.id == varied_store[0]))
+        db.session.execute(update(Contact).where(Contact.id.in_(extra)).values(accepted_at=instant))
+        db.session.commit()
+    return [*varied_store, *extra]
+
+
+@pytest.mark.parametrize("first_batch, batch", [(1, 2), (2, 1), (100, 1000)])
+def test_list_1_in_keyset_batches_is_the_reference_list(app, people, with_ties, monkeypatch, first_batch, batch):
+    monkeypatch.setattr(exports, "LIST_1_FIRST", first_batch)
+    monkeypatch.setattr(exports, "STREAM_BATCH", batch)
+    first, last = window()
+    with app.app_context():
+        manager = db.session.get(User, people["manager"].id)
+        start, end = london_days(first, last)
+        expected = exports.to_csv(exports.LIST_1_HEADINGS, exports.list_1_rows(reference_facts(start, end), start, end))
+        assert len(expected.splitlines()) > len(with_ties)
+        assert exports.annex_a_csv(1, first, last, manager) == expected
+
+
+def test_an_export_list_copied_by_the_database_is_the_list_recorded_one_by_one(app, runner, people, with_ties):
+    first, last = window()
+    with app.app_context():
+        manager = db.session.get(User, people["manager"].id)
+        start, end = london_days(first, last)
+        ordered = db.session.scalars(select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+                                     .order_by(Contact.accepted_at, Contact.id)).all()
+        shown = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.accepted_at >= start,
+                                                                                   Contact.accepted_at < end)
+        assert audit.record_export("one-by-one", iter(ordered), manager) == len(ordered)
+        assert audit.record_export_of("copied", shown, ("accepted_at", "contact_id"), manager) == len(ordered)
+        db.session.commit()
+        events = {e.data["what"]: e.data for e in db.session.scalars(select(Event).where(Event.kind == "exported"))}
+        digest = hashlib.sha256(b"".join(cid.encode() + b"\n" for cid in ordered)).hexdigest()
+        assert events["copied"]["contacts_digest"] == events["one-by-one"]["contacts_digest"] == digest
+        assert events["copied"]["count"] == len(ordered)
+        for what in ("copied", "one-by-one"):
+            stored = db.session.execute(select(ExportContact.position, ExportContact.contact_id)
+                                        .where(ExportContact.export_id == events[what]["export_id"])
+                                        .order_by(ExportContact.position)).all()
+            assert stored == list(enumerate(ordered))
+    assert verify(runner).exit_code == 0
