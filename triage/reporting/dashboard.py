@@ -21,8 +21,7 @@ the totals count them all, so the answer's size never grows with the range.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
-from operator import add
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
@@ -84,19 +83,15 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _grouped(first: date, last: date, now: datetime) -> list:
-    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
-
-    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
-    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
-    """
+def _counts(now: datetime) -> dict:
+    """Every count the dashboard needs of a contact, by name, as SQL conditions (two depend on ``now``)."""
     decided = Contact.first_decided_at.is_not(None)
     reviewed = and_(decided, Contact.first_reviewed_at.is_not(None))
     with_rec = _decision.recommended_level.is_not(None)
     departed = and_(with_rec, _decision.level != _decision.recommended_level)
     domestic = Contact.primary_concern == "domestic_abuse"
     band = func.coalesce(Contact.dash_risk, "none")
-    counts = {
+    return {
         "decided": _confirmed.is_not(None), "referrals": _referral, "scored": _scored, "agreed": _agreed,
         "made": decided,
         "within_deadline": and_(decided, Contact.decision_due_at.is_not(None),
@@ -114,58 +109,76 @@ def _grouped(first: date, last: date, now: datetime) -> list:
         "domestic": domestic,
         **{f"band_{name}": and_(domestic, band == name) for name in DASH_BANDS},
     }
+
+
+#: The names of the counts in each grouped row, after its London day, source and model.
+GROUPED = ("contacts", *_counts(datetime.now(timezone.utc)))
+
+
+def _grouped(first: date, last: date, now: datetime, *, days: list[date] | None = None) -> list:
+    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
+
+    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
+    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
+    ``days``: only these days of the window (those no summary answers for, ``reporting/daysum.py``).
+    """
     model = func.coalesce(Contact.model_version, "unknown")
+    where = _in_window(first, last) if days is None else [Contact.accepted_day.in_(days)]
     return db.session.execute(
         _with_outcomes(Contact.accepted_day.label("day"), Contact.source_code.label("source"), model.label("model"),
-                       func.count().label("contacts"), *(_count(c).label(name) for name, c in counts.items()))
-        .where(*_in_window(first, last)).group_by(Contact.accepted_day, Contact.source_code, model)).all()
+                       func.count().label("contacts"), *(_count(c).label(name) for name, c in _counts(now).items()))
+        .where(*where).group_by(Contact.accepted_day, Contact.source_code, model)).all()
 
 
-def _fold(rows: list, first: date, last: date) -> dict:
-    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total.
+def _fold(names: tuple[str, ...], rows: list, first: date, last: date) -> dict:
+    """Rows of (London day, source, model, the counts named ``names``) as the dashboard's figures.
 
-    A year is thousands of grouped rows of some 35 counts each, so they are added as plain lists
-    (``map(add, ...)``), not one ``Counter`` per row; each sum becomes a ``Counter`` at the end.
+    Why this shape: a year is thousands of grouped rows of some 35 counts each. The total adds
+    every count (column sums, in C); each day, source, week and model keeps only the counts
+    shown for it (contacts; decided and referrals; confirmed and agreed), so a row costs a few
+    additions, not one 35-count sum per key.
     """
-    names = rows[0]._fields[3:] if rows else ()
-    scored, contacts = names.index("scored") if names else 0, names.index("contacts") if names else 0
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(names))
+    at = {name: 3 + n for n, name in enumerate(names)}
+    contacts, decided, referrals, scored, agreed = (at[k] for k in ("contacts", "decided", "referrals", "scored",
+                                                                     "agreed"))
+    columns = list(zip(*rows, strict=True))[3:] if rows else [() for _ in names]
+    total = Counter(dict(zip(names, (int(sum(column)) for column in columns), strict=True)))
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    by_week: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    by_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
-        numbers = [int(v) for v in row[3:]]
-        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
-        per_day[day][row.source] += numbers[contacts]
-        keys = [("total",), ("source", row.source)]
-        if numbers[scored]:
-            keys += [("week", week_start(day)), ("model", row.model)]
-        for key in keys:
-            sums[key] = list(map(add, sums[key], numbers))
-    folded = {key: Counter(dict(zip(names, values, strict=True))) for key, values in sums.items()}
-    total = folded.get(("total",), Counter())
-    by_source = {key[1]: c for key, c in folded.items() if key[0] == "source"}
-    by_week = {key[1]: c for key, c in folded.items() if key[0] == "week"}
-    by_model = {key[1]: c for key, c in folded.items() if key[0] == "model"}
-    sources = sorted(by_source, key=lambda code: (-by_source[code]["contacts"], code))
+        day = row[0] if isinstance(row[0], date) else date.fromisoformat(row[0])
+        source = by_source[row[1]]
+        per_day[day][row[1]] += int(row[contacts])
+        source[0] += int(row[contacts])
+        source[1] += int(row[decided])
+        source[2] += int(row[referrals])
+        if row[scored]:
+            for sums in (by_week[week_start(day)], by_model[row[2]]):
+                sums[0] += int(row[scored])
+                sums[1] += int(row[agreed])
+    sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
     days, day = [], first
     while day <= last:
         days.append({"date": day.isoformat(), "total": sum(per_day[day].values()),
                      "by_source": {code: per_day[day][code] for code in sources}})
         day += timedelta(days=1)
 
-    def conversion(c: Counter[str]) -> dict:
-        return {"decided": c["decided"], "referrals": c["referrals"], "share": _share(c["referrals"], c["decided"])}
+    def conversion(made: int, referred: int) -> dict:
+        return {"decided": made, "referrals": referred, "share": _share(referred, made)}
 
-    def agreement(c: Counter[str]) -> dict:
-        return {"confirmed": c["scored"], "agreed": c["agreed"], "share": _share(c["agreed"], c["scored"])}
+    def agreement(confirmed: int, agreed_: int) -> dict:
+        return {"confirmed": confirmed, "agreed": agreed_, "share": _share(agreed_, confirmed)}
 
     return {
         "total": total,
         "per_day": {"sources": sources, "days": days},
-        "conversion": {**conversion(total), "by_source": {code: conversion(c) for code, c in sorted(by_source.items())
-                                                          if c["decided"]}},
-        "agreement": {**agreement(total),
-                      "by_week": [{"week_starting": w.isoformat(), **agreement(c)} for w, c in sorted(by_week.items())],
-                      "by_model": {version: agreement(c) for version, c in sorted(by_model.items())}},
+        "conversion": {**conversion(total["decided"], total["referrals"]),
+                       "by_source": {code: conversion(*c[1:]) for code, c in sorted(by_source.items()) if c[1]}},
+        "agreement": {**agreement(total["scored"], total["agreed"]),
+                      "by_week": [{"week_starting": w.isoformat(), **agreement(*c)} for w, c in sorted(by_week.items())],
+                      "by_model": {version: agreement(*c) for version, c in sorted(by_model.items())}},
     }
 
 
@@ -245,7 +258,7 @@ def _marac_criteria(first: date, last: date) -> dict[str, int]:
 
 def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
     """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive)."""
-    folded = _fold(_grouped(first, last, now), first, last)
+    folded = _fold(GROUPED, _grouped(first, last, now), first, last)
     total = folded["total"]
     domestic = total["domestic"]
     return {
