@@ -20,6 +20,7 @@ the totals count them all, so the answer's size never grows with the range.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -32,6 +33,7 @@ from triage.engine.workdays import london_days
 from triage.extensions import db
 from triage.record.tables import MARAC_SEPARATOR, Contact, Decision, Review, User
 from triage.record.workflow import Status
+from triage.reporting import daysum
 from triage.reporting.checks_report import checks_figures
 from triage.services.timeliness import REVIEW_WORKING_DAYS
 
@@ -113,21 +115,34 @@ def _counts(now: datetime) -> dict:
 
 #: The names of the counts in each grouped row, after its London day, source and model.
 GROUPED = ("contacts", *_counts(datetime.now(timezone.utc)))
+#: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
+SUMMARY_VERSION = 1
+SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
 
 
-def _grouped(first: date, last: date, now: datetime, *, days: list[date] | None = None) -> list:
-    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
+def _grouped(where, now: datetime) -> list:
+    """Every count the dashboard needs, in one scan of the contacts ``where`` picks, by London day, source and model.
 
     At most a few thousand small rows (366 days x sources x model versions) whatever the number of
     contacts; the Python that folds them into days, weeks, sources and totals reads only those.
-    ``days``: only these days of the window (those no summary answers for, ``reporting/daysum.py``).
+    ``where``: the window, or the days of it no summary answers for (``reporting/daysum.py``).
     """
     model = func.coalesce(Contact.model_version, "unknown")
-    where = _in_window(first, last) if days is None else [Contact.accepted_day.in_(days)]
     return db.session.execute(
         _with_outcomes(Contact.accepted_day.label("day"), Contact.source_code.label("source"), model.label("model"),
                        func.count().label("contacts"), *(_count(c).label(name) for name, c in _counts(now).items()))
-        .where(*where).group_by(Contact.accepted_day, Contact.source_code, model)).all()
+        .where(where).group_by(Contact.accepted_day, Contact.source_code, model)).all()
+
+
+def _criteria(where) -> list:
+    """(London day, combination of MARAC criteria met, contacts) for the contacts ``where`` picks.
+
+    Read from ``ix_contacts_marac``: the database groups each day by the combination of criteria
+    met (a handful of distinct values), whatever the contacts' primary concern.
+    """
+    return db.session.execute(select(Contact.accepted_day, Contact.marac_criteria, func.count())
+                              .where(where, Contact.marac_criteria.is_not(None))
+                              .group_by(Contact.accepted_day, Contact.marac_criteria)).all()
 
 
 def _fold(names: tuple[str, ...], rows: list, first: date, last: date) -> dict:
@@ -238,30 +253,45 @@ def _departures(first: date, last: date, total: Counter[str]) -> dict:
     }
 
 
-def _marac_criteria(first: date, last: date) -> dict[str, int]:
-    """How many contacts met each MARAC criterion (``contacts.marac_criteria``, read from its index).
+def _marac_criteria(combinations: Counter[str]) -> dict[str, int]:
+    """How many contacts met each MARAC criterion: each combination's count added to every criterion in it.
 
-    Every contact in the window is read, not only those whose primary concern is domestic abuse:
-    domestic abuse may be among a contact's other concerns, and its criteria count too. The
-    database groups the window by the combination of criteria met (a handful of distinct values);
-    each combination's count is then added to every criterion in it.
+    Every contact in the window counts, not only those whose primary concern is domestic abuse:
+    domestic abuse may be among a contact's other concerns, and its criteria count too.
     """
     met: Counter[str] = Counter()
-    query = (select(Contact.marac_criteria, func.count()).where(*_in_window(first, last),
-                                                                 Contact.marac_criteria.is_not(None))
-             .group_by(Contact.marac_criteria))
-    for combination, n in db.session.execute(query):
+    for combination, n in combinations.items():
         for criterion in combination.split(MARAC_SEPARATOR):
             met[criterion] += n
     return dict(sorted(met.items()))
 
 
-def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
-    """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive)."""
-    folded = _fold(GROUPED, _grouped(first, last, now), first, last)
+def _summarised(first: date, last: date, now: datetime, use: bool) -> daysum.Summarised:
+    return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT, grouped=lambda where: _grouped(where, now),
+                             criteria=_criteria, use=use)
+
+
+def keep_summaries(first: date, last: date, now: datetime) -> tuple[int, int]:
+    """Count and keep every closed, settled day from ``first`` to ``last`` not kept yet (the CLI's warming).
+
+    Returns (days already kept and unchanged, days kept now).
+    """
+    summary = _summarised(first, last, now, True)
+    return summary.kept_days, daysum.store(summary.pending)
+
+
+def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict], *, summaries: bool = True) -> dict:
+    """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive).
+
+    The grouped counts of closed days come from their per-day summaries where these are unchanged
+    (``reporting/daysum.py``); days counted now are kept once the answer is read. ``summaries=False``
+    counts every day from the contacts and keeps nothing: the same answer, figure for figure.
+    """
+    summary = _summarised(first, last, now, summaries)
+    folded = _fold(GROUPED, summary.rows, first, last)
     total = folded["total"]
     domestic = total["domestic"]
-    return {
+    board = {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "level_names": {str(n): levels[n]["name"] for n in LEVELS},
@@ -273,9 +303,12 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
         "departures": _departures(first, last, total),
         "agreement": folded["agreement"],
         "marac": {"recommended": total["marac_recommended"], "referred": total["marac_referred"],
-                  "criteria": _marac_criteria(first, last)},
+                  "criteria": _marac_criteria(summary.criteria)},
         "dash": {"domestic_abuse_contacts": domestic,
                  "bands": {name: {"contacts": total[f"band_{name}"], "share": _share(total[f"band_{name}"], domestic)}
                            for name in DASH_BANDS}},
         "checks": checks_figures(*london_days(first, last)),  # issue 13 item 7
     }
+    if summaries:
+        daysum.store(summary.pending)
+    return board
