@@ -30,6 +30,10 @@ START = datetime(2026, 10, 19, 0, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def varied(app, people):
+    return _seed(app, people, checks=True)
+
+
+def _seed(app, people, *, checks: bool) -> list[int]:
     rng = random.Random(15)
     with app.app_context():
         orgs = [Organisation(name="Varied A"), Organisation(name="Varied B")]
@@ -46,7 +50,7 @@ def varied(app, people):
                 payload={}, recommended_level=rng.choice([1, 2, 3, 4]), created_by_id=user,
                 screening_recommendation=None if screening is None else {"level": screening, "stage": "screening"}))
             db.session.flush()
-            for agency in rng.sample(CHECK_AGENCIES, rng.choice([0, 0, 1, 2, 3])):
+            for agency in rng.sample(CHECK_AGENCIES, rng.choice([0, 0, 1, 2, 3]) if checks else 0):
                 due = accepted + timedelta(hours=4)
                 check = CheckRequest(contact_id=cid, agency=agency, why="why", reason="reason", consent="obtained",
                                      due_at=due, requested_by_id=user, requested_at=accepted)
@@ -82,3 +86,25 @@ def test_the_figures_equal_the_exists_per_contact_they_replaced(app, varied):
             assert checks_figures(start, end) == reference(start, end), (start, end)
             for org in varied:
                 assert checks_figures(start, end, organisation_id=org) == reference(start, end, organisation_id=org)
+
+
+@pytest.mark.parametrize("checks", ("some", "none"))
+def test_the_dashboards_checks_figures_from_its_own_counts_equal_them_too(app, people, checks):
+    """The dashboard passes its counts and its decided contacts' middle hours: the figures are the same.
+
+    With no check at all, its median without checks is the one it read for all decisions.
+    """
+    from triage.reporting.dashboard import dashboard_for
+
+    now = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    _seed(app, people, checks=checks == "some")
+    with app.app_context():
+        levels = app.extensions["recommender"].guidance.levels
+        days = [(date(2026, 10, 19) + timedelta(days=n),) * 2 for n in range(21)]  # even and odd counts decided
+        for first, last in ((date(2026, 10, 19), date(2026, 11, 8)), (date(2026, 10, 26), date(2026, 11, 1)),
+                            (date(2020, 1, 1), date(2020, 1, 2)), *days):
+            board = dashboard_for(first, last, now, levels)
+            assert board["checks"] == reference(*london_days(first, last)), (first, last)
+        whole = dashboard_for(date(2026, 10, 19), date(2026, 11, 8), now, levels)["checks"]
+        assert (whole["sent_to_checks"] == 0) == (checks == "none")
+        assert whole["time_to_decision"]["without_checks"]["median_working_hours"] is not None

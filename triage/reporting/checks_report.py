@@ -66,7 +66,8 @@ def _median(query, count: int) -> float | None:
     return round(statistics.median(middle), 1)
 
 
-def checks_figures(start: datetime, end: datetime, *, organisation_id: int | None = None) -> dict:
+def checks_figures(start: datetime, end: datetime, *, organisation_id: int | None = None,
+                   counted: tuple[int, int] | None = None, decided_middle: list[float] | None = None) -> dict:
     """The figures for contacts accepted in ``[start, end)`` (one partner's when ``organisation_id``).
 
     Why counted this way: asking "has this contact any check?" of every contact in a year (an
@@ -75,12 +76,16 @@ def checks_figures(start: datetime, end: datetime, *, organisation_id: int | Non
     window); every other figure is the window's count less theirs. A contact is decided once its
     first decision is kept on it (``first_decided_at``, services/decisions.py), as the medians
     already read it.
+
+    The dashboard has already counted its window: it passes ``counted`` (contacts, decided: its
+    ``contacts`` and ``made``) and the middle one or two of its decided contacts' working hours
+    (``decided_middle``), which are the median without checks when none of them was sent to checks.
     """
     window = _in_window(start, end, organisation_id)
     decided_ = Contact.first_decided_at.is_not(None)
     checked = select(CheckRequest.contact_id.label("contact_id")).distinct().subquery()
     with_checks = select(Contact).join(checked, checked.c.contact_id == Contact.id).where(window)
-    contacts, decided = db.session.execute(
+    contacts, decided = counted or db.session.execute(
         select(func.count(), _sum(decided_)).select_from(Contact).where(window)).one()
 
     # the level before and after checks: the screening recommendation kept beside the one made again
@@ -96,8 +101,11 @@ def checks_figures(start: datetime, end: datetime, *, organisation_id: int | Non
     rescored_n, raised, lowered = int(rescored_n), int(raised), int(lowered)
     hours = Contact.first_decision_hours
     median_with = _median(with_checks.with_only_columns(hours).where(decided_).order_by(hours), decided - settled)
-    median_without = _median(select(hours).where(window, decided_, Contact.id.not_in(select(CheckRequest.contact_id)))
-                             .order_by(hours), settled)
+    if decided_middle is not None and settled == decided:  # none decided was sent to checks: all of them
+        median_without = round(statistics.median(decided_middle), 1) if decided_middle else None
+    else:
+        median_without = _median(select(hours).where(window, decided_, Contact.id.not_in(select(CheckRequest.contact_id)))
+                                 .order_by(hours), settled)
     return {
         "min_for_share": MIN_FOR_SHARE,
         "contacts": contacts,

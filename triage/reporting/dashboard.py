@@ -197,16 +197,25 @@ def _fold(names: tuple[str, ...], rows: list, first: date, last: date) -> dict:
     }
 
 
-def _timeliness(first: date, last: date, total: Counter[str]) -> dict:
+def _decided_middle(first: date, last: date, made: int) -> list[float]:
+    """The middle one or two (an even count) of the window's decided contacts' sorted working hours.
+
+    One sort by the database serves two medians: the dashboard's (the upper middle, as before)
+    and, when no decided contact was sent to checks, the checks figures' median without checks
+    (the mean of the middle two), which would otherwise sort the same hours again.
+    """
+    if not made:
+        return []
+    return list(db.session.scalars(select(Contact.first_decision_hours)
+                                   .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
+                                   .order_by(Contact.first_decision_hours).offset((made - 1) // 2).limit(2 - made % 2)))
+
+
+def _timeliness(total: Counter[str], middle: list[float]) -> dict:
     """First decision against the contact's deadline; its first review against one working day after it."""
     made, on_time = total["made"], total["within_deadline"]
     reviews, reviews_on_time = total["reviews_made"], total["reviews_within_deadline"]
-    median = None
-    if made:  # the middle one of the sorted hours (the upper middle of an even count), as before
-        hours = db.session.scalar(select(Contact.first_decision_hours)
-                                  .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
-                                  .order_by(Contact.first_decision_hours).limit(1).offset(made // 2))
-        median = round(hours, 2)
+    median = round(middle[-1], 2) if middle else None  # the upper middle of an even count, as before
     return {
         "decisions": {"made": made, "within_deadline": on_time, "share": _share(on_time, made),
                       "undecided_past_deadline": total["undecided_past_deadline"], "median_working_hours": median},
@@ -290,6 +299,7 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
     summary = _summarised(first, last, now, summaries)
     folded = _fold(GROUPED, summary.rows, first, last)
     total = folded["total"]
+    middle = _decided_middle(first, last, total["made"])
     domestic = total["domestic"]
     board = {
         "from": first.isoformat(),
@@ -299,7 +309,7 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
         "contacts": total["contacts"],
         "per_day": folded["per_day"],
         "conversion": folded["conversion"],
-        "timeliness": _timeliness(first, last, total),
+        "timeliness": _timeliness(total, middle),
         "departures": _departures(first, last, total),
         "agreement": folded["agreement"],
         "marac": {"recommended": total["marac_recommended"], "referred": total["marac_referred"],
@@ -307,7 +317,8 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
         "dash": {"domestic_abuse_contacts": domestic,
                  "bands": {name: {"contacts": total[f"band_{name}"], "share": _share(total[f"band_{name}"], domestic)}
                            for name in DASH_BANDS}},
-        "checks": checks_figures(*london_days(first, last)),  # issue 13 item 7
+        "checks": checks_figures(*london_days(first, last), counted=(total["contacts"], total["made"]),
+                                 decided_middle=middle),  # issue 13 item 7
     }
     if summaries:
         daysum.store(summary.pending)
