@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
+from operator import add
 
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
@@ -116,7 +117,7 @@ def _counts(now: datetime) -> dict:
 #: The names of the counts in each grouped row, after its London day, source and model.
 GROUPED = ("contacts", *_counts(datetime.now(timezone.utc)))
 #: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
 
 
@@ -134,50 +135,90 @@ def _grouped(where, now: datetime) -> list:
         .where(where).group_by(Contact.accepted_day, Contact.source_code, model)).all()
 
 
-def _criteria(where) -> list:
-    """(London day, combination of MARAC criteria met, contacts) for the contacts ``where`` picks.
+def _criteria(where) -> dict[date, dict[str, int]]:
+    """Each London day's combinations of MARAC criteria met, and how many contacts met each, for ``where``.
 
     Read from ``ix_contacts_marac``: the database groups each day by the combination of criteria
     met (a handful of distinct values), whatever the contacts' primary concern.
     """
-    return db.session.execute(select(Contact.accepted_day, Contact.marac_criteria, func.count())
-                              .where(where, Contact.marac_criteria.is_not(None))
-                              .group_by(Contact.accepted_day, Contact.marac_criteria)).all()
+    per_day: dict[date, dict[str, int]] = defaultdict(dict)
+    for day, combination, n in db.session.execute(
+            select(Contact.accepted_day, Contact.marac_criteria, func.count())
+            .where(where, Contact.marac_criteria.is_not(None)).group_by(Contact.accepted_day, Contact.marac_criteria)):
+        per_day[_as_date(day)][combination] = int(n)
+    return dict(per_day)
 
 
-def _fold(names: tuple[str, ...], rows: list, first: date, last: date) -> dict:
-    """Rows of (London day, source, model, the counts named ``names``) as the dashboard's figures.
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
-    Why this shape: a year is thousands of grouped rows of some 35 counts each. The total adds
-    every count (column sums, in C); each day, source, week and model keeps only the counts
-    shown for it (contacts; decided and referrals; confirmed and agreed), so a row costs a few
-    additions, not one 35-count sum per key.
+
+#: Where each count is in a row of ``GROUPED``.
+_AT = {name: n for n, name in enumerate(GROUPED)}
+
+
+def _by_day(rows: list) -> dict[date, dict]:
+    """Grouped rows of (London day, source, model, the counts of ``GROUPED``) as each day's figures.
+
+    A day's figures: ``total``, every count of ``GROUPED`` summed over the day's rows (column
+    sums, in C); ``sources``, each source's contacts, decided and referrals; ``models``, each
+    model's confirmed and agreed among its scored rows. That is all the dashboard shows per
+    source and model, so a day is a few dozen numbers to keep (``reporting/daysum.py``) and to fold.
     """
-    at = {name: 3 + n for n, name in enumerate(names)}
-    contacts, decided, referrals, scored, agreed = (at[k] for k in ("contacts", "decided", "referrals", "scored",
-                                                                     "agreed"))
-    columns = list(zip(*rows, strict=True))[3:] if rows else [() for _ in names]
-    total = Counter(dict(zip(names, (int(sum(column)) for column in columns), strict=True)))
-    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    contacts, decided, referrals, scored, agreed = (_AT[k] + 3 for k in ("contacts", "decided", "referrals",
+                                                                        "scored", "agreed"))
+    per_day: dict[date, list] = defaultdict(list)
+    for row in rows:
+        per_day[_as_date(row[0])].append(row)
+    days = {}
+    for day, day_rows in per_day.items():
+        sources: dict[str, list[int]] = {}
+        models: dict[str, list[int]] = {}
+        for row in day_rows:
+            source = sources.setdefault(row[1], [0, 0, 0])
+            source[0] += int(row[contacts])
+            source[1] += int(row[decided])
+            source[2] += int(row[referrals])
+            if row[scored]:
+                model = models.setdefault(row[2], [0, 0])
+                model[0] += int(row[scored])
+                model[1] += int(row[agreed])
+        days[day] = {"total": [int(sum(column)) for column in list(zip(*day_rows, strict=True))[3:]],
+                     "sources": sources, "models": models}
+    return days
+
+
+def _fold(days: dict[date, dict], first: date, last: date) -> dict:
+    """Each London day's figures (``_by_day``) as the dashboard's: per day and source, by week, by model, in total.
+
+    Why by day: a year is some 7,000 grouped rows of 35 counts, but only 366 days of a few dozen
+    numbers each, and a closed day's figures are kept as they are (``reporting/daysum.py``).
+    """
+    scored, agreed = _AT["scored"], _AT["agreed"]
+    total_sums = [0] * len(GROUPED)
+    per_day: dict[date, dict[str, int]] = {}
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     by_week: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     by_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        day = row[0] if isinstance(row[0], date) else date.fromisoformat(row[0])
-        source = by_source[row[1]]
-        per_day[day][row[1]] += int(row[contacts])
-        source[0] += int(row[contacts])
-        source[1] += int(row[decided])
-        source[2] += int(row[referrals])
-        if row[scored]:
-            for sums in (by_week[week_start(day)], by_model[row[2]]):
-                sums[0] += int(row[scored])
-                sums[1] += int(row[agreed])
+    for day, figures in days.items():
+        day_total = figures["total"]
+        total_sums = list(map(add, total_sums, day_total))
+        per_day[day] = {code: numbers[0] for code, numbers in figures["sources"].items()}
+        for code, numbers in figures["sources"].items():
+            by_source[code] = list(map(add, by_source[code], numbers))
+        if day_total[scored]:
+            week = by_week[week_start(day)]
+            week[0] += day_total[scored]
+            week[1] += day_total[agreed]
+        for version, numbers in figures["models"].items():
+            by_model[version] = list(map(add, by_model[version], numbers))
+    total = Counter(dict(zip(GROUPED, total_sums, strict=True)))
     sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
-    days, day = [], first
+    listed, day = [], first
     while day <= last:
-        days.append({"date": day.isoformat(), "total": sum(per_day[day].values()),
-                     "by_source": {code: per_day[day][code] for code in sources}})
+        counts = per_day.get(day, {})
+        listed.append({"date": day.isoformat(), "total": sum(counts.values()),
+                       "by_source": {code: counts.get(code, 0) for code in sources}})
         day += timedelta(days=1)
 
     def conversion(made: int, referred: int) -> dict:
@@ -188,7 +229,7 @@ def _fold(names: tuple[str, ...], rows: list, first: date, last: date) -> dict:
 
     return {
         "total": total,
-        "per_day": {"sources": sources, "days": days},
+        "per_day": {"sources": sources, "days": listed},
         "conversion": {**conversion(total["decided"], total["referrals"]),
                        "by_source": {code: conversion(*c[1:]) for code, c in sorted(by_source.items()) if c[1]}},
         "agreement": {**agreement(total["scored"], total["agreed"]),
@@ -276,8 +317,8 @@ def _marac_criteria(combinations: Counter[str]) -> dict[str, int]:
 
 
 def _summarised(first: date, last: date, now: datetime, use: bool) -> daysum.Summarised:
-    return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT, grouped=lambda where: _grouped(where, now),
-                             criteria=_criteria, use=use)
+    return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT,
+                             grouped=lambda where: _by_day(_grouped(where, now)), criteria=_criteria, use=use)
 
 
 def keep_summaries(first: date, last: date, now: datetime) -> tuple[int, int]:
@@ -297,7 +338,7 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
     counts every day from the contacts and keeps nothing: the same answer, figure for figure.
     """
     summary = _summarised(first, last, now, summaries)
-    folded = _fold(GROUPED, summary.rows, first, last)
+    folded = _fold(summary.days, first, last)
     total = folded["total"]
     middle = _decided_middle(first, last, total["made"])
     domestic = total["domestic"]

@@ -20,8 +20,9 @@ Two counts depend on "now" (undecided past the deadline, unreviewed past the dea
 counts are kept, and used, only once every deadline of its contacts (``deadline``, the latest) is
 before "now": from then on they no longer change with "now"; until then the day is counted live.
 
-What is kept is the rows ``dashboard._grouped`` returns for the day and the day's MARAC criteria
-combinations, so the dashboard folds the same rows whether they were kept or counted now
+What is kept is the day's figures as the dashboard folds them (``dashboard._by_day``: its total
+of every count, each source's and each model's) and the day's MARAC criteria combinations, the
+same whether they were kept or counted now
 (``tests/reporting/test_daysum.py`` compares the two). Changing what a count means needs a new
 ``dashboard.SUMMARY_LAYOUT`` (rows of another layout are counted again); a migration that changes
 contacts' counted columns without moving their version must empty the table.
@@ -47,8 +48,8 @@ from triage.record.tables import Contact, DashboardDay, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Counts the rows for a condition on contacts: (London day, ...) for ``grouped``, (day, criteria, n) for ``criteria``.
-Query = Callable[[object], list]
+#: Counts the contacts a condition picks, by London day: ``{day: figures}`` (JSON-able, as kept).
+Query = Callable[[object], dict]
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ class Fingerprint:
 
 @dataclass
 class Summarised:
-    """A window's grouped rows and MARAC combinations, from summaries and from the contacts."""
+    """A window's figures by London day and its MARAC combinations, from summaries and from the contacts."""
 
-    rows: list = field(default_factory=list)
+    days: dict[date, dict] = field(default_factory=dict)  # each London day's figures (``dashboard._by_day``)
     criteria: Counter[str] = field(default_factory=Counter)
     pending: list[dict] = field(default_factory=list)  # closed, settled days counted now: to keep
     kept_days: int = 0
@@ -90,13 +91,14 @@ def fingerprints(first: date, last: date) -> dict[date, Fingerprint]:
 
 def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: Query, criteria: Query,
                use: bool = True) -> Summarised:
-    """The window's rows: kept days from ``dashboard_days``, every other day counted by ``grouped``/``criteria``.
+    """Each day's figures and the MARAC combinations: kept days from ``dashboard_days``, the rest counted.
 
+    ``grouped(where)`` and ``criteria(where)`` count the contacts ``where`` picks, by London day.
     ``use=False`` counts every day from the contacts and keeps nothing (the reference answer).
     """
     if not use:
         window = Contact.accepted_day.between(first, last)
-        return Summarised(rows=list(grouped(window)), criteria=_combinations(criteria(window)))
+        return Summarised(days=grouped(window), criteria=_combinations(criteria(window)))
     today = london_date(now)
     closed = min(last, today - timedelta(days=1))
     prints = fingerprints(first, closed) if first <= closed else {}
@@ -109,7 +111,7 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
         kept = stored.get(day)
         if kept is not None and mark.settled(now) and \
                 (kept.contacts, kept.version_sum, kept.decisions_sum, kept.reviews_sum) == mark.key:
-            result.rows.extend((day, *entry) for entry in kept.counts)
+            result.days[day] = kept.counts
             result.criteria.update(kept.criteria)
             result.kept_days += 1
         else:
@@ -119,38 +121,27 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
     else:
         window = or_(Contact.accepted_day.in_(live), Contact.accepted_day.between(max(first, today), last))
     if live or closed < last:
-        fresh, combinations = list(grouped(window)), criteria(window)
-        result.rows.extend(fresh)
+        fresh, combinations = grouped(window), criteria(window)
+        result.days.update(fresh)
         result.criteria.update(_combinations(combinations))
         result.pending = _to_keep(live, prints, now, layout, fresh, combinations)
     return result
 
 
-def _combinations(rows) -> Counter[str]:
+def _combinations(per_day: dict[date, dict[str, int]]) -> Counter[str]:
     met: Counter[str] = Counter()
-    for _day, combination, n in rows:
-        met[combination] += int(n)
+    for combinations in per_day.values():
+        met.update(combinations)
     return met
 
 
-def _to_keep(live: list[date], prints: dict[date, Fingerprint], now: datetime, layout: str, fresh: list,
-             combinations: list) -> list[dict]:
+def _to_keep(live: list[date], prints: dict[date, Fingerprint], now: datetime, layout: str,
+             fresh: dict[date, dict], combinations: dict[date, dict[str, int]]) -> list[dict]:
     """The closed days just counted whose deadlines are all past, as ``dashboard_days`` rows."""
-    keep = {day: {"day": day, "layout": layout, "contacts": prints[day].key[0], "version_sum": prints[day].key[1],
-                  "decisions_sum": prints[day].key[2], "reviews_sum": prints[day].key[3],
-                  "deadline": prints[day].deadline, "counts": [], "criteria": {}, "computed_at": utcnow()}
-            for day in live if prints[day].settled(now)}
-    for row in fresh:
-        if (day := _day(row[0])) in keep:
-            keep[day]["counts"].append([row[1], row[2], *(int(n) for n in row[3:])])
-    for day, combination, n in combinations:
-        if (day := _day(day)) in keep:
-            keep[day]["criteria"][combination] = int(n)
-    return [keep[day] for day in sorted(keep)]
-
-
-def _day(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+    return [{"day": day, "layout": layout, "contacts": prints[day].key[0], "version_sum": prints[day].key[1],
+             "decisions_sum": prints[day].key[2], "reviews_sum": prints[day].key[3], "deadline": prints[day].deadline,
+             "counts": fresh[day], "criteria": combinations.get(day, {}), "computed_at": utcnow()}
+            for day in live if prints[day].settled(now) and day in fresh]
 
 
 def store(pending: list[dict]) -> int:
