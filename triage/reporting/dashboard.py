@@ -16,6 +16,10 @@ What needed per-contact Python before is kept on the contact as it happens: its 
 A contact's outcome counts once a manager has reviewed its latest decision (the confirmed
 level); lists of departures and managers' changes carry the most recent ``LISTED`` of each,
 the totals count them all, so the answer's size never grows with the range.
+
+The grouped counts are folded by London day (``_by_day``); a closed day's figures are kept in
+``dashboard_days`` and read back while its contacts are unchanged (``reporting/daysum.py``, issue
+15 finding 5), so a year counts from the contacts only the days that changed or are not kept.
 """
 
 from __future__ import annotations
@@ -114,8 +118,8 @@ def _counts(now: datetime) -> dict:
     }
 
 
-#: The names of the counts in each grouped row, after its London day, source and model.
-GROUPED = ("contacts", *_counts(datetime.now(timezone.utc)))
+#: The names of the counts in each grouped row, after its London day, source and model (any "now" names them).
+GROUPED = ("contacts", *_counts(datetime(2000, 1, 1, tzinfo=timezone.utc)))
 #: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
 SUMMARY_VERSION = 2
 SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
