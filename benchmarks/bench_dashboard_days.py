@@ -12,8 +12,9 @@ newest contact's London day, "now" the real clock.
 * warm: the same request again (closed, unchanged days read from their summaries);
 * off: the same figures counted without summaries (``dashboard_for(..., summaries=False)``, no HTTP).
 
-Prints the median of ``--repeat`` runs in seconds, the statements of the last run, the summaries
-kept after it, and the load average (1 minute) before and after each line: the machine is shared.
+Prints the median of ``--repeat`` runs in seconds, the statements of the last run, the days it read
+from summaries and counted from the contacts (the load-independent figure), the summaries kept
+after it, and the load average (1 minute) before and after each line: the machine is shared.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def main() -> None:
     from triage.engine.workdays import london_date
     from triage.extensions import db
     from triage.record.tables import ApiToken, Contact, DashboardDay, User
-    from triage.reporting import daysum
+    from triage.reporting import dashboard, daysum
     from triage.reporting.dashboard import dashboard_for
     from triage.services.security import new_token, token_digest
 
@@ -63,7 +64,16 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     today = london_date(newest)
-    statements = [0]
+    statements, days_seen = [0], [0, 0]
+    summarised = dashboard._summarised
+
+    def counted(*args):
+        """How many days the last dashboard read from summaries and counted from the contacts (load-independent)."""
+        summary = summarised(*args)
+        days_seen[:] = [summary.kept_days, len(summary.days) - summary.kept_days]
+        return summary
+
+    dashboard._summarised = counted
     event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
 
     def clear() -> None:
@@ -95,7 +105,8 @@ def main() -> None:
 
     print(f"{total} contacts, {engine.dialect.name}, code at {os.getcwd()}, median of {args.repeat}, "
           f"windows end {today}")
-    print(f"  {'window':<12} {'mode':<5} {'seconds':>8} {'stmts':>6} {'days kept':>9}  load before/after")
+    print(f"  {'window':<12} {'mode':<5} {'seconds':>8} {'stmts':>6} {'days read/counted':>17} {'kept after':>10}"
+          "  load before/after")
     for name, days in (("one month", 31), ("one year", 365), ("366 days", 366)):
         first = today - timedelta(days=days - 1)
         for mode, run, before in (("off", lambda f=first: off(f, today), None),
@@ -103,7 +114,9 @@ def main() -> None:
                                   ("warm", lambda f=first: request(f, today), None)):
             was = load()
             seconds, count = timed(run, before)
-            print(f"  {name:<12} {mode:<5} {seconds:8.3f} {count:6d} {kept():9d}  {was}/{load()}", flush=True)
+            read_counted = f"{days_seen[0]}/{days_seen[1]}"
+            print(f"  {name:<12} {mode:<5} {seconds:8.3f} {count:6d} {read_counted:>17} {kept():10d}  {was}/{load()}",
+                  flush=True)
 
 
 if __name__ == "__main__":
