@@ -205,6 +205,31 @@ def seed_volume(contacts: int, no_verify: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@triage_cli.command("dashboard-summaries")
+@click.option("--days", type=click.IntRange(1, 366), default=366, show_default=True,
+              help="How many closed London days before today to count and keep.")
+@click.option("--clear", is_flag=True, help="Empty the summaries first (every day is counted again).")
+def dashboard_summaries(days: int, clear: bool) -> None:
+    """Count and keep the dashboard's per-day summaries of the closed days before today (for a scheduler).
+
+    The dashboard keeps them itself as it is read, so this is never needed for a right answer: it
+    makes the first dashboard over a year after a load, a restore or ``--clear`` as quick as the next.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from triage.engine.workdays import london_date
+    from triage.reporting import daysum
+    from triage.reporting.dashboard import keep_summaries
+
+    if clear:
+        click.echo(f"{daysum.clear()} day summaries removed")
+    now = datetime.now(timezone.utc)
+    yesterday = london_date(now) - timedelta(days=1)
+    unchanged, kept = keep_summaries(yesterday - timedelta(days=days - 1), yesterday, now)
+    click.echo(f"{kept} day(s) counted and kept, {unchanged} already kept and unchanged "
+               "(days with no contacts, or with a deadline still to come, are not kept)")
+
+
 @triage_cli.command("settle-checks")
 def settle_checks() -> None:
     """Return to the decision queue every contact whose checks are all answered or past due (for a scheduler).

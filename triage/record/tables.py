@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -51,6 +52,11 @@ DASHBOARD_INDEX = ("accepted_day", "source_code", "model_version", "status", "re
                    "latest_decision_id", "latest_review_id", "decision_due_at", "first_decided_at",
                    "first_decision_hours", "first_reviewed_at", "first_review_due_at", "marac_recommended",
                    "primary_concern", "dash_risk", "accepted_at", "id")
+
+
+#: The columns of ``ix_contacts_daysum``: a London day's contacts, changes and deadlines (``DashboardDay``).
+FINGERPRINT_INDEX = ("accepted_day", "version", "latest_decision_id", "latest_review_id", "decision_due_at",
+                     "first_review_due_at")
 
 
 def _accepted_day(context) -> date | None:
@@ -161,6 +167,8 @@ class Contact(db.Model):
         Index("ix_contacts_dashboard", *DASHBOARD_INDEX),
         # The dashboard's count of each MARAC criterion met: the window, then the criteria listed.
         Index("ix_contacts_marac", "accepted_day", "marac_criteria"),
+        # Each London day's fingerprint for the dashboard's per-day summaries (reporting/daysum.py).
+        Index("ix_contacts_daysum", *FINGERPRINT_INDEX),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -254,6 +262,33 @@ def _keep_recommendation_facts(mapper, connection, contact: Contact) -> None:
     """Every recommendation stored or replaced through the ORM sets the facts read off it."""
     for column, value in recommendation_facts(contact.recommendation).items():
         setattr(contact, column, value)
+
+
+class DashboardDay(db.Model):
+    """One closed London day's dashboard counts, kept with the fingerprint they were counted at.
+
+    A cache (``reporting/daysum.py``): the counts are those of the day's contacts, read again
+    whenever the day's fingerprint (how many contacts; the sums of their versions, latest decision
+    ids and latest review ids) differs from the one stored, so it holds nothing the contacts do not.
+    ``deadline``: the day's latest decision or review deadline; the counts past a deadline are
+    used only once "now" is after it.
+    """
+
+    __tablename__ = "dashboard_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: Which counts ``counts`` holds, in which order (``dashboard.SUMMARY_LAYOUT``); another is read again.
+    layout: Mapped[str] = mapped_column(String(40))
+    contacts: Mapped[int] = mapped_column(Integer)
+    version_sum: Mapped[int] = mapped_column(BigInteger)
+    decisions_sum: Mapped[int] = mapped_column(BigInteger)
+    reviews_sum: Mapped[int] = mapped_column(BigInteger)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: ``[[source, model, count, ...], ...]``: the day's rows of ``dashboard._grouped``.
+    counts: Mapped[list] = mapped_column(JSON)
+    #: ``{"criterion,criterion": contacts, ...}``: the day's MARAC criteria combinations.
+    criteria: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Child(db.Model):

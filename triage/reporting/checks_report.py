@@ -21,13 +21,14 @@ counts are always given, so a reader never sees "50%" of two contacts without kn
 from __future__ import annotations
 
 import statistics
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 
 from triage.engine.guidance_config import CHECK_AGENCIES
+from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision
+from triage.record.tables import CheckRequest, CheckResponse, Contact
 
 #: The fewest contacts a share is computed from; below it only the counts are shown.
 MIN_FOR_SHARE = 10
@@ -39,49 +40,104 @@ def share(part: int, whole: int) -> float | None:
 
 
 def _in_window(start: datetime, end: datetime, organisation_id: int | None):
+    """Contacts accepted in ``[start, end)``; on ``accepted_day`` when the bounds are London midnights.
+
+    The dashboard's window is whole London days: on ``accepted_day`` the counts read the
+    dashboard's index (``ix_contacts_dashboard``) instead of the contacts' rows. A partner's month
+    keeps ``accepted_at`` (its organisation is not in that index).
+    """
+    first, last = london_date(start), london_date(end) - timedelta(days=1)
+    if organisation_id is None and first <= last and london_days(first, last) == (start, end):
+        return and_(Contact.accepted_day >= first, Contact.accepted_day <= last)
     clauses = [Contact.accepted_at >= start, Contact.accepted_at < end]
     if organisation_id is not None:
         clauses.append(Contact.organisation_id == organisation_id)
     return and_(*clauses)
 
 
-def _median_hours(window, which) -> dict:
-    """How many ``which`` contacts were decided, and the median working hours to their first decision.
+def _median(query, count: int) -> float | None:
+    """The median of ``query``'s one sorted column of ``count`` values, picked by the database.
 
-    The hours are kept on each contact when its first decision is made (``first_decision_hours``,
-    services/decisions.py), so the median is picked by the database: the middle one, or the mean
-    of the middle two, rounded to a tenth.
+    The middle one, or the mean of the middle two, rounded to a tenth; None when there are none.
     """
-    decided = and_(window, which, Contact.first_decided_at.is_not(None))
-    count = db.session.scalar(select(func.count()).select_from(Contact).where(decided))
-    median = None
-    if count:
-        middle = db.session.scalars(select(Contact.first_decision_hours).where(decided)
-                                    .order_by(Contact.first_decision_hours)
-                                    .offset((count - 1) // 2).limit(2 - count % 2)).all()
-        median = round(statistics.median(middle), 1)
-    return {"decided": count, "median_working_hours": median}
+    if not count:
+        return None
+    middle = db.session.scalars(query.offset((count - 1) // 2).limit(2 - count % 2)).all()
+    return round(statistics.median(middle), 1)
 
 
-def checks_figures(start: datetime, end: datetime, *, organisation_id: int | None = None) -> dict:
-    """The figures for contacts accepted in ``[start, end)`` (one partner's when ``organisation_id``)."""
+def checks_figures(start: datetime, end: datetime, *, organisation_id: int | None = None,
+                   counted: tuple[int, int] | None = None, decided_middle: list[float] | None = None) -> dict:
+    """The figures for contacts accepted in ``[start, end)`` (one partner's when ``organisation_id``).
+
+    Why counted this way: asking "has this contact any check?" of every contact in a year (an
+    ``EXISTS`` per contact, four times over) was the dashboard's largest cost. Contacts sent to
+    checks are few, so they are read from ``check_requests`` (one row per contact, joined to the
+    window); every other figure is the window's count less theirs. A contact is decided once its
+    first decision is kept on it (``first_decided_at``, services/decisions.py), as the medians
+    already read it.
+
+    The dashboard has already counted its window: it passes ``counted`` (contacts, decided: its
+    ``contacts`` and ``made``) and the middle one or two of its decided contacts' working hours
+    (``decided_middle``), which are the median without checks when none of them was sent to checks.
+    """
     window = _in_window(start, end, organisation_id)
-    has_checks = exists().where(CheckRequest.contact_id == Contact.id)
-    has_decision = exists().where(Decision.contact_id == Contact.id)
+    decided_ = Contact.first_decided_at.is_not(None)
+    checked = select(CheckRequest.contact_id.label("contact_id")).distinct().subquery()
+    with_checks = select(Contact).join(checked, checked.c.contact_id == Contact.id).where(window)
+    contacts, decided = counted or db.session.execute(
+        select(func.count(), _sum(decided_)).select_from(Contact).where(window)).one()
 
-    contacts, sent, decided, settled = db.session.execute(
-        select(func.count(Contact.id),
-               func.coalesce(func.sum(case((has_checks, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((has_decision, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(has_decision, ~has_checks), 1), else_=0)), 0))
-        .where(window)).one()
+    # the level before and after checks: the screening recommendation kept beside the one made again
+    before = Contact.screening_recommendation["level"].as_integer()
+    after_level = Contact.recommended_level
+    rescored = Contact.screening_recommendation.is_not(None)
+    sent, decided_checked, rescored_n, raised, lowered = db.session.execute(
+        with_checks.with_only_columns(func.count(), _sum(decided_), _sum(rescored),
+                                      _sum(and_(rescored, after_level > before)),
+                                      _sum(and_(rescored, after_level < before)))).one()
 
+    contacts, sent, decided, settled = int(contacts), int(sent), int(decided), int(decided) - int(decided_checked)
+    rescored_n, raised, lowered = int(rescored_n), int(raised), int(lowered)
+    hours = Contact.first_decision_hours
+    median_with = _median(with_checks.with_only_columns(hours).where(decided_).order_by(hours), decided - settled)
+    if decided_middle is not None and settled == decided:  # none decided was sent to checks: all of them
+        median_without = round(statistics.median(decided_middle), 1) if decided_middle else None
+    else:
+        median_without = _median(select(hours).where(window, decided_, Contact.id.not_in(select(CheckRequest.contact_id)))
+                                 .order_by(hours), settled)
+    return {
+        "min_for_share": MIN_FOR_SHARE,
+        "contacts": contacts,
+        "decided": decided,
+        "settled_at_screening": settled,
+        "settled_at_screening_share": share(settled, decided),
+        "sent_to_checks": sent,
+        "sent_to_checks_share": share(sent, contacts),
+        "agencies": _agencies(window),
+        "time_to_decision": {
+            "with_checks": {"decided": decided - settled, "median_working_hours": median_with},
+            "without_checks": {"decided": settled, "median_working_hours": median_without},
+        },
+        "level_changed": {
+            "rescored": rescored_n, "raised": raised, "lowered": lowered, "unchanged": rescored_n - raised - lowered,
+            "changed_share": share(raised + lowered, rescored_n),
+        },
+    }
+
+
+def _sum(condition):
+    """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``, 0 (never NULL) over no rows."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _agencies(window) -> list[dict]:
+    """For each agency: checks asked about the window's contacts, answered on time, late, not at all."""
     on_time = and_(CheckResponse.id.is_not(None), CheckResponse.late.is_(False))
     late = and_(CheckResponse.id.is_not(None), CheckResponse.late.is_(True))
     per_agency = {row.agency: row for row in db.session.execute(
         select(CheckRequest.agency.label("agency"), func.count(CheckRequest.id).label("asked"),
-               func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
-               func.coalesce(func.sum(case((late, 1), else_=0)), 0).label("late"))
+               _sum(on_time).label("on_time"), _sum(late).label("late"))
         .join(Contact, Contact.id == CheckRequest.contact_id)
         .outerjoin(CheckResponse, CheckResponse.check_id == CheckRequest.id)
         .where(window).group_by(CheckRequest.agency))}
@@ -91,40 +147,7 @@ def checks_figures(start: datetime, end: datetime, *, organisation_id: int | Non
         asked, in_time, after = (int(row.asked), int(row.on_time), int(row.late)) if row else (0, 0, 0)
         agencies.append({"agency": agency, "asked": asked, "answered_on_time": in_time, "answered_late": after,
                          "not_answered": asked - in_time - after, "on_time_share": share(in_time, asked)})
-
-    # the level before and after checks: the screening recommendation kept beside the one made again
-    before = Contact.screening_recommendation["level"].as_integer()
-    after_level = Contact.recommended_level
-    rescored = and_(Contact.screening_recommendation.is_not(None), has_checks)
-    rescored_n, raised, lowered = db.session.execute(
-        select(func.coalesce(func.sum(case((rescored, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(rescored, after_level > before), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(rescored, after_level < before), 1), else_=0)), 0))
-        .where(window)).one()
-
-    with_checks = _median_hours(window, has_checks)
-    without = _median_hours(window, ~has_checks)
-
-    contacts, sent, decided, settled = int(contacts), int(sent), int(decided), int(settled)
-    rescored_n, raised, lowered = int(rescored_n), int(raised), int(lowered)
-    return {
-        "min_for_share": MIN_FOR_SHARE,
-        "contacts": contacts,
-        "decided": decided,
-        "settled_at_screening": settled,
-        "settled_at_screening_share": share(settled, decided),
-        "sent_to_checks": sent,
-        "sent_to_checks_share": share(sent, contacts),
-        "agencies": agencies,
-        "time_to_decision": {
-            "with_checks": with_checks,
-            "without_checks": without,
-        },
-        "level_changed": {
-            "rescored": rescored_n, "raised": raised, "lowered": lowered, "unchanged": rescored_n - raised - lowered,
-            "changed_share": share(raised + lowered, rescored_n),
-        },
-    }
+    return agencies
 
 
 def describe_count(part: int, whole: int, shared: float | None) -> str:

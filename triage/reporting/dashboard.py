@@ -16,12 +16,17 @@ What needed per-contact Python before is kept on the contact as it happens: its 
 A contact's outcome counts once a manager has reviewed its latest decision (the confirmed
 level); lists of departures and managers' changes carry the most recent ``LISTED`` of each,
 the totals count them all, so the answer's size never grows with the range.
+
+The grouped counts are folded by London day (``_by_day``); a closed day's figures are kept in
+``dashboard_days`` and read back while its contacts are unchanged (``reporting/daysum.py``, issue
+15 finding 5), so a year counts from the contacts only the days that changed or are not kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from operator import add
 
 from sqlalchemy import and_, case, func, select, true
@@ -33,6 +38,7 @@ from triage.engine.workdays import london_days
 from triage.extensions import db
 from triage.record.tables import MARAC_SEPARATOR, Contact, Decision, Review, User
 from triage.record.workflow import Status
+from triage.reporting import daysum
 from triage.reporting.checks_report import checks_figures
 from triage.services.timeliness import REVIEW_WORKING_DAYS
 
@@ -84,19 +90,15 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _grouped(first: date, last: date, now: datetime) -> list:
-    """Every count the dashboard needs, in one scan of the window grouped by London day, source and model.
-
-    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
-    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
-    """
+def _counts(now: datetime) -> dict:
+    """Every count the dashboard needs of a contact, by name, as SQL conditions (two depend on ``now``)."""
     decided = Contact.first_decided_at.is_not(None)
     reviewed = and_(decided, Contact.first_reviewed_at.is_not(None))
     with_rec = _decision.recommended_level.is_not(None)
     departed = and_(with_rec, _decision.level != _decision.recommended_level)
     domestic = Contact.primary_concern == "domestic_abuse"
     band = func.coalesce(Contact.dash_risk, "none")
-    counts = {
+    return {
         "decided": _confirmed.is_not(None), "referrals": _referral, "scored": _scored, "agreed": _agreed,
         "made": decided,
         "within_deadline": and_(decided, Contact.decision_due_at.is_not(None),
@@ -114,71 +116,151 @@ def _grouped(first: date, last: date, now: datetime) -> list:
         "domestic": domestic,
         **{f"band_{name}": and_(domestic, band == name) for name in DASH_BANDS},
     }
+
+
+#: The names of the counts in each grouped row, after its London day, source and model (any "now" names them).
+GROUPED = ("contacts", *_counts(datetime(2000, 1, 1, tzinfo=timezone.utc)))
+#: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
+SUMMARY_VERSION = 2
+SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
+
+
+def _grouped(where, now: datetime) -> list:
+    """Every count the dashboard needs, in one scan of the contacts ``where`` picks, by London day, source and model.
+
+    At most a few thousand small rows (366 days x sources x model versions) whatever the number of
+    contacts; the Python that folds them into days, weeks, sources and totals reads only those.
+    ``where``: the window, or the days of it no summary answers for (``reporting/daysum.py``).
+    """
     model = func.coalesce(Contact.model_version, "unknown")
     return db.session.execute(
         _with_outcomes(Contact.accepted_day.label("day"), Contact.source_code.label("source"), model.label("model"),
-                       func.count().label("contacts"), *(_count(c).label(name) for name, c in counts.items()))
-        .where(*_in_window(first, last)).group_by(Contact.accepted_day, Contact.source_code, model)).all()
+                       func.count().label("contacts"), *(_count(c).label(name) for name, c in _counts(now).items()))
+        .where(where).group_by(Contact.accepted_day, Contact.source_code, model)).all()
 
 
-def _fold(rows: list, first: date, last: date) -> dict:
-    """The grouped rows as the dashboard's figures: per day and source, by week, by model and in total.
+def _criteria(where) -> dict[date, dict[str, int]]:
+    """Each London day's combinations of MARAC criteria met, and how many contacts met each, for ``where``.
 
-    A year is thousands of grouped rows of some 35 counts each, so they are added as plain lists
-    (``map(add, ...)``), not one ``Counter`` per row; each sum becomes a ``Counter`` at the end.
+    Read from ``ix_contacts_marac``: the database groups each day by the combination of criteria
+    met (a handful of distinct values), whatever the contacts' primary concern.
     """
-    names = rows[0]._fields[3:] if rows else ()
-    scored, contacts = names.index("scored") if names else 0, names.index("contacts") if names else 0
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(names))
-    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    per_day: dict[date, dict[str, int]] = defaultdict(dict)
+    for day, combination, n in db.session.execute(
+            select(Contact.accepted_day, Contact.marac_criteria, func.count())
+            .where(where, Contact.marac_criteria.is_not(None)).group_by(Contact.accepted_day, Contact.marac_criteria)):
+        per_day[_as_date(day)][combination] = int(n)
+    return dict(per_day)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+#: Where each count is in a row of ``GROUPED``.
+_AT = {name: n for n, name in enumerate(GROUPED)}
+
+
+def _by_day(rows: list) -> dict[date, dict]:
+    """Grouped rows of (London day, source, model, the counts of ``GROUPED``) as each day's figures.
+
+    A day's figures: ``total``, every count of ``GROUPED`` summed over the day's rows (column
+    sums, in C); ``sources``, each source's contacts, decided and referrals; ``models``, each
+    model's confirmed and agreed among its scored rows. That is all the dashboard shows per
+    source and model, so a day is a few dozen numbers to keep (``reporting/daysum.py``) and to fold.
+    """
+    contacts, decided, referrals, scored, agreed = (_AT[k] + 3 for k in ("contacts", "decided", "referrals",
+                                                                        "scored", "agreed"))
+    per_day: dict[date, list] = defaultdict(list)
     for row in rows:
-        numbers = [int(v) for v in row[3:]]
-        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
-        per_day[day][row.source] += numbers[contacts]
-        keys = [("total",), ("source", row.source)]
-        if numbers[scored]:
-            keys += [("week", week_start(day)), ("model", row.model)]
-        for key in keys:
-            sums[key] = list(map(add, sums[key], numbers))
-    folded = {key: Counter(dict(zip(names, values, strict=True))) for key, values in sums.items()}
-    total = folded.get(("total",), Counter())
-    by_source = {key[1]: c for key, c in folded.items() if key[0] == "source"}
-    by_week = {key[1]: c for key, c in folded.items() if key[0] == "week"}
-    by_model = {key[1]: c for key, c in folded.items() if key[0] == "model"}
-    sources = sorted(by_source, key=lambda code: (-by_source[code]["contacts"], code))
-    days, day = [], first
+        per_day[_as_date(row[0])].append(row)
+    days = {}
+    for day, day_rows in per_day.items():
+        sources: dict[str, list[int]] = {}
+        models: dict[str, list[int]] = {}
+        for row in day_rows:
+            source = sources.setdefault(row[1], [0, 0, 0])
+            source[0] += int(row[contacts])
+            source[1] += int(row[decided])
+            source[2] += int(row[referrals])
+            if row[scored]:
+                model = models.setdefault(row[2], [0, 0])
+                model[0] += int(row[scored])
+                model[1] += int(row[agreed])
+        days[day] = {"total": [int(sum(column)) for column in list(zip(*day_rows, strict=True))[3:]],
+                     "sources": sources, "models": models}
+    return days
+
+
+def _fold(days: dict[date, dict], first: date, last: date) -> dict:
+    """Each London day's figures (``_by_day``) as the dashboard's: per day and source, by week, by model, in total.
+
+    Why by day: a year is some 7,000 grouped rows of 35 counts, but only 366 days of a few dozen
+    numbers each, and a closed day's figures are kept as they are (``reporting/daysum.py``).
+    """
+    scored, agreed = _AT["scored"], _AT["agreed"]
+    total_sums = [0] * len(GROUPED)
+    per_day: dict[date, dict[str, int]] = {}
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    by_week: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    by_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for day, figures in days.items():
+        day_total = figures["total"]
+        total_sums = list(map(add, total_sums, day_total))
+        per_day[day] = {code: numbers[0] for code, numbers in figures["sources"].items()}
+        for code, numbers in figures["sources"].items():
+            by_source[code] = list(map(add, by_source[code], numbers))
+        if day_total[scored]:
+            week = by_week[week_start(day)]
+            week[0] += day_total[scored]
+            week[1] += day_total[agreed]
+        for version, numbers in figures["models"].items():
+            by_model[version] = list(map(add, by_model[version], numbers))
+    total = Counter(dict(zip(GROUPED, total_sums, strict=True)))
+    sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
+    listed, day = [], first
     while day <= last:
-        days.append({"date": day.isoformat(), "total": sum(per_day[day].values()),
-                     "by_source": {code: per_day[day][code] for code in sources}})
+        counts = per_day.get(day, {})
+        listed.append({"date": day.isoformat(), "total": sum(counts.values()),
+                       "by_source": {code: counts.get(code, 0) for code in sources}})
         day += timedelta(days=1)
 
-    def conversion(c: Counter[str]) -> dict:
-        return {"decided": c["decided"], "referrals": c["referrals"], "share": _share(c["referrals"], c["decided"])}
+    def conversion(made: int, referred: int) -> dict:
+        return {"decided": made, "referrals": referred, "share": _share(referred, made)}
 
-    def agreement(c: Counter[str]) -> dict:
-        return {"confirmed": c["scored"], "agreed": c["agreed"], "share": _share(c["agreed"], c["scored"])}
+    def agreement(confirmed: int, agreed_: int) -> dict:
+        return {"confirmed": confirmed, "agreed": agreed_, "share": _share(agreed_, confirmed)}
 
     return {
         "total": total,
-        "per_day": {"sources": sources, "days": days},
-        "conversion": {**conversion(total), "by_source": {code: conversion(c) for code, c in sorted(by_source.items())
-                                                          if c["decided"]}},
-        "agreement": {**agreement(total),
-                      "by_week": [{"week_starting": w.isoformat(), **agreement(c)} for w, c in sorted(by_week.items())],
-                      "by_model": {version: agreement(c) for version, c in sorted(by_model.items())}},
+        "per_day": {"sources": sources, "days": listed},
+        "conversion": {**conversion(total["decided"], total["referrals"]),
+                       "by_source": {code: conversion(*c[1:]) for code, c in sorted(by_source.items()) if c[1]}},
+        "agreement": {**agreement(total["scored"], total["agreed"]),
+                      "by_week": [{"week_starting": w.isoformat(), **agreement(*c)} for w, c in sorted(by_week.items())],
+                      "by_model": {version: agreement(*c) for version, c in sorted(by_model.items())}},
     }
 
 
-def _timeliness(first: date, last: date, total: Counter[str]) -> dict:
+def _decided_middle(first: date, last: date, made: int) -> list[float]:
+    """The middle one or two (an even count) of the window's decided contacts' sorted working hours.
+
+    One sort by the database serves two medians: the dashboard's (the upper middle, as before)
+    and, when no decided contact was sent to checks, the checks figures' median without checks
+    (the mean of the middle two), which would otherwise sort the same hours again.
+    """
+    if not made:
+        return []
+    return list(db.session.scalars(select(Contact.first_decision_hours)
+                                   .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
+                                   .order_by(Contact.first_decision_hours).offset((made - 1) // 2).limit(2 - made % 2)))
+
+
+def _timeliness(total: Counter[str], middle: list[float]) -> dict:
     """First decision against the contact's deadline; its first review against one working day after it."""
     made, on_time = total["made"], total["within_deadline"]
     reviews, reviews_on_time = total["reviews_made"], total["reviews_within_deadline"]
-    median = None
-    if made:  # the middle one of the sorted hours (the upper middle of an even count), as before
-        hours = db.session.scalar(select(Contact.first_decision_hours)
-                                  .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
-                                  .order_by(Contact.first_decision_hours).limit(1).offset(made // 2))
-        median = round(hours, 2)
+    median = round(middle[-1], 2) if middle else None  # the upper middle of an even count, as before
     return {
         "decisions": {"made": made, "within_deadline": on_time, "share": _share(on_time, made),
                       "undecided_past_deadline": total["undecided_past_deadline"], "median_working_hours": median},
@@ -225,30 +307,46 @@ def _departures(first: date, last: date, total: Counter[str]) -> dict:
     }
 
 
-def _marac_criteria(first: date, last: date) -> dict[str, int]:
-    """How many contacts met each MARAC criterion (``contacts.marac_criteria``, read from its index).
+def _marac_criteria(combinations: Counter[str]) -> dict[str, int]:
+    """How many contacts met each MARAC criterion: each combination's count added to every criterion in it.
 
-    Every contact in the window is read, not only those whose primary concern is domestic abuse:
-    domestic abuse may be among a contact's other concerns, and its criteria count too. The
-    database groups the window by the combination of criteria met (a handful of distinct values);
-    each combination's count is then added to every criterion in it.
+    Every contact in the window counts, not only those whose primary concern is domestic abuse:
+    domestic abuse may be among a contact's other concerns, and its criteria count too.
     """
     met: Counter[str] = Counter()
-    query = (select(Contact.marac_criteria, func.count()).where(*_in_window(first, last),
-                                                                 Contact.marac_criteria.is_not(None))
-             .group_by(Contact.marac_criteria))
-    for combination, n in db.session.execute(query):
+    for combination, n in combinations.items():
         for criterion in combination.split(MARAC_SEPARATOR):
             met[criterion] += n
     return dict(sorted(met.items()))
 
 
-def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict]) -> dict:
-    """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive)."""
-    folded = _fold(_grouped(first, last, now), first, last)
+def _summarised(first: date, last: date, now: datetime, use: bool) -> daysum.Summarised:
+    return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT,
+                             grouped=lambda where: _by_day(_grouped(where, now)), criteria=_criteria, use=use)
+
+
+def keep_summaries(first: date, last: date, now: datetime) -> tuple[int, int]:
+    """Count and keep every closed, settled day from ``first`` to ``last`` not kept yet (the CLI's warming).
+
+    Returns (days already kept and unchanged, days kept now).
+    """
+    summary = _summarised(first, last, now, True)
+    return summary.kept_days, daysum.store(summary.pending)
+
+
+def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict], *, summaries: bool = True) -> dict:
+    """The manager's figures for contacts accepted from ``first`` to ``last`` (London days, inclusive).
+
+    The grouped counts of closed days come from their per-day summaries where these are unchanged
+    (``reporting/daysum.py``); days counted now are kept once the answer is read. ``summaries=False``
+    counts every day from the contacts and keeps nothing: the same answer, figure for figure.
+    """
+    summary = _summarised(first, last, now, summaries)
+    folded = _fold(summary.days, first, last)
     total = folded["total"]
+    middle = _decided_middle(first, last, total["made"])
     domestic = total["domestic"]
-    return {
+    board = {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "level_names": {str(n): levels[n]["name"] for n in LEVELS},
@@ -256,13 +354,17 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
         "contacts": total["contacts"],
         "per_day": folded["per_day"],
         "conversion": folded["conversion"],
-        "timeliness": _timeliness(first, last, total),
+        "timeliness": _timeliness(total, middle),
         "departures": _departures(first, last, total),
         "agreement": folded["agreement"],
         "marac": {"recommended": total["marac_recommended"], "referred": total["marac_referred"],
-                  "criteria": _marac_criteria(first, last)},
+                  "criteria": _marac_criteria(summary.criteria)},
         "dash": {"domestic_abuse_contacts": domestic,
                  "bands": {name: {"contacts": total[f"band_{name}"], "share": _share(total[f"band_{name}"], domestic)}
                            for name in DASH_BANDS}},
-        "checks": checks_figures(*london_days(first, last)),  # issue 13 item 7
+        "checks": checks_figures(*london_days(first, last), counted=(total["contacts"], total["made"]),
+                                 decided_middle=middle),  # issue 13 item 7
     }
+    if summaries:
+        daysum.store(summary.pending)
+    return board
