@@ -156,7 +156,7 @@ def test_two_requests_keeping_the_same_days_at_once_both_answer(app, people, tim
         assert daysum.store(_summarised(*WINDOWS[0], LATER, True).pending) == 0  # nothing left to keep
 
 
-def test_migration_0014_adds_and_removes_the_summaries(app, timed_store):  # noqa: F811
+def test_migration_0015_adds_and_removes_the_summaries(app, timed_store):  # noqa: F811
     from flask_migrate import downgrade, upgrade
 
     from triage.app import MIGRATIONS
@@ -165,7 +165,7 @@ def test_migration_0014_adds_and_removes_the_summaries(app, timed_store):  # noq
         levels = app.extensions["recommender"].guidance.levels
         dashboard_for(*WINDOWS[0], LATER, levels)
         db.session.remove()
-        downgrade(directory=MIGRATIONS, revision="0013_marac_criteria")
+        downgrade(directory=MIGRATIONS, revision="0014_queue_order")
         db.session.remove()
         db.engine.dispose()
         inspector = inspect(db.engine)

@@ -11,16 +11,16 @@ Nothing in it is new information: it is a cache of counts of the contacts, seale
 be emptied at any time (``flask triage dashboard-summaries --clear``). A later migration that
 changes what the dashboard counts on contacts must empty it.
 
-Revision ID: 0014_daysum_dashboard_days
-Revises: 0013_marac_criteria
+Revision ID: 0015_daysum_dashboard_days
+Revises: 0014_queue_order
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_daysum_dashboard_days"
-down_revision = "0013_marac_criteria"
+revision = "0015_daysum_dashboard_days"
+down_revision = "0014_queue_order"
 branch_labels = None
 depends_on = None
 
