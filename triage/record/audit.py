@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from triage.extensions import db
-from triage.record import audit_rows, txn
+from triage.record import audit_rows, audit_worker, txn
 from triage.record.canonical import canonical_json
 from triage.record.tables import (
     AuditCheckpoint,
@@ -548,7 +548,27 @@ def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Veri
     the stored checkpoint it names still has its hash: nothing it covers was rewritten, even by
     someone holding the key. ``incremental=True`` starts from that checkpoint (or the latest
     stored one) and checks only later events and the rows, lists and contents they name.
+
+    Inside a transaction the caller began, the check reads it as it stands (its own writes
+    included). Otherwise it runs in a read-only transaction of its own, one snapshot throughout
+    (``audit_worker.begin_snapshot``: what is stored meanwhile is not half seen, and SQLite's
+    write lock is not held), ended before returning; a full check of a large store then checks the
+    contacts' contents in a helper process on the second core, in the same snapshot.
     """
+    if db.session().in_transaction():
+        return _verify(checkpoint, incremental, None)
+    with txn.reading():  # SQLite: a deferred BEGIN, WAL's snapshot, no write lock
+        helper = audit_worker.Helper(_contents_task)
+        try:
+            audit_worker.begin_snapshot()
+            started = not incremental and helper.start()
+            return _verify(checkpoint, incremental, helper if started else None)
+        finally:
+            helper.stop()
+            db.session.rollback()
+
+
+def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Helper | None) -> Verification:
     try:
         checkpoints = _verify_checkpoint_chain()
         if checkpoint is not None:
@@ -563,10 +583,34 @@ def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Veri
         _check_heads(walk.heads)
         _check_records(walk, full=True)
         _check_exports(walk.exports, full=True)
-        _check_contents(walk, full=True)
+        answer = helper.result() if helper is not None else NotImplemented
+        if answer is NotImplemented:  # no helper, or it failed: the step here, as always
+            _check_contents(walk, full=True)
+        elif answer is not None:
+            raise _Broken(*answer)
         return Verification(True, walk.count)
     except _Broken as broken:
         return Verification(False, 0, broken.seq, broken.reason)
+
+
+class _Receipts(NamedTuple):
+    """What ``_check_contents`` reads of a walk: each contact's latest seal and whose receipt is recorded."""
+
+    seals: dict[str, str | None]
+    received: set[str]
+
+
+def _contents_task() -> tuple[int | None, str] | None:
+    """The full contents check, in the helper (``audit_worker``): None if every contact matches, else the failure.
+
+    The helper reads the seals and receipts from the events itself (the same rows the walk proves,
+    in the same snapshot), so it need not wait for the walk.
+    """
+    try:
+        _check_contents(_Receipts(*audit_rows.seals_and_receipts(SEALING_KINDS)), full=True)
+    except _Broken as broken:
+        return broken.seq, broken.reason
+    return None
 
 
 def _walk_all(walk: _Walk, checkpoints: list) -> None:
@@ -727,7 +771,7 @@ def _digest_re_encoded(stored, children: list[dict]) -> str | None:
     return digest_of(values, children)
 
 
-def _check_contents(walk: _Walk, full: bool) -> None:
+def _check_contents(walk: _Walk | _Receipts, full: bool) -> None:
     """Every contact's stored content still matches the digest its latest sealing event recorded.
 
     In full, every contact must also have the event that recorded its receipt (a contact added

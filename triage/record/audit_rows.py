@@ -11,6 +11,7 @@ checked is exactly the value the ORM would have given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,22 @@ _PG_AT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"
 #: stored text has another shape, and then ``at_text`` reads it as the ORM would.
 _SQLITE_AT = ("CASE WHEN typeof(at) = 'text' AND length(at) = 26 AND substr(at, 11, 1) = ' ' "
               "THEN substr(at, 1, 10) || 'T' || substr(at, 12) || '+00:00' END")
+
+
+#: The driver connection a forked helper reads through (``audit_worker``); None: the session's.
+_own_connection = None
+
+
+def use(connection) -> None:
+    """Read through ``connection`` (a driver connection in a helper process) instead of the session's."""
+    global _own_connection
+    _own_connection = connection
+
+
+def _dbapi():
+    if _own_connection is not None:
+        return _own_connection
+    return db.session.connection().connection.dbapi_connection
 
 
 def postgres() -> bool:
@@ -63,7 +80,7 @@ def at_text(stored) -> str | None:
 @contextmanager
 def _cursor(name: str):
     """A driver cursor in the session's transaction: server-side on PostgreSQL (rows streamed, not held)."""
-    raw = db.session.connection().connection.dbapi_connection
+    raw = _dbapi()
     cursor = raw.cursor(name=name) if postgres() else raw.cursor()
     if postgres():
         cursor.itersize = FETCH
@@ -91,7 +108,7 @@ def stream(sql: str, params: dict, name: str = "audit_rows") -> Iterator[tuple]:
 
 def query(sql: str, params: dict) -> list[tuple]:
     """All rows of a small query (a page), through a plain driver cursor."""
-    cursor = db.session.connection().connection.dbapi_connection.cursor()
+    cursor = _dbapi().cursor()
     try:
         cursor.execute(*_params(sql, params))
         return cursor.fetchall()
@@ -168,8 +185,7 @@ def _by_ids(sql: str, ids: list[str]) -> list[tuple]:
     """``sql`` (its ``IN ({})`` filled) for ``ids``: one array parameter on PostgreSQL, one ``?`` each on SQLite."""
     if not ids:
         return []
-    raw = db.session.connection().connection.dbapi_connection
-    cursor = raw.cursor()
+    cursor = _dbapi().cursor()
     try:
         if postgres():
             cursor.execute(sql.replace("IN ({})", "= ANY(%s)"), (ids,))
@@ -178,3 +194,23 @@ def _by_ids(sql: str, ids: list[str]) -> list[tuple]:
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def seals_and_receipts(sealing_kinds: tuple[str, ...]) -> tuple[dict[str, str | None], set[str]]:
+    """Each contact's latest sealed digest and the contacts whose receipt is recorded, from the events as stored.
+
+    What ``audit._Walk`` gathers for the contents check, read on its own by the helper that checks
+    the contents beside the walk, in the same snapshot: the same rows, so the same values (the walk
+    proves each of those events by its hash; if it does not, its failure is the answer).
+    """
+    kinds = ", ".join(f"'{kind}'" for kind in (*sealing_kinds, "received"))
+    seals: dict[str, str | None] = {}
+    received: set[str] = set()
+    for contact_id, kind, data_text in stream(f"SELECT contact_id, kind, CAST(data AS TEXT) FROM events "
+                                              f"WHERE kind IN ({kinds}) ORDER BY seq", {}, "audit_seals"):
+        if kind == "received":
+            if contact_id:
+                received.add(contact_id)
+        else:
+            seals[contact_id] = (json.loads(data_text) or {}).get("content_digest")
+    return seals, received
