@@ -715,14 +715,16 @@ def _check_exports(exports: list, full: bool) -> None:
 def _record_rows(model, person: str, columns: tuple, ids: list | None) -> dict:
     """A record table's rows as plain column values by id: all of them, or those ``ids`` name (batched)."""
     wanted = [model.id, getattr(model, person)] + [getattr(model, c) for c in columns if c != person]
+    names = [column.key for column in wanted]
     rows: dict = {}
     if ids is None:
-        for row in db.session.execute(select(*wanted).execution_options(yield_per=BATCH)):
-            rows[row.id] = row._mapping
-        return rows
-    for i in range(0, len(ids), BATCH):
-        for row in db.session.execute(select(*wanted).where(model.id.in_(ids[i:i + BATCH]))):
-            rows[row.id] = row._mapping
+        results = [db.session.execute(select(*wanted).execution_options(yield_per=BATCH))]
+    else:
+        results = (db.session.execute(select(*wanted).where(model.id.in_(ids[i:i + BATCH])))
+                   for i in range(0, len(ids), BATCH))
+    for result in results:
+        for row in result:
+            rows[row[0]] = dict(zip(names, row, strict=True))  # a plain dict: a RowMapping per row cost more
     return rows
 
 
