@@ -31,12 +31,12 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import JSON, Text, bindparam, cast, func, insert, literal, select, text, update
+from sqlalchemy import JSON, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from triage.extensions import db
-from triage.record import txn
+from triage.record import audit_rows, audit_worker, txn
 from triage.record.canonical import canonical_json
 from triage.record.tables import (
     AuditCheckpoint,
@@ -46,7 +46,6 @@ from triage.record.tables import (
     AuditStream,
     CheckRequest,
     CheckResponse,
-    Child,
     ChildLink,
     ChildUnlink,
     Contact,
@@ -115,12 +114,26 @@ def _message(seq, contact_id, kind, actor_id, actor, at, data_text: str, stream,
     then the columns after it: exactly ``canonical_json`` of the whole event when ``data_text`` is
     ``canonical_json(data)``. Taking the text lets ``audit-verify`` hash the stored data as it is.
     """
-    text = (f'{{"actor":{_scalar(actor)},"actor_id":{_scalar(actor_id)},'
-            f'"at":"{at.isoformat(timespec="microseconds")}","contact_id":{_scalar(contact_id)},'
-            f'"data":{data_text},"kind":{_scalar(kind)},')
+    return _message_text(seq, contact_id, kind, actor_id, actor, at.isoformat(timespec="microseconds"), data_text,
+                         stream, prev_seq)
+
+
+def _message_text(seq, contact_id, kind, actor_id, actor, at_text: str, data_text: str, stream, prev_seq) -> bytes:
+    """``_message`` with the time given as its hashed text (``audit-verify`` reads it so: no datetime per event).
+
+    The usual text, whole numbers and null are encoded in line (``_scalar`` for anything else):
+    this runs once for every event of a full verification.
+    """
+    text = (f'{{"actor":{encode_basestring(actor) if type(actor) is str else _scalar(actor)},'
+            f'"actor_id":{int.__repr__(actor_id) if type(actor_id) is int else _scalar(actor_id)},'
+            f'"at":"{at_text}",'
+            f'"contact_id":{encode_basestring(contact_id) if type(contact_id) is str else _scalar(contact_id)},'
+            f'"data":{data_text},"kind":{encode_basestring(kind) if type(kind) is str else _scalar(kind)},')
     if stream is None:  # events of the old single chain were hashed without these
         return f'{text}"seq":{_scalar(seq)}}}'.encode()
-    return f'{text}"prev_seq":{_scalar(prev_seq)},"seq":{_scalar(seq)},"stream":{_scalar(stream)}}}'.encode()
+    return (f'{text}"prev_seq":{int.__repr__(prev_seq) if type(prev_seq) is int else _scalar(prev_seq)},'
+            f'"seq":{int.__repr__(seq) if type(seq) is int else _scalar(seq)},'
+            f'"stream":{encode_basestring(stream) if type(stream) is str else _scalar(stream)}}}').encode()
 
 
 def _scalar(value) -> str:
@@ -507,19 +520,6 @@ class _Fact(NamedTuple):
     data: dict
 
 
-def _json_text(column, name: str) -> list:
-    """A JSON column read as its stored text (``name``), and whether that is one whole JSON value (``name_valid``).
-
-    PostgreSQL's ``json`` type refuses anything else on the way in; SQLite stores any text, so it
-    is asked (``json_valid``, RFC 8259). SQL NULL reads as ``None`` and counts as valid (JSON null).
-    """
-    if db.engine.dialect.name == "postgresql":
-        valid = literal(True)
-    else:
-        valid = func.coalesce(func.json_valid(column), 1)
-    return [cast(column, Text).label(name), valid.label(f"{name}_valid")]
-
-
 class _Walk:
     """One pass over events in global order: each stream's links and hashes, and what the rows need."""
 
@@ -533,9 +533,12 @@ class _Walk:
         self.received: set[str] = set()
         self.as_stored_first = True  # see _verified_data
 
-    def _hashes(self, row: tuple, data_text: str) -> bool:
-        seq, contact_id, kind, actor_id, actor, at, stream, prev_seq, prev_hash, hash_ = row[:10]
-        body = prev_hash.encode() + _message(seq, contact_id, kind, actor_id, actor, at, data_text, stream, prev_seq)
+    def _hashes(self, row: tuple, data_text: str, at_text: str | None) -> bool:
+        if at_text is None:
+            return False
+        seq, contact_id, kind, actor_id, actor, _, stream, prev_seq, prev_hash, hash_ = row[:10]
+        body = prev_hash.encode() + _message_text(seq, contact_id, kind, actor_id, actor, at_text, data_text, stream,
+                                                  prev_seq)
         if self.key is LEGACY:
             expected = hashlib.sha256(body).hexdigest()
         else:
@@ -561,18 +564,22 @@ class _Walk:
         raise _Broken(row[0], "its content does not match its hash")
 
     def _as_stored(self, row: tuple) -> tuple[bool, None]:
-        return bool(row[11]) and self._hashes(row, row[10]), None
+        """The stored data text and the time as read (``audit_rows.event_sql``; stored otherwise, as the ORM reads it)."""
+        at = row[5] if row[5] is not None else audit_rows.at_text(row[12])
+        return bool(row[11]) and self._hashes(row, row[10], at), None
 
     def _re_encoded(self, row: tuple) -> tuple[bool, dict | None]:
+        """The data decoded and re-encoded, the time as the ORM reads the stored value: the check as it always was."""
         try:
             data = json.loads(row[10])
         except (TypeError, ValueError):
             return False, None
-        return self._hashes(row, canonical_json(data)), data
+        at = row[5] if row[12] is None else audit_rows.at_text(row[12])
+        return self._hashes(row, canonical_json(data), at), data
 
     def event(self, row) -> None:
-        """One event (a row of ``_rows``): its hash, its link in its stream, and what the later checks need."""
-        seq, contact_id, kind, actor_id, _, _, stream, prev_seq, prev_hash, hash_, data_text, _ = row
+        """One event (a row of ``audit_rows.events``): its hash, its link in its stream, and what the later checks need."""
+        seq, contact_id, kind, actor_id, _, _, stream, prev_seq, prev_hash, hash_, data_text = row[:11]
         name = stream or LEGACY_STREAM
         last_seq, last_hash = self.heads.get(name, (0, GENESIS))
         data = self._verified_data(row)
@@ -599,13 +606,6 @@ class _Walk:
             self.received.add(contact_id)
 
 
-def _rows(where=None):
-    query = select(*_COLUMNS, *_json_text(Event.data, "data")).order_by(Event.seq).execution_options(yield_per=2000)
-    if where is not None:
-        query = query.where(where)
-    return db.session.execute(query)
-
-
 def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Verification:
     """Check the record; in full by default, or only what came after the last stored checkpoint.
 
@@ -617,7 +617,27 @@ def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Veri
     the stored checkpoint it names still has its hash: nothing it covers was rewritten, even by
     someone holding the key. ``incremental=True`` starts from that checkpoint (or the latest
     stored one) and checks only later events and the rows, lists and contents they name.
+
+    Inside a transaction the caller began, the check reads it as it stands (its own writes
+    included). Otherwise it runs in a read-only transaction of its own, one snapshot throughout
+    (``audit_worker.begin_snapshot``: what is stored meanwhile is not half seen, and SQLite's
+    write lock is not held), ended before returning; a full check of a large store then checks the
+    contacts' contents in a helper process on the second core, in the same snapshot.
     """
+    if db.session().in_transaction():
+        return _verify(checkpoint, incremental, None)
+    with txn.reading():  # SQLite: a deferred BEGIN, WAL's snapshot, no write lock
+        helper = audit_worker.Helper(_contents_task)
+        try:
+            audit_worker.begin_snapshot()
+            started = not incremental and helper.start()
+            return _verify(checkpoint, incremental, helper if started else None)
+        finally:
+            helper.stop()
+            db.session.rollback()
+
+
+def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Helper | None) -> Verification:
     try:
         checkpoints = _verify_checkpoint_chain()
         if checkpoint is not None:
@@ -632,10 +652,34 @@ def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Veri
         _check_heads(walk.heads)
         _check_records(walk, full=True)
         _check_exports(walk.exports, full=True)
-        _check_contents(walk, full=True)
+        answer = helper.result() if helper is not None else NotImplemented
+        if answer is NotImplemented:  # no helper, or it failed: the step here, as always
+            _check_contents(walk, full=True)
+        elif answer is not None:
+            raise _Broken(*answer)
         return Verification(True, walk.count)
     except _Broken as broken:
         return Verification(False, 0, broken.seq, broken.reason)
+
+
+class _Receipts(NamedTuple):
+    """What ``_check_contents`` reads of a walk: each contact's latest seal and whose receipt is recorded."""
+
+    seals: dict[str, str | None]
+    received: set[str]
+
+
+def _contents_task() -> tuple[int | None, str] | None:
+    """The full contents check, in the helper (``audit_worker``): None if every contact matches, else the failure.
+
+    The helper reads the seals and receipts from the events itself (the same rows the walk proves,
+    in the same snapshot), so it need not wait for the walk.
+    """
+    try:
+        _check_contents(_Receipts(*audit_rows.seals_and_receipts(SEALING_KINDS)), full=True)
+    except _Broken as broken:
+        return broken.seq, broken.reason
+    return None
 
 
 def _walk_all(walk: _Walk, checkpoints: list) -> None:
@@ -649,12 +693,13 @@ def _walk_all(walk: _Walk, checkpoints: list) -> None:
                                        "(they no longer match its digest)")
         digest = hashlib.sha256()
 
-    for r in _rows():
-        while index < len(checkpoints) and r.seq > checkpoints[index].upto_seq:
+    for r in audit_rows.events():
+        seq = r[0]
+        while index < len(checkpoints) and seq > checkpoints[index].upto_seq:
             close(checkpoints[index])
             index += 1
         walk.event(r)
-        digest.update(f"{r.seq}:{r.hash}\n".encode())
+        digest.update(f"{seq}:{r[9]}\n".encode())
         total += 1
     while index < len(checkpoints):
         close(checkpoints[index])
@@ -739,59 +784,33 @@ def _check_exports(exports: list, full: bool) -> None:
 def _record_rows(model, person: str, columns: tuple, ids: list | None) -> dict:
     """A record table's rows as plain column values by id: all of them, or those ``ids`` name (batched)."""
     wanted = [model.id, getattr(model, person)] + [getattr(model, c) for c in columns if c != person]
+    names = [column.key for column in wanted]
     rows: dict = {}
     if ids is None:
-        for row in db.session.execute(select(*wanted).execution_options(yield_per=BATCH)):
-            rows[row.id] = row._mapping
-        return rows
-    for i in range(0, len(ids), BATCH):
-        for row in db.session.execute(select(*wanted).where(model.id.in_(ids[i:i + BATCH]))):
-            rows[row.id] = row._mapping
+        results = [db.session.execute(select(*wanted).execution_options(yield_per=BATCH))]
+    else:
+        results = (db.session.execute(select(*wanted).where(model.id.in_(ids[i:i + BATCH])))
+                   for i in range(0, len(ids), BATCH))
+    for result in results:
+        for row in result:
+            rows[row[0]] = dict(zip(names, row, strict=True))  # a plain dict: a RowMapping per row cost more
     return rows
 
 
 #: Rows read at a time by the verification (keyset pages of contacts, ids in one ``IN``).
 BATCH = 1000
-_CHILD = [getattr(Child, column) for column in CHILD_COLUMNS]
-#: The content columns stored as JSON: read as their stored text (``_json_text``) and hashed as it stands.
+#: The content columns stored as JSON: read as their stored text (``audit_rows``) and hashed as it stands.
 _JSON_CONTENT = tuple(column for column in CONTENT_COLUMNS if isinstance(Contact.__table__.c[column].type, JSON))
 
 
-def _content_columns() -> list:
-    return [Contact.id] + [column for name in CONTENT_COLUMNS for column in (
-        _json_text(getattr(Contact, name), name) if name in _JSON_CONTENT else [getattr(Contact, name)])]
-
-
 def _contents(ids: list[str] | None) -> Iterator[tuple[str, dict, list[dict]]]:
-    """``(contact id, stored content, children)`` for every contact (keyset pages by id), or for ``ids``.
+    """``(contact id, stored content, children)`` for every contact (in id order), or for ``ids``.
 
-    Plain columns, a page at a time, with the page's children in one query: no ORM object per
-    contact, and memory bounded by the page whatever the store's size. The JSON columns come as
-    their stored text (``_check_contents`` decodes them only if it must).
+    Plain values a page at a time (``audit_rows.contents``): no ORM object per contact, memory
+    bounded by the page. The JSON columns come as their stored text (``_check_contents`` decodes
+    them only if it must).
     """
-    columns = _content_columns()
-
-    def pages():
-        if ids is not None:
-            for i in range(0, len(ids), BATCH):
-                yield db.session.execute(select(*columns).where(Contact.id.in_(ids[i:i + BATCH]))).all()
-            return
-        last = None
-        while True:
-            query = select(*columns).order_by(Contact.id).limit(BATCH)
-            page = db.session.execute(query if last is None else query.where(Contact.id > last)).all()
-            if not page:
-                return
-            yield page
-            last = page[-1].id
-
-    for page in pages():
-        children: dict[str, list[dict]] = {row.id: [] for row in page}
-        for contact_id, *values in db.session.execute(select(Child.contact_id, *_CHILD)
-                                                      .where(Child.contact_id.in_(list(children)))):
-            children[contact_id].append(dict(zip(CHILD_COLUMNS, values, strict=True)))
-        for row in page:
-            yield row.id, row._mapping, children[row.id]
+    return audit_rows.contents(ids, _JSON_CONTENT, CONTENT_COLUMNS, CHILD_COLUMNS)
 
 
 def _digest_as_stored(stored, children: list[dict]) -> str | None:
@@ -803,7 +822,14 @@ def _digest_as_stored(stored, children: list[dict]) -> str | None:
     if not all(stored[f"{column}_valid"] for column in _JSON_CONTENT):
         return None
     return _digest({column: ("null" if stored[column] is None else stored[column]) if column in _JSON_CONTENT
-                    else canonical_json(stored[column], default=str) for column in CONTENT_COLUMNS}, children)
+                    else _content_scalar(stored[column]) for column in CONTENT_COLUMNS}, children)
+
+
+def _content_scalar(value) -> str:
+    """``canonical_json(value, default=str)`` of a plain content column: in line for text, whole numbers and null."""
+    if value is None or type(value) is str or type(value) is int:
+        return _scalar(value)
+    return canonical_json(value, default=str)
 
 
 def _digest_re_encoded(stored, children: list[dict]) -> str | None:
@@ -816,7 +842,7 @@ def _digest_re_encoded(stored, children: list[dict]) -> str | None:
     return digest_of(values, children)
 
 
-def _check_contents(walk: _Walk, full: bool) -> None:
+def _check_contents(walk: _Walk | _Receipts, full: bool) -> None:
     """Every contact's stored content still matches the digest its latest sealing event recorded.
 
     In full, every contact must also have the event that recorded its receipt (a contact added
@@ -843,12 +869,12 @@ def _check_contents(walk: _Walk, full: bool) -> None:
 
 def _verify_since(base: AuditCheckpoint) -> Verification:
     """Only the events after ``base``: their links (from heads the checkpoint covers), hashes and rows."""
-    rows = _rows(Event.seq > base.upto_seq).all()
+    rows = list(audit_rows.events(after=base.upto_seq))
     firsts: dict[str, int] = {}
     for r in rows:
-        if r.stream is None:
-            raise _Broken(r.seq, "an event of the old single chain after a checkpoint")
-        firsts.setdefault(r.stream, r.prev_seq)
+        if r[6] is None:
+            raise _Broken(r[0], "an event of the old single chain after a checkpoint")
+        firsts.setdefault(r[6], r[7])
     heads: dict[str, tuple[int, str]] = {}
     wanted = [seq for seq in firsts.values() if seq]
     known = {}
@@ -860,7 +886,7 @@ def _verify_since(base: AuditCheckpoint) -> Verification:
         if not prev_seq:
             continue
         if prev_seq not in known or known[prev_seq][0] != stream or prev_seq > base.upto_seq:
-            first = next(r.seq for r in rows if r.stream == stream)
+            first = next(r[0] for r in rows if r[6] == stream)
             raise _Broken(prev_seq, f"event {prev_seq} is missing (event {first}, next in its record, follows it)")
         heads[stream] = (prev_seq, known[prev_seq][1])
     walk = _Walk(None, heads)
@@ -961,7 +987,7 @@ def rekey() -> Verification:
         if db.session.scalar(select(func.count()).select_from(AuditCheckpoint)):
             raise _Broken(None, "the record already has keyed checkpoints; it cannot be re-keyed")
         walk = _Walk(LEGACY)
-        for r in _rows():
+        for r in audit_rows.events():
             walk.event(r)
         _check_heads(walk.heads)
         _check_records(walk, full=True)

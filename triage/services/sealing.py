@@ -44,7 +44,12 @@ def unsealed() -> Iterator[str]:
 
 
 def seal() -> Sealing:
-    """Verify the record, then seal every unsealed contact's current content (a batch per commit)."""
+    """Verify the record, then seal every unsealed contact's current content (a batch per commit).
+
+    The transaction begins first, so the verification reads inside it (on SQLite it holds the write
+    lock from the check to the first seal: nothing can change what was just verified in between).
+    """
+    db.session.connection()
     verified = audit.verify()
     if not verified.ok:
         return Sealing(False, 0, f"nothing sealed: {verified.summary()}")
