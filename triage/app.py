@@ -49,13 +49,19 @@ def _sqlite_serialised_writes(engine) -> None:
         conn.exec_driver_sql(txn.begin_statement())
 
 
+#: Writes that read and compute first without SQLite's write lock, then write in ``txn.write_phase``:
+#: intake, whose scoring would otherwise hold the lock while every other writer waits.
+READS_FIRST = frozenset({"contacts.create_contact"})
+
+
 def _read_only_requests(app: Flask) -> None:
-    """GET and HEAD requests read without SQLite's write lock (``txn``); a no-op on PostgreSQL."""
+    """GET and HEAD requests (and ``READS_FIRST`` writes, until their write phase) read without SQLite's
+    write lock (``txn``); a no-op on PostgreSQL."""
     from flask import g, request
 
     @app.before_request
     def _begin_reading():
-        if request.method in ("GET", "HEAD"):
+        if request.method in ("GET", "HEAD") or request.endpoint in READS_FIRST:
             g._txn_reading = txn.start_reading()
             if g._txn_reading is not None:
                 db.session.rollback()  # end anything begun before; the next transaction begins deferred

@@ -21,6 +21,7 @@ from triage.engine.contract import (
     validate_contact,
 )
 from triage.extensions import db
+from triage.http import access
 from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
@@ -192,8 +193,9 @@ def create_contact():
     if errors:
         raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
     user = g.user
+    # scored before the write lock is taken (SQLite); the rate count is added when it is (access.count_held)
     body, contact_id, created = submit_answered(contact, user, current_app.extensions["recommender"],
-                                                lambda stored: contact_json(stored, user))
+                                                lambda stored: contact_json(stored, user), access.count_held)
     response = jsonify(body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/contacts/{contact_id}"

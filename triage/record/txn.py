@@ -90,3 +90,28 @@ def writing() -> Iterator[None]:
         raise
     finally:
         _deferred.reset(token)
+
+
+@contextmanager
+def write_phase() -> Iterator[None]:
+    """The writes of a request that read first without the write lock (intake on SQLite).
+
+    Such a request (``reading`` from its start) reads and computes in a deferred transaction;
+    here that snapshot ends and a ``BEGIN IMMEDIATE`` transaction takes the write lock for what
+    must be checked again and written. Unlike ``writing`` this does not commit: the caller commits
+    when its answer is made. What the read phase loaded stays loaded (no second read of the token,
+    the person, the organisation). Outside a read-first request (a page's POST, the CLI, tests,
+    PostgreSQL) the transaction already holds the lock, or needs none, and this does nothing.
+    """
+    if not _deferred.get():
+        yield
+        return
+    commit_keeping_loaded()  # a read snapshot, nothing written: ends it without forgetting what it read
+    token = _deferred.set(False)
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _deferred.reset(token)

@@ -26,6 +26,15 @@ a second turn at that lock and a second sync to disk. If that transaction never 
 so every request is still counted. On PostgreSQL the count keeps its own short transaction: inside
 the request's, the token's row would stay locked for the whole intake, and a partner's parallel
 requests would queue on it.
+
+An intake on SQLite reads and scores before it takes the write lock (``txn.write_phase``; the
+request begins ``reading``). Its count then cannot be added at once (a write in the read
+snapshot would have to upgrade it), so it is held in the request (``g``) and added by
+``add_held`` first thing in the write phase, in that transaction, committed with the contact. A
+request refused or failed before its write phase has its held count added by ``settle``; one
+whose write phase rolls back is added again as above: every request is counted once. So that a
+token already over its limit is still refused before the work, the read phase reads the shared
+total (one read, no lock) and refuses at once, counted on its own, when this request passes it.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, g, has_request_context
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
@@ -119,8 +128,9 @@ def _add_committed(token_id: int, start: datetime, count: int) -> int:
     return total
 
 
-#: ``g`` keys: a count added in the request's transaction and not yet committed, and one rolled back.
-_UNCOMMITTED, _LOST = "_rate_count_uncommitted", "_rate_count_lost"
+#: ``g`` keys: a count added in the request's transaction and not yet committed, one rolled back, and
+#: one held by a request that reads first, for its write phase.
+_UNCOMMITTED, _LOST, _HELD = "_rate_count_uncommitted", "_rate_count_lost", "_rate_count_held"
 
 
 def _add_in_request(token_id: int, start: datetime, count: int) -> int:
@@ -144,7 +154,7 @@ def settle(_exc: BaseException | None = None) -> None:
     """teardown_request: a count added in a transaction that did not commit is added now, on its own."""
     if _UNCOMMITTED in g:
         db.session.rollback()  # whatever the request left open is not to be kept; the count moves to lost
-    lost = g.pop(_LOST, None)
+    lost = g.pop(_LOST, None) or g.pop(_HELD, None)  # at most one is set: a held count, once added, is gone
     if lost is not None:
         _add_committed(*lost)
 
@@ -164,9 +174,35 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
     add, over = counts.take(token_id, start, read=read, limit=limit, batch=max(1, batch))
     if add:
         in_request = not read and db.engine.dialect.name == "sqlite"  # see the module's docstring
+        if in_request and txn.reading_now():  # a read-first write (intake): held for its write phase
+            if _shared_total(token_id, start) + add <= limit:
+                setattr(g, _HELD, (token_id, start, add))
+                return 0
+            in_request = False  # over already: refused now, before the work, counted on its own
         total = (_add_in_request if in_request else _add_committed)(token_id, start, add)
         counts.added(token_id, start, total, limit)
         over = total > limit
+    return _wait(over, start, now, seconds)
+
+
+def add_held(counts: ReadCounts, now: datetime, *, limit: int, seconds: int) -> int:
+    """First thing in a read-first request's write phase: add its held count; 0, or the seconds to wait."""
+    held = g.pop(_HELD, None)
+    if held is None:
+        return 0
+    token_id, start, add = held
+    total = _add_in_request(token_id, start, add)
+    counts.added(token_id, start, total, limit)
+    return _wait(total > limit, start, now, seconds)
+
+
+def _shared_total(token_id: int, start: datetime) -> int:
+    """The token's shared count for the window as last committed (a read: no lock taken)."""
+    return db.session.scalar(select(ApiRequestCount.count).where(ApiRequestCount.token_id == token_id,
+                                                                 ApiRequestCount.window_start == start)) or 0
+
+
+def _wait(over: bool, start: datetime, now: datetime, seconds: int) -> int:
     if not over:
         return 0
     return max(1, math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()))
