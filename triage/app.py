@@ -61,7 +61,10 @@ def _read_only_requests(app: Flask) -> None:
 
     @app.before_request
     def _begin_reading():
-        if request.method in ("GET", "HEAD") or request.endpoint in READS_FIRST:
+        if request.endpoint in READS_FIRST:
+            g._txn_reads_first = txn.start_reads_first()
+            db.session.rollback()  # end anything begun before; the next transaction begins deferred on SQLite
+        elif request.method in ("GET", "HEAD"):
             g._txn_reading = txn.start_reading()
             if g._txn_reading is not None:
                 db.session.rollback()  # end anything begun before; the next transaction begins deferred
@@ -72,6 +75,10 @@ def _read_only_requests(app: Flask) -> None:
         if token is not None:
             db.session.rollback()
             txn.stop_reading(token)
+        tokens = g.pop("_txn_reads_first", None)
+        if tokens is not None:
+            db.session.rollback()
+            txn.stop_reads_first(tokens)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

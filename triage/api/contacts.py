@@ -193,7 +193,7 @@ def create_contact():
     if errors:
         raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
     user = g.user
-    # scored before the write lock is taken (SQLite); the rate count is added when it is (access.count_held)
+    # scored before the write lock is taken (SQLite); the rate count is added just before the commit
     body, contact_id, created = submit_answered(contact, user, current_app.extensions["recommender"],
                                                 lambda stored: contact_json(stored, user), access.count_held)
     response = jsonify(body)

@@ -246,7 +246,7 @@ def _within_rate_limit() -> None:
 
 
 def count_held() -> None:
-    """A read-first request's write phase begins: its held count is added now, and over the limit, a 429."""
+    """A read-first request (intake) is about to commit: its held count is added now; over the limit, a 429."""
     config = current_app.config
     limit, seconds = config["API_RATE_LIMIT"], config["API_RATE_WINDOW_SECONDS"]
     wait = ratelimit.add_held(current_app.extensions["api_read_counts"], datetime.now(timezone.utc),

@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from triage.extensions import db
 
 _deferred: ContextVar[bool] = ContextVar("triage_sqlite_deferred", default=False)
+#: A write that reads and computes first, then writes in ``write_phase`` (intake), on either database.
+_reads_first: ContextVar[bool] = ContextVar("triage_reads_first", default=False)
 
 
 def begin_statement() -> str:
@@ -30,6 +32,23 @@ def begin_statement() -> str:
 def reading_now() -> bool:
     """True inside a read-only request on SQLite (its transaction holds no write lock)."""
     return _deferred.get()
+
+
+def reads_first() -> bool:
+    """True in a request that reads and computes before its writes (``write_phase``), on either database."""
+    return _reads_first.get()
+
+
+def start_reads_first():
+    """Mark this request as one that reads first: on SQLite it also begins ``reading``. Tokens for ``stop``."""
+    return _reads_first.set(True), start_reading()
+
+
+def stop_reads_first(tokens) -> None:
+    first, reading = tokens
+    with suppress(ValueError):
+        _reads_first.reset(first)
+    stop_reading(reading)
 
 
 def start_reading():

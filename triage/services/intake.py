@@ -182,18 +182,21 @@ def submit(contact: dict, user: User, recommender: Recommender,
 
 
 def submit_answered(contact: dict, user: User, recommender: Recommender, answer: Callable[[Contact], T],
-                    before_write: Callable[[], None] | None = None) -> tuple[T, str, bool]:
+                    before_commit: Callable[[], None] | None = None) -> tuple[T, str, bool]:
     """``submit``, with the answer made from the stored row before the commit: ``(answer, id, created)``.
 
     The API answers with the contact it stored. Made after the commit, that answer re-read the row
     and its children in a transaction of its own (on SQLite one more turn at the write lock, behind
     every other intake); made inside the intake's transaction it reads only what that transaction
     wrote, which is what the commit then stores. A retry's answer is read the same way.
-    ``before_write`` runs first in the write phase (the API adds the request's rate count there,
-    and may refuse); the transaction is committed even for a retry, so that count goes with it.
+    ``before_commit`` runs last in the transaction (the API adds the request's rate count there, and
+    may refuse, which stores nothing). A retry answered from the read snapshot (SQLite) writes
+    nothing; its count is added on its own at the end of the request.
     """
-    row, created = _store(contact, user, recommender, None, before_write)
+    row, created = _store(contact, user, recommender, None)
     body, contact_id = answer(row), row.id
+    if before_commit is not None and (created or not txn.reading_now()):
+        before_commit()
     db.session.commit()
     return body, contact_id, created
 
@@ -207,23 +210,23 @@ class _Scored:
     failure: str | None
 
 
-def _store(contact: dict, user: User, recommender: Recommender, now: datetime | None,
-           before_write: Callable[[], None] | None = None) -> tuple[Contact, bool]:
+def _store(contact: dict, user: User, recommender: Recommender, now: datetime | None) -> tuple[Contact, bool]:
     """Everything ``submit`` does but the commit: the row added and recorded, or the one already stored.
 
-    In two phases. The read phase finds the children's records and their history and scores the
-    contact; on SQLite, in a request that reads first (``txn.write_phase``), it holds no write lock,
-    so other intakes write meanwhile. The write phase takes the lock and checks again what they may
-    have changed: a retry stored meanwhile, the children's records (made now if still unknown) and
-    their history (a link, a later-entered earlier contact or a decision); the contact is scored
-    again only if that history differs from what was scored. Where the whole intake already holds
-    the lock (or PostgreSQL, where nothing is locked to read), nothing can differ and nothing is read twice.
+    In a request that reads first (``txn.reads_first``: the API's intake), in two phases. The read
+    phase finds the children's records and their history and scores the contact; on SQLite it holds
+    no write lock, so other intakes write meanwhile. The write phase (on SQLite holding the lock)
+    checks again what they may have changed: a retry stored meanwhile (SQLite; on PostgreSQL the
+    unique constraint tells), the children's records (made now if still unknown) and their history
+    (a link, an earlier phone contact entered since, a decision); the contact is scored again only
+    if that history differs from what was scored. Elsewhere (a page's POST, the demo, the CLI) the
+    whole intake holds the lock from its start, as before: nothing can differ, nothing is read twice.
     """
     now = now or utcnow()
     received_at = received_time(contact, now)
     identity.check_identifiers(contact)
-    split = txn.reading_now()
-    org = sender_organisation(contact, user, make=not split)  # None: a new organisation, made when writing
+    split, locked_later = txn.reads_first(), txn.reading_now()
+    org = sender_organisation(contact, user, make=not locked_later)  # None: new, made when writing
     if org is not None:
         existing = find_existing(org.id, contact["partner_reference"])
         if existing is not None:
@@ -236,11 +239,9 @@ def _store(contact: dict, user: User, recommender: Recommender, now: datetime | 
         found = [identity.known_child(d) for d in digests]
         scored = _scored(stored_contact, accepted_at, [c for c in found if c is not None], recommender)
     with txn.write_phase():
-        if before_write is not None:
-            before_write()
         org = org or sender_organisation(contact, user)
         assert org is not None  # made if new
-        if split:  # a racing retry may have stored it while this one was scored
+        if locked_later:  # a racing retry may have stored it while this one was scored
             existing = find_existing(org.id, contact["partner_reference"])
             if existing is not None:
                 return existing, False

@@ -27,14 +27,15 @@ so every request is still counted. On PostgreSQL the count keeps its own short t
 the request's, the token's row would stay locked for the whole intake, and a partner's parallel
 requests would queue on it.
 
-An intake on SQLite reads and scores before it takes the write lock (``txn.write_phase``; the
-request begins ``reading``). Its count then cannot be added at once (a write in the read
-snapshot would have to upgrade it), so it is held in the request (``g``) and added by
-``add_held`` first thing in the write phase, in that transaction, committed with the contact. A
-request refused or failed before its write phase has its held count added by ``settle``; one
-whose write phase rolls back is added again as above: every request is counted once. So that a
-token already over its limit is still refused before the work, the read phase reads the shared
-total (one read, no lock) and refuses at once, counted on its own, when this request passes it.
+An intake reads and scores before it writes (``txn.reads_first``; on SQLite it takes the write
+lock only for its write phase). Its count is held in the request (``g``) and added by
+``add_held`` as the last write before the intake commits, in that transaction: on SQLite a write in
+the read snapshot would have to upgrade it, and on PostgreSQL the token's row is then locked only
+for the commit, as it was in a transaction of its own, while the intake needs one commit, not two.
+A request refused or failed before then has its held count added by ``settle``; one that rolls
+back after it is added again as above: every request is counted once. So that a token already
+over its limit is still refused before the work, the read phase reads the shared total (one read,
+no lock) and refuses at once, counted on its own, when this request passes it.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
     add, over = counts.take(token_id, start, read=read, limit=limit, batch=max(1, batch))
     if add:
         in_request = not read and db.engine.dialect.name == "sqlite"  # see the module's docstring
-        if in_request and txn.reading_now():  # a read-first write (intake): held for its write phase
+        if not read and txn.reads_first():  # intake: held until it commits
             if _shared_total(token_id, start) + add <= limit:
                 setattr(g, _HELD, (token_id, start, add))
                 return 0
@@ -186,7 +187,7 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
 
 
 def add_held(counts: ReadCounts, now: datetime, *, limit: int, seconds: int) -> int:
-    """First thing in a read-first request's write phase: add its held count; 0, or the seconds to wait."""
+    """Last before a read-first request commits: add its held count; 0, or the seconds to wait."""
     held = g.pop(_HELD, None)
     if held is None:
         return 0
