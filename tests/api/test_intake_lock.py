@@ -95,3 +95,13 @@ def test_a_history_that_changes_while_scoring_is_read_again_and_scored_again(app
     with app.app_context():
         stored = db.session.scalar(select(Contact).where(Contact.id == response.get_json()["id"]))
         assert stored.recommendation == json.loads(json.dumps(calls[2][1], default=str))  # the second scoring's
+
+
+@pytest.mark.parametrize("sender", ["partner", "practitioner"])
+def test_the_answer_to_a_new_contact_is_the_answer_to_its_retry(client, people, sender):
+    """The new contact's answer looks up no feedback, checks, decision or review (none can exist yet): still the same."""
+    document = contact_payload(children=[child(identifiers={"nhs_number": NHS})])
+    first = post(client, people[sender], document)
+    again = post(client, people[sender], document)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == again.get_json()

@@ -181,20 +181,21 @@ def submit(contact: dict, user: User, recommender: Recommender,
     return row, created
 
 
-def submit_answered(contact: dict, user: User, recommender: Recommender, answer: Callable[[Contact], T],
+def submit_answered(contact: dict, user: User, recommender: Recommender, answer: Callable[[Contact, bool], T],
                     before_commit: Callable[[], None] | None = None) -> tuple[T, str, bool]:
     """``submit``, with the answer made from the stored row before the commit: ``(answer, id, created)``.
 
     The API answers with the contact it stored. Made after the commit, that answer re-read the row
     and its children in a transaction of its own (on SQLite one more turn at the write lock, behind
     every other intake); made inside the intake's transaction it reads only what that transaction
-    wrote, which is what the commit then stores. A retry's answer is read the same way.
+    wrote, which is what the commit then stores. A retry's answer is read the same way. ``answer``
+    is told whether the row is new (stored by this transaction: nothing can refer to it yet).
     ``before_commit`` runs last in the transaction (the API adds the request's rate count there, and
     may refuse, which stores nothing). A retry answered from the read snapshot (SQLite) writes
     nothing; its count is added on its own at the end of the request.
     """
     row, created = _store(contact, user, recommender, None)
-    body, contact_id = answer(row), row.id
+    body, contact_id = answer(row, created), row.id
     if before_commit is not None and (created or not txn.reading_now()):
         before_commit()
     db.session.commit()
