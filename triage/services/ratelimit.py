@@ -112,8 +112,11 @@ def _add(token_id: int, start: datetime, count: int) -> int:
         return row[0]
     db.session.execute(delete(ApiRequestCount).where(ApiRequestCount.token_id == token_id,
                                                      ApiRequestCount.window_start < start - KEEP))
-    db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=count))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # in an intake's transaction the row may be started by another at once
+            db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=count))
+    except IntegrityError:  # it was: the UPDATE finds it now, and only this savepoint is undone
+        return _add(token_id, start, count)
     return count
 
 
