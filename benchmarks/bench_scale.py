@@ -70,8 +70,8 @@ def verify_seconds(env: dict, mode: str, times: int = 3) -> float:
 
 def serve(env: dict) -> tuple[subprocess.Popen, int]:
     """gunicorn (config/gunicorn.conf.py) on a free local port with the API rate limit lifted, once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+    with socket.socket() as probe:  # BENCH_PORT: a port of one's own on a shared machine
+        probe.bind(("127.0.0.1", int(os.environ.get("BENCH_PORT", 0))))
         port = probe.getsockname()[1]
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
                               cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",

@@ -90,7 +90,8 @@ def main() -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "API_RATE_LIMIT": 100_000_000})
     posts = int(os.environ.get("INTAKE_POSTS", 200))
-    counts = {"statements": 0, "commits": 0}
+    counts = {"statements": 0, "commits": 0, "locked": 0, "locked_cpu": 0.0, "locked_wall": 0.0}
+    lock: list[tuple[float, float]] = []  # while SQLite's write lock is held: when it was taken (CPU, wall)
     show = []  # non-empty while one intake's statements are printed (--statements)
     bodies = [json.dumps(c) for c in _contacts(40_000, seed=int(time.time()) % 1_000_000)]
     try:
@@ -103,12 +104,27 @@ def main() -> None:
             @event.listens_for(db.engine, "before_cursor_execute")
             def _statement(_conn, _cursor, statement, *_args):
                 counts["statements"] += 1
+                if lock:
+                    counts["locked"] += 1
+                if statement == "BEGIN IMMEDIATE":
+                    lock.append((time.process_time(), time.perf_counter()))
                 if show:
                     print("   ", " ".join(statement.split())[:150])
 
             @event.listens_for(db.engine, "commit")
             def _commit(*_args):
                 counts["commits"] += 1
+                if lock:
+                    cpu, wall = lock.pop()
+                    counts["locked_cpu"] += time.process_time() - cpu
+                    counts["locked_wall"] += time.perf_counter() - wall
+
+            @event.listens_for(db.engine, "rollback")
+            def _rollback(*_args):
+                if lock:
+                    cpu, wall = lock.pop()
+                    counts["locked_cpu"] += time.process_time() - cpu
+                    counts["locked_wall"] += time.perf_counter() - wall
 
         client = app.test_client()
         _post(client, token, bodies[:10])  # warm: the recommender's caches, the ORM's compiled statements
@@ -118,7 +134,7 @@ def main() -> None:
             _post(client, token, bodies[10:11])
             show.clear()
             bodies = bodies[1:]
-        counts.update(statements=0, commits=0)
+        counts.update(statements=0, commits=0, locked=0, locked_cpu=0.0, locked_wall=0.0)
         started = time.process_time()
         _post(client, token, bodies[10:10 + posts])
         cpu = time.process_time() - started
@@ -126,6 +142,10 @@ def main() -> None:
         print(f"  statements per intake   {counts['statements'] / posts:6.2f}")
         print(f"  commits per intake      {counts['commits'] / posts:6.2f}")
         print(f"  CPU ms per intake       {cpu / posts * 1000:6.2f}   (time.process_time, this process)")
+        if url.startswith("sqlite"):
+            print(f"  holding the write lock: {counts['locked'] / posts:6.2f} statements, "
+                  f"{counts['locked_cpu'] / posts * 1000:6.2f} CPU ms, {counts['locked_wall'] / posts * 1000:6.2f} ms "
+                  "wall per intake (BEGIN IMMEDIATE to its commit or rollback)")
         if "--profile" in sys.argv:
             profile = cProfile.Profile(time.process_time)  # CPU, not wall: waits on locks and disk left out
             profile.enable()

@@ -49,13 +49,22 @@ def _sqlite_serialised_writes(engine) -> None:
         conn.exec_driver_sql(txn.begin_statement())
 
 
+#: Writes that read and compute first without SQLite's write lock, then write in ``txn.write_phase``:
+#: intake, whose scoring would otherwise hold the lock while every other writer waits.
+READS_FIRST = frozenset({"contacts.create_contact"})
+
+
 def _read_only_requests(app: Flask) -> None:
-    """GET and HEAD requests read without SQLite's write lock (``txn``); a no-op on PostgreSQL."""
+    """GET and HEAD requests (and ``READS_FIRST`` writes, until their write phase) read without SQLite's
+    write lock (``txn``); a no-op on PostgreSQL."""
     from flask import g, request
 
     @app.before_request
     def _begin_reading():
-        if request.method in ("GET", "HEAD"):
+        if request.endpoint in READS_FIRST:
+            g._txn_reads_first = txn.start_reads_first()
+            db.session.rollback()  # end anything begun before; the next transaction begins deferred on SQLite
+        elif request.method in ("GET", "HEAD"):
             g._txn_reading = txn.start_reading()
             if g._txn_reading is not None:
                 db.session.rollback()  # end anything begun before; the next transaction begins deferred
@@ -66,6 +75,10 @@ def _read_only_requests(app: Flask) -> None:
         if token is not None:
             db.session.rollback()
             txn.stop_reading(token)
+        tokens = g.pop("_txn_reads_first", None)
+        if tokens is not None:
+            db.session.rollback()
+            txn.stop_reads_first(tokens)
 
 
 def create_app(overrides: dict | None = None) -> Flask:

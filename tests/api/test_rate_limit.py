@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.decision_support import submit
+from tests.factories import contact_payload
 from triage.app import create_app
 from triage.extensions import db
-from triage.record.tables import ApiRequestCount
+from triage.record.tables import ApiRequestCount, Contact
 from triage.settings import load_settings
 
 URL = "/api/v1/contacts"
@@ -154,3 +155,20 @@ def test_a_read_with_a_token_proceeds_while_a_writer_holds_the_sqlite_write_lock
         if not released.is_set():
             release()
     assert answer.status_code == 200 and answered_while_locked
+
+
+def test_an_intake_that_passes_the_limit_while_it_was_scored_is_refused_stores_nothing_and_counts_once(
+        app, client, people, monkeypatch):
+    """Intake adds its count last, just before it commits (issue 19): a racer may have taken the last request."""
+    from triage.services import ratelimit
+
+    limited(app, requests=2, batch=1)
+    person = people["partner"]
+    submit(client, person)
+    submit(client, person)
+    monkeypatch.setattr(ratelimit, "_shared_total", lambda *_a: 0)  # the read phase saw room: a racer took it since
+    refused = client.post(URL, json=contact_payload(), headers=person.headers)
+    assert refused.status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+    assert shared_count(app) == 3

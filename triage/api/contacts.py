@@ -21,6 +21,7 @@ from triage.engine.contract import (
     validate_contact,
 )
 from triage.extensions import db
+from triage.http import access
 from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
@@ -104,12 +105,15 @@ def review_json(review: Review | None, levels: dict) -> dict | None:
     }
 
 
-def contact_json(contact: Contact, viewer: User) -> dict:
+def contact_json(contact: Contact, viewer: User, *, new: bool = False) -> dict:
     """The stored contact with the front door's state; what else depends on who asks.
 
     Staff see the recommendation, checks, decision and review. A partner sees its own document,
     the status and the decision deadline, and the outcome only as released feedback: never the
     recommendation or urgency, which are advice to the front door (``services.partner_view``).
+    ``new``: stored by this transaction a moment ago, so nothing can refer to it yet (no feedback,
+    checks, decision or review) and none is looked up: the intake's answer, made holding SQLite's
+    write lock.
     """
     levels = level_table()
     doc = dict(contact.payload)
@@ -125,15 +129,18 @@ def contact_json(contact: Contact, viewer: User) -> dict:
         review=None,
     )
     if not partner_view.sees_recommendation(viewer):
-        doc["feedback"] = partner_view.partner_view(contact)["feedback"]
+        doc["feedback"] = None if new else partner_view.partner_view(contact)["feedback"]
         return doc
     doc["urgency"] = contact.urgency
     doc["recommendation"] = contact.recommendation
     doc["screening_recommendation"] = contact.screening_recommendation or (
         contact.recommendation if (contact.recommendation or {}).get("stage") != "after_checks" else None)
-    doc["checks"] = [checks.check_json(row) for row in checks.checks_on(contact.id)]
-    doc["decision"] = decision_json(latest_decision(contact.id), levels)
-    doc["review"] = review_json(latest_review(contact.id), levels)
+    if not new:
+        doc["checks"] = [checks.check_json(row) for row in checks.checks_on(contact.id)]
+        doc["decision"] = decision_json(latest_decision(contact.id), levels)
+        doc["review"] = review_json(latest_review(contact.id), levels)
+    else:
+        doc["checks"] = []
     doc["version"] = contact.version  # send back as expected_version when acting on it
     return doc
 
@@ -192,8 +199,10 @@ def create_contact():
     if errors:
         raise Problem(422, "Some fields do not match the contact contract; see errors.", errors=errors)
     user = g.user
+    # scored before the write lock is taken (SQLite); the rate count is added just before the commit
     body, contact_id, created = submit_answered(contact, user, current_app.extensions["recommender"],
-                                                lambda stored: contact_json(stored, user))
+                                                lambda stored, new: contact_json(stored, user, new=new),
+                                                access.count_held)
     response = jsonify(body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/contacts/{contact_id}"

@@ -242,6 +242,19 @@ def _within_rate_limit() -> None:
     wait = ratelimit.count_request(current_app.extensions["api_read_counts"], g.api_token_id,
                                    datetime.now(timezone.utc), read=request.method in ("GET", "HEAD"),
                                    limit=limit, seconds=seconds, batch=config["API_RATE_BATCH"])
+    _refuse_if(wait, limit, seconds)
+
+
+def count_held() -> None:
+    """A read-first request (intake) is about to commit: its held count is added now; over the limit, a 429."""
+    config = current_app.config
+    limit, seconds = config["API_RATE_LIMIT"], config["API_RATE_WINDOW_SECONDS"]
+    wait = ratelimit.add_held(current_app.extensions["api_read_counts"], datetime.now(timezone.utc),
+                              limit=limit, seconds=seconds)
+    _refuse_if(wait, limit, seconds)
+
+
+def _refuse_if(wait: int, limit: int, seconds: int) -> None:
     if wait:
         raise Problem(429, f"This API token has made more than {limit} requests in {seconds} seconds. "
                            f"Wait {wait} seconds and try again.", extra={"retry_after": wait},

@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from triage.extensions import db
 
 _deferred: ContextVar[bool] = ContextVar("triage_sqlite_deferred", default=False)
+#: A write that reads and computes first, then writes in ``write_phase`` (intake), on either database.
+_reads_first: ContextVar[bool] = ContextVar("triage_reads_first", default=False)
 
 
 def begin_statement() -> str:
@@ -30,6 +32,23 @@ def begin_statement() -> str:
 def reading_now() -> bool:
     """True inside a read-only request on SQLite (its transaction holds no write lock)."""
     return _deferred.get()
+
+
+def reads_first() -> bool:
+    """True in a request that reads and computes before its writes (``write_phase``), on either database."""
+    return _reads_first.get()
+
+
+def start_reads_first():
+    """Mark this request as one that reads first: on SQLite it also begins ``reading``. Tokens for ``stop``."""
+    return _reads_first.set(True), start_reading()
+
+
+def stop_reads_first(tokens) -> None:
+    first, reading = tokens
+    with suppress(ValueError):
+        _reads_first.reset(first)
+    stop_reading(reading)
 
 
 def start_reading():
@@ -85,6 +104,31 @@ def writing() -> Iterator[None]:
     try:
         yield
         db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _deferred.reset(token)
+
+
+@contextmanager
+def write_phase() -> Iterator[None]:
+    """The writes of a request that read first without the write lock (intake on SQLite).
+
+    Such a request (``reading`` from its start) reads and computes in a deferred transaction;
+    here that snapshot ends and a ``BEGIN IMMEDIATE`` transaction takes the write lock for what
+    must be checked again and written. Unlike ``writing`` this does not commit: the caller commits
+    when its answer is made. What the read phase loaded stays loaded (no second read of the token,
+    the person, the organisation). Outside a read-first request (a page's POST, the CLI, tests,
+    PostgreSQL) the transaction already holds the lock, or needs none, and this does nothing.
+    """
+    if not _deferred.get():
+        yield
+        return
+    commit_keeping_loaded()  # a read snapshot, nothing written: ends it without forgetting what it read
+    token = _deferred.set(False)
+    try:
+        yield
     except BaseException:
         db.session.rollback()
         raise

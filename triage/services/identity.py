@@ -90,6 +90,15 @@ def record_for(digests: list[str]) -> str:
     return find_or_make_record(digests)[0]
 
 
+def known_child(digests: list[str]) -> str | None:
+    """The child_id these hashes already point at, or None; reads only (intake's read phase)."""
+    if not digests:
+        return None
+    known = db.session.execute(select(ChildIdentifier.digest, ChildIdentifier.child_id)
+                               .where(ChildIdentifier.digest.in_(digests))).all()
+    return known_record(digests, {digest: child_id for digest, child_id in known})
+
+
 def find_or_make_record(digests: list[str]) -> tuple[str, bool]:
     """The child_id these hashes already point at, else a new record; every hash then points at it.
 

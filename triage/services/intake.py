@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -22,8 +23,8 @@ from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
-from triage.record import audit
-from triage.record.queries import organisation_named
+from triage.record import audit, txn
+from triage.record.queries import _existing_organisation, organisation_named
 from triage.record.tables import Child, Contact, Organisation, User, utcnow
 from triage.record.workflow import Status
 from triage.services import children as child_records
@@ -69,8 +70,12 @@ def accepted_time(received_at: datetime, user: User, now: datetime) -> datetime:
     return received_at if user.role in FRONT_DOOR_ROLES else now
 
 
-def sender_organisation(contact: dict, user: User) -> Organisation:
-    """A partner submits only for its own organisation; the front door for anyone (phone contacts)."""
+def sender_organisation(contact: dict, user: User, *, make: bool = True) -> Organisation | None:
+    """A partner submits only for its own organisation; the front door for anyone (phone contacts).
+
+    A name the store does not know yet is a new organisation, made here; with ``make=False`` (a
+    read phase, which must not write) that is None instead.
+    """
     named = contact["source"]["organisation"]
     if user.role == "partner":
         if user.organisation is None or named != user.organisation.name:
@@ -79,7 +84,7 @@ def sender_organisation(contact: dict, user: User) -> Organisation:
                 errors={"source.organisation": ["Does not match the organisation of your token."]},
             )
         return user.organisation
-    return organisation_named(named)
+    return organisation_named(named) if make else _existing_organisation(named)
 
 
 def fill_partner_organisation(document: object, user: User) -> None:
@@ -176,42 +181,100 @@ def submit(contact: dict, user: User, recommender: Recommender,
     return row, created
 
 
-def submit_answered(contact: dict, user: User, recommender: Recommender,
-                    answer: Callable[[Contact], T]) -> tuple[T, str, bool]:
+def submit_answered(contact: dict, user: User, recommender: Recommender, answer: Callable[[Contact, bool], T],
+                    before_commit: Callable[[], None] | None = None) -> tuple[T, str, bool]:
     """``submit``, with the answer made from the stored row before the commit: ``(answer, id, created)``.
 
     The API answers with the contact it stored. Made after the commit, that answer re-read the row
     and its children in a transaction of its own (on SQLite one more turn at the write lock, behind
     every other intake); made inside the intake's transaction it reads only what that transaction
-    wrote, which is what the commit then stores. A retry's answer is read the same way.
+    wrote, which is what the commit then stores. A retry's answer is read the same way. ``answer``
+    is told whether the row is new (stored by this transaction: nothing can refer to it yet).
+    ``before_commit`` runs last in the transaction (the API adds the request's rate count there, and
+    may refuse, which stores nothing). A retry answered from the read snapshot (SQLite) writes
+    nothing; its count is added on its own at the end of the request.
     """
     row, created = _store(contact, user, recommender, None)
-    body, contact_id = answer(row), row.id
-    if created:
-        db.session.commit()
+    body, contact_id = answer(row, created), row.id
+    if before_commit is not None and (created or not txn.reading_now()):
+        before_commit()
+    db.session.commit()
     return body, contact_id, created
 
 
-def _store(contact: dict, user: User, recommender: Recommender,
-           now: datetime | None) -> tuple[Contact, bool]:
-    """Everything ``submit`` does but the commit: the row added and recorded, or the one already stored."""
+@dataclass(frozen=True)
+class _Scored:
+    """What the read phase worked out: the history the recommendation read, and what it gave."""
+
+    history: KnownHistory
+    recommendation: dict | None
+    failure: str | None
+
+
+def _store(contact: dict, user: User, recommender: Recommender, now: datetime | None) -> tuple[Contact, bool]:
+    """Everything ``submit`` does but the commit: the row added and recorded, or the one already stored.
+
+    In a request that reads first (``txn.reads_first``: the API's intake), in two phases. The read
+    phase finds the children's records and their history and scores the contact; on SQLite it holds
+    no write lock, so other intakes write meanwhile. The write phase (on SQLite holding the lock)
+    checks again what they may have changed: a retry stored meanwhile (SQLite; on PostgreSQL the
+    unique constraint tells), the children's records (made now if still unknown) and their history
+    (a link, an earlier phone contact entered since, a decision); the contact is scored again only
+    if that history differs from what was scored. Elsewhere (a page's POST, the demo, the CLI) the
+    whole intake holds the lock from its start, as before: nothing can differ, nothing is read twice.
+    """
     now = now or utcnow()
     received_at = received_time(contact, now)
     identity.check_identifiers(contact)
-    org = sender_organisation(contact, user)
-    existing = find_existing(org.id, contact["partner_reference"])
-    if existing is not None:
-        return existing, False
-    records = [identity.find_or_make_record(identity.child_digests(c)) for c in contact["children"]]
-    child_ids = [child_id for child_id, _made in records]
-    contact = identity.without_identifiers(contact)
+    split, locked_later = txn.reads_first(), txn.reading_now()
+    org = sender_organisation(contact, user, make=not locked_later)  # None: new, made when writing
+    if org is not None:
+        existing = find_existing(org.id, contact["partner_reference"])
+        if existing is not None:
+            return existing, False
+    digests = [identity.child_digests(c) for c in contact["children"]]
+    stored_contact = identity.without_identifiers(contact)
     accepted_at = accepted_time(received_at, user, now)
-    # a record made just now has no links and no contacts: its history is empty without asking
-    history = child_records.known_history([child_id for child_id, made in records if not made], before=accepted_at)
-    recommendation, failure = score(contact, accepted_at, history, recommender)
-    if recommendation is not None:  # the version it names is kept from its first use (issue 16)
-        guidance_versions.record_served(recommender.guidance.config, now=now)
-    row = _new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
+    scored = None
+    if split and org is not None:  # scored with no lock held (a child not yet known has no history)
+        found = [identity.known_child(d) for d in digests]
+        scored = _scored(stored_contact, accepted_at, [c for c in found if c is not None], recommender)
+    with txn.write_phase():
+        org = org or sender_organisation(contact, user)
+        assert org is not None  # made if new
+        if locked_later:  # a racing retry may have stored it while this one was scored
+            existing = find_existing(org.id, contact["partner_reference"])
+            if existing is not None:
+                return existing, False
+        records = [identity.find_or_make_record(d) for d in digests]
+        # a record made just now has no links and no contacts: its history is empty without asking
+        scored = _scored(stored_contact, accepted_at, [child_id for child_id, made in records if not made],
+                         recommender, scored)
+        if scored.recommendation is not None:  # the version it names is kept from its first use (issue 16)
+            guidance_versions.record_served(recommender.guidance.config, now=now)
+        return _add(stored_contact, user, org, (received_at, accepted_at), scored,
+                    [child_id for child_id, _made in records])
+
+
+def _scored(contact: dict, accepted_at: datetime, child_ids: list[str], recommender: Recommender,
+            earlier: _Scored | None = None) -> _Scored:
+    """The children's history and the recommendation on it; ``earlier``'s, if its history is still the same.
+
+    Under the write lock after a read phase, the history is read again: the recommendation made
+    without the lock stands if nothing it read has changed, and is made again if something has.
+    """
+    history = child_records.known_history(child_ids, before=accepted_at)
+    if earlier is not None and history == earlier.history:
+        return earlier
+    if earlier is not None:
+        log.info("children's history changed while the contact was scored; scored again")
+    return _Scored(history, *score(contact, accepted_at, history, recommender))
+
+
+def _add(contact: dict, user: User, org: Organisation, times: tuple[datetime, datetime], scored: _Scored,
+         child_ids: list[str]) -> tuple[Contact, bool]:
+    """The row added and its opening events recorded; or, if a racing retry stored it first, that one."""
+    row = _new_contact(contact, user, org, times, scored.recommendation, child_ids)
     db.session.add(row)
     try:
         db.session.flush()
@@ -223,7 +286,8 @@ def _store(contact: dict, user: User, recommender: Recommender,
             raise
         return existing, False
     # when it reached the front door (now, or a phone call's time); its stream is new: one append for both
-    audit.record_opening(row.id, intake_events(row, user, org, child_ids, recommendation, failure), at=accepted_at)
+    audit.record_opening(row.id, intake_events(row, user, org, child_ids, scored.recommendation, scored.failure),
+                         at=times[1])
     return row, True
 
 

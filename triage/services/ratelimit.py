@@ -26,6 +26,16 @@ a second turn at that lock and a second sync to disk. If that transaction never 
 so every request is still counted. On PostgreSQL the count keeps its own short transaction: inside
 the request's, the token's row would stay locked for the whole intake, and a partner's parallel
 requests would queue on it.
+
+An intake reads and scores before it writes (``txn.reads_first``; on SQLite it takes the write
+lock only for its write phase). Its count is held in the request (``g``) and added by
+``add_held`` as the last write before the intake commits, in that transaction: on SQLite a write in
+the read snapshot would have to upgrade it, and on PostgreSQL the token's row is then locked only
+for the commit, as it was in a transaction of its own, while the intake needs one commit, not two.
+A request refused or failed before then has its held count added by ``settle``; one that rolls
+back after it is added again as above: every request is counted once. So that a token already
+over its limit is still refused before the work, the read phase reads the shared total (one read,
+no lock) and refuses at once, counted on its own, when this request passes it.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, g, has_request_context
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
@@ -102,8 +112,11 @@ def _add(token_id: int, start: datetime, count: int) -> int:
         return row[0]
     db.session.execute(delete(ApiRequestCount).where(ApiRequestCount.token_id == token_id,
                                                      ApiRequestCount.window_start < start - KEEP))
-    db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=count))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # in an intake's transaction the row may be started by another at once
+            db.session.add(ApiRequestCount(token_id=token_id, window_start=start, count=count))
+    except IntegrityError:  # it was: the UPDATE finds it now, and only this savepoint is undone
+        return _add(token_id, start, count)
     return count
 
 
@@ -119,8 +132,9 @@ def _add_committed(token_id: int, start: datetime, count: int) -> int:
     return total
 
 
-#: ``g`` keys: a count added in the request's transaction and not yet committed, and one rolled back.
-_UNCOMMITTED, _LOST = "_rate_count_uncommitted", "_rate_count_lost"
+#: ``g`` keys: a count added in the request's transaction and not yet committed, one rolled back, and
+#: one held by a request that reads first, for its write phase.
+_UNCOMMITTED, _LOST, _HELD = "_rate_count_uncommitted", "_rate_count_lost", "_rate_count_held"
 
 
 def _add_in_request(token_id: int, start: datetime, count: int) -> int:
@@ -144,7 +158,7 @@ def settle(_exc: BaseException | None = None) -> None:
     """teardown_request: a count added in a transaction that did not commit is added now, on its own."""
     if _UNCOMMITTED in g:
         db.session.rollback()  # whatever the request left open is not to be kept; the count moves to lost
-    lost = g.pop(_LOST, None)
+    lost = g.pop(_LOST, None) or g.pop(_HELD, None)  # at most one is set: a held count, once added, is gone
     if lost is not None:
         _add_committed(*lost)
 
@@ -164,9 +178,35 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
     add, over = counts.take(token_id, start, read=read, limit=limit, batch=max(1, batch))
     if add:
         in_request = not read and db.engine.dialect.name == "sqlite"  # see the module's docstring
+        if not read and txn.reads_first():  # intake: held until it commits
+            if _shared_total(token_id, start) + add <= limit:
+                setattr(g, _HELD, (token_id, start, add))
+                return 0
+            in_request = False  # over already: refused now, before the work, counted on its own
         total = (_add_in_request if in_request else _add_committed)(token_id, start, add)
         counts.added(token_id, start, total, limit)
         over = total > limit
+    return _wait(over, start, now, seconds)
+
+
+def add_held(counts: ReadCounts, now: datetime, *, limit: int, seconds: int) -> int:
+    """Last before a read-first request commits: add its held count; 0, or the seconds to wait."""
+    held = g.pop(_HELD, None)
+    if held is None:
+        return 0
+    token_id, start, add = held
+    total = _add_in_request(token_id, start, add)
+    counts.added(token_id, start, total, limit)
+    return _wait(total > limit, start, now, seconds)
+
+
+def _shared_total(token_id: int, start: datetime) -> int:
+    """The token's shared count for the window as last committed (a read: no lock taken)."""
+    return db.session.scalar(select(ApiRequestCount.count).where(ApiRequestCount.token_id == token_id,
+                                                                 ApiRequestCount.window_start == start)) or 0
+
+
+def _wait(over: bool, start: datetime, now: datetime, seconds: int) -> int:
     if not over:
         return 0
     return max(1, math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()))
