@@ -31,7 +31,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import JSON, bindparam, func, insert, select, text, update
+from sqlalchemy import JSON, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
