@@ -1,0 +1,90 @@
+"""Intake p95 at 8 clients, quiet and while a year's export and dashboard run (issue 19's last intake target).
+
+    .venv/bin/python benchmarks/bench_intake_during_export.py --store /tmp/stores/b40k.db [--rounds 3]
+    .venv/bin/python benchmarks/bench_intake_during_export.py --store postgresql+psycopg://.../db
+
+A SQLite store is copied first (left as it was); on PostgreSQL the posted contacts stay. For each
+gunicorn shape in ``SHAPES`` (workers x threads, through ``TRIAGE_WORKERS``/``TRIAGE_THREADS``),
+gunicorn is started on the store and, ``--rounds`` times: intake p95 at 8 clients, then again while
+one client loops over a year's Annex A List 1 export and another over a year's dashboard. Prints the
+median of each and their ratio (the target is under 1.5).
+
+Why the shapes: a gunicorn worker with two threads runs an intake beside whatever else that process
+is doing, under one interpreter lock; an export is a long Python loop, so an intake that lands in
+its process waits for the lock, not for the database. With one thread a worker, the operating
+system shares the cores between processes instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import _contacts, _http, _intake, _percentile, _token, serve  # noqa: E402
+
+SHAPES = ((4, 2), (4, 1))
+
+
+def _p95s(port: int, police: str, manager: str, contacts, year: str) -> tuple[float, float]:
+    quiet = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
+    stop = threading.Event()
+
+    def busy(path: str) -> None:
+        while not stop.is_set():
+            _http(port, "GET", path, manager)
+
+    background = [threading.Thread(target=busy, args=(p,)) for p in (
+        f"/api/v1/exports/annex-a/list-1.csv?from={year}", f"/api/v1/reports/dashboard?from={year}")]
+    for thread in background:
+        thread.start()
+    try:
+        during = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
+    finally:
+        stop.set()
+        for thread in background:
+            thread.join()
+    return quiet, during
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True, help="a SQLite file or a PostgreSQL URL loaded by seed-volume")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if "://" in args.store:
+            url = args.store
+        else:
+            copy = Path(tmp) / "store.db"
+            shutil.copyfile(args.store, copy)
+            url = f"sqlite:///{copy}"
+        env = {**os.environ, "TRIAGE_ENV": "development", "DATABASE_URL": url}
+        manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
+        year = (date.today() - timedelta(days=365)).isoformat()
+        contacts = _contacts(200_000, seed=os.getpid())
+        print(f"{url.split(':')[0]}: intake p95 at 8 clients, seconds (median of {args.rounds} rounds); "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        for workers, threads in SHAPES:
+            server, port = serve({**env, "TRIAGE_WORKERS": str(workers), "TRIAGE_THREADS": str(threads)})
+            try:
+                _intake(port, [police], contacts, 8, 2)  # warm every worker's path once
+                rounds = [_p95s(port, police, manager, contacts, year) for _ in range(args.rounds)]
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+            quiet = statistics.median(q for q, _ in rounds)
+            during = statistics.median(d for _, d in rounds)
+            print(f"  {workers} workers x {threads} threads: quiet {quiet:.3f}  during export+dashboard "
+                  f"{during:.3f}  ratio {during / quiet:.2f}  (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
