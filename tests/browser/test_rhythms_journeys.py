@@ -36,6 +36,9 @@ def test_the_morning_meeting_from_start_to_minutes(app, people, seeded, pages):
     page.locator("#agenda").get_by_role("link", name="NP-URGENT-1").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("NP-URGENT-1")
     pages.check(page, "m03-item")
+    page.get_by_role("button", name="Record the meeting's decision").click()  # nothing chosen: refused
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Choose a level")
+    page.get_by_role("radio", name=re.compile(r"\(level 3\)")).check()
     page.get_by_role("button", name="Record the meeting's decision").click()  # no rationale: refused
     expect(page.locator(".govuk-error-summary")).to_contain_text("Write a rationale")
     pages.check(page, "m04-decision-refused")
