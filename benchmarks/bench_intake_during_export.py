@@ -9,10 +9,10 @@ gunicorn is started on the store and, ``--rounds`` times: intake p95 at 8 client
 one client loops over a year's Annex A List 1 export and another over a year's dashboard. Prints the
 median of each and their ratio (the target is under 1.5).
 
-Why the shapes: a gunicorn worker with two threads runs an intake beside whatever else that process
-is doing, under one interpreter lock; an export is a long Python loop, so an intake that lands in
-its process waits for the lock, not for the database. With one thread a worker, the operating
-system shares the cores between processes instead.
+Why the shapes: a gthread worker (two threads, the default) accepts connections while its threads
+are busy and queues them inside, so an intake can wait behind an export in the same process, and
+for that process's interpreter lock. With one thread gunicorn uses its sync worker, which takes a
+connection only when it is free; the operating system then shares the cores between processes.
 """
 
 from __future__ import annotations
