@@ -430,9 +430,7 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
             _insert_export_rows(batch)
             batch = []
     _insert_export_rows(batch)
-    record("exported", user=user, stream=f"export:{export_id}", data={
-        "export_id": export_id, "what": what, "count": count, "contacts_digest": digest.hexdigest()})
-    return count
+    return _exported(what, export_id, count, digest, user)
 
 
 EXPORT_BATCH = 1000
@@ -454,11 +452,7 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     copy = insert(ExportContact).from_select(
         ["export_id", "position", "contact_id"],
         select(literal(export_id, ExportContact.export_id.type), position, listed.c.contact_id))
-    if txn.reading_now():
-        with txn.writing():
-            db.session.execute(copy)
-    else:
-        db.session.execute(copy)
+    _write(copy)
     digest = hashlib.sha256()
     count = 0
     for contact_id in db.session.scalars(select(ExportContact.contact_id).where(ExportContact.export_id == export_id)
@@ -466,19 +460,28 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
                                          .execution_options(yield_per=EXPORT_BATCH)):
         digest.update(contact_id.encode() + b"\n")
         count += 1
+    return _exported(what, export_id, count, digest, user)
+
+
+def _exported(what: str, export_id: str, count: int, digest, user: User) -> int:
+    """The ``exported`` event for a stored list, in a stream of its own: its count and the SHA-256 of its ids."""
     record("exported", user=user, stream=f"export:{export_id}", data={
         "export_id": export_id, "what": what, "count": count, "contacts_digest": digest.hexdigest()})
     return count
 
 
 def _insert_export_rows(batch: list[dict]) -> None:
-    if not batch:
-        return
+    if batch:
+        _write(insert(ExportContact), batch)
+
+
+def _write(statement, rows: list[dict] | None = None) -> None:
+    """In the caller's transaction; in a request that only reads (``txn.reading``), a short write of its own."""
     if txn.reading_now():
         with txn.writing():
-            db.session.execute(insert(ExportContact), batch)
+            db.session.execute(statement, rows)
         return
-    db.session.execute(insert(ExportContact), batch)
+    db.session.execute(statement, rows)
 
 
 @dataclass(frozen=True)
