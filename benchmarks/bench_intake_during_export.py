@@ -23,35 +23,18 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import _contacts, _http, _intake, _percentile, _token, serve  # noqa: E402
+from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, serve  # noqa: E402
 
 SHAPES = ((4, 2), (4, 1))
 
 
 def _p95s(port: int, police: str, manager: str, contacts, year: str) -> tuple[float, float]:
     quiet = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
-    stop = threading.Event()
-
-    def busy(path: str) -> None:
-        while not stop.is_set():
-            _http(port, "GET", path, manager)
-
-    background = [threading.Thread(target=busy, args=(p,)) for p in (
-        f"/api/v1/exports/annex-a/list-1.csv?from={year}", f"/api/v1/reports/dashboard?from={year}")]
-    for thread in background:
-        thread.start()
-    try:
-        during = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
-    finally:
-        stop.set()
-        for thread in background:
-            thread.join()
-    return quiet, during
+    return quiet, _percentile(_intake_during_export(port, police, manager, contacts, year), 0.95)
 
 
 def main() -> None:
