@@ -76,7 +76,7 @@ def organisations_with_contacts() -> list[tuple[int, str, int]]:
     ).all())
 
 
-def _existing_organisation(name: str) -> Organisation | None:
+def existing_organisation(name: str) -> Organisation | None:
     """This exact name, else the same name in another case (oldest first): one organisation per name."""
     org = db.session.scalar(select(Organisation).where(Organisation.name == name))
     if org is None:
@@ -91,7 +91,7 @@ def organisation_named(name: str) -> Organisation:
     Creation is in a savepoint: racing requests may both try, and the loser reads the winner's row.
     Shared by intake (phone contacts name their sender) and ``accounts`` (a partner's organisation).
     """
-    org = _existing_organisation(name)
+    org = existing_organisation(name)
     if org is None:
         try:
             with db.session.begin_nested():

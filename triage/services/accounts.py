@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
 from triage.record import audit
-from triage.record.queries import _existing_organisation, organisation_named
+from triage.record.queries import existing_organisation, organisation_named
 from triage.record.tables import AGENCY_TYPES, ROLES, ApiToken, User, utcnow
 from triage.services import signin
 from triage.services.security import check_password, hash_password, new_token, token_digest
@@ -78,7 +78,7 @@ def _agency_errors(role: str | None, organisation: str | None, agency_type: str 
     if agency_type not in AGENCY_TYPES:
         errors["agency_type"] = ["Select an agency type: " + ", ".join(AGENCY_TYPES)]
     elif organisation:
-        org = _existing_organisation(organisation)
+        org = existing_organisation(organisation)
         if org is not None and org.agency_type not in (None, agency_type):
             errors["agency_type"] = [f"{org.name} is a {org.agency_type} organisation"]
     return errors

@@ -24,7 +24,7 @@ from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
 from triage.record import audit, txn
-from triage.record.queries import _existing_organisation, organisation_named
+from triage.record.queries import existing_organisation, organisation_named
 from triage.record.tables import Child, Contact, Organisation, User, utcnow
 from triage.record.workflow import Status
 from triage.services import children as child_records
@@ -84,7 +84,7 @@ def sender_organisation(contact: dict, user: User, *, make: bool = True) -> Orga
                 errors={"source.organisation": ["Does not match the organisation of your token."]},
             )
         return user.organisation
-    return organisation_named(named) if make else _existing_organisation(named)
+    return organisation_named(named) if make else existing_organisation(named)
 
 
 def fill_partner_organisation(document: object, user: User) -> None:
