@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from tests.conftest import _fresh_database
 from triage.app import create_app
@@ -137,3 +138,15 @@ def test_the_worker_pool_checks_and_scores_as_the_loader_would_alone(app):
     assert [len(b) for b in pooled] == [len(b) for b in alone] == [40]
     assert sum(1 for b in alone for item in b if item[3] is not None) > 10  # the first-met ones were scored
     assert _without_clock(pooled) == _without_clock(alone)
+
+
+def test_a_postgresql_load_ends_with_the_planner_s_statistics_gathered(app):
+    """After seed-volume the planner knows the tables' sizes, as it would once autovacuum reached a live store."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's planner statistics (SQLite plans without them, as a live SQLite store does)")
+        lines = list(volume.seed_volume(app.extensions["recommender"], 30, now=NOW, parallel=False, verify=False))
+        assert any(line.startswith("statistics gathered for the planner") for line in lines), lines
+        analysed = db.session.scalar(text("SELECT count(*) FROM pg_stat_user_tables "
+                                          "WHERE relname = 'contacts' AND last_analyze IS NOT NULL"))
+        assert analysed == 1
