@@ -10,7 +10,11 @@ newest contact's London day, "now" the real clock.
 * cold: ``dashboard_days`` emptied before each request (the first read after a load or a restore:
   every day counted from the contacts, and the closed, settled ones kept);
 * warm: the same request again (closed, unchanged days read from their summaries);
-* off: the same figures counted without summaries (``dashboard_for(..., summaries=False)``, no HTTP).
+* off: the same figures counted without summaries (``dashboard_for(..., summaries=False)``, no HTTP);
+* page: the manager's page (``/reports/dashboard``, HTML, signed in through the form), warm.
+
+The last line is the warm year (366 days) over the warm month for the API and the page: "any
+range within the time of one month" (issue 15), where 1.5 is the ratio issue 19 calls "the same".
 
 Prints the median of ``--repeat`` runs in seconds, the statements of the last run, the days it read
 from summaries and counted from the contacts (the load-independent figure), the summaries kept
@@ -51,7 +55,7 @@ def main() -> None:
     from triage.reporting.dashboard import dashboard_for
     from triage.services.security import new_token, token_digest
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
         token = new_token()
@@ -62,7 +66,9 @@ def main() -> None:
         engine = db.engine
         levels = app.extensions["recommender"].guidance.levels
     headers = {"Authorization": f"Bearer {token}"}
-    client = app.test_client()
+    client, browser = app.test_client(), app.test_client()
+    signed = browser.post("/login", data={"email": "manager@demo.invalid", "password": "demo-password-2026"})
+    assert signed.status_code == 302, "the demo manager's sign-in (the README's demo password) failed"
     today = london_date(newest)
     statements, days_seen = [0], [0, 0]
     summarised = dashboard._summarised
@@ -88,6 +94,10 @@ def main() -> None:
         response = client.get(f"/api/v1/reports/dashboard?from={first}&to={last}", headers=headers)
         assert response.status_code == 200, response.get_data()[:300]
 
+    def page(first, last) -> None:
+        response = browser.get(f"/reports/dashboard?from={first}&to={last}")
+        assert response.status_code == 200, response.get_data()[:300]
+
     def off(first, last) -> None:
         with app.app_context():
             dashboard_for(first, last, datetime.now(timezone.utc), levels, summaries=False)
@@ -107,16 +117,21 @@ def main() -> None:
           f"windows end {today}")
     print(f"  {'window':<12} {'mode':<5} {'seconds':>8} {'stmts':>6} {'days read/counted':>17} {'kept after':>10}"
           "  load before/after")
+    warm: dict[tuple[str, str], float] = {}
     for name, days in (("one month", 31), ("one year", 365), ("366 days", 366)):
         first = today - timedelta(days=days - 1)
         for mode, run, before in (("off", lambda f=first: off(f, today), None),
                                   ("cold", lambda f=first: request(f, today), clear),
-                                  ("warm", lambda f=first: request(f, today), None)):
+                                  ("warm", lambda f=first: request(f, today), None),
+                                  ("page", lambda f=first: page(f, today), None)):
             was = load()
             seconds, count = timed(run, before)
+            warm[name, mode] = seconds
             read_counted = f"{days_seen[0]}/{days_seen[1]}"
             print(f"  {name:<12} {mode:<5} {seconds:8.3f} {count:6d} {read_counted:>17} {kept():10d}  {was}/{load()}",
                   flush=True)
+    print(f"  366 days over one month, warm: API {warm['366 days', 'warm'] / warm['one month', 'warm']:.2f}, "
+          f"page {warm['366 days', 'page'] / warm['one month', 'page']:.2f}")
 
 
 if __name__ == "__main__":

@@ -327,3 +327,30 @@ def test_migration_0013_fills_in_the_marac_facts_from_the_recommendation_in_forc
         db.session.remove()
         db.engine.dispose()
         assert db.session.execute(select(*columns).order_by(Contact.id)).all() == kept
+
+
+def _per_day(first: date, days: int) -> dict:
+    """A dashboard's ``per_day`` of ``days`` days from ``first``: one police contact a day, two on Mondays."""
+    rows = []
+    for n in range(days):
+        day = date.fromordinal(first.toordinal() + n)
+        police = 2 if day.weekday() == 0 else 1
+        rows.append({"date": day.isoformat(), "total": police + 1, "by_source": {"police": police, "school": 1}})
+    return {"sources": ["police", "school"], "days": rows}
+
+
+def test_up_to_two_months_demand_is_shown_day_by_day():
+    shown = dashboard.demand(_per_day(date(2026, 10, 3), dashboard.DAILY_UP_TO))
+    assert shown["unit"] == "day" and len(shown["rows"]) == dashboard.DAILY_UP_TO
+    assert shown["rows"][0] == {"label": "2026-10-03", "total": 2, "by_source": {"police": 1, "school": 1}}
+
+
+def test_a_longer_window_is_shown_by_week_from_monday_and_short_weeks_say_so():
+    per_day = _per_day(date(2025, 12, 3), 366)  # a Wednesday to a Thursday
+    shown = dashboard.demand(per_day)
+    assert shown["unit"] == "week" and len(shown["rows"]) == 53
+    first, second, last = shown["rows"][0], shown["rows"][1], shown["rows"][-1]
+    assert first == {"label": "Week of 2025-12-01 (5 days)", "total": 10, "by_source": {"police": 5, "school": 5}}
+    assert second == {"label": "Week of 2025-12-08", "total": 15, "by_source": {"police": 8, "school": 7}}
+    assert last["label"] == "Week of 2026-11-30 (4 days)"
+    assert sum(row["total"] for row in shown["rows"]) == sum(d["total"] for d in per_day["days"])

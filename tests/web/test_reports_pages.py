@@ -183,6 +183,9 @@ def test_the_dashboards_size_does_not_grow_with_the_contacts_and_its_range_is_ch
     assert table.count('<tr class="govuk-table__row">') == 2 + 1  # two rows and the heading row
     assert "the most recent 2 of 3" in table
     assert "At most 366 days before the end date" in body
+    year = page(manager, "/reports/dashboard?from=2025-12-03&to=2026-12-03")
+    assert "Contacts per week" in year and "Contacts per day" not in year
+    assert year.count('<th scope="row" class="govuk-table__header">Week of ') == 53
 
     both_bad = page(manager, "/reports/dashboard?from=yesterday&to=2026-13-01", status=400)
     assert 'href="#from"' in both_bad and 'href="#to"' in both_bad

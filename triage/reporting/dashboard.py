@@ -90,6 +90,35 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+#: The longest window the page shows contacts day by day; a longer one by week (at most 53 rows).
+DAILY_UP_TO = 62
+
+
+def demand(per_day: dict) -> dict:
+    """Contacts received by day, or by week (from Monday) once the window is over ``DAILY_UP_TO`` days.
+
+    Why: a year drawn day by day is 366 bars and a 366-row table (a 750 KB page that takes longer
+    to draw than the figures take to count), and nobody reads demand over a year by the day. A
+    week cut short by the window says how many of its days are in it, so a short week is not
+    read as a quiet one. ``per_day`` is the dashboard's ``per_day``.
+    """
+    days, sources = per_day["days"], per_day["sources"]
+    if len(days) <= DAILY_UP_TO:
+        return {"unit": "day", "sources": sources,
+                "rows": [{"label": d["date"], "total": d["total"], "by_source": d["by_source"]} for d in days]}
+    weeks: dict[date, dict] = {}
+    for d in days:
+        start = week_start(date.fromisoformat(d["date"]))
+        week = weeks.setdefault(start, {"days": 0, "total": 0, "by_source": dict.fromkeys(sources, 0)})
+        week["days"] += 1
+        week["total"] += d["total"]
+        for code in sources:
+            week["by_source"][code] += d["by_source"][code]
+    rows = [{"label": f"Week of {start.isoformat()}" + ("" if week["days"] == 7 else f" ({week['days']} days)"),
+             "total": week["total"], "by_source": week["by_source"]} for start, week in weeks.items()]
+    return {"unit": "week", "sources": sources, "rows": rows}
+
+
 def _counts(now: datetime) -> dict:
     """Every count the dashboard needs of a contact, by name, as SQL conditions (two depend on ``now``)."""
     decided = Contact.first_decided_at.is_not(None)

@@ -207,6 +207,7 @@ def dashboard():
         first = last - timedelta(days=management_dashboard.DASHBOARD_DAYS - 1)
     board = management_dashboard.dashboard_for(first, last, datetime.now(timezone.utc), guidance().levels)
     return render_template("reports/dashboard.html", page_title="Front door dashboard", board=board,
+                           demand=management_dashboard.demand(board["per_day"]),
                            error_list=errors, source_names=SOURCE_NAMES, table_rows=DASHBOARD_TABLE_ROWS,
                            max_days=MAX_RANGE_DAYS,
                            first=request.args.get("from") or first.isoformat(),
