@@ -140,13 +140,13 @@ def test_the_worker_pool_checks_and_scores_as_the_loader_would_alone(app):
     assert _without_clock(pooled) == _without_clock(alone)
 
 
-def test_a_postgresql_load_ends_with_the_planner_s_statistics_gathered(app):
-    """After seed-volume the planner knows the tables' sizes, as it would once autovacuum reached a live store."""
+def test_a_postgresql_load_ends_vacuumed_and_analysed(app):
+    """After seed-volume the store is as autovacuum would leave a live one: statistics and visibility map."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("PostgreSQL's planner statistics (SQLite plans without them, as a live SQLite store does)")
         lines = list(volume.seed_volume(app.extensions["recommender"], 30, now=NOW, parallel=False, verify=False))
-        assert any(line.startswith("statistics gathered for the planner") for line in lines), lines
-        analysed = db.session.scalar(text("SELECT count(*) FROM pg_stat_user_tables "
-                                          "WHERE relname = 'contacts' AND last_analyze IS NOT NULL"))
-        assert analysed == 1
+        assert any(line.startswith("vacuumed, and statistics gathered") for line in lines), lines
+        done = db.session.scalar(text("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'contacts' "
+                                      "AND last_analyze IS NOT NULL AND last_vacuum IS NOT NULL"))
+        assert done == 1
