@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
+from itertools import chain
 from operator import add
 
 from sqlalchemy import and_, case, func, select, true
@@ -150,7 +151,7 @@ def _counts(now: datetime) -> dict:
 #: The names of the counts in each grouped row, after its London day, source and model (any "now" names them).
 GROUPED = ("contacts", *_counts(datetime(2000, 1, 1, tzinfo=timezone.utc)))
 #: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3  # 3: each day's decided hours kept for the medians
 SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
 
 
@@ -190,13 +191,26 @@ def _as_date(value) -> date:
 _AT = {name: n for n, name in enumerate(GROUPED)}
 
 
-def _by_day(rows: list) -> dict[date, dict]:
+def _hours(where) -> dict[date, list[float]]:
+    """Each London day's decided contacts' working hours to their first decision, sorted, for ``where``."""
+    per_day: dict[date, list[float]] = defaultdict(list)
+    for day, hours in db.session.execute(
+            select(Contact.accepted_day, Contact.first_decision_hours)
+            .where(where, Contact.first_decided_at.is_not(None), Contact.first_decision_hours.is_not(None))
+            .order_by(Contact.accepted_day, Contact.first_decision_hours)):
+        per_day[_as_date(day)].append(hours)
+    return dict(per_day)
+
+
+def _by_day(rows: list, hours: dict[date, list[float]]) -> dict[date, dict]:
     """Grouped rows of (London day, source, model, the counts of ``GROUPED``) as each day's figures.
 
     A day's figures: ``total``, every count of ``GROUPED`` summed over the day's rows (column
     sums, in C); ``sources``, each source's contacts, decided and referrals; ``models``, each
-    model's confirmed and agreed among its scored rows. That is all the dashboard shows per
-    source and model, so a day is a few dozen numbers to keep (``reporting/daysum.py``) and to fold.
+    model's confirmed and agreed among its scored rows; ``hours``, its decided contacts' working
+    hours to the first decision, sorted (``_hours``: the medians are picked from them). That is all
+    the dashboard shows per source and model, so a day is a few dozen numbers and a short list to
+    keep (``reporting/daysum.py``) and to fold.
     """
     contacts, decided, referrals, scored, agreed = (_AT[k] + 3 for k in ("contacts", "decided", "referrals",
                                                                         "scored", "agreed"))
@@ -217,7 +231,7 @@ def _by_day(rows: list) -> dict[date, dict]:
                 model[0] += int(row[scored])
                 model[1] += int(row[agreed])
         days[day] = {"total": [int(sum(column)) for column in list(zip(*day_rows, strict=True))[3:]],
-                     "sources": sources, "models": models}
+                     "sources": sources, "models": models, "hours": hours.get(day, [])}
     return days
 
 
@@ -271,18 +285,17 @@ def _fold(days: dict[date, dict], first: date, last: date) -> dict:
     }
 
 
-def _decided_middle(first: date, last: date, made: int) -> list[float]:
+def _decided_middle(days: dict[date, dict]) -> list[float]:
     """The middle one or two (an even count) of the window's decided contacts' sorted working hours.
 
-    One sort by the database serves two medians: the dashboard's (the upper middle, as before)
-    and, when no decided contact was sent to checks, the checks figures' median without checks
-    (the mean of the middle two), which would otherwise sort the same hours again.
+    From each day's sorted hours (``_by_day``), kept with the day's summary, so a year's median
+    does not sort a year's contacts in the database on every request. One pick serves two
+    medians: the dashboard's (the upper middle, as before) and, when no decided contact was sent
+    to checks, the checks figures' median without checks (the mean of the middle two).
     """
-    if not made:
-        return []
-    return list(db.session.scalars(select(Contact.first_decision_hours)
-                                   .where(*_in_window(first, last), Contact.first_decided_at.is_not(None))
-                                   .order_by(Contact.first_decision_hours).offset((made - 1) // 2).limit(2 - made % 2)))
+    hours = sorted(chain.from_iterable(figures["hours"] for figures in days.values()))  # sorted runs: merged
+    made = len(hours)
+    return hours[(made - 1) // 2: (made - 1) // 2 + 2 - made % 2] if made else []
 
 
 def _timeliness(total: Counter[str], middle: list[float]) -> dict:
@@ -351,7 +364,8 @@ def _marac_criteria(combinations: Counter[str]) -> dict[str, int]:
 
 def _summarised(first: date, last: date, now: datetime, use: bool) -> daysum.Summarised:
     return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT,
-                             grouped=lambda where: _by_day(_grouped(where, now)), criteria=_criteria, use=use)
+                             grouped=lambda where: _by_day(_grouped(where, now), _hours(where)), criteria=_criteria,
+                             use=use)
 
 
 def keep_summaries(first: date, last: date, now: datetime) -> tuple[int, int]:
@@ -373,7 +387,7 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
     summary = _summarised(first, last, now, summaries)
     folded = _fold(summary.days, first, last)
     total = folded["total"]
-    middle = _decided_middle(first, last, total["made"])
+    middle = _decided_middle(summary.days)
     domestic = total["domestic"]
     board = {
         "from": first.isoformat(),
