@@ -21,3 +21,30 @@ def when_ready(server):
         address = str(listener)  # "http://host:port" for TCP, "unix:/path" for a socket
         url = address if "://" in address or address.startswith("unix:") else f"http://{address}"
         print(f"Serving on {url} (Ctrl-C to stop). API docs: {url}/api/docs", flush=True)
+
+
+def on_starting(server):
+    """Refuse to serve a store this code's migrations have not reached (or a broken configuration).
+
+    Every page would otherwise fail on its first query of a new column. The check reads only
+    Alembic's version row; a database that does not answer yet is not a reason to refuse (the
+    orchestrator retries, and ``/readyz`` says 503 until it answers).
+    """
+    import sys
+
+    from sqlalchemy.exc import OperationalError
+
+    from triage.record.schema import schema_problem_at
+    from triage.settings import SettingsError, load_settings
+
+    try:
+        url = load_settings()["SQLALCHEMY_DATABASE_URI"]
+        problem = schema_problem_at(url)
+    except SettingsError as exc:
+        problem = str(exc)
+    except OperationalError:
+        server.log.warning("the database does not answer yet; /readyz says 503 until it does")
+        return
+    if problem:
+        print(f"triage cannot start: {problem}", file=sys.stderr, flush=True)
+        sys.exit(1)

@@ -19,10 +19,9 @@ from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
 from triage.http import access, body_limit, headers, ids, problems
 from triage.record import canonical, txn
+from triage.record.schema import MIGRATIONS
 from triage.services import security
 from triage.settings import load_settings
-
-MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def _sqlite_serialised_writes(engine) -> None:

@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 
 from triage.extensions import db
 from triage.record import audit
+from triage.record.schema import MIGRATIONS
 from triage.record.tables import AGENCY_TYPES, ROLES, User
 from triage.services import accounts, checks
 
@@ -25,8 +26,6 @@ triage_cli = AppGroup("triage", help="Front door triage administration.")
 @triage_cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the latest migration (safe to run again)."""
-    from triage.app import MIGRATIONS
-
     upgrade(directory=MIGRATIONS)
     click.echo(f"database schema is up to date ({db.engine.url.render_as_string(hide_password=True)})")
 
