@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from tests.decision_support import OVERRIDE, RATIONALE, REVIEW_RATIONALE, pin, submit
@@ -354,3 +356,21 @@ def test_a_longer_window_is_shown_by_week_from_monday_and_short_weeks_say_so():
     assert second == {"label": "Week of 2025-12-08", "total": 15, "by_source": {"police": 8, "school": 7}}
     assert last["label"] == "Week of 2026-11-30 (4 days)"
     assert sum(row["total"] for row in shown["rows"]) == sum(d["total"] for d in per_day["days"])
+
+
+# The median's middle values, picked from each day's packed hours (issue 15 finding 5).
+_HOURS = st.lists(st.floats(min_value=0, max_value=500, allow_nan=False), max_size=12)
+
+
+@given(st.lists(_HOURS, max_size=6))
+def test_the_middle_of_every_days_hours_is_the_middle_of_them_sorted_together(per_day):
+    days = {date(2026, 1, 1 + n): {"hours": dashboard.pack_hours(sorted(hours))} for n, hours in enumerate(per_day)}
+    everything = sorted(h for hours in per_day for h in hours)
+    made = len(everything)
+    expected = everything[(made - 1) // 2: made // 2 + 1] if made else []
+    assert dashboard._decided_middle(days) == expected
+
+
+def test_packed_hours_are_exact():
+    hours = [0.0, 1 / 3, 2.0016666666666668, 123.45]
+    assert dashboard.unpack_hours(dashboard.pack_hours(hours)).tolist() == hours

@@ -12,7 +12,7 @@ days whose deadlines are still to come are counted live, never kept).
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -179,3 +179,28 @@ def test_migration_0015_adds_and_removes_the_summaries(app, timed_store):  # noq
         assert _kept() == 0
         assert dashboard_for(*WINDOWS[0], LATER, levels) == dashboard_for(*WINDOWS[0], LATER, levels, summaries=False)
         assert _kept() > 0
+
+
+def test_unchanged_kept_days_are_judged_together_and_a_change_to_one_judges_each_again(
+        app, people, timed_store, monkeypatch):  # noqa: F811
+    """One sum over the window stands for the kept days while none changed; the answer is the fresh one either way."""
+    judged: list[tuple[date, date]] = []
+    by_day = daysum.fingerprints
+    monkeypatch.setattr(daysum, "fingerprints", lambda first, last: judged.append((first, last)) or by_day(first, last))
+    first, last = WINDOWS[0]
+    with app.app_context():
+        levels = app.extensions["recommender"].guidance.levels
+        fresh = dashboard_for(first, last, LATER, levels, summaries=False)
+        dashboard_for(first, last, LATER, levels)  # counted and kept
+        judged.clear()
+        assert dashboard_for(first, last, LATER, levels) == fresh
+        newest_kept = max(db.session.scalars(select(DashboardDay.day)))
+        assert judged == [(newest_kept + timedelta(days=1), last)]  # only the days after the kept ones, one by one
+        summary = _summarised(first, last, LATER, True)
+        assert summary.kept_days == _kept() and not summary.pending
+        contact = _by_reference("T-4")  # an old day's contact changes: its day is counted again
+        contact.status = "awaiting_decision"
+        db.session.commit()
+        judged.clear()
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+        assert judged[0] == (first, last)

@@ -24,12 +24,13 @@ The grouped counts are folded by London day (``_by_day``); a closed day's figure
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
-from itertools import chain
 from operator import add
 
+import numpy as np
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
@@ -151,7 +152,7 @@ def _counts(now: datetime) -> dict:
 #: The names of the counts in each grouped row, after its London day, source and model (any "now" names them).
 GROUPED = ("contacts", *_counts(datetime(2000, 1, 1, tzinfo=timezone.utc)))
 #: Moved on whenever what a count means changes: per-day summaries kept under another are counted again.
-SUMMARY_VERSION = 3  # 3: each day's decided hours kept for the medians
+SUMMARY_VERSION = 4  # 3: each day's decided hours kept for the medians; 4: packed (``pack_hours``)
 SUMMARY_LAYOUT = f"{SUMMARY_VERSION}-{hashlib.sha256(','.join(GROUPED).encode()).hexdigest()[:16]}"
 
 
@@ -202,13 +203,31 @@ def _hours(where) -> dict[date, list[float]]:
     return dict(per_day)
 
 
+#: How a day's sorted hours are kept: little-endian 64-bit floats (exact), base64 in the day's JSON.
+HOURS_DTYPE = np.dtype("<f8")
+
+
+def pack_hours(hours: list[float]) -> str:
+    """A day's sorted working hours as text for its JSON: the floats' bytes in base64.
+
+    Why: a year is some 28,000 decided contacts; read back as JSON numbers they took longer to
+    parse than every other figure of the year together. As bytes they are read in one step, exact.
+    """
+    return base64.b64encode(np.asarray(hours, dtype=HOURS_DTYPE).tobytes()).decode("ascii")
+
+
+def unpack_hours(packed: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(packed), dtype=HOURS_DTYPE)
+
+
 def _by_day(rows: list, hours: dict[date, list[float]]) -> dict[date, dict]:
     """Grouped rows of (London day, source, model, the counts of ``GROUPED``) as each day's figures.
 
     A day's figures: ``total``, every count of ``GROUPED`` summed over the day's rows (column
     sums, in C); ``sources``, each source's contacts, decided and referrals; ``models``, each
     model's confirmed and agreed among its scored rows; ``hours``, its decided contacts' working
-    hours to the first decision, sorted (``_hours``: the medians are picked from them). That is all
+    hours to the first decision, sorted and packed (``_hours``, ``pack_hours``: the medians are picked
+    from them). That is all
     the dashboard shows per source and model, so a day is a few dozen numbers and a short list to
     keep (``reporting/daysum.py``) and to fold.
     """
@@ -231,7 +250,7 @@ def _by_day(rows: list, hours: dict[date, list[float]]) -> dict[date, dict]:
                 model[0] += int(row[scored])
                 model[1] += int(row[agreed])
         days[day] = {"total": [int(sum(column)) for column in list(zip(*day_rows, strict=True))[3:]],
-                     "sources": sources, "models": models, "hours": hours.get(day, [])}
+                     "sources": sources, "models": models, "hours": pack_hours(hours.get(day, []))}
     return days
 
 
@@ -286,16 +305,22 @@ def _fold(days: dict[date, dict], first: date, last: date) -> dict:
 
 
 def _decided_middle(days: dict[date, dict]) -> list[float]:
-    """The middle one or two (an even count) of the window's decided contacts' sorted working hours.
+    """The middle one or two (an even count) of the window's decided contacts' working hours, in order.
 
-    From each day's sorted hours (``_by_day``), kept with the day's summary, so a year's median
-    does not sort a year's contacts in the database on every request. One pick serves two
-    medians: the dashboard's (the upper middle, as before) and, when no decided contact was sent
-    to checks, the checks figures' median without checks (the mean of the middle two).
+    From each day's hours (``_by_day``), kept with the day's summary, so a year's median does
+    not sort a year's contacts in the database on every request, and picked (``np.partition``)
+    without sorting them here either. One pick serves two medians: the
+    dashboard's (the upper middle, as before) and, when no decided contact was sent to checks,
+    the checks figures' median without checks (the mean of the middle two).
     """
-    hours = sorted(chain.from_iterable(figures["hours"] for figures in days.values()))  # sorted runs: merged
+    packed = [figures["hours"] for figures in days.values() if figures["hours"]]
+    hours = np.concatenate([unpack_hours(p) for p in packed]) if packed else np.empty(0, HOURS_DTYPE)
     made = len(hours)
-    return hours[(made - 1) // 2: (made - 1) // 2 + 2 - made % 2] if made else []
+    if not made:
+        return []
+    low, high = (made - 1) // 2, made // 2
+    picked = np.partition(hours, [low, high])
+    return [float(picked[low])] if low == high else [float(picked[low]), float(picked[high])]
 
 
 def _timeliness(total: Counter[str], middle: list[float]) -> dict:

@@ -16,6 +16,11 @@ dashboard counts never shows the fingerprint it was counted at, and, as the fing
 before the counts, counts stored beside a fingerprint are never older than it (on PostgreSQL each
 statement reads its own snapshot).
 
+A window's kept days are judged together first (``_unchanged_settled_days``): as every part of
+a fingerprint only grows, the window's totals equal the kept days' totals only when none of them
+changed, so one ungrouped sum stands for a year of day-by-day comparisons, and only the recent
+days after them are judged one by one (all of them when the totals differ).
+
 Two counts depend on "now" (undecided past the deadline, unreviewed past the deadline). A day's
 counts are kept, and used, only once every deadline of its contacts (``deadline``, the latest) is
 before "now": from then on they no longer change with "now"; until then the day is counted live.
@@ -101,19 +106,22 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
         return Summarised(days=grouped(window), criteria=_combinations(criteria(window)))
     today = london_date(now)
     closed = min(last, today - timedelta(days=1))
-    prints = fingerprints(first, closed) if first <= closed else {}
     kept_columns = (DashboardDay.day, DashboardDay.contacts, DashboardDay.version_sum, DashboardDay.decisions_sum,
-                    DashboardDay.reviews_sum, DashboardDay.counts, DashboardDay.criteria)  # rows, not objects: never stale
+                    DashboardDay.reviews_sum, DashboardDay.deadline, DashboardDay.counts,
+                    DashboardDay.criteria)  # rows, not objects: never stale
     stored = {row.day: row for row in db.session.execute(
         select(*kept_columns).where(DashboardDay.day.between(first, closed), DashboardDay.layout == layout))}
     result, live = Summarised(), []
+    settled = _unchanged_settled_days(first, stored, now)
+    for day in settled:
+        _use(result, stored[day])
+    after = max(settled, default=first - timedelta(days=1)) + timedelta(days=1)
+    prints = fingerprints(after, closed) if after <= closed else {}
     for day, mark in sorted(prints.items()):
         kept = stored.get(day)
         if kept is not None and mark.settled(now) and \
                 (kept.contacts, kept.version_sum, kept.decisions_sum, kept.reviews_sum) == mark.key:
-            result.days[day] = kept.counts
-            result.criteria.update(kept.criteria)
-            result.kept_days += 1
+            _use(result, kept)
         else:
             live.append(day)
     if not result.kept_days:
@@ -126,6 +134,42 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
         result.criteria.update(_combinations(combinations))
         result.pending = _to_keep(live, prints, now, layout, fresh, combinations)
     return result
+
+
+def _use(result: Summarised, kept) -> None:
+    result.days[kept.day] = kept.counts
+    result.criteria.update(kept.criteria)
+    result.kept_days += 1
+
+
+def _unchanged_settled_days(first: date, stored: dict, now: datetime) -> list[date]:
+    """The kept days from ``first`` up to the first kept day still unsettled, when none of them changed.
+
+    Why: judging a year day by day reads every contact's fingerprint grouped by day, the largest
+    part of a kept year's cost. Every part of a fingerprint only grows, so the window's totals
+    (one ungrouped sum over the same index) equal the kept days' totals only when no kept day
+    changed and no day without a kept summary has a contact: then every kept day stands, and
+    only the days after them (the recent ones, whose deadlines are still to come) are judged
+    one by one. When the totals differ (a correction to an old contact), this returns nothing
+    and every day is judged one by one, as before.
+    """
+    span = []
+    for day in sorted(stored):
+        row = stored[day]
+        if row.deadline is not None and row.deadline >= now:
+            break
+        span.append(day)
+    if not span:
+        return []
+    kept = tuple(sum(column) for column in zip(*((stored[day].contacts, stored[day].version_sum,
+                                                  stored[day].decisions_sum, stored[day].reviews_sum)
+                                                 for day in span), strict=True))
+    found = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Contact.version), 0),
+               func.coalesce(func.sum(func.coalesce(Contact.latest_decision_id, 0)), 0),
+               func.coalesce(func.sum(func.coalesce(Contact.latest_review_id, 0)), 0))
+        .where(Contact.accepted_day >= first, Contact.accepted_day <= span[-1])).one()
+    return span if tuple(int(n) for n in found) == kept else []
 
 
 def _combinations(per_day: dict[date, dict[str, int]]) -> Counter[str]:
