@@ -188,7 +188,8 @@ def test_checks_past_due_bring_the_contact_back_and_a_late_answer_is_still_recor
     with app.app_context():  # the clock moves past the due time (rows are append-only: move "now" instead)
         from triage.services import checks
 
-        later = datetime.now(timezone.utc) + timedelta(days=2)
+        # just past the check's own due time: "two days on" is not past it when the deadline skips a weekend
+        later = datetime.fromisoformat(check["due_at"].replace("Z", "+00:00")) + timedelta(minutes=1)
         assert checks.settle_due(app.extensions["recommender"], now=later) == 1
     contact = client.get(f"/api/v1/contacts/{stored['id']}", headers=people["practitioner"].headers).get_json()
     assert contact["status"] == "awaiting_decision" and contact["recommendation"]["stage"] == "after_checks"
@@ -208,6 +209,6 @@ def test_checks_past_due_bring_the_contact_back_and_a_late_answer_is_still_recor
         row = db.session.get(CheckRequest, check["id"])
         user = db.session.scalar(select(User).where(User.email == "hub@police.test.invalid"))
         late = checks.answer_check(row, user, app.extensions["recommender"], known=True, findings=[],
-                                   now=datetime.now(timezone.utc) + timedelta(days=3))
+                                   now=later + timedelta(hours=1))
         assert late.late is True
     assert runner.invoke(args=["triage", "audit-verify"]).exit_code == 0

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from triage.record import audit
-from triage.record.tables import Contact, Decision, Event, FeedbackRelease, Review
+from triage.record.tables import CheckResponse, Contact, Decision, Event, FeedbackRelease, Review
 
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc)  # a Wednesday morning
 
@@ -47,3 +48,22 @@ def test_a_seeded_demo_day_tells_one_consistent_story(app):
             assert reviewed < _utc(release.released_at) <= NOW
         assert len({d.decided_at for d in decisions}) == len(decisions)  # spread, not all at the seed time
         assert audit.verify().ok
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2026, 12, 4, 0, 10, tzinfo=timezone.utc),  # just after midnight: nothing has arrived "today" yet
+    datetime(2026, 12, 7, 0, 20, tzinfo=timezone.utc),  # a Monday: the window reaches back to Friday morning
+    datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc),
+    datetime(2026, 12, 2, 23, 50, tzinfo=timezone.utc),
+], ids=["friday-00:10", "monday-00:20", "wednesday-09:30", "wednesday-23:50"])
+def test_the_demo_has_decided_work_and_a_queue_with_checks_whatever_the_hour(app, now):
+    from triage.extensions import db
+    from triage.services.demo import seed
+
+    with app.app_context():
+        seed(app.extensions["recommender"], count=30, now=now, rhythms=False)
+        waiting = db.session.scalar(select(func.count()).select_from(Contact).where(
+            Contact.status.in_(("awaiting_decision", "checks_requested"))))
+        assert waiting >= 30 // 3
+        assert db.session.scalar(select(func.count()).select_from(Decision)) >= 5
+        assert db.session.scalar(select(func.count()).select_from(CheckResponse)) >= 1

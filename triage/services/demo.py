@@ -13,7 +13,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from triage.engine.recommend import Recommender
-from triage.engine.workdays import last_working_day_start
+from triage.engine.workdays import (
+    add_working_days,
+    is_working_day,
+    last_working_day_start,
+    london_date,
+    london_midnight,
+)
 from triage.extensions import db
 from triage.record.tables import Contact, User
 from triage.services import accounts
@@ -224,17 +230,31 @@ def seed(recommender: Recommender, count: int = 40, now: datetime | None = None,
         sent, accepted = _accepted(copy.deepcopy(contact), late.get(i, 0))
         stored.append(submit(sent, _sender(contact, people), recommender, now=accepted)[0])
     lines.append(f"added {len(contacts)} demo contacts received since {min(c['received_at'] for c in contacts)}")
-    # Yesterday's work is decided (most of it confirmed); today's contacts wait in the queue.
-    from triage.engine.workdays import london_date, london_midnight
     from triage.services.demo_outcomes import seed_outcomes
 
-    today = london_midnight(london_date(now))
-    lines += seed_outcomes([c for c in stored if c.accepted_at < today], people, recommender.guidance, now)
-    lines += seed_checks([c for c in stored if c.accepted_at >= today], people, recommender, now)
+    waiting_from = queue_starts(stored, now)
+    lines += seed_outcomes([c for c in stored if c.accepted_at < waiting_from], people, recommender.guidance, now)
+    lines += seed_checks([c for c in stored if c.accepted_at >= waiting_from], people, recommender, now)
     if rhythms:
         lines += seed_rhythms(people, now, recommender)
     lines.append(queue_counts())
     return lines
+
+
+#: At least this share of the demo's contacts waits in the morning queue, whatever the hour.
+WAITING_SHARE = 3  # one in three
+
+
+def queue_starts(stored: list[Contact], now: datetime) -> datetime:
+    """When the demo's waiting contacts begin: yesterday's work is decided, today's waits in the queue.
+
+    Today starts at London midnight, but just after midnight (or on a Monday, whose window reaches
+    back to Friday) almost nothing arrived "today"; the last third of the contacts then wait too, so
+    a demo started at any hour has a queue, with checks, for the morning triage.
+    """
+    accepted = sorted(c.accepted_at for c in stored)
+    last_third = accepted[-max(1, len(accepted) // WAITING_SHARE)] if accepted else now
+    return min(london_midnight(london_date(now)), last_third)
 
 
 def seed_checks(contacts: list[Contact], people: dict[str, User], recommender: Recommender,
@@ -315,8 +335,6 @@ def seed_rhythms(people: dict[str, User], now: datetime, recommender: Recommende
 
 def _working_times(first: datetime, days: int, count: int) -> list[datetime]:
     """``count`` times spread over the working days from ``first`` for ``days`` days, 09:00 to 16:00 London."""
-    from triage.engine.workdays import is_working_day, london_date, london_midnight
-
     start = london_date(first)
     working = [start + timedelta(days=d) for d in range(days) if is_working_day(start + timedelta(days=d))]
     return [london_midnight(working[i * len(working) // count]) + timedelta(hours=9 + (i * 3) % 7, minutes=(i * 13) % 60)
@@ -326,7 +344,6 @@ def _working_times(first: datetime, days: int, count: int) -> list[datetime]:
 def seed_board_periods(people: dict[str, User], now: datetime, recommender: Recommender) -> list[str]:
     """Two six-week periods of decided and reviewed contacts before today, the newer one better run."""
     from training.generate import generate
-    from triage.engine.workdays import add_working_days, london_date, london_midnight
     from triage.services import decisions, feedback
 
     workers = [people["practitioner@demo.invalid"], people["practitioner2@demo.invalid"]]
@@ -371,7 +388,6 @@ def seed_board_periods(people: dict[str, User], now: datetime, recommender: Reco
 
 def seed_audit_month(people: dict[str, User], now: datetime) -> list[str]:
     """Last month's quality audit sample, audited by the manager who took no part, two findings left to record."""
-    from triage.engine.workdays import london_date
     from triage.services import quality_audit
 
     first = london_date(now).replace(day=1) - timedelta(days=1)
