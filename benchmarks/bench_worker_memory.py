@@ -65,8 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "TRIAGE_ENV": os.environ.get("TRIAGE_ENV", "development")}
     flask = [str(Path(args.code) / ".venv" / "bin" / "flask"), "--app", "wsgi", "triage"]
-    token = subprocess.run([*flask, "create-token", "manager@demo.invalid"], cwd=args.code, env=env,
-                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    tokens = {email: subprocess.run([*flask, "create-token", email], cwd=args.code, env=env, capture_output=True,
+                                    text=True, check=True).stdout.strip().splitlines()[-1]
+              for email in ("manager@demo.invalid", "police@demo.invalid")}
     today = date.today()
     year = (today - timedelta(days=365)).isoformat()
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
@@ -83,19 +84,22 @@ def main() -> None:
         "/", "/reviews", "/reports/dashboard", f"/reports/dashboard?from={year}", "/reports/partners",
         "/reports/partners/1", "/reports/board-pack", "/reports/board-pack.pdf", "/quality-audit/results",
         "/contacts")}
+    # the partner's feedback list, as the police partner (the only requests here not made by the manager)
+    partner = {"API partner feedback list": "/api/v1/feedback", "page partner /feedback": "/feedback"}
     print(f"code: {args.code}  store: {env.get('DATABASE_URL')}  load average: {Path('/proc/loadavg').read_text().strip()}")
     print(f"{'request':45} {'after start MB':>15} {'after request MB':>17} {'seconds':>8}")
     port = args.port
-    for name, path in {**api, **pages}.items():
+    for name, path in {**api, **pages, **partner}.items():
         if args.only and args.only not in name:
             continue
+        email = "police@demo.invalid" if name in partner else "manager@demo.invalid"
         server = _serve(args.code, env, port)
         try:
-            browser = None if name.startswith("API") else _Browser(port, "manager@demo.invalid")
+            browser = None if name.startswith("API") else _Browser(port, email)
             before = _peak_mb(server.pid)
             started = time.perf_counter()
             if browser is None:
-                _http(port, "GET", path, token)
+                _http(port, "GET", path, tokens[email])
             else:
                 browser.get(path)
             elapsed = time.perf_counter() - started
