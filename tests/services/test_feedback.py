@@ -241,3 +241,29 @@ def test_seed_outcomes_decides_reviews_and_releases_through_the_decisions_module
         police = db.session.get(User, people["partner"].id).organisation_id
         assert {r.contact_id for r in feedback.released_feedback(police)} == set(ids[:5])
         assert audit.verify().ok
+
+
+def test_a_page_of_released_feedback_is_the_same_slice_of_the_whole_list_counted_by_the_database(app, client,
+                                                                                                 people):
+    """``released_page`` (the partner's page) agrees with ``released_on_days`` filtered and sliced in Python."""
+    from triage.services.demo_outcomes import seed_outcomes
+
+    ids = [submit(client, people["partner"]) for _ in range(20)]
+    with app.app_context():
+        contacts = [db.session.get(Contact, i) for i in ids]
+        seed_outcomes(contacts, {p.email: db.session.get(User, p.id) for p in people.values()}, GUIDANCE)
+        police = db.session.get(User, people["partner"].id).organisation_id
+        everything = feedback.released_on_days(police, None, None)
+        assert len(everything) == 10
+        for level in (None, *sorted({r.content["level"] for r in everything})):
+            wanted = [r.id for r in everything if level is None or r.content["level"] == level]
+            seen = []
+            for page in range(1, 5):
+                rows, total, shown = feedback.released_page(police, None, None, level=level, page=page, per_page=3)
+                assert total == len(wanted) and shown == min(page, -(-total // 3))
+                if shown == page:
+                    seen += [r.id for r in rows]
+            assert seen == wanted, level
+        past_the_end = feedback.released_page(police, None, None, level=None, page=99, per_page=3)
+        assert [r.id for r in past_the_end[0]] == [r.id for r in everything][9:] and past_the_end[2] == 4
+        assert feedback.released_page(police, None, None, level=99, page=1, per_page=3) == ([], 0, 1)

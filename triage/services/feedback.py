@@ -360,6 +360,13 @@ def awaiting_release() -> list[tuple[Contact, datetime]]:
 def released_feedback(organisation_id: int, *, released_from: datetime | None = None,
                       released_to: datetime | None = None) -> list[FeedbackRelease]:
     """The newest release per contact of one organisation, newest first (half-open date range)."""
+    return list(db.session.scalars(_newest_releases(organisation_id, released_from, released_to)
+                                   .order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())))
+
+
+def _newest_releases(organisation_id: int, released_from: datetime | None, released_to: datetime | None,
+                     level: int | None = None):
+    """The query (unordered) for the newest release per contact of one organisation, filtered."""
     newest = (
         select(func.max(FeedbackRelease.id))
         .join(Contact, Contact.id == FeedbackRelease.contact_id)
@@ -371,18 +378,37 @@ def released_feedback(organisation_id: int, *, released_from: datetime | None = 
         query = query.where(FeedbackRelease.released_at >= released_from)
     if released_to is not None:
         query = query.where(FeedbackRelease.released_at < released_to)
-    return list(db.session.scalars(
-        query.order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())
-    ))
+    if level is not None:
+        query = query.where(FeedbackRelease.content["level"].as_integer() == level)
+    return query
+
+
+def released_page(organisation_id: int, first: date | None, last: date | None, *, level: int | None,
+                  page: int, per_page: int) -> tuple[list[FeedbackRelease], int, int]:
+    """One page of ``released_on_days`` at ``level`` (None: any), newest first: (rows, how many in all, page shown).
+
+    Counted and sliced by the database, so the partner's page reads one page of releases, not every
+    release its organisation was ever sent (at 200,000 contacts that was 4 s and 670 MB a worker).
+    A page past the last shows the last.
+    """
+    query = _newest_releases(organisation_id, *_london_days(first, last), level)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = max(1, min(page, -(-total // per_page)))
+    rows = db.session.scalars(query.order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total, page
 
 
 def released_on_days(organisation_id: int, first: date | None, last: date | None) -> list[FeedbackRelease]:
     """``released_feedback`` released from London day ``first`` to ``last`` (both included; None: open)."""
-    return released_feedback(
-        organisation_id,
-        released_from=london_midnight(first) if first else None,
-        released_to=london_midnight(last + timedelta(days=1)) if last else None,
-    )
+    released_from, released_to = _london_days(first, last)
+    return released_feedback(organisation_id, released_from=released_from, released_to=released_to)
+
+
+def _london_days(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """London days ``first`` to ``last`` (both included; None: open) as a half-open range of instants."""
+    return (london_midnight(first) if first else None,
+            london_midnight(last + timedelta(days=1)) if last else None)
 
 
 def release_json(row: FeedbackRelease) -> dict:

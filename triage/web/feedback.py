@@ -64,17 +64,15 @@ def feedback_list():
     if page_number is None:
         errors.append({"text": "Enter a page number, like 2", "href": "#feedback-pages"})
         page_number = 1
-    rows = feedback.released_on_days(g.user.organisation_id, first, last)
-    if level:
-        rows = [r for r in rows if str((r.content or {}).get("level")) == level]
-    pages = max(1, -(-len(rows) // FEEDBACK_PAGE_SIZE))
-    page_number = min(page_number, pages)
-    shown = rows[(page_number - 1) * FEEDBACK_PAGE_SIZE: page_number * FEEDBACK_PAGE_SIZE]
+    shown, total, page_number = feedback.released_page(
+        g.user.organisation_id, first, last, level=int(level) if level else None, page=page_number,
+        per_page=FEEDBACK_PAGE_SIZE)
+    pages = max(1, -(-total // FEEDBACK_PAGE_SIZE))
     query = {k: v for k, v in (("from", request.args.get("from", "")), ("to", request.args.get("to", "")),
                                ("level", level)) if v}
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
-        items=[feedback.release_json(r) for r in shown], total=len(rows), page=page_number, pages=pages,
+        items=[feedback.release_json(r) for r in shown], total=total, page=page_number, pages=pages,
         page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
         first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
