@@ -357,11 +357,15 @@ def awaiting_release() -> list[tuple[Contact, datetime]]:
     return [(contact, at) for contact, at in db.session.execute(query)]
 
 
+#: How a partner reads its feedback: the latest released first (the id breaks a tie in time).
+_NEWEST_FIRST = (FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())
+
+
 def released_feedback(organisation_id: int, *, released_from: datetime | None = None,
                       released_to: datetime | None = None) -> list[FeedbackRelease]:
     """The newest release per contact of one organisation, newest first (half-open date range)."""
     return list(db.session.scalars(_newest_releases(organisation_id, released_from, released_to)
-                                   .order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())))
+                                   .order_by(*_NEWEST_FIRST)))
 
 
 def _newest_releases(organisation_id: int, released_from: datetime | None, released_to: datetime | None,
@@ -394,8 +398,7 @@ def released_page(organisation_id: int, first: date | None, last: date | None, *
     query = _newest_releases(organisation_id, *_london_days(first, last), level)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = max(1, min(page, -(-total // per_page)))
-    rows = db.session.scalars(query.order_by(FeedbackRelease.released_at.desc(), FeedbackRelease.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page))
+    rows = db.session.scalars(query.order_by(*_NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total, page
 
 
