@@ -342,6 +342,7 @@ def http_operations(env: dict, size: int) -> dict:
             "contact list, last page": (f"/api/v1/contacts?per_page=50&page={last_page}", manager, 5),
             "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
             "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
+            "partner's feedback, first page": ("/api/v1/feedback", police, 5),
         }
         results = {}
         for name, (path, token, times) in operations.items():
