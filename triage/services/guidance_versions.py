@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from triage.engine.guidance import Guidance
 from triage.engine.guidance_config import GuidanceConfig, GuidanceConfigError
@@ -29,8 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def _latest_adoption() -> tuple[GuidanceAdoption, GuidanceVersion] | None:
+    """The guidance in force and since when. Its text (25 kB) is read only if asked for: every intake
+    calls this, and needs only the digest."""
     row = db.session.execute(
         select(GuidanceAdoption, GuidanceVersion).join(GuidanceVersion, GuidanceAdoption.version_id == GuidanceVersion.id)
+        .options(defer(GuidanceVersion.text))
         .order_by(GuidanceAdoption.id.desc()).limit(1)
     ).first()
     return (row[0], row[1]) if row else None
