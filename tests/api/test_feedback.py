@@ -241,3 +241,52 @@ def test_every_export_is_recorded_as_a_read_of_each_contact_in_it(app, client, p
         from triage.record import audit
 
         assert audit.verify().ok
+
+
+def test_the_feedback_list_comes_a_page_at_a_time_and_the_pages_are_the_whole_list(app, client, people, monkeypatch):
+    partner = people["partner"]
+    ids = [submit(client, partner) for _ in range(5)]
+    for contact_id in ids:
+        decide_and_confirm(app, client, people, contact_id)
+        assert release(client, people["manager"], contact_id).status_code == 201
+    with app.app_context():  # the first contact's feedback released again, later: it is read once, first
+        row = db.session.query(FeedbackRelease).filter_by(contact_id=ids[0]).one()
+        db.session.add(FeedbackRelease(contact_id=ids[0], content=row.content, released_by_id=row.released_by_id,
+                                       released_at=datetime.now(timezone.utc) + timedelta(seconds=1)))
+        db.session.commit()
+    newest_first = [ids[0], *reversed(ids[1:])]
+
+    seen, cursor, sizes = [], None, []
+    while True:
+        response = client.get("/api/v1/feedback", query_string={"per_page": 2, **({"cursor": cursor} if cursor else {})},
+                              headers=partner.headers)
+        assert response.status_code == 200, response.get_json()
+        page = response.get_json()
+        assert (page["total"], page["total_capped"], page["per_page"]) == (5, False, 2)
+        seen += [i["contact_id"] for i in page["items"]]
+        sizes.append(len(page["items"]))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == newest_first and sizes == [2, 2, 1]
+    whole = client.get("/api/v1/feedback", headers=partner.headers).get_json()
+    assert [i["contact_id"] for i in whole["items"]] == newest_first and whole["next_cursor"] is None
+
+    import triage.api.feedback as api
+    import triage.services.feedback as service
+    monkeypatch.setattr(api, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(service, "COUNT_LIMIT", 3)
+    capped = client.get("/api/v1/feedback", headers=partner.headers).get_json()
+    assert (capped["total"], capped["total_capped"], len(capped["items"])) == (3, True, 5)
+
+
+@pytest.mark.parametrize("query, named", [
+    ("cursor=not-a-page-link", "cursor"),
+    ("per_page=0", "per_page"),
+    ("per_page=201", "per_page"),
+    ("page=2", "page"),
+])
+def test_a_bad_page_of_feedback_is_a_clear_422(client, people, query, named):
+    response = client.get(f"/api/v1/feedback?{query}", headers=people["partner"].headers)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert named in response.get_json()["errors"]

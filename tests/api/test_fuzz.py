@@ -67,6 +67,7 @@ EXPLAINED_REFUSALS: dict[str, set[str]] = {
     "GET /api/v1/exports/training.jsonl": {"from"},
     # a page link (cursor) is opaque: only one the list itself handed out is accepted
     "GET /api/v1/contacts": {"cursor", "page"},  # and a page number or a cursor, not both
+    "GET /api/v1/feedback": {"cursor"},
     **{f"GET /api/v1/queues/{name}": {"cursor"} for name in (
         "awaiting-decision", "awaiting-checks", "overdue", "awaiting-my-review", "reviews-overdue", "decided-today")},
 }

@@ -52,3 +52,21 @@ def test_practitioners_and_partners_cannot_open_the_release_list(client, people)
     sign_in(client, people["practitioner"])
     assert client.get("/feedback/to-release").status_code == 403
     assert client.get("/").status_code == 302  # a practitioner starts at the queue
+
+
+def test_feedback_to_release_comes_a_page_at_a_time_and_home_counts_all_of_it(app, client, people, store):
+    pin(app, level=2, floor=1)
+    ids = [store(partner_reference=f"WAITING-{i}", received_at=hours_ago(3)) for i in range(3)]
+    for contact_id in ids:
+        assert decide(client, people["practitioner"], contact_id).status_code == 201
+    sign_in(client, people["manager"])
+    for contact_id in ids:
+        assert review(client, people["manager"], contact_id, rationale=REVIEW_RATIONALE).status_code == 201
+    assert "3 contacts waiting for feedback" in client.get("/feedback/to-release").get_data(as_text=True)
+    first = client.get("/feedback/to-release?per_page=2").get_data(as_text=True)
+    assert "WAITING-0" in first and "WAITING-1" in first and "WAITING-2" not in first  # longest waiting first
+    cursor = re.search(r'href="/feedback/to-release\?cursor=([^&"]+)', first).group(1)
+    second = client.get(f"/feedback/to-release?per_page=2&cursor={cursor}").get_data(as_text=True)
+    assert "WAITING-2" in second and "WAITING-0" not in second and "3 contacts waiting for feedback" in second
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r"Feedback to release</a></th>\s*<td[^>]*>3</td>", home)

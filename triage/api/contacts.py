@@ -25,7 +25,7 @@ from triage.http import access
 from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit
-from triage.record.paging import Ordering, keyset, split
+from triage.record.paging import COUNT_LIMIT, Ordering, keyset, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks, partner_view
@@ -211,8 +211,6 @@ def create_contact():
 
 #: The contact list's one order: newest received first (an index on received_at, id serves it).
 CONTACT_LIST_ORDER = Ordering("contacts", ((Contact.received_at, True), (Contact.id, True)))
-#: The list's total is counted up to this many; beyond it the answer says so (total_capped).
-COUNT_LIMIT = 10_000
 
 
 def _parse_query() -> dict:

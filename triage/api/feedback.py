@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import g, request
 
-from triage.api.openapi import MONTH, Blueprint, day_parameter
+from triage.api.openapi import MONTH, PAGING, Blueprint, day_parameter
 from triage.api.schemas import (
     BoardPackSchema,
     DashboardSchema,
@@ -26,8 +26,9 @@ from triage.api.schemas import (
 from triage.engine.contract import rfc3339
 from triage.engine.workdays import london_today
 from triage.http import downloads
-from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args
+from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args, page_args
 from triage.http.current import guidance
+from triage.record.paging import COUNT_LIMIT
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.reporting import board_counts, board_pack, reports
 from triage.reporting import dashboard as management_dashboard
@@ -49,17 +50,26 @@ blp = Blueprint(
 
 
 @blp.route("/feedback", methods=["GET"])
-@blp.doc(summary="Feedback on your organisation's contacts, newest first", parameters=[
+@blp.doc(summary="Feedback on your organisation's contacts, newest first, a page at a time", parameters=[
     day_parameter("from", "Released on or after this day (London), YYYY-MM-DD."),
     day_parameter("to", "Released on or before this day (London), YYYY-MM-DD."),
+    *PAGING,
 ])
-@blp.response(200, FeedbackListSchema, description="Released feedback, newest first.")
+@blp.response(200, FeedbackListSchema, description="One page of released feedback, newest first.")
 @blp.problems(401, 403, 422)
 def list_feedback():
-    """Released feedback only: a contact appears once a manager confirmed its outcome and released it."""
-    only_args("from", "to")
-    rows = feedback.released_on_days(g.user.organisation_id, date_arg("from"), date_arg("to"))
-    return {"items": [feedback.release_json(r) for r in rows], "total": len(rows)}
+    """Released feedback only: a contact appears once a manager confirmed its outcome and released it.
+
+    Paged like the queues (``per_page``, ``next_cursor``): an organisation's whole history in one
+    answer was 9 s and 949 MB a worker at 200,000 contacts.
+    """
+    only_args("from", "to", "cursor", "per_page")
+    cursor, per_page = page_args()
+    page = feedback.released_keyset_page(g.user.organisation_id, date_arg("from"), date_arg("to"),
+                                         cursor=cursor, per_page=per_page)
+    return {"items": [feedback.release_json(r) for r in page], "per_page": per_page,
+            "total": min(page.total, COUNT_LIMIT), "total_capped": page.total > COUNT_LIMIT,
+            "next_cursor": page.next_cursor}
 
 
 @blp.route("/contacts/<contact_id>/feedback/preview", methods=["GET"])

@@ -28,6 +28,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import fields
 
 from triage.http.problems import ProblemSchema
+from triage.record.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE
 
 PROBLEM_JSON = "application/problem+json"
 BEARER = "bearer"
@@ -70,6 +71,16 @@ def non_blank(min_chars: int = 1) -> str:
 DAY = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-"}
 #: A month (YYYY-MM, 2000-01 to 2099-12).
 MONTH = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])$"}
+
+
+#: A list read a page at a time (queues, a partner's feedback): ``?per_page=`` and the ``next_cursor``
+#: of the page before (``http.args.page_args`` reads them).
+PAGING = [
+    {"in": "query", "name": "cursor", "schema": {"type": "string"},
+     "description": "The next_cursor of the page before; absent for the first page."},
+    {"in": "query", "name": "per_page",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
+]
 
 
 def day_parameter(name: str, description: str) -> dict:

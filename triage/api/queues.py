@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import current_app, g
 
 from triage.api.contacts import summary
-from triage.api.openapi import Blueprint
+from triage.api.openapi import PAGING, Blueprint
 from triage.api.schemas import QueueSchema
 from triage.engine.contract import rfc3339
 from triage.http.args import only_args, page_args
@@ -61,14 +61,6 @@ def _paged() -> tuple[str | None, int]:
 def _answer(name: str, description: str, page: queues.Page) -> dict:
     return {"queue": name, "description": description, "count": page.total,
             "items": [item_json(entry) for entry in page], "next_cursor": page.next_cursor}
-
-
-#: Every queue is paged: ``?per_page=`` and the ``next_cursor`` of the page before.
-PAGING = [
-    {"in": "query", "name": "cursor", "schema": {"type": "string"},
-     "description": "The next_cursor of the page before; absent for the first page."},
-    {"in": "query", "name": "per_page", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-]
 
 
 @blp.route("/awaiting-decision", methods=["GET"])

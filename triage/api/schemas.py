@@ -17,6 +17,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
 from triage.engine.guidance_config import CHECK_AGENCIES, LEVELS
 from triage.record.audit import EVENT_KINDS
+from triage.record.paging import COUNT_LIMIT, MAX_PER_PAGE
 from triage.record.tables import CONSENT_POSITIONS
 from triage.record.workflow import Status
 from triage.services.checks import ANSWERED, OPEN
@@ -303,7 +304,6 @@ class ContactOutSchema(ContactSchema):
 #: more than a front door holds, and keeps the offset well inside every database's integer range
 #: (a page of 10**18 used to overflow SQLite and PostgreSQL's bigint: a 500).
 MAX_PAGE = 100_000
-MAX_PER_PAGE = 200
 
 
 class ContactQuerySchema(Schema):
@@ -349,7 +349,7 @@ class ContactPageSchema(Out):
     items = fields.List(fields.Nested(ContactSummarySchema))
     page = fields.Integer()
     per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": "How many contacts match, counted up to 10,000 "
+    total = fields.Integer(metadata={"description": f"How many contacts match, counted up to {COUNT_LIMIT:,} "
                                                     "(total_capped is true when there are more)."})
     total_capped = fields.Boolean(metadata={"description": "True when more contacts match than total says."})
     next_cursor = fields.String(allow_none=True, metadata={
@@ -590,8 +590,15 @@ class ReleasedFeedbackSchema(FeedbackSchema):
 
 
 class FeedbackListSchema(Out):
+    """One page of a partner's released feedback, newest first (``?cursor=`` the next_cursor for the next)."""
+
     items = fields.List(fields.Nested(ReleasedFeedbackSchema))
-    total = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer(metadata={"description": f"How much feedback matches, counted up to {COUNT_LIMIT:,} "
+                                                    "(total_capped is true when there is more)."})
+    total_capped = fields.Boolean(metadata={"description": "True when more feedback matches than total says."})
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Send as ?cursor= for the next page; null on the last page."})
 
 
 class FeedbackPreviewSchema(Out):

@@ -28,6 +28,9 @@ from triage.engine.errors import Invalid
 #: The page size when none is asked for, and the most one page may hold (API and pages alike).
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+#: A list's total is counted this far and no further (reading on would cost the whole list); an
+#: answer past it says ``total_capped``.
+COUNT_LIMIT = 10_000
 BAD_CURSOR = "This page link is not valid (it may be from another list or have been changed). Start from the first page."
 
 

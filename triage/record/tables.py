@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -169,6 +170,8 @@ class Contact(db.Model):
         Index("ix_contacts_marac", "accepted_day", "marac_criteria"),
         # Each London day's fingerprint for the dashboard's per-day summaries (reporting/daysum.py).
         Index("ix_contacts_daysum", *FINGERPRINT_INDEX),
+        # A manager's feedback to release, waiting longest first (services/feedback.py).
+        Index("ix_contacts_feedback_waiting", "feedback_waiting_since", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -216,6 +219,10 @@ class Contact(db.Model):
     # The MARAC criteria the recommendation in force lists, sorted and comma-joined (None: none), kept
     # with ``gap_count`` so the dashboard counts each criterion without unnesting the document.
     marac_criteria: Mapped[str | None] = mapped_column(String(200))
+    # When the outcome the partner has not had feedback on was confirmed (the latest review's time);
+    # None once released, or before any review. Kept by services/decisions.py (``keep_latest``) and
+    # services/feedback.py (``release``) so a manager's "feedback to release" reads one index.
+    feedback_waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic lock: two people acting at once, the second gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -464,6 +471,12 @@ class CheckResponse(db.Model):
     answered_by: Mapped[User] = relationship()
 
 
+def _contact_organisation(context) -> int | None:
+    """The organisation of the contact a row being inserted names (a column default's context)."""
+    contact_id = context.get_current_parameters()["contact_id"]
+    return context.connection.scalar(select(Contact.organisation_id).where(Contact.id == contact_id))
+
+
 class FeedbackRelease(db.Model):
     """Feedback to the partner on one contact, released after a manager confirmed the decision."""
 
@@ -474,6 +487,12 @@ class FeedbackRelease(db.Model):
     content: Mapped[dict] = mapped_column(JSON)
     released_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Who it was released to: the contact's organisation, copied so a partner's list is read from
+    #: one index in its order (migration 0016), never by grouping every release through contacts.
+    #: A row stored without it takes it from its contact, so no release can miss its partner.
+    organisation_id: Mapped[int | None] = mapped_column(Integer, default=lambda context: _contact_organisation(context))
+
+    __table_args__ = (Index("ix_feedback_releases_org_newest", "organisation_id", "released_at", "id"),)
 
 
 class Event(db.Model):

@@ -135,6 +135,8 @@ def keep_latest(contact: Contact, row) -> None:
     if column is None:
         return
     values = {column: row.id, **first_facts(contact, row)}
+    if isinstance(row, Review):  # a confirmed outcome the partner has not had feedback on yet
+        values["feedback_waiting_since"] = row.reviewed_at
     db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id).values(values))
     for name, value in values.items():
         set_committed_value(contact, name, value)

@@ -114,7 +114,7 @@ def our_contact(contact_id: str):
 def feedback_to_release():
     """Managers: confirmed outcomes whose feedback the partner has not had yet, waiting longest first."""
     return render_template("feedback/to_release.html", page_title="Feedback to release",
-                           rows=feedback.awaiting_release(), nav_active="to-release")
+                           rows=feedback.awaiting_release(*page_args()), nav_active="to-release")
 
 
 def _preview_page(contact: Contact, *, problem: Problem | None = None, status: int = 200):

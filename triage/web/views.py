@@ -151,7 +151,7 @@ def manager_home():
         "manager_home.html", page_title="What needs you now", reviews=reviews,
         reviews_overdue=[r for r in reviews if r.time["overdue"]],
         red_reviews=[r for r in reviews if queues.review_urgency(r.contact, r.decision, by_level) == "red"],
-        decisions_overdue=queues.overdue(now), to_release=feedback.awaiting_release(),
+        decisions_overdue=queues.overdue(now), to_release=feedback.awaiting_release_count(),
         undecided=queues.awaiting_decision(now))
 
 
