@@ -10,9 +10,13 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from sqlalchemy import text
+
 from tests.reporting.test_reports import row
 from training.train import read_records
 from triage.engine.workdays import london_days
+from triage.extensions import db
 from triage.reporting import exports
 from triage.reporting.reports import ChildFacts
 
@@ -130,3 +134,11 @@ def test_an_audited_level_is_the_label_and_says_so():
     # audited but not yet confirmed: the audited level is a label on its own
     assert (by_ref["P-2"]["expert_level"], by_ref["P-2"]["label_source"], by_ref["P-2"]["practice_level"]) \
         == (3, "audited", None)
+
+
+def test_postgresql_plans_every_cursor_to_be_read_to_its_end(app):
+    """Exports and audit-verify read their server-side cursors to the last row: no fast-start plans."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("cursor_tuple_fraction is PostgreSQL's planner setting")
+        assert float(db.session.scalar(text("SHOW cursor_tuple_fraction"))) == 1.0
