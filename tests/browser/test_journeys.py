@@ -57,6 +57,7 @@ def test_practitioner_decides_against_the_recommendation_and_a_manager_confirms(
     expect(table).not_to_contain_text("SCH-3")
     pages.check(page, "04-police-da-triage")
     page.get_by_role("link", name="Printable view").click()
+    expect(page).to_have_url(re.compile(r"print=1"))  # the printable page itself, not the one it was opened from
     pages.check(page, "05-police-da-printable")
     page.go_back()
 

@@ -74,6 +74,7 @@ def test_a_repeat_child_is_known_to_us_and_a_stranger_can_be_linked_and_unlinked
     expect(page.get_by_role("heading", level=1)).to_have_text("Find a child's earlier record")
     page.get_by_label("Child record id, contact id or partner reference").fill("NP-EARLIER-1")
     page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("button", name="Link to this record")).to_be_visible()  # the results, not the form
     pages.check(page, "31-find-child-record")
     page.get_by_role("button", name="Link to this record").click()
     expect(page.get_by_role("link", name="Give the reason, at least 10 characters.")).to_be_visible()
