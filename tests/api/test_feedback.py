@@ -272,10 +272,10 @@ def test_the_feedback_list_comes_a_page_at_a_time_and_the_pages_are_the_whole_li
     whole = client.get("/api/v1/feedback", headers=partner.headers).get_json()
     assert [i["contact_id"] for i in whole["items"]] == newest_first and whole["next_cursor"] is None
 
-    import triage.api.feedback as api
+    import triage.record.paging as paging
     import triage.services.feedback as service
-    monkeypatch.setattr(api, "COUNT_LIMIT", 3)
-    monkeypatch.setattr(service, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(paging, "COUNT_LIMIT", 3)  # the answer's cap
+    monkeypatch.setattr(service, "COUNT_LIMIT", 3)  # how far the service counts
     capped = client.get("/api/v1/feedback", headers=partner.headers).get_json()
     assert (capped["total"], capped["total_capped"], len(capped["items"])) == (3, True, 5)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import current_app, g, json, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from triage.api.openapi import LOCATION, Blueprint, rules
@@ -24,7 +23,7 @@ from triage.extensions import db
 from triage.http import access
 from triage.http.current import level_table
 from triage.http.problems import Problem
-from triage.record import audit
+from triage.record import audit, paging
 from triage.record.paging import COUNT_LIMIT, Ordering, keyset, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
@@ -241,14 +240,14 @@ def list_contacts():
     if "received_to" in args:
         query = query.where(Contact.received_at < args["received_to"])
     # Counted up to COUNT_LIMIT (the index, never the whole table), and one page read after the cursor.
-    counted = db.session.scalar(select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery()))
+    counted = paging.count(query, up_to=COUNT_LIMIT)
     page, per_page = args["page"], args["per_page"]
     paged = keyset(query.options(selectinload(Contact.children), joinedload(Contact.organisation)),
                    CONTACT_LIST_ORDER, args.get("cursor"), per_page)
     rows, next_cursor = split(db.session.execute(paged.offset((page - 1) * per_page)).all(),
                               CONTACT_LIST_ORDER, per_page)
     return {"items": [summary(c, g.user) for (c,) in rows], "page": page, "per_page": per_page,
-            "total": min(counted, COUNT_LIMIT), "total_capped": counted > COUNT_LIMIT, "next_cursor": next_cursor}
+            **paging.capped_total(counted), "next_cursor": next_cursor}
 
 
 @blp.route("/<contact_id>", methods=["GET"])

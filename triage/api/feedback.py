@@ -28,7 +28,7 @@ from triage.engine.workdays import london_today
 from triage.http import downloads
 from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args, page_args
 from triage.http.current import guidance
-from triage.record.paging import COUNT_LIMIT
+from triage.record.paging import capped_total
 from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
 from triage.reporting import board_counts, board_pack, reports
 from triage.reporting import dashboard as management_dashboard
@@ -68,8 +68,7 @@ def list_feedback():
     page = feedback.released_keyset_page(g.user.organisation_id, date_arg("from"), date_arg("to"),
                                          cursor=cursor, per_page=per_page)
     return {"items": [feedback.release_json(r) for r in page], "per_page": per_page,
-            "total": min(page.total, COUNT_LIMIT), "total_capped": page.total > COUNT_LIMIT,
-            "next_cursor": page.next_cursor}
+            **capped_total(page.total), "next_cursor": page.next_cursor}
 
 
 @blp.route("/contacts/<contact_id>/feedback/preview", methods=["GET"])

@@ -345,15 +345,20 @@ class ContactSummarySchema(Out):
     stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES))
 
 
-class ContactPageSchema(Out):
-    items = fields.List(fields.Nested(ContactSummarySchema))
-    page = fields.Integer()
+class CountedPageSchema(Out):
+    """What every list read a page at a time with a capped count answers beside its items."""
+
     per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": f"How many contacts match, counted up to {COUNT_LIMIT:,} "
+    total = fields.Integer(metadata={"description": f"How many items match, counted up to {COUNT_LIMIT:,} "
                                                     "(total_capped is true when there are more)."})
-    total_capped = fields.Boolean(metadata={"description": "True when more contacts match than total says."})
+    total_capped = fields.Boolean(metadata={"description": "True when more items match than total says."})
     next_cursor = fields.String(allow_none=True, metadata={
         "description": "Send as ?cursor= for the next page; null on the last page."})
+
+
+class ContactPageSchema(CountedPageSchema):
+    items = fields.List(fields.Nested(ContactSummarySchema))
+    page = fields.Integer()
 
 
 class TimeSchema(Out):
@@ -589,16 +594,10 @@ class ReleasedFeedbackSchema(FeedbackSchema):
     released_at = _timestamp()
 
 
-class FeedbackListSchema(Out):
+class FeedbackListSchema(CountedPageSchema):
     """One page of a partner's released feedback, newest first (``?cursor=`` the next_cursor for the next)."""
 
     items = fields.List(fields.Nested(ReleasedFeedbackSchema))
-    per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": f"How much feedback matches, counted up to {COUNT_LIMIT:,} "
-                                                    "(total_capped is true when there is more)."})
-    total_capped = fields.Boolean(metadata={"description": "True when more feedback matches than total says."})
-    next_cursor = fields.String(allow_none=True, metadata={
-        "description": "Send as ?cursor= for the next page; null on the last page."})
 
 
 class FeedbackPreviewSchema(Out):

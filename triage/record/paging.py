@@ -8,7 +8,8 @@ travels to the client as an opaque ``cursor`` (URL-safe base64 of JSON, naming i
 cursor from one list is refused by another); a cursor that was tampered with, or comes from
 another list, is a domain ``Invalid`` (422), never a wrong page.
 
-Sort expressions must never be NULL (coalesce them), so every row has a comparable key.
+Sort expressions must never be NULL (coalesce them), so every row has a comparable key. A list's
+size is ``count``-ed over the same query, up to ``COUNT_LIMIT`` where the list may be long.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_
+from sqlalchemy import Select, and_, false, func, or_, select
 
 from triage.engine.errors import Invalid
+from triage.extensions import db
 
 #: The page size when none is asked for, and the most one page may hold (API and pages alike).
 DEFAULT_PER_PAGE = 50
@@ -125,3 +127,16 @@ def split(rows: Sequence, ordering: Ordering, per_page: int) -> tuple[list, str 
     more = len(rows) > per_page
     cursor = encode_cursor(ordering, list(rows[per_page - 1][-width:])) if more and per_page else None
     return page, cursor
+
+
+def count(query: Select, *, up_to: int | None = None) -> int:
+    """How many rows ``query`` gives (no ordering); with ``up_to``, counted to one past it and no further."""
+    query = query.order_by(None)
+    if up_to is not None:
+        query = query.limit(up_to + 1)
+    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def capped_total(counted: int) -> dict:
+    """A list answer's ``total`` and ``total_capped`` from ``count(..., up_to=COUNT_LIMIT)``."""
+    return {"total": min(counted, COUNT_LIMIT), "total_capped": counted > COUNT_LIMIT}

@@ -490,7 +490,7 @@ class FeedbackRelease(db.Model):
     #: Who it was released to: the contact's organisation, copied so a partner's list is read from
     #: one index in its order (migration 0016), never by grouping every release through contacts.
     #: A row stored without it takes it from its contact, so no release can miss its partner.
-    organisation_id: Mapped[int | None] = mapped_column(Integer, default=lambda context: _contact_organisation(context))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, default=_contact_organisation)
 
     __table_args__ = (Index("ix_feedback_releases_org_newest", "organisation_id", "released_at", "id"),)
 

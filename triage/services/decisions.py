@@ -137,6 +137,12 @@ def keep_latest(contact: Contact, row) -> None:
     values = {column: row.id, **first_facts(contact, row)}
     if isinstance(row, Review):  # a confirmed outcome the partner has not had feedback on yet
         values["feedback_waiting_since"] = row.reviewed_at
+    keep_facts(contact, values)
+
+
+def keep_facts(contact: Contact, values: dict) -> None:
+    """Write columns the service keeps on the contact for its queries (never the sealed content) as a
+    plain UPDATE, so the contact's version, which guards decisions and reviews, does not move for them."""
     db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id).values(values))
     for name, value in values.items():
         set_committed_value(contact, name, value)

@@ -26,9 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from triage.engine.contract import rfc3339
 from triage.engine.errors import Conflict
@@ -38,11 +37,11 @@ from triage.engine.words import gap_label
 from triage.engine.workdays import london_midnight
 from triage.extensions import db
 from triage.record import audit
-from triage.record.paging import COUNT_LIMIT, DEFAULT_PER_PAGE, Ordering, Page, keyset, split
+from triage.record.paging import COUNT_LIMIT, DEFAULT_PER_PAGE, Ordering, Page, count, keyset, split
 from triage.record.queries import latest, latest_decision, latest_review
 from triage.record.tables import Contact, Decision, FeedbackRelease, Review, User
 from triage.record.workflow import Status
-from triage.services import guidance_versions
+from triage.services import decisions, guidance_versions
 
 # What the referrer asked for, as the level it corresponds to (contract: referrer_request).
 REQUESTED_LEVEL = {"information_only": 1, "early_help": 2, "assessment": 3, "urgent_protection": 4}
@@ -320,7 +319,7 @@ def release(contact: Contact, user: User, guidance: Guidance, *, now: datetime |
     row = new_release(contact, user, preview(contact, guidance), previous, now=now)
     db.session.add(row)
     db.session.flush()
-    _no_longer_waiting(contact)
+    decisions.keep_facts(contact, {"feedback_waiting_since": None})  # off the managers' list to release
     audit.record("feedback_released", contact_id=contact.id, user=user, data=released_event(contact, row, previous),
                  at=now)
     db.session.commit()
@@ -341,14 +340,6 @@ def released_event(contact: Contact, row: FeedbackRelease, previous: FeedbackRel
     """The ``feedback_released`` event's data for a stored release (it has its id)."""
     return {"release_id": row.id, "level": row.content["level"], "organisation_id": contact.organisation_id,
             "supersedes": previous.id if previous else None}
-
-
-def _no_longer_waiting(contact: Contact) -> None:
-    """The partner has the confirmed outcome now: off the managers' list (a plain UPDATE, so the
-    contact's version, which guards decisions and reviews, does not move for a release)."""
-    db.session.execute(update(Contact.__table__).where(Contact.__table__.c.id == contact.id)
-                       .values(feedback_waiting_since=None))
-    set_committed_value(contact, "feedback_waiting_since", None)
 
 
 #: The managers' feedback to release: waiting longest first (``ix_contacts_feedback_waiting``).
@@ -372,7 +363,7 @@ def awaiting_release(cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE
 
 def awaiting_release_count() -> int:
     """How many confirmed outcomes are waiting for their feedback to be released (the index alone)."""
-    return db.session.scalar(select(func.count()).select_from(_waiting(Contact.id).subquery()))
+    return count(_waiting(Contact.id))
 
 
 def _waiting(*columns):
@@ -413,14 +404,15 @@ def _newest_releases(organisation_id: int, released_from: datetime | None, relea
 
 def released_page(organisation_id: int, first: date | None, last: date | None, *, level: int | None,
                   page: int, per_page: int) -> tuple[list[FeedbackRelease], int, int]:
-    """One page of ``released_feedback`` (London days ``first`` to ``last``) at ``level`` (None: any), newest first: (rows, how many in all, page shown).
+    """One page of ``released_feedback`` (London days ``first`` to ``last``) at ``level`` (None: any),
+    newest first: (rows, how many in all, page shown).
 
     Counted and sliced by the database, so the partner's page reads one page of releases, not every
     release its organisation was ever sent (at 200,000 contacts that was 4 s and 670 MB a worker).
     A page past the last shows the last.
     """
     query = _newest_releases(organisation_id, *_london_days(first, last), level)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = count(query)
     page = max(1, min(page, -(-total // per_page)))
     rows = db.session.scalars(query.order_by(*NEWEST_FIRST.order_by()).offset((page - 1) * per_page)
                               .limit(per_page))
@@ -435,7 +427,7 @@ def released_keyset_page(organisation_id: int, first: date | None, last: date | 
     the organisation's index); ``total`` is counted up to one past ``COUNT_LIMIT``, so more says capped.
     """
     query = _newest_releases(organisation_id, *_london_days(first, last))
-    counted = db.session.scalar(select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery()))
+    counted = count(query, up_to=COUNT_LIMIT)
     rows, next_cursor = split(db.session.execute(keyset(query, NEWEST_FIRST, cursor, per_page)).all(),
                               NEWEST_FIRST, per_page)
     return Page([row for (row,) in rows], next_cursor, counted)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from triage.engine.guidance_config import URGENCIES, UrgencyRule
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, keyset, split
+from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, count, keyset, split
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
@@ -160,7 +160,7 @@ _DECISIONS = (select(Contact, Decision).join(Decision, Decision.id == Contact.la
 
 def _count(ids: Select) -> int:
     """How many rows the queue holds, counted over its ids (an index on status; no ordering, no page)."""
-    return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery()))
+    return count(ids)
 
 
 def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
