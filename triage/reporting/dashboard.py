@@ -261,30 +261,34 @@ def _fold(days: dict[date, dict], first: date, last: date) -> dict:
     numbers each, and a closed day's figures are kept as they are (``reporting/daysum.py``).
     """
     scored, agreed = _AT["scored"], _AT["agreed"]
-    total_sums = [0] * len(GROUPED)
     per_day: dict[date, dict[str, int]] = {}
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     by_week: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     by_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for day, figures in days.items():
+    for day, figures in days.items():  # sums kept in place: a year is some 7,000 source rows
         day_total = figures["total"]
-        total_sums = list(map(add, total_sums, day_total))
-        per_day[day] = {code: numbers[0] for code, numbers in figures["sources"].items()}
-        for code, numbers in figures["sources"].items():
-            by_source[code] = list(map(add, by_source[code], numbers))
+        contacts = per_day[day] = {}
+        for code, (received, decided, referred) in figures["sources"].items():
+            contacts[code] = received
+            source = by_source[code]
+            source[0] += received
+            source[1] += decided
+            source[2] += referred
         if day_total[scored]:
             week = by_week[week_start(day)]
             week[0] += day_total[scored]
             week[1] += day_total[agreed]
         for version, numbers in figures["models"].items():
             by_model[version] = list(map(add, by_model[version], numbers))
+    total_sums = [int(n) for n in np.sum([figures["total"] for figures in days.values()], axis=0, dtype=np.int64)] \
+        if days else [0] * len(GROUPED)
     total = Counter(dict(zip(GROUPED, total_sums, strict=True)))
     sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
-    listed, day = [], first
+    listed, day, none = [], first, dict.fromkeys(sources, 0)
     while day <= last:
         counts = per_day.get(day, {})
-        listed.append({"date": day.isoformat(), "total": sum(counts.values()),
-                       "by_source": {code: counts.get(code, 0) for code in sources}})
+        by_day_source = none | counts  # every source, busiest first, 0 where none came that day
+        listed.append({"date": day.isoformat(), "total": sum(counts.values()), "by_source": by_day_source})
         day += timedelta(days=1)
 
     def conversion(made: int, referred: int) -> dict:
