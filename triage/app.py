@@ -20,6 +20,7 @@ from triage.extensions import db, migrate
 from triage.http import access, body_limit, headers, ids, problems
 from triage.record import canonical, txn
 from triage.record.schema import MIGRATIONS
+from triage.record.write_turns import TurnTakingConnection
 from triage.services import security
 from triage.settings import load_settings
 
@@ -32,6 +33,8 @@ def _sqlite_serialised_writes(engine) -> None:
     makes the optimistic version check and the audit chain safe on the embedded store. A
     read-only request (``GET``/``HEAD``) starts with a plain BEGIN and reads WAL's snapshot
     without waiting for writers; what it must write goes through ``txn.writing`` (record/txn.py).
+    A writer takes its turn before BEGIN IMMEDIATE, so writers queue instead of sleeping
+    (record/write_turns.py).
     """
 
     @event.listens_for(engine, "connect")
@@ -45,7 +48,17 @@ def _sqlite_serialised_writes(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql(txn.begin_statement())
+        statement = txn.begin_statement()
+        driver = conn.connection.driver_connection
+        if statement == "BEGIN" or not isinstance(driver, TurnTakingConnection):
+            conn.exec_driver_sql(statement)
+            return
+        driver.take_turn()  # given back when the transaction ends (its commit or rollback)
+        try:
+            conn.exec_driver_sql(statement)
+        except BaseException:
+            driver.give_back_turn()
+            raise
 
 
 #: Writes that read and compute first without SQLite's write lock, then write in ``txn.write_phase``:
@@ -88,7 +101,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        # writers queue for the write lock (record/write_turns.py); SQLite's own wait stays behind it
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "factory": TurnTakingConnection}}
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # Every server-side cursor the service opens (exports, audit-verify) is read to its end, so
         # plan for all its rows, not PostgreSQL's default first tenth: a fast-start plan made a
