@@ -114,3 +114,23 @@ def test_a_waiter_given_up_still_gives_the_turn_back_when_it_comes(tmp_path):
 @pytest.mark.parametrize("database", [":memory:", "", "file:store?mode=memory"])
 def test_a_database_without_a_file_of_its_own_has_no_turns(database):
     assert turns_path(database) is None
+
+
+def test_a_database_whose_directory_takes_no_lock_file_still_writes(tmp_path, monkeypatch):
+    import sqlite3
+
+    from triage.record.write_turns import TurnTakingConnection
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(write_turns, "Turns", refuse)
+    connection = sqlite3.connect(str(tmp_path / "store.db"), factory=TurnTakingConnection, isolation_level=None)
+    assert connection.turns is None
+    connection.execute("CREATE TABLE t (x)")
+    connection.take_turn()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("INSERT INTO t VALUES (1)")
+    connection.commit()
+    assert connection.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    connection.close()

@@ -4,7 +4,7 @@ Why: SQLite lets one writer hold its write lock at a time. One that finds it tak
 sleeping and trying again (``busy_timeout``), 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then
 100 ms between tries. Under load a writer that has slept long keeps waking just after another has
 taken the lock, while newer writers pass it: in ``benchmarks/bench_write_turns.py`` (8 processes,
-5 ms writes) the slowest waited 1.4 s; through the service, 8 partners sending at once made the
+5 ms writes) the slowest waited 1.3 to 1.8 s; through the service, 8 partners sending at once made the
 slowest intakes (p95) take 363 ms at 20k contacts.
 
 Here a writer first takes its turn: an exclusive ``flock`` on a file beside the database
@@ -107,8 +107,13 @@ class TurnTakingConnection(sqlite3.Connection):
 
     def __init__(self, database, *args, **kwargs) -> None:
         super().__init__(database, *args, **kwargs)
+        self.turns = None
         path = turns_path(os.fsdecode(database))
-        self.turns = Turns(path) if path else None
+        if path:
+            try:
+                self.turns = Turns(path)
+            except OSError as exc:  # no file beside the database: SQLite's own wait, as before
+                log.warning("no write turns for this database (%s): writers wait on SQLite's lock", exc.strerror)
 
     def take_turn(self) -> None:
         if self.turns is not None:
