@@ -267,3 +267,27 @@ def test_a_page_of_released_feedback_is_the_same_slice_of_the_whole_list_counted
         past_the_end = feedback.released_page(police, None, None, level=None, page=99, per_page=3)
         assert [r.id for r in past_the_end[0]] == [r.id for r in everything][9:] and past_the_end[2] == 4
         assert feedback.released_page(police, None, None, level=99, page=1, per_page=3) == ([], 0, 1)
+
+
+def test_feedback_to_release_and_its_count_are_read_from_the_waiting_index(app):
+    """SQLite, which keeps no statistics here, took the status index and read every decided contact
+    (0.35 s at 200,000); with the status first in the waiting index it reads the waiting ones only."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's plan (PostgreSQL chooses by its statistics)")
+        statements = []
+        listener = lambda _c, _cur, statement, parameters, *_: statements.append((statement, parameters))  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            feedback.awaiting_release()
+            feedback.awaiting_release_count()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        reads = [(s, p) for s, p in statements if "feedback_waiting_since" in s]
+        assert len(reads) >= 2
+        for statement, parameters in reads:
+            plan = " ".join(str(row[-1]) for row in db.session.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "ix_contacts_feedback_waiting (status=? AND feedback_waiting_since>?)" in plan, plan

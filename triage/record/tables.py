@@ -170,8 +170,9 @@ class Contact(db.Model):
         Index("ix_contacts_marac", "accepted_day", "marac_criteria"),
         # Each London day's fingerprint for the dashboard's per-day summaries (reporting/daysum.py).
         Index("ix_contacts_daysum", *FINGERPRINT_INDEX),
-        # A manager's feedback to release, waiting longest first (services/feedback.py).
-        Index("ix_contacts_feedback_waiting", "feedback_waiting_since", "id"),
+        # A manager's feedback to release, waiting longest first (services/feedback.py); status
+        # first, or SQLite reads every decided contact through the status index (migration 0017).
+        Index("ix_contacts_feedback_waiting", "status", "feedback_waiting_since", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
