@@ -202,13 +202,17 @@ def _digest(texts: dict[str, str], children: list[dict]) -> str:
     return hashlib.sha256(f"{{{body}}}".encode()).hexdigest()
 
 
+#: The chain of events about no contact and no person (a sign-in alert, a migration's note).
+SERVICE_STREAM = "service"
+
+
 def stream_for(contact_id: str | None, user: User | None) -> str:
     """Whose chain an event goes in: the contact's, else the person's, else the service's."""
     if contact_id:
         return f"contact:{contact_id}"
     if user is not None:
         return f"user:{user.id}"
-    return "service"
+    return SERVICE_STREAM
 
 
 def record(

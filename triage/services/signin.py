@@ -102,9 +102,13 @@ def _alert_if_many(user: User, now: datetime) -> None:
 
 
 def recent_alerts(now: datetime, since: timedelta = KEEP) -> list[dict]:
-    """The alerts of the last day, newest first, for the administrators' people page."""
-    events = db.session.scalars(select(Event).where(Event.kind == "sign_in_alert", Event.at > now - since)
-                                .order_by(Event.seq.desc())).all()
+    """The alerts of the last day, newest first, for the administrators' people page.
+
+    Read from the service's chain (an alert names no contact and no person: ``audit.stream_for``)
+    through the stream index: by kind alone SQLite read every event in the record (0.19 s at 200,000 contacts).
+    """
+    events = db.session.scalars(select(Event).where(Event.stream == audit.SERVICE_STREAM, Event.kind == "sign_in_alert",
+                                                    Event.at > now - since).order_by(Event.seq.desc())).all()
     return [{**event.data, "at": event.at} for event in events]
 
 
