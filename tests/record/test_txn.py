@@ -5,18 +5,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-import pytest
-
 from tests.decision_support import submit
 from triage.extensions import db
-
-
-@pytest.fixture
-def sqlite_path(app):
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's locking only")
-        return db.engine.url.database
 
 
 def test_a_page_read_proceeds_while_a_writer_holds_the_write_lock(app, client, people, sqlite_path):

@@ -16,14 +16,6 @@ INSERT = ("INSERT INTO dashboard_days (day, layout, contacts, version_sum, decis
           "criteria, computed_at) VALUES (:day, 'turns', 0, 0, 0, 0, '{}', '{}', '2026-01-01 00:00:00')")
 
 
-@pytest.fixture
-def database(app):
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's write lock only")
-        return db.engine.url.database
-
-
 def held_elsewhere(path: str) -> bool:
     """True when some connection holds the turn (a fresh open file cannot take it)."""
     fd = os.open(path, os.O_RDWR)
@@ -47,12 +39,12 @@ def write(app, day: str, *, commit: bool = True, hold: threading.Event | None = 
         conn.commit() if commit else conn.rollback()
 
 
-def test_a_writer_waits_for_its_turn_and_takes_it_when_the_writer_before_it_commits(app, database):
+def test_a_writer_waits_for_its_turn_and_takes_it_when_the_writer_before_it_commits(app, sqlite_path):
     first_began, let_go, second_began = threading.Event(), threading.Event(), threading.Event()
     first = threading.Thread(target=write, args=(app, "2026-01-01"), kwargs={"hold": let_go, "began": first_began})
     first.start()
     assert first_began.wait(10)
-    assert held_elsewhere(turns_path(database))
+    assert held_elsewhere(turns_path(sqlite_path))
     second = threading.Thread(target=write, args=(app, "2026-01-02"), kwargs={"began": second_began})
     second.start()
     assert not second_began.wait(0.3)  # queued behind the first, asleep
@@ -62,16 +54,16 @@ def test_a_writer_waits_for_its_turn_and_takes_it_when_the_writer_before_it_comm
     assert second_began.is_set()
     with app.app_context():
         assert db.session.execute(db.text("SELECT count(*) FROM dashboard_days WHERE layout = 'turns'")).scalar() == 2
-    assert not held_elsewhere(turns_path(database))
+    assert not held_elsewhere(turns_path(sqlite_path))
 
 
 @pytest.mark.parametrize("commit", [True, False], ids=["commit", "rollback"])
-def test_the_turn_is_given_back_when_the_transaction_ends(app, database, commit):
+def test_the_turn_is_given_back_when_the_transaction_ends(app, sqlite_path, commit):
     write(app, "2026-01-03", commit=commit)
-    assert not held_elsewhere(turns_path(database))
+    assert not held_elsewhere(turns_path(sqlite_path))
 
 
-def test_reads_never_take_a_turn(app, database, monkeypatch):
+def test_reads_never_take_a_turn(app, sqlite_path, monkeypatch):
     from triage.record import txn
 
     taken = []
@@ -86,9 +78,9 @@ def test_reads_never_take_a_turn(app, database, monkeypatch):
         assert len(taken) == 1
 
 
-def test_a_writer_whose_turn_does_not_come_waits_on_sqlites_lock_and_writes(app, database, monkeypatch):
+def test_a_writer_whose_turn_does_not_come_waits_on_sqlites_lock_and_writes(app, sqlite_path, monkeypatch):
     monkeypatch.setattr(write_turns, "TURN_WAIT", 0.2)
-    stuck = Turns(turns_path(database))
+    stuck = Turns(turns_path(sqlite_path))
     assert stuck.take(0)  # a turn never given back (its holder hung)
     try:
         write(app, "2026-01-04")
