@@ -145,8 +145,10 @@ def contents(ids: list[str] | None, json_columns: tuple[str, ...],
     selected, names = [], []
     for column in content_columns:
         if column in json_columns:
+            # SQL NULL is valid (hashed as "null"): SQLite's json_valid(NULL) is 0, which sent every
+            # contact with no screening recommendation down the decode-and-re-encode path
             selected += [f"CAST({column} AS TEXT)",
-                         "true" if postgres() else f"coalesce(json_valid({column}), 1)"]
+                         "true" if postgres() else f"CASE WHEN {column} IS NULL THEN 1 ELSE json_valid({column}) END"]
             names += [column, f"{column}_valid"]
         else:
             selected.append(column)
