@@ -43,6 +43,17 @@ def set_text(app, table: str, column: str, key: str, value, new_text: str) -> No
         db.session.commit()
 
 
+@pytest.fixture
+def re_encoded(monkeypatch) -> dict[str, list]:
+    """What the verification decoded and re-encoded: contacts (a call each) and events (their seq)."""
+    seen: dict[str, list] = {"contacts": [], "events": []}
+    contact_way, event_way = audit._digest_re_encoded, audit._Walk._re_encoded
+    monkeypatch.setattr(audit, "_digest_re_encoded",
+                        lambda *args: seen["contacts"].append(1) or contact_way(*args))
+    monkeypatch.setattr(audit._Walk, "_re_encoded", lambda self, row: seen["events"].append(row[0]) or event_way(self, row))
+    return seen
+
+
 def test_json_columns_are_stored_as_their_canonical_text(app, client, people):
     contact_id = full_path(app, client, people)
     with app.app_context():
@@ -110,45 +121,36 @@ def test_text_moved_between_two_json_columns_is_named(app, client, runner, peopl
 
 
 def test_contacts_after_one_stored_in_the_earlier_text_are_still_hashed_as_stored(app, client, runner, people,
-                                                                                monkeypatch):
+                                                                                re_encoded):
     """Only the row stored otherwise is decoded and re-encoded: after the first such row the verification used to
     re-encode every later contact (both ways match a canonical row), 60 s of a SQLite 200k store's check."""
     ids = sorted(full_path(app, client, people) for _ in range(3))
     earlier = json.dumps(json.loads(stored_text(app, "contacts", "payload", "id", ids[0])))
     set_text(app, "contacts", "payload", "id", ids[0], earlier)  # the first contact in the check's (id) order
-    re_encoded = []
-    original = audit._digest_re_encoded
-    monkeypatch.setattr(audit, "_digest_re_encoded", lambda *args: re_encoded.append(1) or original(*args))
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    assert len(re_encoded) == 1
+    assert len(re_encoded["contacts"]) == 1
 
 
-def test_contacts_with_an_empty_json_column_are_hashed_as_stored(app, client, runner, people, monkeypatch):
+def test_contacts_with_an_empty_json_column_are_hashed_as_stored(app, client, runner, people, re_encoded):
     """A contact never rescored has no screening recommendation (SQL NULL); SQLite's json_valid(NULL) is 0, so every
     such contact, which is most of a live store, was decoded and re-encoded."""
     contact_id = full_path(app, client, people)
     with app.app_context():
         assert db.session.scalar(select(Contact.screening_recommendation).where(Contact.id == contact_id)) is None
-    re_encoded = []
-    original = audit._digest_re_encoded
-    monkeypatch.setattr(audit, "_digest_re_encoded", lambda *args: re_encoded.append(1) or original(*args))
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    assert re_encoded == []
+    assert re_encoded == {"contacts": [], "events": []}
 
 
 def test_events_after_one_stored_in_the_earlier_text_are_still_hashed_as_stored(app, client, runner, people,
-                                                                              monkeypatch):
+                                                                              re_encoded):
     """As for contacts: the walk used to decode and re-encode every event after the first that needed it."""
     contact_id = full_path(app, client, people)
     full_path(app, client, people)
     with app.app_context():
         first = db.session.scalar(select(func.min(Event.seq)).where(Event.contact_id == contact_id))
     set_text(app, "events", "data", "seq", first, json.dumps(json.loads(stored_text(app, "events", "data", "seq", first))))
-    re_encoded = []
-    original = audit._Walk._re_encoded
-    monkeypatch.setattr(audit._Walk, "_re_encoded", lambda self, row: re_encoded.append(row[0]) or original(self, row))
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    assert re_encoded == [first]
+    assert re_encoded["events"] == [first]
