@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 
 from tests.decision_support import decide, pin, review, submit
 from tests.factories import child
+from tests.plans import explained
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Review
 
@@ -194,31 +195,11 @@ def test_a_queues_order_is_found_in_an_index_not_by_sorting_whole_contacts(app, 
         assert len(get(client, people[who], url)["items"]) == 3
     first = next(s for s in statements if s.startswith("SELECT contacts.id, ") and "LIMIT" in s)
     assert any(re.search(r"WHERE contacts\.id IN \([^\n]*\)$", s.rstrip()) for s in statements)  # the page, by id alone
-    parameters = _parameters(app, client, people[who], url, first)
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             return
-        plan = " ".join(str(row[-1]) for row in db.session.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {first}", parameters))
+        plan = explained(lambda: get(client, people[who], url))[first]  # the same request again
     assert f"USING COVERING INDEX {index}" in plan, plan
-
-
-def _parameters(app, client, person, url: str, wanted: str):
-    """The parameters the statement ``wanted`` ran with on a second identical request."""
-    found = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if statement == wanted:
-            found.append(parameters)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        get(client, person, url)
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    return found[0]
 
 
 # ---------------------------------------------------------------------------------------------
