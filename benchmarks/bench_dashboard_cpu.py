@@ -1,0 +1,66 @@
+"""The dashboard's API answer, a month against a year, in CPU time (issue 15: any range in the time of a month).
+
+    .venv/bin/python benchmarks/bench_dashboard_cpu.py sqlite:////tmp/copy.db [--times 30]
+
+Run from a checkout's root against a COPY of a loaded SQLite store (it adds a manager's API token
+and keeps per-day summaries), migrated to this branch. Each request goes through the Flask test
+client as the demo manager (``/api/v1/reports/dashboard``), windows ending on the newest contact's
+London day; one request first warms the summaries. SQLite runs in this process, so its CPU time
+(``time.process_time``) is the whole cost and moves far less with the machine's other load than
+wall time (``bench_dashboard_days.py`` gives wall times, cold and warm). Prints the minimum and
+median of ``--times`` requests per window, twice in turn, and the year over the month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("TRIAGE_ENV", "development")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="a SQLite store's URL (its CPU is this process's)")
+    parser.add_argument("--times", type=int, default=30)
+    args = parser.parse_args()
+
+    from sqlalchemy import func, select
+
+    from triage.app import create_app
+    from triage.engine.workdays import london_date
+    from triage.extensions import db
+    from triage.record.tables import ApiToken, Contact, User
+    from triage.services.security import new_token, token_digest
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9})
+    with app.app_context():
+        manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
+        token = new_token()
+        db.session.add(ApiToken(user_id=manager.id, token_hash=token_digest(token), prefix=token[:12]))
+        db.session.commit()
+        today = london_date(db.session.scalar(select(func.max(Contact.accepted_at))))
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    found: dict[str, list[tuple[float, float]]] = {"month": [], "year": []}
+    for name, days in (("month", 31), ("year", 366)) * 2:
+        url = f"/api/v1/reports/dashboard?from={today - timedelta(days=days - 1)}&to={today}"
+        assert client.get(url, headers=headers).status_code == 200
+        times = []
+        for _ in range(args.times):
+            began = time.process_time()
+            client.get(url, headers=headers)
+            times.append(time.process_time() - began)
+        found[name].append((min(times), statistics.median(times)))
+        print(f"  {name:<6} CPU min {min(times) * 1000:6.1f} ms, median {statistics.median(times) * 1000:6.1f} ms",
+              flush=True)
+    month, year = (min(m for m, _ in found[k]) for k in ("month", "year"))
+    print(f"  year over month (minimums): {year / month:.2f}")
+
+
+if __name__ == "__main__":
+    main()
