@@ -156,7 +156,12 @@ class Contact(db.Model):
         # queue's first pass sorts (services/queues.py ``_page``): the page's ids are found in the
         # index, never by sorting whole waiting contacts.
         Index("ix_contacts_queue_order", "status", "decision_due_at", "urgency", "accepted_at", "id"),
-        Index("ix_contacts_review_order", "status", "latest_decision_id", "urgency", "id"),
+        # The review queues (migration 0018): awaiting review, whose order is an expression of the
+        # decided level and the urgency, sorts ids read from this index alone (never the decisions);
+        # reviews overdue read their order, oldest decision first, straight from the second.
+        Index("ix_contacts_review_order", "status", "latest_decided_by_id", "latest_decision_level", "urgency",
+              "latest_decided_at", "id"),
+        Index("ix_contacts_reviews_due", "status", "latest_decided_at", "id"),
         Index("ix_contacts_latest_decision", "latest_decision_id"),
         # A partner's monthly report: one organisation's window on the front door's clock.
         Index("ix_contacts_org_accepted", "organisation_id", "accepted_at"),
@@ -203,6 +208,12 @@ class Contact(db.Model):
     # queues and reports join to them directly instead of finding max(id) per contact.
     latest_decision_id: Mapped[int | None] = mapped_column(Integer)
     latest_review_id: Mapped[int | None] = mapped_column(Integer)
+    # ... and that decision's level, time and maker, copied beside it so the review queues order
+    # and filter a backlog in an index of contacts (``ix_contacts_review_order``) without reading
+    # one decision per waiting contact (``decisions.latest_facts``; filled in by migration 0018).
+    latest_decision_level: Mapped[int | None] = mapped_column(Integer)
+    latest_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latest_decided_by_id: Mapped[int | None] = mapped_column(Integer)
     # Facts the dashboard counts in SQL that would otherwise need Python per contact, each written
     # once when it happens and never part of the sealed content (audit.CONTENT_COLUMNS): the London
     # day of ``accepted_at`` (set on insert); the first decision (the one the deadline is for), its

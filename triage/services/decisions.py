@@ -131,13 +131,23 @@ def keep_latest(contact: Contact, row) -> None:
     Written beside the status change in the same transaction, as a plain UPDATE so the contact's
     version moves once per action, as it always has.
     """
+    values = latest_facts(contact, row)
+    if values:
+        keep_facts(contact, values)
+
+
+def latest_facts(contact: Contact, row) -> dict:
+    """The columns ``keep_latest`` writes for a new decision or review (the batch loader sets them on its rows)."""
     column = LATEST_COLUMNS.get(type(row))
     if column is None:
-        return
+        return {}
     values = {column: row.id, **first_facts(contact, row)}
+    if isinstance(row, Decision):  # what the review queues order and filter by
+        values.update(latest_decision_level=row.level, latest_decided_at=row.decided_at,
+                      latest_decided_by_id=row.decided_by_id)
     if isinstance(row, Review):  # a confirmed outcome the partner has not had feedback on yet
         values["feedback_waiting_since"] = row.reviewed_at
-    keep_facts(contact, values)
+    return values
 
 
 def keep_facts(contact: Contact, values: dict) -> None:

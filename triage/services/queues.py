@@ -58,8 +58,8 @@ AWAITING_DECISION_ORDER = Ordering("awaiting-decision", (
 OVERDUE_ORDER = Ordering("overdue", ((_DUE, False), (_URGENCY_ORDER, False), (Contact.id, False)))
 #: Awaiting checks: the soonest unanswered check (or the decision deadline) first.
 AWAITING_CHECKS_ORDER = Ordering("awaiting-checks", ((_SOONEST_CHECK, False), (Contact.id, False)))
-#: Reviews overdue: the oldest decision (so the longest overdue review) first.
-REVIEWS_OVERDUE_ORDER = Ordering("reviews-overdue", ((Decision.decided_at, False), (Contact.id, False)))
+#: Reviews overdue: the oldest decision (so the longest overdue review) first (``ix_contacts_reviews_due``).
+REVIEWS_OVERDUE_ORDER = Ordering("reviews-overdue", ((Contact.latest_decided_at, False), (Contact.id, False)))
 #: Decided today: the newest decision first.
 DECIDED_TODAY_ORDER = Ordering("decided-today", ((Decision.decided_at, True), (Decision.id, True)))
 
@@ -84,8 +84,8 @@ def review_urgency_order(level_urgency: Mapping[int, str] | None):
     by_level = {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
     if not by_level:
         return _URGENCY_ORDER
-    return case((case(by_level, value=Decision.level, else_=len(URGENCIES)) < _URGENCY_ORDER,
-                 case(by_level, value=Decision.level, else_=len(URGENCIES))), else_=_URGENCY_ORDER)
+    decided = case(by_level, value=Contact.latest_decision_level, else_=len(URGENCIES))
+    return case((decided < _URGENCY_ORDER, decided), else_=_URGENCY_ORDER)
 
 
 def review_urgency(contact: Contact, decision: Decision | None, level_urgency: Mapping[int, str] | None) -> str | None:
@@ -97,9 +97,10 @@ def review_urgency(contact: Contact, decision: Decision | None, level_urgency: M
 
 def awaiting_review_order(level_urgency: Mapping[int, str] | None = None) -> Ordering:
     """Awaiting review: the most urgent first (``review_urgency_order``), then the oldest decision
-    (so the review due soonest)."""
+    (so the review due soonest). Every key is a column of ``ix_contacts_review_order``: the backlog
+    is sorted from that index alone."""
     return Ordering("awaiting-review", ((review_urgency_order(level_urgency), False),
-                                        (Decision.decided_at, False), (Contact.id, False)))
+                                        (Contact.latest_decided_at, False), (Contact.id, False)))
 
 
 def duration_text(seconds: float) -> str:
@@ -234,8 +235,9 @@ def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
 
 
 def _awaiting_review_query(*conditions) -> Select:
-    return (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
-            .where(Contact.status == Status.AWAITING_REVIEW, *conditions))
+    """Contacts awaiting review, filtered and ordered by their latest decision's facts kept on the contact;
+    the page's decisions are loaded with the page (``_DECISIONS``)."""
+    return select(Contact).where(Contact.status == Status.AWAITING_REVIEW, *conditions)
 
 
 def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueItem:
@@ -260,7 +262,7 @@ def awaiting_review(user: User, now: datetime | None = None, cursor: str | None 
     day after the decision.
     """
     now = now or utcnow()
-    mine = Decision.decided_by_id == user.id
+    mine = Contact.latest_decided_by_id == user.id
     query = _awaiting_review_query(~mine if user.role == "manager" else mine)
     return _review_queue(query, awaiting_review_order(level_urgency), now, cursor, per_page)
 
@@ -272,19 +274,19 @@ _REVIEW_DUE_AT_LEAST = timedelta(hours=23)
 
 
 def _review_overdue(now: datetime):
-    """The condition "review past due" on ``Decision.decided_at``, in SQL.
+    """The condition "review past due" on the latest decision's time, in SQL.
 
     ``review_due`` (working days, bank holidays) only grows with ``decided_at``, so the overdue
     decisions are exactly those up to a cutoff. Only the few decisions near it (the last ten
     days) are timed in Python to find it.
     """
+    decided_at = Contact.latest_decided_at
     near = db.session.scalars(
-        select(Decision.decided_at).join(Contact, Contact.latest_decision_id == Decision.id)
-        .where(Contact.status == Status.AWAITING_REVIEW, Decision.decided_at >= now - _REVIEW_DUE_AT_MOST,
-               Decision.decided_at <= now - _REVIEW_DUE_AT_LEAST)
+        select(decided_at).where(Contact.status == Status.AWAITING_REVIEW, decided_at >= now - _REVIEW_DUE_AT_MOST,
+                                 decided_at <= now - _REVIEW_DUE_AT_LEAST)
     ).all()
     late = [when for when in near if review_due(when) < now]
-    return Decision.decided_at <= max(late) if late else Decision.decided_at < now - _REVIEW_DUE_AT_MOST
+    return decided_at <= max(late) if late else decided_at < now - _REVIEW_DUE_AT_MOST
 
 
 def reviews_overdue(now: datetime | None = None, cursor: str | None = None,

@@ -140,9 +140,9 @@ def _values(row) -> dict:
     return out
 
 
-def _keep_first(row: Contact, made) -> None:
-    """``decisions.keep_latest``'s first-decision facts, on the row before it is inserted."""
-    for name, value in decisions.first_facts(row, made).items():
+def _keep_latest(row: Contact, made) -> None:
+    """What ``decisions.keep_latest`` writes for a new decision or review, on the row before it is inserted."""
+    for name, value in decisions.latest_facts(row, made).items():
         setattr(row, name, value)
 
 
@@ -250,8 +250,8 @@ class _Loader:
         row.version = (row.version or 1) + 1  # each status change moves the version, as a flush would
         decision = decisions.new_decision(row, plan.practitioner, **decision_terms(row, guidance, level=plan.level),
                                           now=plan.decided_at)
-        decision.id = row.latest_decision_id = self._id(Decision)
-        _keep_first(row, decision)
+        decision.id = self._id(Decision)
+        _keep_latest(row, decision)
         rows[Decision.__tablename__].append(_values(decision))
         events.append(("decided", row.id, plan.practitioner, decisions.decided_event(row, decision), plan.decided_at))
         seen.decided_level, seen.marac_referral = decision.level, bool(decision.marac_referral)
@@ -261,8 +261,8 @@ class _Loader:
         row.version += 1
         review = decisions.new_review(row, plan.reviewer, decision, **review_terms(decision.level, plan.review_level),
                                       now=plan.reviewed_at)
-        review.id = row.latest_review_id = self._id(Review)
-        _keep_first(row, review)
+        review.id = self._id(Review)
+        _keep_latest(row, review)
         rows[Review.__tablename__].append(_values(review))
         events.append(("reviewed", row.id, plan.reviewer, decisions.reviewed_event(row, review, decision),
                        plan.reviewed_at))
@@ -271,6 +271,7 @@ class _Loader:
         release = feedback.new_release(row, plan.releaser, feedback.content_for(row, outcome, guidance), None,
                                        now=plan.released_at)
         release.id = self._id(FeedbackRelease)
+        row.feedback_waiting_since = None  # released, as feedback.release clears it
         rows[FeedbackRelease.__tablename__].append(_values(release))
         events.append(("feedback_released", row.id, plan.releaser, feedback.released_event(row, release, None),
                        plan.released_at))
