@@ -458,7 +458,8 @@ class CheckRequest(db.Model):
     without_consent_reason: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed (migration 0019): a window's checks are found by when they were asked (reporting/checks_report.py).
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     contact: Mapped[Contact] = relationship()
     requested_by: Mapped[User] = relationship()

@@ -21,6 +21,7 @@ counts are always given, so a reader never sees "50%" of two contacts without kn
 from __future__ import annotations
 
 import statistics
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
@@ -114,7 +115,7 @@ def checks_figures(start: datetime, end: datetime, *, organisation_id: int | Non
         "settled_at_screening_share": share(settled, decided),
         "sent_to_checks": sent,
         "sent_to_checks_share": share(sent, contacts),
-        "agencies": _agencies(window),
+        "agencies": _agencies(window, start),
         "time_to_decision": {
             "with_checks": {"decided": decided - settled, "median_working_hours": median_with},
             "without_checks": {"decided": settled, "median_working_hours": median_without},
@@ -131,20 +132,27 @@ def _sum(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _agencies(window) -> list[dict]:
-    """For each agency: checks asked about the window's contacts, answered on time, late, not at all."""
-    on_time = and_(CheckResponse.id.is_not(None), CheckResponse.late.is_(False))
-    late = and_(CheckResponse.id.is_not(None), CheckResponse.late.is_(True))
-    per_agency = {row.agency: row for row in db.session.execute(
-        select(CheckRequest.agency.label("agency"), func.count(CheckRequest.id).label("asked"),
-               _sum(on_time).label("on_time"), _sum(late).label("late"))
-        .join(Contact, Contact.id == CheckRequest.contact_id)
-        .outerjoin(CheckResponse, CheckResponse.check_id == CheckRequest.id)
-        .where(window).group_by(CheckRequest.agency))}
+def _agencies(window, start: datetime) -> list[dict]:
+    """For each agency: checks asked about the window's contacts, answered on time, late, not at all.
+
+    Read from the checks' side: a check is asked after its contact was accepted, so every check
+    on the window's contacts was asked at or after ``start`` (``ix_check_requests_requested_at``),
+    and each is kept if its contact is in the window (one probe by id). Joined from the contacts
+    instead, SQLite probed ``check_requests`` once for every contact of the window, a year of a
+    large council's (40,000) costing as much as the rest of the checks figures together.
+    """
+    contact_in_window = select(Contact.id).where(Contact.id == CheckRequest.contact_id, window).exists()
+    per_agency: dict[str, Counter] = defaultdict(Counter)
+    for agency, answered, late in db.session.execute(
+            select(CheckRequest.agency, CheckResponse.id.is_not(None), CheckResponse.late)
+            .outerjoin(CheckResponse, CheckResponse.check_id == CheckRequest.id)
+            .where(CheckRequest.requested_at >= start, contact_in_window)):
+        per_agency[agency]["asked"] += 1
+        per_agency[agency]["late" if answered and late else "on_time" if answered else "not_answered"] += 1
     agencies = []
     for agency in CHECK_AGENCIES:
-        row = per_agency.get(agency)
-        asked, in_time, after = (int(row.asked), int(row.on_time), int(row.late)) if row else (0, 0, 0)
+        row = per_agency[agency]
+        asked, in_time, after = row["asked"], row["on_time"], row["late"]
         agencies.append({"agency": agency, "asked": asked, "answered_on_time": in_time, "answered_late": after,
                          "not_answered": asked - in_time - after, "on_time_share": share(in_time, asked)})
     return agencies
