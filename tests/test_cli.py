@@ -129,6 +129,29 @@ def test_init_db_on_the_test_database_changes_nothing(app, runner, people):
     assert count(app, User) == users
 
 
+def test_init_db_refreshes_postgresqls_statistics_only_after_an_upgrade(app, runner, monkeypatch):
+    """A migration that rewrote rows leaves PostgreSQL's planner and index-only scans behind until a VACUUM."""
+    from triage.record import schema
+
+    ran = []
+    monkeypatch.setattr(schema, "refresh_statistics", lambda engine: ran.append(engine.dialect.name))
+    assert triage(runner, "init-db").exit_code == 0 and ran == []  # already up to date: nothing to refresh
+    monkeypatch.setattr(schema, "store_revisions", lambda connection: frozenset({"0018_review_queue_facts"}))
+    result = triage(runner, "init-db")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+    assert ran == (["postgresql"] if postgresql else [])
+    assert ("VACUUM ANALYZE" in result.output) == postgresql
+
+
+def test_refreshing_statistics_runs_outside_a_transaction_on_postgresql_and_not_on_sqlite(app):
+    from triage.record import schema
+
+    with app.app_context():
+        assert schema.refresh_statistics(db.engine) == (db.engine.dialect.name == "postgresql")
+
+
 def test_seed_demo_is_refused_in_production_and_stores_nothing(app, runner):
     app.config["TRIAGE_ENV"] = "production"
     users, contacts = count(app, User), count(app, Contact)

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from triage.extensions import db
-from triage.record import audit
+from triage.record import audit, schema
 from triage.record.schema import MIGRATIONS
 from triage.record.tables import AGENCY_TYPES, ROLES, User
 from triage.services import accounts, checks
@@ -26,7 +26,12 @@ triage_cli = AppGroup("triage", help="Front door triage administration.")
 @triage_cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the latest migration (safe to run again)."""
+    with db.engine.connect() as connection:
+        before = schema.store_revisions(connection)
     upgrade(directory=MIGRATIONS)
+    if before != schema.code_revisions() and db.engine.dialect.name == "postgresql":
+        click.echo("upgraded: refreshing PostgreSQL's statistics and visibility map (VACUUM ANALYZE) ...")
+        schema.refresh_statistics(db.engine)
     click.echo(f"database schema is up to date ({db.engine.url.render_as_string(hide_password=True)})")
 
 
