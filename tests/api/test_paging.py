@@ -176,8 +176,9 @@ def test_the_pages_read_the_same_statements_for_a_longer_queue(app, client, peop
 
 
 @pytest.mark.parametrize("url, who, decided, index", [
-    ("/api/v1/queues/awaiting-decision", "practitioner", False, "ix_contacts_queue_order"),
-    ("/api/v1/queues/overdue", "practitioner", False, "ix_contacts_queue_order"),
+    # read in parts (a status and an urgency each), each part straight from the index in the queue's order
+    ("/api/v1/queues/awaiting-decision", "practitioner", False, "ix_contacts_queue_order (status=? AND urgency=?"),
+    ("/api/v1/queues/overdue", "practitioner", False, "ix_contacts_queue_order (status=? AND urgency=?"),
     ("/api/v1/queues/awaiting-my-review", "manager", True, "ix_contacts_review_order"),
     ("/api/v1/queues/reviews-overdue", "manager", True, "ix_contacts_reviews_due"),
 ])
@@ -199,7 +200,7 @@ def test_a_queues_order_is_found_in_an_index_not_by_sorting_whole_contacts(app, 
             assert decide(client, people["practitioner"], contact_id).status_code == 201
     with counted(app) as statements:
         assert len(get(client, people[who], url)["items"]) == 3
-    first = next(s for s in statements if s.startswith("SELECT contacts.id, ") and "LIMIT" in s)
+    first = next(s for s in statements if "LIMIT" in s and ("UNION ALL" in s or s.startswith("SELECT contacts.id, ")))
     assert any(re.search(r"WHERE contacts\.id IN \([^\n]*\)$", s.rstrip()) for s in statements)  # the page, by id alone
     with app.app_context():
         if db.engine.dialect.name != "sqlite":

@@ -8,6 +8,9 @@ travels to the client as an opaque ``cursor`` (URL-safe base64 of JSON, naming i
 cursor from one list is refused by another); a cursor that was tampered with, or comes from
 another list, is a domain ``Invalid`` (422), never a wrong page.
 
+A list that is no index's order but a few index ranges each in order (a queue by urgency over
+several statuses) is read in ``Part``s, a page from each, merged (``keyset_merged``).
+
 Sort expressions must never be NULL (coalesce them), so every row has a comparable key. A list's
 size is ``count``-ed over the same query, up to ``COUNT_LIMIT`` where the list may be long.
 """
@@ -17,12 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select, union_all
 
 from triage.engine.errors import Invalid
 from triage.extensions import db
@@ -118,6 +121,54 @@ def keyset(query: Select, ordering: Ordering, cursor: str | None, per_page: int)
         query = query.where(ordering.after(decode_cursor(ordering, cursor)))
     keys = [expr.label(f"_key{i}") for i, (expr, _) in enumerate(ordering.keys)]
     return query.add_columns(*keys).order_by(*ordering.order_by()).limit(per_page + 1)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One index range of a list read in parts (``keyset_merged``): its rows, and their order in the index's terms.
+
+    ``order_by`` must give the part's rows in the list's order (keys constant in the part left out,
+    as the database cannot tell they are). ``leading``: the list's first sort key, where it is the
+    same for every row of the part (then a page after the cursor skips the part, or reads it whole,
+    without filtering). ``start``: given the cursor's key, a condition on an indexed column that
+    every row after the cursor in this part meets, so the part is read from there, not from its start.
+    """
+
+    where: Any
+    order_by: Sequence[Any]
+    leading: Any = None
+    start: Callable[[Sequence[Any]], Any] | None = None
+
+
+def keyset_merged(query: Select, ordering: Ordering, parts: Sequence[Part], cursor: str | None,
+                  per_page: int) -> Select:
+    """``keyset`` for a list that is no index's order but is a few index ranges each in order: each part's
+    first page after the cursor, merged (``UNION ALL``), then the list's first page of those.
+
+    Why: a queue ordered by urgency first, over two or three statuses, made the database sort its
+    whole backlog for every page (60,000 undecided contacts at 200,000: 11 ms on SQLite, twice
+    that on PostgreSQL). Within one status and urgency the order is an index range, so a page costs
+    at most a page per part. The parts must pick every row of ``query`` once.
+    """
+    values = decode_cursor(ordering, cursor) if cursor else None
+    keys = [expr.label(f"_key{i}") for i, (expr, _) in enumerate(ordering.keys)]
+    descending = ordering.keys[0][1]
+    arms = []
+    for part in parts:
+        read = query.where(part.where)
+        if values is not None:
+            if part.leading is not None and (part.leading > values[0] if descending else part.leading < values[0]):
+                continue  # every row of the part comes before the cursor
+            if part.leading is None or part.leading == values[0]:
+                read = read.where(ordering.after(values))
+                if part.start is not None:
+                    read = read.where(part.start(values))
+        arms.append(select(read.add_columns(*keys).order_by(*part.order_by).limit(per_page + 1).subquery()))
+    if not arms:
+        return query.add_columns(*keys).where(false()).limit(0)
+    merged = union_all(*arms).subquery()
+    order = [merged.c[f"_key{i}"].desc() if d else merged.c[f"_key{i}"].asc() for i, (_, d) in enumerate(ordering.keys)]
+    return select(merged).order_by(*order).limit(per_page + 1)
 
 
 def split(rows: Sequence, ordering: Ordering, per_page: int) -> tuple[list, str | None]:

@@ -155,7 +155,9 @@ class Contact(db.Model):
         # The queues: a status, then the deadline (the overdue range), then every other column a
         # queue's first pass sorts (services/queues.py ``_page``): the page's ids are found in the
         # index, never by sorting whole waiting contacts.
-        Index("ix_contacts_queue_order", "status", "decision_due_at", "urgency", "accepted_at", "id"),
+        # A status and an urgency first (migration 0020): each is one range of a queue read in parts
+        # (``paging.keyset_merged``), already in deadline order.
+        Index("ix_contacts_queue_order", "status", "urgency", "decision_due_at", "accepted_at", "id"),
         # The review queues (migration 0018): awaiting review, whose order is an expression of the
         # decided level and the urgency, sorts ids read from this index alone (never the decisions);
         # reviews overdue read their order, oldest decision first, straight from the second.

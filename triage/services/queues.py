@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from triage.engine.guidance_config import URGENCIES, UrgencyRule
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, count, keyset, split
+from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, Part, count, keyset, keyset_merged, split
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
@@ -39,7 +39,8 @@ NOT_DECIDED = (*UNDECIDED, Status.CHECKS_REQUESTED)
 _URGENCY_RANK = {u: i for i, u in enumerate(URGENCIES)}
 _URGENCY_ORDER = case(_URGENCY_RANK, value=Contact.urgency, else_=len(URGENCIES))
 #: Sort keys are never NULL (keyset pages compare them): a contact with no deadline sorts as the far future.
-_FAR = literal(datetime(9999, 12, 31, tzinfo=timezone.utc), UTCDateTime)
+_FAR_TIME = datetime(9999, 12, 31, tzinfo=timezone.utc)
+_FAR = literal(_FAR_TIME, UTCDateTime)
 _DUE = func.coalesce(Contact.decision_due_at, _FAR)
 #: Each contact's soonest unanswered check (the awaiting-checks queue's clock).
 _OPEN_CHECKS = (select(CheckRequest.contact_id, func.min(CheckRequest.due_at).label("soonest"))
@@ -54,8 +55,9 @@ _SOONEST_CHECK = func.coalesce(_OPEN_CHECKS.c.soonest, Contact.decision_due_at, 
 #: Awaiting decision (and the police domestic-abuse list): most urgent first, then earliest deadline.
 AWAITING_DECISION_ORDER = Ordering("awaiting-decision", (
     (_URGENCY_ORDER, False), (_DUE, False), (Contact.accepted_at, False), (Contact.id, False)))
-#: Overdue: the longest overdue first, then the most urgent.
-OVERDUE_ORDER = Ordering("overdue", ((_DUE, False), (_URGENCY_ORDER, False), (Contact.id, False)))
+#: Overdue: the longest overdue first, then the most urgent (then the earliest accepted).
+OVERDUE_ORDER = Ordering("overdue", ((_DUE, False), (_URGENCY_ORDER, False), (Contact.accepted_at, False),
+                                     (Contact.id, False)))
 #: Awaiting checks: the soonest unanswered check (or the decision deadline) first.
 AWAITING_CHECKS_ORDER = Ordering("awaiting-checks", ((_SOONEST_CHECK, False), (Contact.id, False)))
 #: Reviews overdue: the oldest decision (so the longest overdue review) first (``ix_contacts_reviews_due``).
@@ -165,7 +167,7 @@ def _count(ids: Select) -> int:
 
 
 def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
-          load: Select = _CONTACTS) -> tuple[list, str | None, int]:
+          load: Select = _CONTACTS, parts: Sequence[Part] | None = None) -> tuple[list, str | None, int]:
     """One page of ``query``'s rows, in two passes: the page's ids in order, then those rows by ``load``.
 
     Why two: a queue's order (urgency, then deadline) is an expression no index returns in order,
@@ -176,15 +178,43 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     the queue's filter too, SQLite read the waiting contacts by status instead of 50 by id).
     """
     ids = query.with_only_columns(Contact.id)
-    keyed, next_cursor = split(db.session.execute(keyset(ids, ordering, cursor, per_page)).all(), ordering, per_page)
+    first = keyset_merged(ids, ordering, parts, cursor, per_page) if parts else keyset(ids, ordering, cursor, per_page)
+    keyed, next_cursor = split(db.session.execute(first).all(), ordering, per_page)
     order = [contact_id for (contact_id,) in keyed]
     rows = db.session.execute(load.where(Contact.id.in_(order))).unique().all() if order else []
     by_id = {row[0].id: tuple(row) for row in rows}
     return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids)
 
 
-def _contact_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int) -> Page:
-    items, next_cursor, count = _page(query, ordering, cursor, per_page)
+#: Each urgency's place in the queues' order and the condition picking it (no rating: last).
+_URGENCY_PARTS = (*((rank, Contact.urgency == u) for rank, u in enumerate(URGENCIES)),
+                  (len(URGENCIES), Contact.urgency.is_(None)))
+
+
+def _undecided_parts(statuses: Sequence[str]) -> list[Part]:
+    """``AWAITING_DECISION_ORDER`` as index ranges of ``ix_contacts_queue_order``: one per status, urgency and
+    whether a deadline is set (a contact with none sorts after every deadline of its urgency)."""
+    due, accepted = Contact.decision_due_at, Contact.accepted_at
+    parts = []
+    for status in statuses:
+        for rank, urgency in _URGENCY_PARTS:
+            parts.append(Part(and_(Contact.status == status, urgency, due.is_not(None)), (due, accepted, Contact.id),
+                              leading=rank, start=lambda key: due >= key[1]))
+            parts.append(Part(and_(Contact.status == status, urgency, due.is_(None)), (accepted, Contact.id),
+                              leading=rank, start=lambda key: accepted >= key[2] if key[1] == _FAR_TIME else true()))
+    return parts
+
+
+def _overdue_parts(statuses: Sequence[str]) -> list[Part]:
+    """``OVERDUE_ORDER`` as index ranges: one per status and urgency, each read from the oldest deadline."""
+    due = Contact.decision_due_at
+    return [Part(and_(Contact.status == status, urgency), (due, Contact.accepted_at, Contact.id),
+                 start=lambda key: due >= key[0]) for status in statuses for _, urgency in _URGENCY_PARTS]
+
+
+def _contact_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int,
+                   parts: Sequence[Part] | None = None) -> Page:
+    items, next_cursor, count = _page(query, ordering, cursor, per_page, parts=parts)
     return Page([QueueItem(c, time_left(c.decision_due_at, now)) for (c,) in items], next_cursor, count)
 
 
@@ -200,14 +230,14 @@ def awaiting_decision(now: datetime | None = None, cursor: str | None = None, pe
     if police_da_since is not None:
         query = query.where(Contact.source_code == POLICE, Contact.primary_concern == DOMESTIC_ABUSE,
                             Contact.accepted_at >= police_da_since)
-    return _contact_queue(query, AWAITING_DECISION_ORDER, now, cursor, per_page)
+    return _contact_queue(query, AWAITING_DECISION_ORDER, now, cursor, per_page, _undecided_parts(UNDECIDED))
 
 
 def overdue(now: datetime | None = None, cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Contacts past their decision deadline with no decision, the longest overdue first."""
     now = now or utcnow()
     query = select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
-    return _contact_queue(query, OVERDUE_ORDER, now, cursor, per_page)
+    return _contact_queue(query, OVERDUE_ORDER, now, cursor, per_page, _overdue_parts(NOT_DECIDED))
 
 
 def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
