@@ -6,8 +6,9 @@ maker from ``decisions``, one row per waiting contact, and sorted the whole back
 contacts, with 40,000 awaiting review, 0.11 and 0.15 s a page on SQLite (3.5 and 5.4 times their
 20,000 figure). ``contacts.latest_decision_level``, ``latest_decided_at`` and ``latest_decided_by_id``
 copy the latest decision's (kept by ``services/decisions.py`` with ``latest_decision_id``, which a
-correction moves), so the backlog is sorted from ``ix_contacts_review_order`` alone and the overdue
-reviews are read in order from ``ix_contacts_reviews_due``.
+correction moves), so the backlog is read a page at a time from ``ix_contacts_review_order``, one
+range per urgency and decided level (``services/queues.py``), and the overdue reviews in order from
+``ix_contacts_reviews_due``.
 
 Filled in here for every decided contact; ``contacts`` has no append-only trigger (these columns
 are never part of its sealed content).
@@ -26,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 FACTS = {"latest_decision_level": "level", "latest_decided_at": "decided_at", "latest_decided_by_id": "decided_by_id"}
-REVIEW_ORDER = ["status", "latest_decided_by_id", "latest_decision_level", "urgency", "latest_decided_at", "id"]
+REVIEW_ORDER = ["status", "urgency", "latest_decision_level", "latest_decided_at", "id", "latest_decided_by_id"]
 
 
 def _fill() -> str:

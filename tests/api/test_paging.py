@@ -179,7 +179,8 @@ def test_the_pages_read_the_same_statements_for_a_longer_queue(app, client, peop
     # read in parts (a status and an urgency each), each part straight from the index in the queue's order
     ("/api/v1/queues/awaiting-decision", "practitioner", False, "ix_contacts_queue_order (status=? AND urgency=?"),
     ("/api/v1/queues/overdue", "practitioner", False, "ix_contacts_queue_order (status=? AND urgency=?"),
-    ("/api/v1/queues/awaiting-my-review", "manager", True, "ix_contacts_review_order"),
+    ("/api/v1/queues/awaiting-my-review", "manager", True,
+     "ix_contacts_review_order (status=? AND urgency=? AND latest_decision_level=?"),
     ("/api/v1/queues/reviews-overdue", "manager", True, "ix_contacts_reviews_due"),
 ])
 def test_a_queues_order_is_found_in_an_index_not_by_sorting_whole_contacts(app, client, people, monkeypatch, url, who,

@@ -158,11 +158,11 @@ class Contact(db.Model):
         # A status and an urgency first (migration 0020): each is one range of a queue read in parts
         # (``paging.keyset_merged``), already in deadline order.
         Index("ix_contacts_queue_order", "status", "urgency", "decision_due_at", "accepted_at", "id"),
-        # The review queues (migration 0018): awaiting review, whose order is an expression of the
-        # decided level and the urgency, sorts ids read from this index alone (never the decisions);
+        # The review queues (migration 0018): awaiting review is read in parts, one range per urgency
+        # and decided level, each oldest decision first (who decided, last, filters without the rows);
         # reviews overdue read their order, oldest decision first, straight from the second.
-        Index("ix_contacts_review_order", "status", "latest_decided_by_id", "latest_decision_level", "urgency",
-              "latest_decided_at", "id"),
+        Index("ix_contacts_review_order", "status", "urgency", "latest_decision_level", "latest_decided_at", "id",
+              "latest_decided_by_id"),
         Index("ix_contacts_reviews_due", "status", "latest_decided_at", "id"),
         Index("ix_contacts_latest_decision", "latest_decision_id"),
         # A partner's monthly report: one organisation's window on the front door's clock.
