@@ -30,22 +30,10 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=30)
     args = parser.parse_args()
 
-    from sqlalchemy import func, select
+    from benchmarks.manager_api import manager_api
 
-    from triage.app import create_app
-    from triage.engine.workdays import london_date
-    from triage.extensions import db
-    from triage.record.tables import ApiToken, Contact, User
-    from triage.services.security import new_token, token_digest
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9})
-    with app.app_context():
-        manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
-        token = new_token()
-        db.session.add(ApiToken(user_id=manager.id, token_hash=token_digest(token), prefix=token[:12]))
-        db.session.commit()
-        today = london_date(db.session.scalar(select(func.max(Contact.accepted_at))))
-    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    app, headers, today = manager_api(args.url)
+    client = app.test_client()
     found: dict[str, list[tuple[float, float]]] = {"month": [], "year": []}
     for name, days in (("month", 31), ("year", 366)) * 2:
         url = f"/api/v1/reports/dashboard?from={today - timedelta(days=days - 1)}&to={today}"

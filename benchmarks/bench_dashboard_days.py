@@ -47,29 +47,20 @@ def main() -> None:
 
     from sqlalchemy import event, func, select
 
-    from triage.app import create_app
-    from triage.engine.workdays import london_date
+    from benchmarks.manager_api import manager_api
     from triage.extensions import db
-    from triage.record.tables import ApiToken, Contact, DashboardDay, User
+    from triage.record.tables import Contact, DashboardDay
     from triage.reporting import dashboard, daysum
     from triage.reporting.dashboard import dashboard_for
-    from triage.services.security import new_token, token_digest
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9, "WTF_CSRF_ENABLED": False})
+    app, headers, today = manager_api(args.url, WTF_CSRF_ENABLED=False)
     with app.app_context():
-        manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
-        token = new_token()
-        db.session.add(ApiToken(user_id=manager.id, token_hash=token_digest(token), prefix=token[:12]))
         total = db.session.scalar(select(func.count()).select_from(Contact))
-        newest = db.session.scalar(select(func.max(Contact.accepted_at)))
-        db.session.commit()
         engine = db.engine
         levels = app.extensions["recommender"].guidance.levels
-    headers = {"Authorization": f"Bearer {token}"}
     client, browser = app.test_client(), app.test_client()
     signed = browser.post("/login", data={"email": "manager@demo.invalid", "password": "demo-password-2026"})
     assert signed.status_code == 302, "the demo manager's sign-in (the README's demo password) failed"
-    today = london_date(newest)
     statements, days_seen = [0], [0, 0]
     summarised = dashboard._summarised
 

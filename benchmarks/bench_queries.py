@@ -32,26 +32,17 @@ def main() -> None:
 
     from sqlalchemy import event, func, select
 
-    from triage.app import create_app
-    from triage.engine.workdays import london_date
+    from benchmarks.manager_api import manager_api
     from triage.extensions import db
-    from triage.record.tables import ApiToken, Contact, User
-    from triage.services.security import new_token, token_digest
+    from triage.record.tables import Contact
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9})
+    app, headers, today = manager_api(args.url)  # windows end with the newest contact stored
     with app.app_context():
-        manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
-        token = new_token()
-        db.session.add(ApiToken(user_id=manager.id, token_hash=token_digest(token), prefix=token[:12]))
         total = db.session.scalar(select(func.count()).select_from(Contact))
-        newest = db.session.scalar(select(func.max(Contact.accepted_at)))
         org = db.session.scalar(select(Contact.organisation_id).group_by(Contact.organisation_id)
                                 .order_by(func.count().desc()).limit(1))
-        db.session.commit()
         engine = db.engine
-    headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
-    today = london_date(newest)  # the windows end with the newest contact stored (a partly loaded store too)
     month, year = today - timedelta(days=30), today - timedelta(days=365)
     last_page = (total + 49) // 50
     ops = [

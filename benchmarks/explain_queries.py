@@ -23,26 +23,16 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     args = parser.parse_args()
 
-    from sqlalchemy import event, func, select
+    from sqlalchemy import event
 
-    from triage.app import create_app
-    from triage.engine.workdays import london_date
+    from benchmarks.manager_api import manager_api
     from triage.extensions import db
-    from triage.record.tables import ApiToken, Contact, User
-    from triage.services.security import new_token, token_digest
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "API_RATE_LIMIT": 10**9})
+    app, headers, today = manager_api(args.url)
     with app.app_context():
-        manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
-        token = new_token()
-        db.session.add(ApiToken(user_id=manager.id, token_hash=token_digest(token), prefix=token[:12]))
-        newest = db.session.scalar(select(func.max(Contact.accepted_at)))
-        db.session.commit()
         engine = db.engine
-    today = london_date(newest)
     month = today - timedelta(days=30)
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
     captured: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
