@@ -76,6 +76,11 @@ def level_urgencies(rules: Sequence[UrgencyRule]) -> dict[int, str]:
     return out
 
 
+def _level_ranks(level_urgency: Mapping[int, str] | None) -> dict[int, int]:
+    """Each level's place in the urgency order, from ``level_urgencies`` of the guidance (levels it gives none: left out)."""
+    return {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
+
+
 def review_urgency_order(level_urgency: Mapping[int, str] | None):
     """The review queue's urgency key: the more urgent of the contact's own rating and its decided level's.
 
@@ -83,7 +88,7 @@ def review_urgency_order(level_urgency: Mapping[int, str] | None):
     so a manager sees it before early-help decisions; ``level_urgency`` is ``level_urgencies`` of
     the guidance (empty: the contact's own rating only).
     """
-    by_level = {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
+    by_level = _level_ranks(level_urgency)
     if not by_level:
         return _URGENCY_ORDER
     decided = case(by_level, value=Contact.latest_decision_level, else_=len(URGENCIES))
@@ -170,7 +175,8 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     """One page of ``query``'s rows, in two passes: the page's ids in order, then those rows by ``load``.
 
     Why two: a queue's order (urgency, then deadline) is an expression no index returns in order,
-    so the database sorts every row of the queue to find the first page. Sorting the ids and sort
+    so the database sorts every row of the queue to find the first page, unless the queue is read
+    in ``parts`` (``keyset_merged``), each an index range already in order. Sorting the ids and sort
     keys alone reads an index (``ix_contacts_queue_order``, ``ix_contacts_review_order``); sorting
     whole contacts read every waiting contact's row, JSON included, which made a backlog of 60,000
     cost 0.4 s at 200,000 contacts. The second pass loads only the page's contacts, by id alone (with
@@ -277,7 +283,7 @@ def _review_parts(level_urgency: Mapping[int, str] | None) -> list[Part]:
     change), so there is no part for none: PostgreSQL, whose statistics see the many undecided
     contacts with none, read such a part through another index, all 40,000 waiting at 200,000.
     """
-    by_level = {level: _URGENCY_RANK[u] for level, u in (level_urgency or {}).items() if u in _URGENCY_RANK}
+    by_level = _level_ranks(level_urgency)
     decided_at = Contact.latest_decided_at
     return [Part(and_(Contact.status == Status.AWAITING_REVIEW, urgency, Contact.latest_decision_level == level),
                  (decided_at, Contact.id), leading=min(rank, by_level.get(level, len(URGENCIES))),
