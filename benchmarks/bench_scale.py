@@ -11,8 +11,12 @@ List 1 export's first byte, each role's pages (signed in through the sign-in for
 people), intake p50 at one client beside ``/healthz``, intake p95 at 8 clients, intake p95 at 8
 clients again while a year's Annex A export and a year's dashboard run in a loop (and its ratio to
 the quiet one), the workers' peak memory, then full and incremental ``audit-verify`` (the
-incremental one covers what the run added after seed-volume's checkpoint). Prints a table per
-database with the ratio between the last and first size.
+incremental one covers what the run added after seed-volume's checkpoint), and incremental
+``audit-verify`` again of a day's events alone (``audit-checkpoint``, then 110 contacts each
+received, read, decided at the level recommended and reviewed through the API). Each page and
+each quick operation is requested untimed about once per gunicorn worker before it is timed: a
+worker's first answer compiles its templates and queries, whatever the store's size. Prints a
+table per database with the ratio between the last and first size.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "triage"]
+#: Untimed requests before each page or quick operation is timed, as many as gunicorn's workers
+#: (config/gunicorn.conf.py's default): a worker's first answer compiles templates and queries, a
+#: cost of the process's start, not of the store. Workers take requests as they come, so this
+#: warms most of them, not certainly each.
+WARM = int(os.environ.get("TRIAGE_WORKERS", min(4, (os.cpu_count() or 1) * 2)))
+#: Timed requests per page (the median is printed).
+PAGE_TIMES = 5
 
 
 def run(env: dict, *args: str) -> tuple[float, str]:
@@ -210,6 +221,41 @@ def _intake_during_export(port: int, police: str, manager: str, contacts, year: 
             thread.join()
 
 
+#: A large council's day: some 40,000 contacts a year over 365 days.
+DAY_OF_CONTACTS = 110
+DAY_RATIONALE = ("Police attended a verbal argument; no injuries, the child was asleep and the mother has "
+                 "support from her sister nearby, so the level recommended fits what we know.")
+DAY_REVIEW = "I agree with the level: the account and the history support it, and the next steps are proportionate."
+
+
+def _a_days_work(port: int, police: str, practitioner: str, manager: str, contacts) -> dict:
+    """A day's events through the API: each contact received, read, decided at the level recommended, reviewed.
+
+    Returns how many of each step were accepted (a decision the service refuses is counted, not
+    retried: the events measured are the ones stored).
+    """
+    import json as _json
+
+    done = {"received": 0, "decided": 0, "reviewed": 0, "refused": 0}
+    for _ in range(DAY_OF_CONTACTS):
+        contact_id = _json.loads(_http(port, "POST", "/api/v1/contacts", police, next(contacts))[1])["id"]
+        done["received"] += 1
+        stored = _json.loads(_http(port, "GET", f"/api/v1/contacts/{contact_id}", practitioner)[1])
+        advice = stored.get("recommendation") or {}
+        body = {"level": advice.get("level", 2), "rationale": DAY_RATIONALE,
+                "marac_referral": bool((advice.get("marac") or {}).get("recommended")),
+                "next_steps": "As the level sets out, with the family told today.", "consent": "obtained"}
+        try:
+            _http(port, "POST", f"/api/v1/contacts/{contact_id}/decision", practitioner, body)
+            done["decided"] += 1
+            _http(port, "POST", f"/api/v1/contacts/{contact_id}/review", manager,
+                  {"outcome": "confirmed", "rationale": DAY_REVIEW})
+            done["reviewed"] += 1
+        except RuntimeError:
+            done["refused"] += 1
+    return done
+
+
 def _first_byte(port: int, path: str, token: str) -> float:
     """Seconds until the first byte of the body arrives (a streamed export starts at once)."""
     import http.client
@@ -346,6 +392,8 @@ def http_operations(env: dict, size: int) -> dict:
         }
         results = {}
         for name, (path, token, times) in operations.items():
+            for _ in range(WARM if times >= 5 else 1):  # the long windows (3 times) warmed once
+                _http(port, "GET", path, token)
             results[name] = statistics.median(_http(port, "GET", path, token)[0] for _ in range(times))
         results["Annex A List 1, one year: first byte"] = statistics.median(
             _first_byte(port, f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager) for _ in range(3))
@@ -355,8 +403,10 @@ def http_operations(env: dict, size: int) -> dict:
             browser = _Browser(port, email)
             for path in paths:
                 try:
+                    for _ in range(WARM):
+                        browser.get(path)
                     results[f"page ({role}) {_path_name(path, some_contact)}"] = statistics.median(
-                        browser.get(path)[0] for _ in range(3))
+                        browser.get(path)[0] for _ in range(PAGE_TIMES))
                 except RuntimeError as exc:
                     print(f"  skipped {role} {path}: {exc}", flush=True)
         contacts = _contacts(40_000, seed=size)
@@ -376,6 +426,20 @@ def http_operations(env: dict, size: int) -> dict:
     return results
 
 
+def _verify_a_day(env: dict, size: int) -> float:
+    """Incremental ``audit-verify`` of a day's events: a checkpoint, a day's work (``_a_days_work``), then verify."""
+    run(env, "audit-checkpoint")
+    police, practitioner, manager = (_token(env, f"{who}@demo.invalid") for who in ("police", "practitioner", "manager"))
+    server, port = serve(env)
+    try:
+        done = _a_days_work(port, police, practitioner, manager, _contacts(40_000, seed=size + 1))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print(f"  a day's work: {', '.join(f'{n} {step}' for step, n in done.items())}", flush=True)
+    return verify_seconds(env, "incremental")
+
+
 def main() -> None:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "20000 200000").split()]
     databases = os.environ.get("BENCH_DATABASES", "sqlite").split()
@@ -390,6 +454,7 @@ def main() -> None:
                 results[size] = {"load (seed-volume)": load, **http_operations(env, size)}
                 results[size]["audit-verify (full)"] = verify_seconds(env, "full")
                 results[size]["audit-verify --incremental (after the run)"] = verify_seconds(env, "incremental")
+                results[size]["audit-verify --incremental (a day's events)"] = _verify_a_day(env, size)
                 for name, seconds in results[size].items():  # as soon as measured: a long run shows progress
                     print(f"  {database} {size}: {name:<52}{seconds:>10.3f}", flush=True)
             print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
