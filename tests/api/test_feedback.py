@@ -139,6 +139,27 @@ def test_partner_report_is_for_managers_and_the_partners_own_organisation(app, c
     assert listed == [{"id": org_id, "name": "Demo Police", "contacts": 1}]
 
 
+def test_the_partner_list_names_every_sender_and_counts_the_month_asked(app, client, people, make_person):
+    """Every organisation that ever sent a contact is listed; its count is the month's (this month by
+    default), not every contact it ever sent (which cost the size of the store to count)."""
+    school = make_person("partner", organisation="Riverside Primary")
+    submit(client, people["partner"])
+    old = submit(client, school, organisation="Riverside Primary",
+                 source={"code": "2A", "organisation": "Riverside Primary"})
+    earlier = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    with app.app_context():
+        db.session.get(Contact, old).accepted_at = earlier
+        db.session.commit()
+    headers = people["manager"].headers
+    now = client.get("/api/v1/reports/partners", headers=headers).get_json()
+    assert now["month"] == datetime.now(LONDON).strftime("%Y-%m")
+    assert [(i["name"], i["contacts"]) for i in now["items"]] == [("Demo Police", 1), ("Riverside Primary", 0)]
+    march = client.get("/api/v1/reports/partners?month=2026-03", headers=headers).get_json()
+    assert [(i["name"], i["contacts"]) for i in march["items"]] == [("Demo Police", 0), ("Riverside Primary", 1)]
+    bad = client.get("/api/v1/reports/partners?month=2026-13", headers=headers)
+    assert bad.status_code == 422 and "month" in bad.get_json()["errors"]
+
+
 def test_dashboard_counts_the_stored_decisions(app, client, people):
     ids = [submit(client, people["partner"]) for _ in range(3)]
     decide_and_confirm(app, client, people, ids[0])

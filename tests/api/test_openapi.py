@@ -484,6 +484,7 @@ def _partners(w: Walk) -> None:
     w.call("manager", "GET", "/api/v1/reports/partners", 200)
     w.call(None, "GET", "/api/v1/reports/partners", 401)
     w.call("partner", "GET", "/api/v1/reports/partners", 403)
+    w.call("manager", "GET", "/api/v1/reports/partners?month=2026-13", 422)
 
 
 @case("GET /api/v1/reports/partners/{organisation_id}")

@@ -268,6 +268,12 @@ def test_a_page_of_released_feedback_is_the_same_slice_of_the_whole_list_counted
         past_the_end = feedback.released_page(police, None, None, level=None, page=99, per_page=3)
         assert [r.id for r in past_the_end[0]] == [r.id for r in everything][9:] and past_the_end[2] == 4
         assert feedback.released_page(police, None, None, level=99, page=1, per_page=3) == ([], 0, 1)
+        rows, counted, shown = feedback.released_page(police, None, None, level=None, page=99, per_page=3,
+                                                      count_up_to=4)
+        assert counted == 5 and shown == 2  # counted to one past 4; its pages only, the last of them shown
+        assert [r.id for r in rows] == [r.id for r in everything][3:6]
+        assert feedback.released_page(police, None, None, level=None, page=1, per_page=3,
+                                      count_up_to=10)[1] == 10  # all counted: not past the limit
 
 
 def test_feedback_to_release_and_its_count_are_read_from_the_waiting_index(app):

@@ -61,6 +61,37 @@ def test_feedback_on_our_contacts_comes_a_page_at_a_time_and_filters_by_level(ap
     assert "Enter a page number, like 2" in text and "Select a level from the list" in text
 
 
+def test_feedback_past_what_is_counted_says_more_than_and_pages_only_that_far(app, client, people, monkeypatch):
+    """A police force's years of feedback are counted up to a limit (counting them all cost their
+    number on every page); past it the page says "more than", lists only those pages, and says
+    how to find older ones."""
+    from triage.web import feedback as pages
+
+    monkeypatch.setattr(pages, "FEEDBACK_PAGE_SIZE", 1)
+    monkeypatch.setattr(pages, "FEEDBACK_COUNTED_UP_TO", 2)
+    _released(app, client, people, 3)
+    sign_in(client, people["partner"])
+    first = client.get("/feedback").get_data(as_text=True)
+    assert "More than 2 contacts; showing 1 to 1, newest first." in first
+    assert "To see older feedback, choose the dates it was released." in first
+    assert 'href="/feedback?page=2"' in first and 'href="/feedback?page=3"' not in first
+    past = client.get("/feedback?page=3").get_data(as_text=True)
+    assert "showing 2 to 2" in past and "FB-01" in past  # the last counted page, not the third contact
+    monkeypatch.setattr(pages, "FEEDBACK_COUNTED_UP_TO", 3)
+    assert "3 contacts; showing 1 to 1" in client.get("/feedback").get_data(as_text=True)
+
+
+def test_page_links_list_the_ends_and_the_pages_near_this_one_with_a_gap_marked():
+    from triage.web.present import page_links
+
+    assert page_links(1, 1) == [1]
+    assert page_links(2, 3) == [1, 2, 3]
+    assert page_links(1, 8000) == [1, 2, 3, None, 8000]
+    assert page_links(50, 8000) == [1, None, 48, 49, 50, 51, 52, None, 8000]
+    assert page_links(4, 7) == [1, 2, 3, 4, 5, 6, 7]
+    assert page_links(8000, 8000) == [1, None, 7998, 7999, 8000]
+
+
 @pytest.mark.parametrize(("role", "says", "never"), [
     ("partner", "This page is for the council's front door staff", "ask your team manager"),
     ("agency", "Your checks are on the Checks due page", "ask your team manager"),

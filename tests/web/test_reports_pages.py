@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 
 import pytest
 
@@ -125,6 +126,7 @@ def test_partner_list_links_each_organisation(app, client, people):
     body = page(sign_in(app, people["manager"]), "/reports/partners")
     org = organisation_of(app, people["partner"])
     assert f'href="/reports/partners/{org}?month=' in body and "Demo Police" in body
+    assert f"Contacts in {datetime.now(LONDON):%B %Y}" in body  # the month each link opens at
 
 
 def test_dashboard_for_managers_with_date_filter_charts_and_exports(app, client, people):

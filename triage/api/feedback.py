@@ -29,10 +29,10 @@ from triage.http import downloads
 from triage.http.args import MAX_RANGE_DAYS, choice_arg, date_arg, date_range, month_arg, only_args, page_args
 from triage.http.current import guidance
 from triage.record.paging import capped_total
-from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
+from triage.record.queries import get_visible_contact, get_visible_organisation
 from triage.reporting import board_counts, board_pack, reports
 from triage.reporting import dashboard as management_dashboard
-from triage.reporting.partner_report import organisation_report
+from triage.reporting.partner_report import organisation_report, partners_in
 from triage.services import feedback
 
 #: What a partner report answers as: JSON, or a CSV download.
@@ -98,12 +98,18 @@ def release_feedback(contact_id: str):
 
 
 @blp.route("/reports/partners", methods=["GET"])
-@blp.doc(summary="Partner organisations with contacts, for choosing a report")
+@blp.doc(summary="Partner organisations with contacts, for choosing a report", parameters=[
+    {"in": "query", "name": "month", "schema": MONTH, "allowEmptyValue": True,
+     "description": "YYYY-MM: the month whose contacts are counted; default (or empty) this month."},
+])
 @blp.response(200, PartnerOrganisationsSchema, description="Organisations by name.")
-@blp.problems(401, 403)
+@blp.problems(401, 403, 422)
 def list_partner_organisations():
-    rows = organisations_with_contacts()
-    return {"items": [{"id": i, "name": n, "contacts": c} for i, n, c in rows]}
+    """Every organisation that has ever sent a contact, with how many it sent in the month (the month
+    its report opens at); counting every contact ever sent cost the size of the store."""
+    only_args("month")
+    month = month_arg()
+    return {"month": f"{month:%Y-%m}", "items": [{"id": i, "name": n, "contacts": c} for i, n, c in partners_in(month)]}
 
 
 @blp.route("/reports/partners/<int:organisation_id>", methods=["GET"])

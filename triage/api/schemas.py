@@ -624,11 +624,13 @@ class FeedbackPreviewSchema(Out):
 class PartnerOrganisationSchema(Out):
     id = fields.Integer()
     name = fields.String()
-    contacts = fields.Integer()
+    contacts = fields.Integer(metadata={"description": "Contacts it sent in the month (accepted then, London)."})
 
 
 class PartnerOrganisationsSchema(Out):
-    items = fields.List(fields.Nested(PartnerOrganisationSchema))
+    month = fields.String(metadata={"description": "YYYY-MM: the month counted."})
+    items = fields.List(fields.Nested(PartnerOrganisationSchema), metadata={
+        "description": "Every organisation that has ever sent a contact, by name (none this month: 0)."})
 
 
 class OrganisationSchema(Out):

@@ -27,6 +27,7 @@ from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL
 from triage.engine.words import gap_label, gap_pattern
 from triage.engine.workdays import london_midnight
 from triage.extensions import db
+from triage.record.queries import organisations_with_contacts
 from triage.record.tables import Contact, Organisation, Review
 from triage.record.workflow import Status
 from triage.reporting.checks_report import checks_figures
@@ -150,6 +151,12 @@ def _month_details(where: list) -> tuple[int, list[dict]]:
     top = [{"field": pattern, "label": gap_label(pattern), "contacts": n, "share": _share(n, assessed)}
            for pattern, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_GAPS]]
     return late, top
+
+
+def partners_in(month: date) -> list[tuple[int, str, int]]:
+    """Every organisation that has sent a contact, by name, with how many it sent in ``month`` (London),
+    the month its report opens at: ``(id, name, contacts)``."""
+    return organisations_with_contacts(london_midnight(month), london_midnight(add_months(month, 1)))
 
 
 def organisation_report(organisation: Organisation, month: date, team: str | None,

@@ -403,17 +403,20 @@ def _newest_releases(organisation_id: int, released_from: datetime | None, relea
 
 
 def released_page(organisation_id: int, first: date | None, last: date | None, *, level: int | None,
-                  page: int, per_page: int) -> tuple[list[FeedbackRelease], int, int]:
+                  page: int, per_page: int, count_up_to: int | None = None) -> tuple[list[FeedbackRelease], int, int]:
     """One page of ``released_feedback`` (London days ``first`` to ``last``) at ``level`` (None: any),
     newest first: (rows, how many in all, page shown).
 
     Counted and sliced by the database, so the partner's page reads one page of releases, not every
     release its organisation was ever sent (at 200,000 contacts that was 4 s and 670 MB a worker).
-    A page past the last shows the last.
+    With ``count_up_to``, counted to one past it and no further (more than it: its pages only, as
+    counting a large police force's years of releases costs their number). A page past the last
+    shows the last.
     """
     query = _newest_releases(organisation_id, *_london_days(first, last), level)
-    total = count(query)
-    page = max(1, min(page, -(-total // per_page)))
+    total = count(query, up_to=count_up_to)
+    reachable = total if count_up_to is None else min(total, count_up_to)
+    page = max(1, min(page, -(-reachable // per_page)))
     rows = db.session.scalars(query.order_by(*NEWEST_FIRST.order_by()).offset((page - 1) * per_page)
                               .limit(per_page))
     return list(rows), total, page

@@ -19,11 +19,11 @@ from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg, pa
 from triage.http.current import guidance
 from triage.http.problems import Problem, problem_from
 from triage.record import audit
-from triage.record.queries import get_visible_contact, get_visible_organisation, organisations_with_contacts
+from triage.record.queries import get_visible_contact, get_visible_organisation
 from triage.record.tables import Contact, Organisation
 from triage.reporting import dashboard as management_dashboard
 from triage.reporting import reports
-from triage.reporting.partner_report import organisation_report
+from triage.reporting.partner_report import organisation_report, partners_in
 from triage.services import feedback, partner_view
 from triage.services.queues import time_left
 from triage.web.present import SOURCE_NAMES
@@ -32,6 +32,9 @@ bp = Blueprint("reports", __name__)
 
 #: Feedback on our contacts, a page at a time (newest first).
 FEEDBACK_PAGE_SIZE = 10
+#: The most feedback the page counts (and pages through) for one choice of dates and level: a
+#: police force's years of releases cost their number to count; older ones are found by date.
+FEEDBACK_COUNTED_UP_TO = 1_000
 #: The dashboard's lists of departures and of managers' changes show at most this many rows, so
 #: the page's size does not grow with the number of contacts in the range (the figures cover all).
 DASHBOARD_TABLE_ROWS = 20
@@ -66,13 +69,14 @@ def feedback_list():
         page_number = 1
     shown, total, page_number = feedback.released_page(
         g.user.organisation_id, first, last, level=int(level) if level else None, page=page_number,
-        per_page=FEEDBACK_PAGE_SIZE)
-    pages = max(1, -(-total // FEEDBACK_PAGE_SIZE))
+        per_page=FEEDBACK_PAGE_SIZE, count_up_to=FEEDBACK_COUNTED_UP_TO)
+    capped = FEEDBACK_COUNTED_UP_TO if total > FEEDBACK_COUNTED_UP_TO else 0
+    pages = max(1, -(-min(total, FEEDBACK_COUNTED_UP_TO) // FEEDBACK_PAGE_SIZE))
     query = {k: v for k, v in (("from", request.args.get("from", "")), ("to", request.args.get("to", "")),
                                ("level", level)) if v}
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
-        items=[feedback.release_json(r) for r in shown], total=total, page=page_number, pages=pages,
+        items=[feedback.release_json(r) for r in shown], total=total, capped=capped, page=page_number, pages=pages,
         page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
         first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
@@ -156,8 +160,10 @@ def partner_reports():
     """Managers choose a partner and month; a partner goes straight to its own report."""
     if g.user.role == "partner":
         return redirect(url_for("reports.partner_report", organisation_id=g.user.organisation_id))
+    month = london_today().replace(day=1)
     return render_template("reports/partners.html", page_title="Partner reports",
-                           organisations=organisations_with_contacts(), month=london_today().strftime("%Y-%m"))
+                           organisations=partners_in(month), month=month.strftime("%Y-%m"),
+                           month_name=month.strftime("%B %Y"))
 
 
 def _report_or_errors(organisation_id: int) -> tuple[Organisation, dict | None, list[dict[str, str]], date]:

@@ -152,6 +152,22 @@ def finding_label(agency: str, code: str) -> str:
     return config.agencies[agency].findings.get(code, code) if agency in config.agencies else code
 
 
+def page_links(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page numbers a GOV.UK pagination lists: the first, the last and ``around`` either side of
+    ``page``, with None for each gap (an ellipsis). Made from those few numbers, never by walking
+    every page (a police force's years of feedback are thousands of pages).
+    """
+    near = {1, pages, *range(max(1, page - around), min(pages, page + around) + 1)}
+    links: list[int | None] = []
+    previous = 0
+    for n in sorted(near):
+        if previous and n - previous > 1:
+            links.append(None)
+        links.append(n)
+        previous = n
+    return links
+
+
 def event_name(kind: str) -> str:
     """A recorded event's plain-English name (``audit.EVENT_NAMES``, the one list of kinds and words)."""
     return EVENT_NAMES.get(kind) or label(kind)
@@ -189,3 +205,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(urgency_reasons)
     app.add_template_global(children_ages)
     app.add_template_global(level_table)
+    app.add_template_global(page_links)
