@@ -285,3 +285,46 @@ def test_feedback_to_release_and_its_count_are_read_from_the_waiting_index(app):
     assert len(plans) >= 2  # the page, and its count (the same count the manager's home asks)
     for plan in plans:
         assert "ix_contacts_feedback_waiting (status=? AND feedback_waiting_since>?)" in plan, plan
+
+
+def test_a_partners_count_is_its_newest_releases_whatever_the_window_level_or_limit(app, client, people):
+    """The count (releases in range less those a later release replaced) is the length of the list
+    (no later release of the same contact, whenever that one was), for every window, level and limit."""
+    from datetime import timedelta
+
+    from triage.engine.workdays import LONDON
+
+    ids = [submit(client, people["partner"]) for _ in range(4)]
+    day = datetime(2026, 11, 2, 12, tzinfo=timezone.utc)
+    with app.app_context():
+        manager = people["manager"].id
+        police = db.session.get(Contact, ids[0]).organisation_id
+        # ids[0] released on days 0, 3 and 6 (corrections), ids[1] on days 1 and 5, ids[2] on day 2, ids[3] never
+        for offset, contact_id, level in ((0, ids[0], 2), (1, ids[1], 3), (2, ids[2], 2), (3, ids[0], 3),
+                                          (5, ids[1], 2), (6, ids[0], 4)):
+            db.session.add(FeedbackRelease(contact_id=contact_id, content={"level": level}, released_by_id=manager,
+                                           released_at=day + timedelta(days=offset)))
+            db.session.flush()
+        db.session.commit()
+        first_day = day.astimezone(LONDON).date()
+        days = [None, *(first_day + timedelta(days=n) for n in range(0, 8))]
+        for start in days:
+            for end in days:
+                for level in (None, 2, 3, 4):
+                    window = feedback._london_days(start, end)
+                    wanted = len(db.session.scalars(feedback._newest_releases(police, *window, level)).all())
+                    for up_to in (None, 0, 1, 2, 5):
+                        counted = feedback._count_newest(police, *window, level, up_to=up_to)
+                        expected = wanted if up_to is None else min(wanted, up_to + 1)
+                        assert counted == expected, (start, end, level, up_to)
+        assert feedback._count_newest(police, None, None, None, up_to=None) == 3
+
+
+def test_a_partners_count_reads_the_replaced_releases_from_their_own_index(app):
+    """The corrections are one range of the organisation's (organisation, replaced) index; nothing
+    reads every release, and no release is probed for a later one."""
+    with app.app_context():
+        plans = sqlite_plans(lambda: feedback._count_newest(1, None, None, None, up_to=10), "feedback_releases")
+    corrections = [plan for plan in plans if "supersedes_id" in plan]
+    assert corrections and "ix_feedback_releases_supersedes (organisation_id=? AND supersedes_id>?)" in corrections[0]
+    assert not any("SCAN feedback_releases" in plan for plan in plans), plans

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -492,6 +493,13 @@ def _contact_organisation(context) -> int | None:
     return context.connection.scalar(select(Contact.organisation_id).where(Contact.id == contact_id))
 
 
+def _contact_latest_release(context) -> int | None:
+    """The newest release of the contact a release being inserted names (a column default's context)."""
+    contact_id = context.get_current_parameters()["contact_id"]
+    table = FeedbackRelease.__table__
+    return context.connection.scalar(select(func.max(table.c.id)).where(table.c.contact_id == contact_id))
+
+
 class FeedbackRelease(db.Model):
     """Feedback to the partner on one contact, released after a manager confirmed the decision."""
 
@@ -506,8 +514,13 @@ class FeedbackRelease(db.Model):
     #: one index in its order (migration 0016), never by grouping every release through contacts.
     #: A row stored without it takes it from its contact, so no release can miss its partner.
     organisation_id: Mapped[int | None] = mapped_column(Integer, default=_contact_organisation)
+    #: The release of the same contact this one replaced (its previous, newest until now), or None for
+    #: the first: a partner's list counts the releases no later one names (migration 0021). A row
+    #: stored without it takes the contact's newest release, so no release is left unreplaced.
+    supersedes_id: Mapped[int | None] = mapped_column(Integer, default=_contact_latest_release)
 
-    __table_args__ = (Index("ix_feedback_releases_org_newest", "organisation_id", "released_at", "id"),)
+    __table_args__ = (Index("ix_feedback_releases_org_newest", "organisation_id", "released_at", "id"),
+                      Index("ix_feedback_releases_supersedes", "organisation_id", "supersedes_id"))
 
 
 class Event(db.Model):
