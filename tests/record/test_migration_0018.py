@@ -26,10 +26,11 @@ def at(hour: int) -> datetime:
     return datetime(2026, 12, 4, hour, tzinfo=timezone.utc)
 
 
-def _columns(url: str) -> tuple[set[str], set[str]]:
+def _columns(url: str, table: str = "contacts") -> tuple[set[str], set[str]]:
+    """The table's columns and every index of the SQLite store at ``url``."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        columns = {r[1] for r in conn.execute(text("PRAGMA table_info(contacts)"))}
+        columns = {r[1] for r in conn.execute(text(f"PRAGMA table_info({table})"))}
         indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
     engine.dispose()
     return columns, indexes

@@ -12,10 +12,11 @@ from datetime import datetime, timezone
 
 import pytest
 from flask_migrate import downgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from tests.record.test_migration_0003 import _to
+from tests.record.test_migration_0018 import _columns
 from triage.app import MIGRATIONS, create_app
 from triage.extensions import db
 from triage.record.tables import Contact, FeedbackRelease, Organisation, User
@@ -23,15 +24,6 @@ from triage.record.tables import Contact, FeedbackRelease, Organisation, User
 
 def at(hour: int) -> datetime:
     return datetime(2026, 12, 4, hour, tzinfo=timezone.utc)
-
-
-def _columns(url: str) -> tuple[set[str], set[str]]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        columns = {r[1] for r in conn.execute(text("PRAGMA table_info(feedback_releases)"))}
-        indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
-    engine.dispose()
-    return columns, indexes
 
 
 def test_each_release_names_the_one_it_replaced(tmp_path):
@@ -54,11 +46,11 @@ def test_each_release_names_the_one_it_replaced(tmp_path):
         db.session.commit()
         downgrade(directory=MIGRATIONS, revision="0020_queue_parts")
         db.engine.dispose()
-    columns, indexes = _columns(url)
+    columns, indexes = _columns(url, "feedback_releases")
     assert "supersedes_id" not in columns and "ix_feedback_releases_supersedes" not in indexes
 
     _to(url, "head")
-    columns, indexes = _columns(url)
+    columns, indexes = _columns(url, "feedback_releases")
     assert "supersedes_id" in columns and "ix_feedback_releases_supersedes" in indexes
     with app.app_context():
         rows = [(r.contact_id, r.id, r.supersedes_id) for r in db.session.query(FeedbackRelease).order_by("id")]
