@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.decision_support import decide, review, submit
 from tests.web.conftest import sign_in
+from triage.engine.workdays import LONDON
 from triage.extensions import db
 from triage.record.tables import Contact
 
@@ -77,6 +80,9 @@ def test_feedback_past_what_is_counted_says_more_than_and_pages_only_that_far(ap
     assert 'href="/feedback?page=2"' in first and 'href="/feedback?page=3"' not in first
     past = client.get("/feedback?page=3").get_data(as_text=True)
     assert "showing 2 to 2" in past and "FB-01" in past  # the last counted page, not the third contact
+    today = datetime.now(LONDON).date()
+    assert f'href="/feedback?to={today.isoformat()}">Older feedback: released on or before {today:%-d %B %Y}' in past
+    assert "Older feedback" not in first  # only on the last page counted
     monkeypatch.setattr(pages, "FEEDBACK_COUNTED_UP_TO", 3)
     assert "3 contacts; showing 1 to 1" in client.get("/feedback").get_data(as_text=True)
 

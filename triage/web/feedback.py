@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from triage.engine.errors import DomainError
-from triage.engine.workdays import london_today
+from triage.engine.workdays import london_date, london_today
 from triage.extensions import db
 from triage.http import downloads
 from triage.http.args import MAX_RANGE_DAYS, date_arg, date_range, month_arg, page_args
@@ -74,10 +74,13 @@ def feedback_list():
     pages = max(1, -(-min(total, FEEDBACK_COUNTED_UP_TO) // FEEDBACK_PAGE_SIZE))
     query = {k: v for k, v in (("from", request.args.get("from", "")), ("to", request.args.get("to", "")),
                                ("level", level)) if v}
+    # The last page counted: older feedback is the same list up to the day of the oldest shown.
+    older = london_date(shown[-1].released_at) if capped and page_number == pages and shown else None
+    older_href = url_for("reports.feedback_list", **(query | {"to": older.isoformat()})) if older else None
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
-        items=[feedback.release_json(r) for r in shown], total=total, capped=capped, page=page_number, pages=pages,
-        page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
+        items=[feedback.release_json(r) for r in shown], total=total, capped=capped, older=older,
+        older_href=older_href, page=page_number, pages=pages, page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
         first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
     ), 200 if not errors else 400
