@@ -162,6 +162,21 @@ def test_a_decision_edited_by_hand_no_longer_matches_its_event(app, client, runn
     assert "decisions row" in result.output and "rationale changed" in result.output
 
 
+def test_a_release_made_to_name_another_by_hand_no_longer_matches_its_event(app, client, runner, people):
+    """Which release a later one replaced decides what a partner lists: it is checked against the
+    event's ``supersedes`` like any copied column."""
+    contact_id = full_path(app, client, people)
+    released = client.post(f"/api/v1/contacts/{contact_id}/feedback/release", headers=people["manager"].headers)
+    assert released.status_code == 201, released.get_json()
+    assert verify(runner).exit_code == 0
+    record_by_hand(app, "feedback_releases", update(FeedbackRelease).where(FeedbackRelease.contact_id == contact_id)
+                   .values(supersedes_id=FeedbackRelease.id))  # hides it from the partner's list
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"event {event_seq(app, contact_id, 'feedback_released')}" in result.output
+    assert "feedback_releases row" in result.output and "supersedes_id changed" in result.output
+
+
 def test_a_review_deleted_by_hand_is_named_by_its_event(app, client, runner, people):
     from triage.record.tables import Review
 

@@ -755,7 +755,8 @@ def _check_records(walk: _Walk, full: bool) -> None:
             if row is None:
                 raise _Broken(event.seq, f"the {model.__tablename__} row it records is missing")
             values = {**event.data, "contact_id": event.contact_id}
-            changed = [c for c in columns if c in values and _stored(row[c]) != values[c]]
+            changed = [c for c in columns
+                       if EVENT_KEYS.get(c, c) in values and _stored(row[c]) != values[EVENT_KEYS.get(c, c)]]
             if row[person] != event.actor_id:
                 changed.append(person)
             if changed:
@@ -1045,7 +1046,7 @@ RECORDS = (
      ("outcome", "level", "rationale", "decision_id", "contact_id")),
     ("information_requested", InformationRequest, "request_id", "requested_by_id",
      ("fields", "message", "contact_id")),
-    ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id",)),
+    ("feedback_released", FeedbackRelease, "release_id", "released_by_id", ("contact_id", "supersedes_id")),
     ("child_linked", ChildLink, "link_id", "linked_by_id", ("child_id", "linked_child_id", "reason", "contact_id")),
     ("child_unlinked", ChildUnlink, "unlink_id", "unlinked_by_id", ("link_id", "reason", "contact_id")),
     ("checks_requested", CheckRequest, "check_id", "requested_by_id",
@@ -1059,6 +1060,9 @@ RECORDS = (
      ("assignment_id", "level", "grade", "learning", "contact_id")),
 )
 
+
+#: Record columns the event's data names otherwise: the column, then the event's key.
+EVENT_KEYS = {"supersedes_id": "supersedes"}
 
 RECORD_KINDS = frozenset(kind for kind, *_ in RECORDS)
 #: The kinds whose data the checks after the walk read (the rest are only hashed).
