@@ -756,7 +756,7 @@ def _check_records(walk: _Walk, full: bool) -> None:
                 raise _Broken(event.seq, f"the {model.__tablename__} row it records is missing")
             values = {**event.data, "contact_id": event.contact_id}
             changed = [c for c in columns
-                       if EVENT_KEYS.get(c, c) in values and _stored(row[c]) != values[EVENT_KEYS.get(c, c)]]
+                       if (key := EVENT_KEYS.get(c, c)) in values and _stored(row[c]) != values[key]]
             if row[person] != event.actor_id:
                 changed.append(person)
             if changed:

@@ -8,8 +8,6 @@ organisation with a given name.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -67,21 +65,6 @@ def get_visible_organisation(organisation_id: int, user: User) -> Organisation:
     if org is None or (user.role == "partner" and user.organisation_id != org.id):
         raise NotFound(NO_ORGANISATION)
     return org
-
-
-def organisations_with_contacts(start: datetime, end: datetime) -> list[tuple[int, str, int]]:
-    """``(id, name, contacts accepted from start to before end)`` for each organisation that has ever
-    sent a contact, by name.
-
-    Counted per organisation over its window (``ix_contacts_org_accepted``); whether it ever sent
-    one is a probe of its index: counting every contact ever sent, as this did, cost the size of
-    the store on every list of partners.
-    """
-    window = (select(func.count()).where(Contact.organisation_id == Organisation.id, Contact.accepted_at >= start,
-                                         Contact.accepted_at < end).correlate(Organisation).scalar_subquery())
-    sent = select(Contact.id).where(Contact.organisation_id == Organisation.id).correlate(Organisation).exists()
-    return [tuple(row) for row in db.session.execute(
-        select(Organisation.id, Organisation.name, window).where(sent).order_by(Organisation.name))]
 
 
 def existing_organisation(name: str) -> Organisation | None:

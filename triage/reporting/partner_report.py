@@ -27,7 +27,6 @@ from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL
 from triage.engine.words import gap_label, gap_pattern
 from triage.engine.workdays import london_midnight
 from triage.extensions import db
-from triage.record.queries import organisations_with_contacts
 from triage.record.tables import Contact, Organisation, Review
 from triage.record.workflow import Status
 from triage.reporting.checks_report import checks_figures
@@ -154,9 +153,19 @@ def _month_details(where: list) -> tuple[int, list[dict]]:
 
 
 def partners_in(month: date) -> list[tuple[int, str, int]]:
-    """Every organisation that has sent a contact, by name, with how many it sent in ``month`` (London),
-    the month its report opens at: ``(id, name, contacts)``."""
-    return organisations_with_contacts(london_midnight(month), london_midnight(add_months(month, 1)))
+    """Every organisation that has ever sent a contact, by name, with how many it sent in ``month``
+    (London), the month its report opens at: ``(id, name, contacts)``.
+
+    Counted per organisation over the month (``ix_contacts_org_accepted``); whether it ever sent
+    one is a probe of its index. Counting every contact ever sent, as this list did, cost the size
+    of the store on every list of partners.
+    """
+    start, end = london_midnight(month), london_midnight(add_months(month, 1))
+    in_month = (select(func.count()).where(Contact.organisation_id == Organisation.id, Contact.accepted_at >= start,
+                                           Contact.accepted_at < end).correlate(Organisation).scalar_subquery())
+    sent = select(Contact.id).where(Contact.organisation_id == Organisation.id).correlate(Organisation).exists()
+    return [tuple(row) for row in db.session.execute(
+        select(Organisation.id, Organisation.name, in_month).where(sent).order_by(Organisation.name))]
 
 
 def organisation_report(organisation: Organisation, month: date, team: str | None,

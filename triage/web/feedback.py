@@ -80,7 +80,8 @@ def feedback_list():
     return render_template(
         "feedback/list.html", page_title="Feedback on our contacts", error_list=errors,
         items=[feedback.release_json(r) for r in shown], total=total, capped=capped, older=older,
-        older_href=older_href, page=page_number, pages=pages, page_size=FEEDBACK_PAGE_SIZE, query=query, level=level, levels=guidance().levels,
+        older_href=older_href, page=page_number, pages=pages, page_size=FEEDBACK_PAGE_SIZE, query=query,
+        level=level, levels=guidance().levels,
         first=request.args.get("from", ""), last=request.args.get("to", ""), nav_active="feedback",
         organisation=g.user.organisation.name if g.user.organisation else "",
     ), 200 if not errors else 400
