@@ -750,13 +750,13 @@ def _check_records(walk: _Walk, full: bool) -> None:
     for kind, model, key, person, columns in RECORDS:
         events = walk.records.get(kind, [])
         rows = _record_rows(model, person, columns, None if full else [e.data.get(key) for e in events])
+        named = {column: EVENT_KEYS.get(column, column) for column in columns}  # each column's key in the event
         for event in events:
             row = rows.pop(event.data.get(key), None)
             if row is None:
                 raise _Broken(event.seq, f"the {model.__tablename__} row it records is missing")
             values = {**event.data, "contact_id": event.contact_id}
-            changed = [c for c in columns
-                       if (key := EVENT_KEYS.get(c, c)) in values and _stored(row[c]) != values[key]]
+            changed = [c for c in columns if named[c] in values and _stored(row[c]) != values[named[c]]]
             if row[person] != event.actor_id:
                 changed.append(person)
             if changed:
