@@ -26,3 +26,12 @@ def test_counts_by_code_are_documented_as_a_dict_of_integers(client):
 
     assert day["properties"]["by_source"]["type"] == "object"
     assert day["properties"]["by_source"]["additionalProperties"] == {"type": "integer"}
+
+
+def test_rows_answered_as_built_are_documented_as_their_schema(client):
+    document = client.get("/api/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    per_day = schemas[next(name for name in schemas if name.startswith("PerDay"))]
+
+    assert per_day["properties"]["days"]["type"] == "array"
+    assert per_day["properties"]["days"]["items"]["$ref"].split("/")[-1].startswith("DayCount")

@@ -242,6 +242,15 @@ def test_contacts_per_day_by_source(november):
         ("2026-11-20", 1, {"6": 0, "2A": 1})]
 
 
+
+def test_the_days_are_built_as_the_answer_schema_would_dump_them(november):
+    """The API answers the per-day rows as built (``schemas.AsBuilt``): they must be the schema's own dump."""
+    from triage.api.schemas import DayCountSchema
+
+    days = november_dashboard(november)["per_day"]["days"]
+    assert DayCountSchema(many=True).dump(days) == days
+    assert all(type(n) is int for d in days for n in (d["total"], *d["by_source"].values()))
+
 def test_conversion_to_referral_overall_and_by_source(november):
     conversion = november_dashboard(november)["conversion"]
     assert (conversion["decided"], conversion["referrals"], conversion["share"]) == (5, 2, 0.4)

@@ -204,3 +204,27 @@ def test_unchanged_kept_days_are_judged_together_and_a_change_to_one_judges_each
         judged.clear()
         assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
         assert judged[0] == (first, last)
+
+
+def test_a_worker_reads_each_kept_days_figures_once_and_again_once_the_day_is_kept_again(
+        app, people, timed_store):  # noqa: F811
+    """Kept figures are held by each worker under the row's key; a day counted again is read again."""
+    from sqlalchemy import event
+
+    read: list[str] = []
+    first, last = WINDOWS[0]
+    with app.app_context():
+        levels = app.extensions["recommender"].guidance.levels
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: read.append(statement) if "dashboard_days.counts" in statement
+                     else None)
+        dashboard_for(first, last, LATER, levels)  # counted and kept
+        dashboard_for(first, last, LATER, levels)  # read from the table
+        read.clear()
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+        assert read == []  # held: no kept day's figures read again
+        worker, _ = _people(people)
+        _decide(_by_reference("T-8"), worker, datetime(2025, 12, 1, 16, 0, tzinfo=timezone.utc), None)
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+        dashboard_for(first, last, LATER, levels)  # the changed day, kept again, is read under its new key
+        assert len(read) == 1

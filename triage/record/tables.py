@@ -306,8 +306,8 @@ class DashboardDay(db.Model):
     decisions_sum: Mapped[int] = mapped_column(BigInteger)
     reviews_sum: Mapped[int] = mapped_column(BigInteger)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: ``[[source, model, count, ...], ...]``: the day's rows of ``dashboard._grouped``.
-    counts: Mapped[list] = mapped_column(JSON)
+    #: The day's figures as ``dashboard._by_day`` folds them (totals, by source, by model, packed hours).
+    counts: Mapped[dict] = mapped_column(JSON)
     #: ``{"criterion,criterion": contacts, ...}``: the day's MARAC criteria combinations.
     criteria: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

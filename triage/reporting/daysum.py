@@ -36,12 +36,13 @@ contacts' counted columns without moving their version must empty the table.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import weakref
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -106,25 +107,24 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
         return Summarised(days=grouped(window), criteria=_combinations(criteria(window)))
     today = london_date(now)
     closed = min(last, today - timedelta(days=1))
-    kept_columns = (DashboardDay.day, DashboardDay.contacts, DashboardDay.version_sum, DashboardDay.decisions_sum,
-                    DashboardDay.reviews_sum, DashboardDay.deadline, DashboardDay.counts,
-                    DashboardDay.criteria)  # rows, not objects: never stale
     stored = {row.day: row for row in db.session.execute(
-        select(*kept_columns).where(DashboardDay.day.between(first, closed), DashboardDay.layout == layout))}
-    result, live = Summarised(), []
+        select(*_KEY_COLUMNS).where(DashboardDay.day.between(first, closed), DashboardDay.layout == layout))}
     settled = _unchanged_settled_days(first, stored, now)
-    for day in settled:
-        _use(result, stored[day])
+    used, live = list(settled), []
     after = max(settled, default=first - timedelta(days=1)) + timedelta(days=1)
     prints = fingerprints(after, closed) if after <= closed else {}
     for day, mark in sorted(prints.items()):
         kept = stored.get(day)
         if kept is not None and mark.settled(now) and \
                 (kept.contacts, kept.version_sum, kept.decisions_sum, kept.reviews_sum) == mark.key:
-            _use(result, kept)
+            used.append(day)
         else:
             live.append(day)
-    if not result.kept_days:
+    result = Summarised(kept_days=len(used))
+    for day, (counts, combinations) in _kept_figures([stored[day] for day in used], layout).items():
+        result.days[day] = counts
+        result.criteria.update(combinations)
+    if not used:
         window = Contact.accepted_day.between(first, last)  # nothing kept: one range scan
     else:
         window = or_(Contact.accepted_day.in_(live), Contact.accepted_day.between(max(first, today), last))
@@ -136,10 +136,50 @@ def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: 
     return result
 
 
-def _use(result: Summarised, kept) -> None:
-    result.days[kept.day] = kept.counts
-    result.criteria.update(kept.criteria)
-    result.kept_days += 1
+#: A kept day's row as judged: which day, the fingerprint it was counted at, and when (not its figures).
+_KEY_COLUMNS = (DashboardDay.day, DashboardDay.contacts, DashboardDay.version_sum, DashboardDay.decisions_sum,
+                DashboardDay.reviews_sum, DashboardDay.deadline, DashboardDay.computed_at)
+#: Each store's kept days' figures as this worker read them, by the row's key (``_row_key``), newest used last.
+_READ: weakref.WeakKeyDictionary[Engine, OrderedDict] = weakref.WeakKeyDictionary()
+#: How many kept days a worker holds read (a year is 366): some 2 KB each.
+READ_DAYS_HELD = 3 * 366
+#: Days read from ``dashboard_days`` in one statement (well under any store's limit on bound values).
+_READ_AT_ONCE = 500
+
+
+def _row_key(row, layout: str) -> tuple:
+    return (row.day, layout, row.contacts, row.version_sum, row.decisions_sum, row.reviews_sum, row.deadline,
+            row.computed_at)
+
+
+def _kept_figures(rows: list, layout: str) -> dict[date, tuple[dict, dict]]:
+    """The figures and MARAC combinations of the kept days ``rows`` (``_KEY_COLUMNS``), read once per worker.
+
+    Why: a year's kept days are 366 JSON documents, and decoding them on every request was the
+    largest cost a year has and a month does not. A kept row's figures never change while its
+    key does not (a day counted again is stored with another fingerprint or time), so each
+    worker holds what it has read, by key and per store, and reads from the table only the days
+    it does not hold. A day stored again between the two reads is taken as stored then, under
+    its new key: figures newer than those judged, never older (as ever on PostgreSQL, where each
+    statement reads its own snapshot).
+    """
+    held = _READ.setdefault(db.engine, OrderedDict())
+    found, missing = {}, []
+    for row in rows:
+        key = _row_key(row, layout)
+        if key in held:
+            held.move_to_end(key)
+            found[row.day] = held[key]
+        else:
+            missing.append(row.day)
+    for start in range(0, len(missing), _READ_AT_ONCE):
+        for row in db.session.execute(
+                select(*_KEY_COLUMNS, DashboardDay.counts, DashboardDay.criteria)
+                .where(DashboardDay.day.in_(missing[start:start + _READ_AT_ONCE]), DashboardDay.layout == layout)):
+            found[row.day] = held[_row_key(row, layout)] = (row.counts, row.criteria)
+    while len(held) > READ_DAYS_HELD:
+        held.popitem(last=False)
+    return found
 
 
 def _unchanged_settled_days(first: date, stored: dict, now: datetime) -> list[date]:
