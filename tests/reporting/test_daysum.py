@@ -12,10 +12,10 @@ days whose deadlines are still to come are counted live, never kept).
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from tests.decision_support import submit
 from tests.reporting.test_dashboard import _decide, _review, timed_store  # noqa: F401 (a fixture)
@@ -181,29 +181,57 @@ def test_migration_0015_adds_and_removes_the_summaries(app, timed_store):  # noq
         assert _kept() > 0
 
 
-def test_unchanged_kept_days_are_judged_together_and_a_change_to_one_judges_each_again(
-        app, people, timed_store, monkeypatch):  # noqa: F811
-    """One sum over the window stands for the kept days while none changed; the answer is the fresh one either way."""
-    judged: list[tuple[date, date]] = []
-    by_day = daysum.fingerprints
-    monkeypatch.setattr(daysum, "fingerprints", lambda first, last: judged.append((first, last)) or by_day(first, last))
+def _touched() -> dict[date, int]:
+    return dict(db.session.execute(select(DashboardDay.day, DashboardDay.touched)).all())
+
+
+def test_a_change_to_a_contact_by_any_path_touches_its_kept_day_alone_which_is_counted_again(
+        app, client, people, timed_store):  # noqa: F811
+    """The store marks the day (migration 0022's trigger): a status change, a hand edit in SQL, a contact added."""
     first, last = WINDOWS[0]
     with app.app_context():
         levels = app.extensions["recommender"].guidance.levels
-        fresh = dashboard_for(first, last, LATER, levels, summaries=False)
         dashboard_for(first, last, LATER, levels)  # counted and kept
-        judged.clear()
-        assert dashboard_for(first, last, LATER, levels) == fresh
-        newest_kept = max(db.session.scalars(select(DashboardDay.day)))
-        assert judged == [(newest_kept + timedelta(days=1), last)]  # only the days after the kept ones, one by one
-        summary = _summarised(first, last, LATER, True)
-        assert summary.kept_days == _kept() and not summary.pending
-        contact = _by_reference("T-4")  # an old day's contact changes: its day is counted again
+        assert set(_touched().values()) == {0}
+        contact = _by_reference("T-4")
+        day = contact.accepted_day
         contact.status = "awaiting_decision"
         db.session.commit()
-        judged.clear()
+        assert {d for d, n in _touched().items() if n} == {day}
         assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
-        assert judged[0] == (first, last)
+        assert _touched()[day] == 0  # counted again and kept again
+        # a hand edit that moves no version (the fingerprint alone would not see it)
+        db.session.execute(text("UPDATE contacts SET primary_concern = 'neglect' WHERE partner_reference = 'T-4'"))
+        db.session.commit()
+        assert _touched()[day] == 1
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+    submit(client, people["practitioner"], received_at="2025-11-03T10:00:00+00:00", partner_reference="T-added")
+    with app.app_context():
+        assert _touched()[date(2025, 11, 3)] == 1
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+        assert set(_touched().values()) == {0}
+
+
+def test_a_change_committed_while_its_day_was_counted_leaves_the_day_touched_once_kept(app, people, timed_store):  # noqa: F811
+    """The trigger finds no row for a day not yet kept, so keeping reads the fingerprints again (``daysum.store``)."""
+    first, last = WINDOWS[0]
+    with app.app_context():
+        levels = app.extensions["recommender"].guidance.levels
+        counted = _summarised(first, last, LATER, True)  # counted, not yet kept
+        contact = _by_reference("T-4")
+        contact.status = "awaiting_decision"  # committed before the counts are kept
+        db.session.commit()
+        assert daysum.store(counted.pending) == len(counted.pending) - 1
+        assert {d for d, n in _touched().items() if n} == {contact.accepted_day}
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+
+
+def test_the_days_not_kept_are_counted_as_runs_of_the_index():
+    kept = [date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 6)]
+    assert daysum._gaps(date(2025, 3, 1), date(2025, 3, 8), kept) == [
+        (date(2025, 3, 1), date(2025, 3, 1)), (date(2025, 3, 4), date(2025, 3, 5)), (date(2025, 3, 7), date(2025, 3, 8))]
+    assert daysum._gaps(date(2025, 3, 2), date(2025, 3, 3), kept[:2]) == []
+    assert daysum._gaps(date(2025, 3, 1), date(2025, 3, 1), []) == [(date(2025, 3, 1), date(2025, 3, 1))]
 
 
 def test_a_worker_reads_each_kept_days_figures_once_and_again_once_the_day_is_kept_again(
@@ -228,3 +256,31 @@ def test_a_worker_reads_each_kept_days_figures_once_and_again_once_the_day_is_ke
         assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
         dashboard_for(first, last, LATER, levels)  # the changed day, kept again, is read under its new key
         assert len(read) == 1
+
+
+def test_migration_0022_forgets_the_days_kept_before_it_and_its_downgrade_removes_the_trigger(app, timed_store):  # noqa: F811
+    from flask_migrate import downgrade, upgrade
+
+    from triage.app import MIGRATIONS
+
+    first, last = WINDOWS[0]
+    with app.app_context():
+        levels = app.extensions["recommender"].guidance.levels
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="0021_release_supersedes")
+        db.session.remove()
+        db.engine.dispose()
+        assert "touched" not in {c["name"] for c in inspect(db.engine).get_columns("dashboard_days")}
+        db.session.execute(text(  # a day kept before 0022, judged by its fingerprint alone
+            "INSERT INTO dashboard_days (day, layout, contacts, version_sum, decisions_sum, reviews_sum, counts, "
+            "criteria, computed_at) VALUES ('2025-11-03', :layout, 1, 1, 0, 0, '{}', '{}', '2026-01-01 00:00:00')"),
+            {"layout": SUMMARY_LAYOUT})
+        db.session.commit()
+        upgrade(directory=MIGRATIONS)
+        db.session.remove()
+        db.engine.dispose()
+        assert _kept() == 0
+        assert dashboard_for(first, last, LATER, levels) == dashboard_for(first, last, LATER, levels, summaries=False)
+        db.session.execute(text("UPDATE contacts SET primary_concern = 'domestic_abuse' WHERE partner_reference = 'T-4'"))
+        db.session.commit()
+        assert sum(_touched().values()) == 1

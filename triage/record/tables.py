@@ -289,11 +289,12 @@ def _keep_recommendation_facts(mapper, connection, contact: Contact) -> None:
 class DashboardDay(db.Model):
     """One closed London day's dashboard counts, kept with the fingerprint they were counted at.
 
-    A cache (``reporting/daysum.py``): the counts are those of the day's contacts, read again
-    whenever the day's fingerprint (how many contacts; the sums of their versions, latest decision
-    ids and latest review ids) differs from the one stored, so it holds nothing the contacts do not.
-    ``deadline``: the day's latest decision or review deadline; the counts past a deadline are
-    used only once "now" is after it.
+    A cache (``reporting/daysum.py``): the counts are those of the day's contacts, counted again
+    once ``touched`` is above 0 (a trigger on ``contacts`` moves it when a contact of the day is
+    added or changed; keeping a day checks the fingerprint, how many contacts and the sums of their
+    versions, latest decision ids and latest review ids, for a change made while it was counted),
+    so it holds nothing the contacts do not. ``deadline``: the day's latest decision or review
+    deadline; the counts past a deadline are used only once "now" is after it.
     """
 
     __tablename__ = "dashboard_days"
@@ -311,6 +312,8 @@ class DashboardDay(db.Model):
     #: ``{"criterion,criterion": contacts, ...}``: the day's MARAC criteria combinations.
     criteria: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Moved on by a trigger whenever a contact of the day is added or changed (migration 0022): 0 = unchanged.
+    touched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Child(db.Model):

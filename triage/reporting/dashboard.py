@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from operator import add
 
@@ -34,7 +35,7 @@ import numpy as np
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
-from triage.engine.contract import rfc3339
+from triage.engine.contract import SOURCE_CODES, rfc3339
 from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
 from triage.engine.workdays import london_days
 from triage.extensions import db
@@ -254,39 +255,60 @@ def _by_day(rows: list, hours: dict[date, list[float]]) -> dict[date, dict]:
     return days
 
 
-def _fold(days: dict[date, dict], first: date, last: date) -> dict:
-    """Each London day's figures (``_by_day``) as the dashboard's: per day and source, by week, by model, in total.
+#: Each source code's row in a day's ``DayFigures.by_source`` (the contract's codes, the only ones stored).
+_SOURCE_ROW = {code: n for n, code in enumerate(SOURCE_CODES)}
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """A London day's figures (``_by_day``) as ``_fold`` reads them: sums as arrays, the hours unpacked.
+
+    Why: folding a year added up some 7,000 (day, source) lists one number at a time and unpacked
+    366 days' hours on every request. As arrays the sums are a few calls in C, and a kept day's
+    ``DayFigures`` is made once per worker (``daysum`` holds it), not once per request.
+    """
+
+    total: np.ndarray  # every count of ``GROUPED``
+    by_source: np.ndarray  # a row per source code (``_SOURCE_ROW``): contacts, decided, referrals
+    received: dict[str, int]  # contacts by the codes that sent any
+    models: dict[str, list[int]]  # each model's confirmed and agreed among its scored contacts
+    hours: np.ndarray  # the decided contacts' working hours to the first decision, sorted
+
+    @classmethod
+    def of(cls, figures: dict) -> DayFigures:
+        by_source = np.zeros((len(SOURCE_CODES), 3), dtype=np.int64)
+        for code, numbers in figures["sources"].items():
+            by_source[_SOURCE_ROW[code]] = numbers
+        return cls(np.asarray(figures["total"], dtype=np.int64), by_source,
+                   {code: numbers[0] for code, numbers in figures["sources"].items()}, figures["models"],
+                   unpack_hours(figures["hours"]))
+
+
+def _fold(days: dict[date, DayFigures], first: date, last: date) -> dict:
+    """Each London day's figures as the dashboard's: per day and source, by week, by model, in total.
 
     Why by day: a year is some 7,000 grouped rows of 35 counts, but only 366 days of a few dozen
     numbers each, and a closed day's figures are kept as they are (``reporting/daysum.py``).
     """
     scored, agreed = _AT["scored"], _AT["agreed"]
-    per_day: dict[date, dict[str, int]] = {}
-    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     by_week: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     by_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for day, figures in days.items():  # sums kept in place: a year is some 7,000 source rows
-        day_total = figures["total"]
-        contacts = per_day[day] = {}
-        for code, (received, decided, referred) in figures["sources"].items():
-            contacts[code] = received
-            source = by_source[code]
-            source[0] += received
-            source[1] += decided
-            source[2] += referred
-        if day_total[scored]:
+    for day, figures in days.items():
+        if figures.total[scored]:
             week = by_week[week_start(day)]
-            week[0] += day_total[scored]
-            week[1] += day_total[agreed]
-        for version, numbers in figures["models"].items():
+            week[0] += int(figures.total[scored])
+            week[1] += int(figures.total[agreed])
+        for version, numbers in figures.models.items():
             by_model[version] = list(map(add, by_model[version], numbers))
-    total_sums = [int(n) for n in np.sum([figures["total"] for figures in days.values()], axis=0, dtype=np.int64)] \
-        if days else [0] * len(GROUPED)
-    total = Counter(dict(zip(GROUPED, total_sums, strict=True)))
+    total_sums = np.sum([f.total for f in days.values()], axis=0) if days else np.zeros(len(GROUPED), np.int64)
+    total = Counter(dict(zip(GROUPED, map(int, total_sums), strict=True)))
+    source_sums = np.sum([f.by_source for f in days.values()], axis=0) if days else np.zeros((len(SOURCE_CODES), 3))
+    by_source = {code: [int(n) for n in source_sums[row]] for code, row in _SOURCE_ROW.items() if source_sums[row, 0]}
     sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
     listed, day, none = [], first, dict.fromkeys(sources, 0)
     while day <= last:
-        counts = per_day.get(day, {})
+        figures = days.get(day)
+        counts = figures.received if figures is not None else {}
         by_day_source = none | counts  # every source, busiest first, 0 where none came that day
         listed.append({"date": day.isoformat(), "total": sum(counts.values()), "by_source": by_day_source})
         day += timedelta(days=1)
@@ -308,7 +330,7 @@ def _fold(days: dict[date, dict], first: date, last: date) -> dict:
     }
 
 
-def _decided_middle(days: dict[date, dict]) -> list[float]:
+def _decided_middle(hours_by_day: list[np.ndarray]) -> list[float]:
     """The middle one or two (an even count) of the window's decided contacts' working hours, in order.
 
     From each day's hours (``_by_day``), kept with the day's summary, so a year's median does
@@ -317,8 +339,7 @@ def _decided_middle(days: dict[date, dict]) -> list[float]:
     dashboard's (the upper middle, as before) and, when no decided contact was sent to checks,
     the checks figures' median without checks (the mean of the middle two).
     """
-    packed = [figures["hours"] for figures in days.values() if figures["hours"]]
-    hours = np.concatenate([unpack_hours(p) for p in packed]) if packed else np.empty(0, HOURS_DTYPE)
+    hours = np.concatenate(hours_by_day) if hours_by_day else np.empty(0, HOURS_DTYPE)
     made = len(hours)
     if not made:
         return []
@@ -394,7 +415,7 @@ def _marac_criteria(combinations: Counter[str]) -> dict[str, int]:
 def _summarised(first: date, last: date, now: datetime, use: bool) -> daysum.Summarised:
     return daysum.summarised(first, last, now, layout=SUMMARY_LAYOUT,
                              grouped=lambda where: _by_day(_grouped(where, now), _hours(where)), criteria=_criteria,
-                             use=use)
+                             read=DayFigures.of, use=use)
 
 
 def keep_summaries(first: date, last: date, now: datetime) -> tuple[int, int]:
@@ -416,7 +437,7 @@ def dashboard_for(first: date, last: date, now: datetime, levels: dict[int, dict
     summary = _summarised(first, last, now, summaries)
     folded = _fold(summary.days, first, last)
     total = folded["total"]
-    middle = _decided_middle(summary.days)
+    middle = _decided_middle([figures.hours for figures in summary.days.values() if len(figures.hours)])
     domestic = total["domestic"]
     board = {
         "from": first.isoformat(),

@@ -3,23 +3,25 @@
 Why: the dashboard's grouped counts of a year read every contact of the year (an index range
 scan of some 40,000 entries at a large council's volume) on every request, though almost every
 day of the year is closed and will not change. Here each closed London day's counts are kept in
-``dashboard_days`` once counted, and read back while the day is unchanged; only changed days,
-days not yet kept and the days from today on are counted from the contacts.
+``dashboard_days`` once counted, and read back while none of the day's contacts has changed; only
+changed days, days not yet kept and the days from today on are counted from the contacts.
 
-Unchanged is judged by the day's fingerprint, read from an index (``ix_contacts_daysum``): how
-many contacts, and the sums of their versions, latest decision ids and latest review ids. Each
-only ever grows: contacts are never deleted; every change to a contact through the service moves
-its version (the optimistic lock, ``Contact.version``, also kept by the batch loader); a decision
-or review is a new row with a higher id that the contact points at (``keep_latest``), which moves
-the sums even where the status does not change. So a day whose contacts changed in any way the
-dashboard counts never shows the fingerprint it was counted at, and, as the fingerprint is read
-before the counts, counts stored beside a fingerprint are never older than it (on PostgreSQL each
-statement reads its own snapshot).
+Changed is said by the store itself (migration ``0022_kept_day_touches``): a trigger on
+``contacts`` adds one to its day's ``dashboard_days.touched`` whenever a contact of that day is
+added or changed, by any path (the service, the batch loader, a hand edit in SQL), in the same
+transaction as the change (on PostgreSQL when it commits). A kept day is used only while
+``touched`` is 0, so judging a year costs the 366 small rows, not the year's contacts.
 
-A window's kept days are judged together first (``_unchanged_settled_days``): as every part of
-a fingerprint only grows, the window's totals equal the kept days' totals only when none of them
-changed, so one ungrouped sum stands for a year of day-by-day comparisons, and only the recent
-days after them are judged one by one (all of them when the totals differ).
+A day's counts are kept with its fingerprint, read before they were counted (``fingerprints``:
+how many contacts, and the sums of their versions, latest decision ids and latest review ids;
+each only ever grows, and every change through the service moves one). That closes the one gap
+the trigger leaves: a change committed while the day was being counted, before its row existed
+(or before the row was stored again), finds no row to touch. So after keeping days, ``store``
+reads their fingerprints again, and touches any day whose fingerprint moved (on PostgreSQL the
+trigger is deferred to commit, so a change still in flight when the row is stored touches it
+when it commits). Only a hand edit in SQL that moves no version, made in the moment a day is
+being counted, could leave a day kept stale; ``triage dashboard-summaries --clear`` empties the
+table.
 
 Two counts depend on "now" (undecided past the deadline, unreviewed past the deadline). A day's
 counts are kept, and used, only once every deadline of its contacts (``deadline``, the latest) is
@@ -29,8 +31,8 @@ What is kept is the day's figures as the dashboard folds them (``dashboard._by_d
 of every count, each source's and each model's) and the day's MARAC criteria combinations, the
 same whether they were kept or counted now
 (``tests/reporting/test_daysum.py`` compares the two). Changing what a count means needs a new
-``dashboard.SUMMARY_LAYOUT`` (rows of another layout are counted again); a migration that changes
-contacts' counted columns without moving their version must empty the table.
+``dashboard.SUMMARY_LAYOUT`` (rows of another layout are counted again). A migration that
+rebuilds ``contacts`` (SQLite's batch mode copies the table) must create the trigger again.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, String, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -74,7 +76,7 @@ class Fingerprint:
 class Summarised:
     """A window's figures by London day and its MARAC combinations, from summaries and from the contacts."""
 
-    days: dict[date, dict] = field(default_factory=dict)  # each London day's figures (``dashboard._by_day``)
+    days: dict[date, object] = field(default_factory=dict)  # each London day's figures, as ``read`` makes them
     criteria: Counter[str] = field(default_factory=Counter)
     pending: list[dict] = field(default_factory=list)  # closed, settled days counted now: to keep
     kept_days: int = 0
@@ -82,11 +84,15 @@ class Summarised:
 
 def fingerprints(first: date, last: date) -> dict[date, Fingerprint]:
     """Each London day's fingerprint from ``first`` to ``last`` (days with contacts only), from the index."""
+    return _fingerprints(Contact.accepted_day.between(first, last))
+
+
+def _fingerprints(where) -> dict[date, Fingerprint]:
     rows = db.session.execute(
         select(Contact.accepted_day, func.count(), func.sum(Contact.version),
                func.sum(func.coalesce(Contact.latest_decision_id, 0)), func.sum(func.coalesce(Contact.latest_review_id, 0)),
                func.max(Contact.decision_due_at), func.max(Contact.first_review_due_at))
-        .where(Contact.accepted_day >= first, Contact.accepted_day <= last).group_by(Contact.accepted_day))
+        .where(where).group_by(Contact.accepted_day))
     prints = {}
     for day, n, versions, decisions, reviews, due, review_due in rows:
         deadlines = [d for d in (due, review_due) if d is not None]
@@ -96,49 +102,59 @@ def fingerprints(first: date, last: date) -> dict[date, Fingerprint]:
 
 
 def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: Query, criteria: Query,
-               use: bool = True) -> Summarised:
+               read: Callable[[dict], object] = lambda figures: figures, use: bool = True) -> Summarised:
     """Each day's figures and the MARAC combinations: kept days from ``dashboard_days``, the rest counted.
 
-    ``grouped(where)`` and ``criteria(where)`` count the contacts ``where`` picks, by London day.
-    ``use=False`` counts every day from the contacts and keeps nothing (the reference answer).
+    ``grouped(where)`` and ``criteria(where)`` count the contacts ``where`` picks, by London day;
+    ``read(figures)`` is a day's figures as the caller uses them (made once per worker for a kept
+    day). ``use=False`` counts every day from the contacts and keeps nothing (the reference answer).
     """
     if not use:
         window = Contact.accepted_day.between(first, last)
-        return Summarised(days=grouped(window), criteria=_combinations(criteria(window)))
+        return Summarised(days={day: read(figures) for day, figures in grouped(window).items()},
+                          criteria=_combinations(criteria(window)))
     today = london_date(now)
     closed = min(last, today - timedelta(days=1))
-    stored = {row.day: row for row in db.session.execute(
-        select(*_KEY_COLUMNS).where(DashboardDay.day.between(first, closed), DashboardDay.layout == layout))}
-    settled = _unchanged_settled_days(first, stored, now)
-    used, live = list(settled), []
-    after = max(settled, default=first - timedelta(days=1)) + timedelta(days=1)
-    prints = fingerprints(after, closed) if after <= closed else {}
-    for day, mark in sorted(prints.items()):
-        kept = stored.get(day)
-        if kept is not None and mark.settled(now) and \
-                (kept.contacts, kept.version_sum, kept.decisions_sum, kept.reviews_sum) == mark.key:
-            used.append(day)
-        else:
-            live.append(day)
-    result = Summarised(kept_days=len(used))
-    for day, (counts, combinations) in _kept_figures([stored[day] for day in used], layout).items():
+    usable = db.session.execute(
+        select(*_KEY_COLUMNS).where(DashboardDay.day.between(first, closed), DashboardDay.layout == layout,
+                                    DashboardDay.touched == 0,
+                                    or_(DashboardDay.deadline.is_(None), DashboardDay.deadline < now))
+        .order_by(DashboardDay.day)).all()
+    result = Summarised(kept_days=len(usable))
+    for day, (counts, combinations) in _kept_figures(usable, layout, read).items():
         result.days[day] = counts
         result.criteria.update(combinations)
-    if not used:
-        window = Contact.accepted_day.between(first, last)  # nothing kept: one range scan
-    else:
-        window = or_(Contact.accepted_day.in_(live), Contact.accepted_day.between(max(first, today), last))
-    if live or closed < last:
+    gaps = [Contact.accepted_day.between(start, end) for start, end in _gaps(first, closed, [r.day for r in usable])]
+    if gaps or closed < last:
+        prints = _fingerprints(or_(*gaps)) if gaps else {}  # read before the counts: never newer than them
+        window = or_(*gaps, Contact.accepted_day.between(max(first, today), last))
         fresh, combinations = grouped(window), criteria(window)
-        result.days.update(fresh)
+        result.days.update((day, read(figures)) for day, figures in fresh.items())
         result.criteria.update(_combinations(combinations))
-        result.pending = _to_keep(live, prints, now, layout, fresh, combinations)
+        result.pending = _to_keep(prints, now, layout, fresh, combinations)
     return result
 
 
-#: A kept day's row as judged: which day, the fingerprint it was counted at, and when (not its figures).
+def _gaps(first: date, closed: date, kept: list[date]) -> list[tuple[date, date]]:
+    """The runs of days from ``first`` to ``closed`` that ``kept`` (in order) does not answer for.
+
+    Counted as ranges of the index, so a year with one changed day scans that day and the recent
+    days, not the year.
+    """
+    runs, start = [], first
+    for day in kept:
+        if day > start:
+            runs.append((start, day - timedelta(days=1)))
+        start = day + timedelta(days=1)
+    if start <= closed:
+        runs.append((start, closed))
+    return runs
+
+
+#: A kept day's row as judged: which day, the fingerprint it was counted at, and when (not its figures;
+#: the time as the driver gives it, only ever compared: a year's 366 read as datetimes cost a millisecond).
 _KEY_COLUMNS = (DashboardDay.day, DashboardDay.contacts, DashboardDay.version_sum, DashboardDay.decisions_sum,
-                DashboardDay.reviews_sum, DashboardDay.deadline, DashboardDay.computed_at)
+                DashboardDay.reviews_sum, type_coerce(DashboardDay.computed_at, String).label("computed_at"))
 #: Each store's kept days' figures as this worker read them, by the row's key (``_row_key``), newest used last.
 _READ: weakref.WeakKeyDictionary[Engine, OrderedDict] = weakref.WeakKeyDictionary()
 #: How many kept days a worker holds read (a year is 366): some 2 KB each.
@@ -148,20 +164,18 @@ _READ_AT_ONCE = 500
 
 
 def _row_key(row, layout: str) -> tuple:
-    return (row.day, layout, row.contacts, row.version_sum, row.decisions_sum, row.reviews_sum, row.deadline,
-            row.computed_at)
+    return layout, *row[:len(_KEY_COLUMNS)]
 
 
-def _kept_figures(rows: list, layout: str) -> dict[date, tuple[dict, dict]]:
-    """The figures and MARAC combinations of the kept days ``rows`` (``_KEY_COLUMNS``), read once per worker.
+def _kept_figures(rows: list, layout: str, read: Callable[[dict], object]) -> dict[date, tuple[object, dict]]:
+    """The figures (as ``read`` makes them) and MARAC combinations of the kept days ``rows``, read once per worker.
 
     Why: a year's kept days are 366 JSON documents, and decoding them on every request was the
     largest cost a year has and a month does not. A kept row's figures never change while its
     key does not (a day counted again is stored with another fingerprint or time), so each
     worker holds what it has read, by key and per store, and reads from the table only the days
     it does not hold. A day stored again between the two reads is taken as stored then, under
-    its new key: figures newer than those judged, never older (as ever on PostgreSQL, where each
-    statement reads its own snapshot).
+    its new key: figures newer than those judged, never older.
     """
     held = _READ.setdefault(db.engine, OrderedDict())
     found, missing = {}, []
@@ -176,40 +190,10 @@ def _kept_figures(rows: list, layout: str) -> dict[date, tuple[dict, dict]]:
         for row in db.session.execute(
                 select(*_KEY_COLUMNS, DashboardDay.counts, DashboardDay.criteria)
                 .where(DashboardDay.day.in_(missing[start:start + _READ_AT_ONCE]), DashboardDay.layout == layout)):
-            found[row.day] = held[_row_key(row, layout)] = (row.counts, row.criteria)
+            found[row.day] = held[_row_key(row, layout)] = (read(row.counts), row.criteria)
     while len(held) > READ_DAYS_HELD:
         held.popitem(last=False)
     return found
-
-
-def _unchanged_settled_days(first: date, stored: dict, now: datetime) -> list[date]:
-    """The kept days from ``first`` up to the first kept day still unsettled, when none of them changed.
-
-    Why: judging a year day by day reads every contact's fingerprint grouped by day, the largest
-    part of a kept year's cost. Every part of a fingerprint only grows, so the window's totals
-    (one ungrouped sum over the same index) equal the kept days' totals only when no kept day
-    changed and no day without a kept summary has a contact: then every kept day stands, and
-    only the days after them (the recent ones, whose deadlines are still to come) are judged
-    one by one. When the totals differ (a correction to an old contact), this returns nothing
-    and every day is judged one by one, as before.
-    """
-    span = []
-    for day in sorted(stored):
-        row = stored[day]
-        if row.deadline is not None and row.deadline >= now:
-            break
-        span.append(day)
-    if not span:
-        return []
-    kept = tuple(sum(column) for column in zip(*((stored[day].contacts, stored[day].version_sum,
-                                                  stored[day].decisions_sum, stored[day].reviews_sum)
-                                                 for day in span), strict=True))
-    found = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Contact.version), 0),
-               func.coalesce(func.sum(func.coalesce(Contact.latest_decision_id, 0)), 0),
-               func.coalesce(func.sum(func.coalesce(Contact.latest_review_id, 0)), 0))
-        .where(Contact.accepted_day >= first, Contact.accepted_day <= span[-1])).one()
-    return span if tuple(int(n) for n in found) == kept else []
 
 
 def _combinations(per_day: dict[date, dict[str, int]]) -> Counter[str]:
@@ -219,21 +203,22 @@ def _combinations(per_day: dict[date, dict[str, int]]) -> Counter[str]:
     return met
 
 
-def _to_keep(live: list[date], prints: dict[date, Fingerprint], now: datetime, layout: str,
+def _to_keep(prints: dict[date, Fingerprint], now: datetime, layout: str,
              fresh: dict[date, dict], combinations: dict[date, dict[str, int]]) -> list[dict]:
     """The closed days just counted whose deadlines are all past, as ``dashboard_days`` rows."""
-    return [{"day": day, "layout": layout, "contacts": prints[day].key[0], "version_sum": prints[day].key[1],
-             "decisions_sum": prints[day].key[2], "reviews_sum": prints[day].key[3], "deadline": prints[day].deadline,
-             "counts": fresh[day], "criteria": combinations.get(day, {}), "computed_at": utcnow()}
-            for day in live if prints[day].settled(now) and day in fresh]
+    return [{"day": day, "layout": layout, "contacts": mark.key[0], "version_sum": mark.key[1],
+             "decisions_sum": mark.key[2], "reviews_sum": mark.key[3], "deadline": mark.deadline,
+             "counts": fresh[day], "criteria": combinations.get(day, {}), "touched": 0, "computed_at": utcnow()}
+            for day, mark in sorted(prints.items()) if mark.settled(now) and day in fresh]
 
 
 def store(pending: list[dict]) -> int:
     """Keep ``pending`` days (an upsert: two requests keeping the same day both succeed); how many were kept.
 
     From a read-only request it writes in a short transaction of its own (``txn.writing``), after
-    the answer has been read. A failure to keep them (a lock held too long) loses nothing but the
-    time saved next time, so it is logged and the answer stands.
+    the answer has been read, then reads the days' fingerprints again and touches any that moved
+    while they were counted (the module's docstring says why). A failure to keep them (a lock held
+    too long) loses nothing but the time saved next time, so it is logged and the answer stands.
     """
     if not pending:
         return 0
@@ -246,11 +231,19 @@ def store(pending: list[dict]) -> int:
         with txn.writing():
             db.session.execute(statement, pending)  # in day order: concurrent upserts lock rows in the same order
             txn.commit_keeping_loaded()
+        current = _fingerprints(Contact.accepted_day.in_([row["day"] for row in pending]))
+        moved = [row["day"] for row in pending if row["day"] not in current or current[row["day"]].key !=
+                 (row["contacts"], row["version_sum"], row["decisions_sum"], row["reviews_sum"])]
+        if moved:
+            with txn.writing():
+                db.session.execute(update(DashboardDay).where(DashboardDay.day.in_(moved))
+                                   .values(touched=DashboardDay.touched + 1))
+                txn.commit_keeping_loaded()
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("dashboard day summaries not kept (%s); they will be counted again", type(exc).__name__)
         return 0
-    return len(pending)
+    return len(pending) - len(moved)
 
 
 def clear() -> int:
