@@ -302,7 +302,7 @@ def _fold(days: dict[date, DayFigures], first: date, last: date) -> dict:
             by_model[version] = list(map(add, by_model[version], numbers))
     total_sums = np.sum([f.total for f in days.values()], axis=0) if days else np.zeros(len(GROUPED), np.int64)
     total = Counter(dict(zip(GROUPED, map(int, total_sums), strict=True)))
-    source_sums = np.sum([f.by_source for f in days.values()], axis=0) if days else np.zeros((len(SOURCE_CODES), 3))
+    source_sums = np.sum([f.by_source for f in days.values()], axis=0) if days else np.zeros((len(SOURCE_CODES), 3), np.int64)
     by_source = {code: [int(n) for n in source_sums[row]] for code, row in _SOURCE_ROW.items() if source_sums[row, 0]}
     sources = sorted(by_source, key=lambda code: (-by_source[code][0], code))
     listed, day, none = [], first, dict.fromkeys(sources, 0)
