@@ -102,7 +102,7 @@ def _fingerprints(where) -> dict[date, Fingerprint]:
 
 
 def summarised(first: date, last: date, now: datetime, *, layout: str, grouped: Query, criteria: Query,
-               read: Callable[[dict], object] = lambda figures: figures, use: bool = True) -> Summarised:
+               read: Callable[[dict], object], use: bool = True) -> Summarised:
     """Each day's figures and the MARAC combinations: kept days from ``dashboard_days``, the rest counted.
 
     ``grouped(where)`` and ``criteria(where)`` count the contacts ``where`` picks, by London day;
