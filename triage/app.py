@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from triage.api.openapi import Api
 from triage.engine.recommend import load_recommender
 from triage.extensions import db, migrate
-from triage.http import access, body_limit, headers, ids, problems
+from triage.http import access, body_limit, bulk_priority, headers, ids, problems
 from triage.record import canonical, txn
 from triage.record.schema import MIGRATIONS
 from triage.record.write_turns import TurnTakingConnection
@@ -131,6 +131,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     problems.init_app(app)  # after Api: our problem documents replace its error format
     _read_only_requests(app)  # before access: a GET's token or session is looked up without the write lock
     access.init_app(app)
+    bulk_priority.init_app(app)  # reports and exports yield the CPU to intake
 
     from triage import web
     from triage.api.checks import blp as checks_blp

@@ -94,6 +94,9 @@ def load_settings(env: str | None = None, instance_path: Path | None = None) -> 
         # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (1 behind the nginx
         # site in config/); without this every sign-in would seem to come from 127.0.0.1.
         "PROXY_HOPS": int(os.environ.get("TRIAGE_PROXY_HOPS", 0)),
+        # The nice value added to a thread serving a report or an export, so intake beside it gets the
+        # CPU first (http/bulk_priority.py); 0 serves them at intake's priority.
+        "BULK_NICE": int(os.environ.get("TRIAGE_BULK_NICE", 19)),
         "THRESHOLDS_PATH": os.environ.get(
             "TRIAGE_THRESHOLDS", str(PROJECT_ROOT / "config" / "thresholds.yaml")
         ),

@@ -27,6 +27,8 @@ import os
 import sqlite3
 import threading
 
+from triage.record import priority
+
 log = logging.getLogger(__name__)
 
 #: How long a writer waits for its turn before it waits on SQLite's own lock instead, in seconds.
@@ -116,12 +118,16 @@ class TurnTakingConnection(sqlite3.Connection):
                 log.warning("no write turns for this database (%s): writers wait on SQLite's lock", exc.strerror)
 
     def take_turn(self) -> None:
+        priority.hold_own()  # a writer holds up every other: never at a report's low priority
         if self.turns is not None:
             self.turns.take()
 
     def give_back_turn(self) -> None:
-        if self.turns is not None:
-            self.turns.give_back()
+        try:
+            if self.turns is not None:
+                self.turns.give_back()
+        finally:
+            priority.lower_again()
 
     def commit(self) -> None:
         try:
