@@ -7,12 +7,11 @@ is closed the thread has its own again. A process that could not take it back lo
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
 from flask import Flask, Response, stream_with_context
 
+from tests.record.test_priority import _now as _priority
+from tests.record.test_priority import own as _ends_at_own_priority  # noqa: F401 - the autouse fixture
 from triage.http import bulk_priority
 from triage.record import priority
 from triage.reporting import exports
@@ -20,19 +19,6 @@ from triage.settings import load_settings
 
 needs_the_right = pytest.mark.skipif(not priority.can_restore(),
                                      reason="this process may not raise a thread's priority again")
-
-
-@pytest.fixture(autouse=True)
-def own_priority_kept():
-    """A failing test must not leave the rest of the suite running at the lowest priority."""
-    own = _priority()
-    yield
-    if _priority() != own and priority.can_restore():
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), own)
-
-
-def _priority() -> int:
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
 def _lowered(own: int) -> int:
