@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import delete, select, text, update
+import pytest
+from sqlalchemy import delete, func, select, text, update
 
 from tests.decision_support import submit
 from tests.record.test_audit import by_hand, full_path, verify
@@ -61,6 +62,39 @@ def test_a_contact_removed_from_an_export_list_is_named(app, client, runner, peo
         db.session.commit()
     result = verify(runner)
     assert result.exit_code == 1 and "list of contacts in its export was changed" in result.output
+
+
+def test_an_export_cut_short_before_its_event_still_verifies_and_shows_in_no_history(app, client, runner, people,
+                                                                                    monkeypatch):
+    """A worker stopped after the list was stored but before the ``exported`` event (on SQLite, separate turns)."""
+    first, second = full_path(app, client, people), submit(client, people["partner"])
+
+    def stopped(*_args):
+        raise RuntimeError("the worker stopped here")
+
+    monkeypatch.setattr(audit, "_exported", stopped)
+    with app.app_context():
+        from triage.record.tables import User
+
+        user = db.session.get(User, people["manager"].id)
+        with pytest.raises(RuntimeError):
+            audit.record_export("annex-a-list-1", iter([first, second]), user)
+        db.session.commit()  # what a read-only request on SQLite has already committed, turn by turn
+        assert db.session.scalar(select(func.count()).select_from(ExportContact)) == 2
+        assert db.session.scalars(select(Event.kind).where(Event.stream.like("export:%"))).all() == ["export_started"]
+        assert not [e for e in audit.history(second) if e.data.get("via") == "export"]
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+def test_an_export_list_no_event_names_is_named(app, client, runner, people):
+    submit(client, people["partner"])
+    with app.app_context():
+        contact_id = db.session.scalar(select(Event.contact_id).where(Event.kind == "received"))
+        db.session.add(ExportContact(export_id="not-an-export-the-record-names", position=0, contact_id=contact_id))
+        db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "lists contacts but no event records it" in result.output, result.output
 
 
 def test_two_events_of_a_record_swapped_are_named(app, client, runner, people):

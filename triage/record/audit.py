@@ -91,6 +91,7 @@ EVENT_NAMES: dict[str, str] = {
     "guidance_adopted": "Threshold guidance version brought into use",  # issue 16
     "guidance_draft_kept": "Draft threshold guidance uploaded",  # for a what-if run
     "what_if_run": "What-if run of draft guidance",  # who, which file (SHA-256), which window
+    "export_started": "Download started",  # before its list is stored (record_export); no contact
     "exported": "Included in a download",  # one download of many contacts (record_export)
     "content_sealed": "Content sealed on upgrade",  # a contact stored before content sealing (services/sealing.py)
 }
@@ -408,7 +409,7 @@ def _next_seq() -> int:
 
 
 def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
-    """A download is a read of every contact in it: ONE ``exported`` event, naming its contacts.
+    """A download is a read of every contact in it: ONE ``exported`` event names its contacts.
 
     Bulk exports (the Annex A lists, the training file) hold children's details, so the record
     shows who took each contact out of the service, and in which file, exactly as it shows who
@@ -416,9 +417,10 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
     them (a generator is never held whole; only the ids already seen, to drop repeats); the event,
     in a stream of its own, holds their count and the SHA-256 of the list, so the keyed chain
     vouches for the list and ``audit-verify`` re-reads it. Each contact's history shows the export
-    as "Opened in an export". Returns how many contacts were recorded.
+    as "Opened in an export". An ``export_started`` event goes first (``_started``). Returns how
+    many contacts were recorded.
     """
-    export_id = new_id()
+    export_id = _started(what, user)
     digest = hashlib.sha256()
     seen: set[str] = set()
     batch: list[dict] = []
@@ -448,9 +450,10 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     passes through Python on the way in: a year of a large council's contacts was 40,000 ORM
     insert parameters before the first byte of the file); the list is then read back by position,
     a batch at a time, for the SHA-256 the event holds, exactly as ``record_export`` makes it and
-    ``audit-verify`` re-reads it. Returns how many contacts were recorded.
+    ``audit-verify`` re-reads it. An ``export_started`` event goes first (``_started``). Returns how
+    many contacts were recorded.
     """
-    export_id = new_id()
+    export_id = _started(what, user)
     listed = ids.subquery()
     position = func.row_number().over(order_by=[listed.c[name] for name in order]) - 1
     copy = insert(ExportContact).from_select(
@@ -465,6 +468,20 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
         digest.update(contact_id.encode() + b"\n")
         count += 1
     return _exported(what, export_id, count, digest, user)
+
+
+def _started(what: str, user: User) -> str:
+    """A new export's id, and its first event, ``export_started``, recorded before any of its list.
+
+    In a request that only reads (SQLite), the list and the ``exported`` event are written in write
+    turns of their own, so a worker stopped between them (a restart, a crash, a write that failed)
+    leaves a stored list that no ``exported`` event vouches for. The record names the export first,
+    so ``audit-verify`` can tell that list (an export cut short before its file was served) from one
+    whose event was removed. On PostgreSQL all three commit together.
+    """
+    export_id = new_id()
+    record("export_started", user=user, stream=f"export:{export_id}", data={"export_id": export_id, "what": what})
+    return export_id
 
 
 def _exported(what: str, export_id: str, count: int, digest, user: User) -> int:
@@ -537,6 +554,7 @@ class _Walk:
         self.records: dict[str, list] = {}
         self.seals: dict[str, str | None] = {}
         self.exports: list = []
+        self.started: set[str] = set()  # exports begun (``export_started``), finished or not
         self.received: set[str] = set()
 
     def _hashes(self, row: tuple, data_text: str, at_text: str | None) -> bool:
@@ -605,6 +623,8 @@ class _Walk:
                 self.records.setdefault(kind, []).append(fact)
             elif kind in SEALING_KINDS:
                 self.seals[contact_id] = (fact.data or {}).get("content_digest")
+            elif kind == "export_started":
+                self.started.add((fact.data or {}).get("export_id"))
             else:
                 self.exports.append(fact)
         elif kind == "received" and contact_id:
@@ -656,7 +676,7 @@ def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Hel
         _walk_all(walk, checkpoints)
         _check_heads(walk.heads)
         _check_records(walk, full=True)
-        _check_exports(walk.exports, full=True)
+        _check_exports(walk.exports, walk.started, full=True)
         answer = helper.result() if helper is not None else NotImplemented
         if answer is NotImplemented:  # no helper, or it failed: the step here, as always
             _check_contents(walk, full=True)
@@ -767,9 +787,14 @@ def _check_records(walk: _Walk, full: bool) -> None:
             raise _Broken(None, f"{model.__tablename__} row {first} has no event in the record")
 
 
-def _check_exports(exports: list, full: bool) -> None:
-    """Each export's stored list of contacts still has the count and digest its event recorded."""
-    named = set()
+def _check_exports(exports: list, started: set[str], full: bool) -> None:
+    """Each export's stored list of contacts still has the count and digest its event recorded.
+
+    In full, every stored list must belong to an export the record names: finished (``exported``)
+    or begun (``export_started``). A list begun but never finished is an export cut short before
+    its file was served (see ``record_export``): the record explains it, so it is not a break.
+    """
+    named = set(started)
     for event in exports:
         export_id = event.data.get("export_id")
         named.add(export_id)
@@ -903,7 +928,7 @@ def _verify_since(base: AuditCheckpoint) -> Verification:
     moved = db.session.scalars(select(AuditStream.stream).where(AuditStream.seq > base.upto_seq)).all()
     _check_heads(walk.heads, set(walk.heads) | set(moved))
     _check_records(walk, full=False)
-    _check_exports(walk.exports, full=False)
+    _check_exports(walk.exports, walk.started, full=False)
     _check_contents(walk, full=False)
     return Verification(True, walk.count, since=base.id)
 
@@ -1066,7 +1091,7 @@ EVENT_KEYS = {"supersedes_id": "supersedes"}
 
 RECORD_KINDS = frozenset(kind for kind, *_ in RECORDS)
 #: The kinds whose data the checks after the walk read (the rest are only hashed).
-_DATA_KINDS = RECORD_KINDS | frozenset(SEALING_KINDS) | {"exported"}
+_DATA_KINDS = RECORD_KINDS | frozenset(SEALING_KINDS) | {"export_started", "exported"}
 
 
 def _stored(value):
@@ -1086,7 +1111,8 @@ def history(contact_id: str) -> list[Event]:
     export_ids = db.session.scalars(select(ExportContact.export_id).where(ExportContact.contact_id == contact_id)).all()
     if not export_ids:
         return own
-    exports = db.session.scalars(select(Event).where(Event.stream.in_([f"export:{e}" for e in export_ids]))).all()
+    exports = db.session.scalars(select(Event).where(Event.stream.in_([f"export:{e}" for e in export_ids]),
+                                                     Event.kind == "exported")).all()
     views = [Event(seq=e.seq, contact_id=contact_id, kind="viewed", actor_id=e.actor_id, actor=e.actor, at=e.at,
                    data={"via": "export", "what": e.data.get("what")}, prev_hash=e.prev_hash, hash=e.hash,
                    stream=e.stream, prev_seq=e.prev_seq) for e in exports]
