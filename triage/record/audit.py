@@ -436,7 +436,7 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
             _insert_export_rows(batch)
             batch = []
     _insert_export_rows(batch)
-    return _exported(what, export_id, count, digest, user)
+    return _exported(what, export_id, count, digest.hexdigest(), user)
 
 
 EXPORT_BATCH = 1000
@@ -448,8 +448,8 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     ``ids`` is a select with a ``contact_id`` column (each contact once) and the columns named in
     ``order``, the file's order. One ``INSERT ... SELECT`` numbers and stores the list (no row
     passes through Python on the way in: a year of a large council's contacts was 40,000 ORM
-    insert parameters before the first byte of the file); the list is then read back by position,
-    a batch at a time, for the SHA-256 the event holds, exactly as ``record_export`` makes it and
+    insert parameters before the first byte of the file); the list is then read back by position
+    (``_stored_list``) for the SHA-256 the event holds, exactly as ``record_export`` makes it and
     ``audit-verify`` re-reads it. An ``export_started`` event goes first (``_started``). Returns how
     many contacts were recorded.
     """
@@ -460,14 +460,25 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
         ["export_id", "position", "contact_id"],
         select(literal(export_id, ExportContact.export_id.type), position, listed.c.contact_id))
     _write(copy)
-    digest = hashlib.sha256()
-    count = 0
-    for contact_id in db.session.scalars(select(ExportContact.contact_id).where(ExportContact.export_id == export_id)
-                                         .order_by(ExportContact.position)
-                                         .execution_options(yield_per=EXPORT_BATCH)):
-        digest.update(contact_id.encode() + b"\n")
-        count += 1
-    return _exported(what, export_id, count, digest, user)
+    return _exported(what, export_id, *_stored_list(export_id), user)
+
+
+def _stored_list(export_id: str) -> tuple[int, str]:
+    """How many contacts an export's stored list holds, and the SHA-256 of their ids read by position.
+
+    The one reading of a stored list: for its event (``record_export_of``) and for ``audit-verify``.
+    Plain rows, a batch at a time, each batch hashed in one update: read as ORM rows, the 40,000 ids
+    of a year's list took 0.17-0.28 s of Python before the file's first byte (0.08 s so), holding
+    the lock of the interpreter that the worker's other requests wait for.
+    """
+    table = ExportContact.__table__
+    result = db.session.execute(select(table.c.contact_id).where(table.c.export_id == export_id)
+                                .order_by(table.c.position).execution_options(yield_per=EXPORT_BATCH))
+    digest, count = hashlib.sha256(), 0
+    for batch in result.scalars().partitions():
+        digest.update("".join(f"{contact_id}\n" for contact_id in batch).encode())
+        count += len(batch)
+    return count, digest.hexdigest()
 
 
 def _started(what: str, user: User) -> str:
@@ -484,10 +495,10 @@ def _started(what: str, user: User) -> str:
     return export_id
 
 
-def _exported(what: str, export_id: str, count: int, digest, user: User) -> int:
+def _exported(what: str, export_id: str, count: int, digest: str, user: User) -> int:
     """The ``exported`` event for a stored list, in a stream of its own: its count and the SHA-256 of its ids."""
     record("exported", user=user, stream=f"export:{export_id}", data={
-        "export_id": export_id, "what": what, "count": count, "contacts_digest": digest.hexdigest()})
+        "export_id": export_id, "what": what, "count": count, "contacts_digest": digest})
     return count
 
 
@@ -798,13 +809,7 @@ def _check_exports(exports: list, started: set[str], full: bool) -> None:
     for event in exports:
         export_id = event.data.get("export_id")
         named.add(export_id)
-        digest, count = hashlib.sha256(), 0
-        for (contact_id,) in db.session.execute(select(ExportContact.contact_id)
-                                                .where(ExportContact.export_id == export_id)
-                                                .order_by(ExportContact.position)):
-            digest.update(contact_id.encode() + b"\n")
-            count += 1
-        if count != event.data.get("count") or digest.hexdigest() != event.data.get("contacts_digest"):
+        if _stored_list(export_id) != (event.data.get("count"), event.data.get("contacts_digest")):
             raise _Broken(event.seq, "the list of contacts in its export was changed")
     if full:
         for (export_id,) in db.session.execute(select(ExportContact.export_id).distinct()):
