@@ -48,7 +48,8 @@ def test_an_export_is_one_event_and_each_contact_history_shows_it(app, client, r
         assert db.session.scalar(select(Event).where(Event.kind == "viewed", Event.contact_id == second)) is None
         views = [e for e in audit.history(second) if e.kind == "viewed" and e.data.get("via") == "export"]
         assert [v.data["what"] for v in views] == ["annex-a-list-1"]
-    assert verify(runner).exit_code == 0
+    result = verify(runner)
+    assert result.exit_code == 0 and "cut short" not in result.output, result.output
     page = client.get(f"/api/v1/contacts/{second}/history", headers=people["manager"].headers)
     assert any(e["what"].get("via") == "export" for e in page.get_json()["events"])
 
@@ -85,6 +86,7 @@ def test_an_export_cut_short_before_its_event_still_verifies_and_shows_in_no_his
         assert not [e for e in audit.history(second) if e.data.get("via") == "export"]
     result = verify(runner)
     assert result.exit_code == 0, result.output
+    assert "1 export cut short before the file was served" in result.output
 
 
 def test_an_export_list_no_event_names_is_named(app, client, runner, people):

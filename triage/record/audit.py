@@ -523,13 +523,16 @@ class Verification:
     first_bad_seq: int | None = None
     reason: str = ""
     since: int | None = None  # the checkpoint an incremental verification started from
+    cut_short: int = 0  # exports begun and never finished (``export_started`` alone): no file was served
 
     def summary(self) -> str:
         if self.ok:
             if self.since is not None:
                 return (f"audit chain intact since checkpoint {self.since}: {self.count} later events verified, "
                         "and every record row they name matches its event")
-            return f"audit chain intact: {self.count} events verified, and every record row matches its event"
+            cut = (f"; {self.cut_short} export{'s' if self.cut_short != 1 else ''} cut short before the file was "
+                   "served (begun, never finished)") if self.cut_short else ""
+            return f"audit chain intact: {self.count} events verified, and every record row matches its event{cut}"
         where = f"at event {self.first_bad_seq}" if self.first_bad_seq else "in the record tables"
         return f"audit chain BROKEN {where}: {self.reason}"
 
@@ -693,7 +696,8 @@ def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Hel
             _check_contents(walk, full=True)
         elif answer is not None:
             raise _Broken(*answer)
-        return Verification(True, walk.count)
+        finished = {event.data.get("export_id") for event in walk.exports}
+        return Verification(True, walk.count, cut_short=len(walk.started - finished))
     except _Broken as broken:
         return Verification(False, 0, broken.seq, broken.reason)
 
