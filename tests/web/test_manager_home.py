@@ -6,11 +6,13 @@ import re
 
 from tests.decision_support import OVERRIDE, RATIONALE, REVIEW_RATIONALE, decide, pin, review
 from tests.web.conftest import hours_ago, sign_in
+from triage.record.paging import DEFAULT_PER_PAGE
 
 
 def _count(page: str, what: str) -> int:
-    row = page[page.index(what):]
-    return int(re.search(r'govuk-table__cell--numeric">(\d+)<', row).group(1))
+    """The number in the home's table row headed ``what`` (the navigation may name it too)."""
+    return int(re.search(re.escape(what) + r'</a></th>\s*<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)<',
+                         page).group(1))
 
 
 def test_the_managers_home_counts_reviews_due_red_ones_and_feedback_waiting(app, client, people, store):
@@ -70,3 +72,16 @@ def test_feedback_to_release_comes_a_page_at_a_time_and_home_counts_all_of_it(ap
     assert "WAITING-2" in second and "WAITING-0" not in second and "3 contacts waiting for feedback" in second
     home = client.get("/").get_data(as_text=True)
     assert re.search(r"Feedback to release</a></th>\s*<td[^>]*>3</td>", home)
+
+
+def test_the_managers_home_counts_whole_queues_not_their_first_page(app, client, people, store):
+    pin(app, level=2, floor=1, urgency="green")
+    waiting = [store(partner_reference=f"BACKLOG-{i}", received_at=hours_ago(24 * 6)) for i in range(DEFAULT_PER_PAGE + 2)]
+    assert decide(client, people["practitioner"], waiting[0], level=4, rationale=RATIONALE,
+                  override_reason=OVERRIDE).status_code == 201
+    sign_in(client, people["manager"])
+    page = client.get("/").get_data(as_text=True)
+    assert _count(page, "Contacts awaiting decision") == DEFAULT_PER_PAGE + 1  # more than a page: one decided
+    assert f"{DEFAULT_PER_PAGE + 1} contacts past the decision deadline." in page
+    assert _count(page, "Decisions awaiting your review") == 1
+    assert "1 red (child protection or urgent); 0 overdue" in page

@@ -231,7 +231,7 @@ def awaiting_decision(now: datetime | None = None, cursor: str | None = None, pe
     since then (the daily triage with police colleagues; ``accepted_at``, not the force's own time).
     """
     now = now or utcnow()
-    query = select(Contact).where(Contact.status.in_(UNDECIDED))
+    query = _undecided_query()
     if police_da_since is not None:
         query = query.where(Contact.source_code == POLICE, Contact.primary_concern == DOMESTIC_ABUSE,
                             Contact.accepted_at >= police_da_since)
@@ -241,8 +241,15 @@ def awaiting_decision(now: datetime | None = None, cursor: str | None = None, pe
 def overdue(now: datetime | None = None, cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Page:
     """Contacts past their decision deadline with no decision, the longest overdue first."""
     now = now or utcnow()
-    query = select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
-    return _contact_queue(query, OVERDUE_ORDER, now, cursor, per_page, _overdue_parts(NOT_DECIDED))
+    return _contact_queue(_overdue_query(now), OVERDUE_ORDER, now, cursor, per_page, _overdue_parts(NOT_DECIDED))
+
+
+def _undecided_query() -> Select:
+    return select(Contact).where(Contact.status.in_(UNDECIDED))
+
+
+def _overdue_query(now: datetime) -> Select:
+    return select(Contact).where(Contact.status.in_(NOT_DECIDED), Contact.decision_due_at < now)
 
 
 def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
@@ -314,10 +321,46 @@ def awaiting_review(user: User, now: datetime | None = None, cursor: str | None 
     day after the decision.
     """
     now = now or utcnow()
-    mine = Contact.latest_decided_by_id == user.id
-    query = _awaiting_review_query(~mine if user.role == "manager" else mine)
-    return _review_queue(query, awaiting_review_order(level_urgency), now, cursor, per_page,
+    return _review_queue(_reviews_for(user), awaiting_review_order(level_urgency), now, cursor, per_page,
                          _review_parts(level_urgency))
+
+
+def _reviews_for(user: User) -> Select:
+    """``awaiting_review``'s contacts: a manager's to review (never their own), a practitioner's own decisions."""
+    mine = Contact.latest_decided_by_id == user.id
+    return _awaiting_review_query(~mine if user.role == "manager" else mine)
+
+
+@dataclass(frozen=True)
+class ManagerSummary:
+    """What a manager's home counts: every item of each queue, never the length of one page of it."""
+
+    reviews: int  # decisions this manager may review
+    red_reviews: int  # of which red: the contact's own urgency or its decided level's (``review_urgency``)
+    reviews_overdue: int  # of which past the review's deadline
+    next_review: QueueItem | None  # the first of the review queue
+    undecided: int  # contacts awaiting a decision
+    decisions_overdue: int  # contacts past the decision deadline, wherever they wait
+
+
+def manager_summary(user: User, now: datetime | None = None, *,
+                    level_urgency: Mapping[int, str] | None = None) -> ManagerSummary:
+    """The counts of a manager's home, each over its whole queue, and the one decision to review next.
+
+    Counted, not listed: the home used to take the length of each queue's first page, so a backlog
+    of 6,900 showed as 50 awaiting decision, and the overdue and red reviews only among the first 50.
+    """
+    now = now or utcnow()
+    first = awaiting_review(user, now, None, 1, level_urgency=level_urgency)
+    reviews = _reviews_for(user).with_only_columns(Contact.id)
+    return ManagerSummary(
+        reviews=first.total,
+        red_reviews=_count(reviews.where(review_urgency_order(level_urgency) == _URGENCY_RANK["red"])),
+        reviews_overdue=_count(reviews.where(_review_overdue(now))),
+        next_review=first[0] if first else None,
+        undecided=_count(_undecided_query().with_only_columns(Contact.id)),
+        decisions_overdue=_count(_overdue_query(now).with_only_columns(Contact.id)),
+    )
 
 
 #: A review is due one working day after its decision: never sooner than 23 hours (a clock change),

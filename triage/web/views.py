@@ -144,15 +144,9 @@ def home():
 
 def manager_home():
     """What needs a manager now: reviews due and overdue, decisions overdue, feedback waiting to be released."""
-    now = datetime.now(timezone.utc)
-    by_level = queues.level_urgencies(guidance().config.urgency_rules)
-    reviews = queues.awaiting_review(g.user, now, level_urgency=by_level)
-    return render_template(
-        "manager_home.html", page_title="What needs you now", reviews=reviews,
-        reviews_overdue=[r for r in reviews if r.time["overdue"]],
-        red_reviews=[r for r in reviews if queues.review_urgency(r.contact, r.decision, by_level) == "red"],
-        decisions_overdue=queues.overdue(now), to_release=feedback.awaiting_release_count(),
-        undecided=queues.awaiting_decision(now))
+    summary = queues.manager_summary(g.user, level_urgency=queues.level_urgencies(guidance().config.urgency_rules))
+    return render_template("manager_home.html", page_title="What needs you now", summary=summary,
+                           to_release=feedback.awaiting_release_count())
 
 
 # -- Queues --------------------------------------------------------------------------------------
