@@ -150,12 +150,15 @@ def test_awaiting_my_review_shows_when_each_review_is_due_and_warns_when_one_is_
     row = page[page.index("REVIEW-DUE"):]
     assert re.search(r"(hours?|days?|minutes?)[^<]* left", row) and "overdue" not in page
 
-    class FourDaysLater(datetime):
+    class TwelveDaysLater(datetime):
+        """Past any review deadline (at most ten days after a decision) by days, whatever day this runs: four
+        days after a decision made just after midnight on a Saturday, it was overdue by hours only."""
+
         @classmethod
         def now(cls, tz=None):
-            return datetime.now(tz) + timedelta(days=4)
+            return datetime.now(tz) + timedelta(days=12)
 
-    monkeypatch.setattr(views, "datetime", FourDaysLater)
+    monkeypatch.setattr(views, "datetime", TwelveDaysLater)
     page = client.get("/reviews").get_data(as_text=True)
     assert "1 review overdue." in page
     assert re.search(r"Overdue by \d+ days?", page)
