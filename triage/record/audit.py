@@ -690,14 +690,13 @@ def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Hel
         _walk_all(walk, checkpoints)
         _check_heads(walk.heads)
         _check_records(walk, full=True)
-        _check_exports(walk.exports, walk.started, full=True)
+        cut_short = _check_exports(walk.exports, walk.started, full=True)
         answer = helper.result() if helper is not None else NotImplemented
         if answer is NotImplemented:  # no helper, or it failed: the step here, as always
             _check_contents(walk, full=True)
         elif answer is not None:
             raise _Broken(*answer)
-        finished = {event.data.get("export_id") for event in walk.exports}
-        return Verification(True, walk.count, cut_short=len(walk.started - finished))
+        return Verification(True, walk.count, cut_short=cut_short)
     except _Broken as broken:
         return Verification(False, 0, broken.seq, broken.reason)
 
@@ -802,23 +801,25 @@ def _check_records(walk: _Walk, full: bool) -> None:
             raise _Broken(None, f"{model.__tablename__} row {first} has no event in the record")
 
 
-def _check_exports(exports: list, started: set[str], full: bool) -> None:
+def _check_exports(exports: list, started: set[str], full: bool) -> int:
     """Each export's stored list of contacts still has the count and digest its event recorded.
 
     In full, every stored list must belong to an export the record names: finished (``exported``)
     or begun (``export_started``). A list begun but never finished is an export cut short before
     its file was served (see ``record_export``): the record explains it, so it is not a break.
+    Returns how many exports were begun and never finished.
     """
-    named = set(started)
+    finished = set()
     for event in exports:
         export_id = event.data.get("export_id")
-        named.add(export_id)
+        finished.add(export_id)
         if _stored_list(export_id) != (event.data.get("count"), event.data.get("contacts_digest")):
             raise _Broken(event.seq, "the list of contacts in its export was changed")
     if full:
         for (export_id,) in db.session.execute(select(ExportContact.export_id).distinct()):
-            if export_id not in named:
+            if export_id not in finished and export_id not in started:
                 raise _Broken(None, f"export {export_id} lists contacts but no event records it")
+    return len(started - finished)
 
 
 def _record_rows(model, person: str, columns: tuple, ids: list | None) -> dict:
