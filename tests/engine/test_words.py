@@ -11,6 +11,7 @@ from triage.engine.guidance_config import parse_guidance_file
 from triage.engine.words import (
     FACTOR_NAMES,
     GAP_LABELS,
+    count,
     factor_names,
     gap_label,
     gap_pattern,
@@ -18,6 +19,11 @@ from triage.engine.words import (
     value_words,
     words,
 )
+
+
+@pytest.mark.parametrize(("number", "text"), [(0, "0"), (999, "999"), (12000, "12,000"), (1234567, "1,234,567")])
+def test_counts_on_a_page_group_their_thousands(number, text):
+    assert count(number) == text
 
 
 def test_gap_fields_are_grouped_across_children():

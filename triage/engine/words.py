@@ -115,6 +115,11 @@ def value_words(field: str | None, value: object) -> str:
     return words(value)
 
 
+def count(number: int) -> str:
+    """A count as a person reads it on a page: 12,000, not 12000 (a large council's queues run to thousands)."""
+    return f"{number:,}"
+
+
 def percent(probability: float | None) -> str:
     """A probability a person reads: "less than 1%", "37%", "more than 99%" (never a bare 0% or 100%)."""
     if probability is None:

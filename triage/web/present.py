@@ -13,7 +13,7 @@ from datetime import datetime
 from flask import Flask, current_app
 from jinja2 import Undefined
 
-from triage.engine.words import SOURCE_NAMES, factor_names, gap_label, percent, words
+from triage.engine.words import SOURCE_NAMES, count, factor_names, gap_label, percent, words
 from triage.engine.workdays import LONDON
 from triage.http.current import level_table
 from triage.record.audit import EVENT_NAMES
@@ -195,6 +195,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(factor_names)
     app.add_template_filter(capitalize_first)
     app.add_template_filter(percent)
+    app.add_template_filter(count)
     app.add_template_filter(gap_label)
     app.add_template_global(score_scale_words)
     app.add_template_filter(london)
