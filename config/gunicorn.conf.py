@@ -29,14 +29,20 @@ def on_starting(server):
     Every page would otherwise fail on its first query of a new column. The check reads only
     Alembic's version row; a database that does not answer yet is not a reason to refuse (the
     orchestrator retries, and ``/readyz`` says 503 until it answers).
+
+    Also makes the note of which workers are serving a report or an export (``_bulk``), here in
+    the arbiter: memory the workers it forks share.
     """
     import sys
 
     from sqlalchemy.exc import OperationalError
 
+    from triage.http.bulk_workers import BulkWorkers
     from triage.record.schema import schema_problem_at
     from triage.settings import SettingsError, load_settings
 
+    global _bulk
+    _bulk = BulkWorkers(enabled=os.environ.get("TRIAGE_BULK_ALONE", "1") != "0")
     try:
         url = load_settings()["SQLALCHEMY_DATABASE_URI"]
         problem = schema_problem_at(url)
@@ -48,3 +54,20 @@ def on_starting(server):
     if problem:
         print(f"triage cannot start: {problem}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+# A worker serving a report or an export takes no new connections meanwhile (triage/http/bulk_workers.py);
+# TRIAGE_BULK_ALONE=0 turns it off. Made by on_starting, in the arbiter, so that every worker it forks shares it.
+_bulk = None
+
+
+def pre_request(worker, req):
+    _bulk.started(worker, req.path)
+
+
+def post_request(worker, req, environ, resp):
+    _bulk.finished(worker, req.path)
+
+
+def child_exit(server, worker):
+    _bulk.exited(worker.pid)
