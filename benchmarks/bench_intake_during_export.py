@@ -1,6 +1,6 @@
 """Intake p95 at 8 clients, quiet and while a year's export and dashboard run (issue 19's last intake target).
 
-    .venv/bin/python benchmarks/bench_intake_during_export.py --store /tmp/stores/b40k.db [--rounds 3]
+    .venv/bin/python benchmarks/bench_intake_during_export.py --store /tmp/stores/b40k.db [--rounds 3] [--shapes 4x2]
     .venv/bin/python benchmarks/bench_intake_during_export.py --store postgresql+psycopg://.../db
 
 A SQLite store is copied first (left as it was); on PostgreSQL the posted contacts stay. For each
@@ -41,6 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="a SQLite file or a PostgreSQL URL loaded by seed-volume")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shapes", default=",".join(f"{w}x{t}" for w, t in SHAPES),
+                        help="gunicorn shapes to run, workers x threads (default %(default)s)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if "://" in args.store:
@@ -55,7 +57,7 @@ def main() -> None:
         contacts = _contacts(200_000, seed=os.getpid())
         print(f"{url.split(':')[0]}: intake p95 at 8 clients, seconds (median of {args.rounds} rounds); "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
-        for workers, threads in SHAPES:
+        for workers, threads in (map(int, shape.split("x")) for shape in args.shapes.split(",")):
             server, port = serve({**env, "TRIAGE_WORKERS": str(workers), "TRIAGE_THREADS": str(threads)})
             try:
                 _intake(port, [police], contacts, 8, 2)  # warm every worker's path once
