@@ -4,12 +4,16 @@ The service runs as in production, under gunicorn (``config/gunicorn.conf.py``, 
 two threads each) on a free port, on this run's database (a SQLite file, or the PostgreSQL test
 database). Three partner clients send unique contacts, retrying a contact the way a partner's
 system does (same ``partner_reference``) when the connection drops or the answer is a 5xx, while
-a killer sends SIGKILL to a worker every ``KILL_EVERY`` seconds; gunicorn starts a new one. Then:
+a manager downloads Annex A List 1 over and over (so workers die mid-export too, while their
+worker has stopped taking connections: ``triage/http/bulk_workers.py``), and a killer sends
+SIGKILL to a worker every ``KILL_EVERY`` seconds; gunicorn starts a new one. Then:
 
 - every contact the service acknowledged (201, or 200 for a retry) is stored exactly once, under
   the id it was acknowledged with, and nothing was stored that was never sent;
 - retries settled every contact whose answer was lost;
-- ``flask --app wsgi triage audit-verify`` says the record is intact.
+- ``flask --app wsgi triage audit-verify`` says the record is intact (an export cut short by a kill
+  is named as such, not as a break);
+- intake went on meanwhile: every contact was settled, whichever worker was exporting or dead.
 
 Bounded to about half a minute (``TRIAGE_KILL_SECONDS``, default 12 s of load); the figures
 (kills, sent, acknowledged, stored, retries) are printed at the end of the run.
@@ -114,6 +118,29 @@ class Partner(threading.Thread):
                 time.sleep(0.2)
 
 
+class Exporter(threading.Thread):
+    """A manager downloading the year's Annex A List 1 until told to stop; counts whole and cut-short files."""
+
+    def __init__(self, port: int, token: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.port, self.token, self.stop = port, token, stop
+        self.whole = self.cut = 0
+
+    def run(self) -> None:
+        path = "/api/v1/exports/annex-a/list-1.csv?from=" + time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2e7))
+        while not self.stop.is_set():
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+                connection.request("GET", path, headers={"Authorization": f"Bearer {self.token}"})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                self.whole += response.status == 200
+            except (OSError, http.client.HTTPException):
+                self.cut += 1
+                time.sleep(0.2)
+
+
 def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
     database = app.config["SQLALCHEMY_DATABASE_URI"]
     name = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
@@ -124,11 +151,13 @@ def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stop = threading.Event()
     partners = [Partner(port, people["partner"].token, stop, i) for i in range(CLIENTS)]
+    exporter = Exporter(port, people["manager"].token, stop)
     kills = 0
     try:
         assert _ready(port, time.monotonic() + 90), "gunicorn did not start"
         for partner in partners:
             partner.start()
+        exporter.start()
         rng = random.Random(18)
         end = time.monotonic() + LOAD_SECONDS
         while time.monotonic() < end:
@@ -140,6 +169,7 @@ def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
         stop.set()
         for partner in partners:
             partner.join(timeout=SETTLE_SECONDS + 20)
+        exporter.join(timeout=30)
         assert not any(p.is_alive() for p in partners), "a client never got an answer"
     finally:
         stop.set()
@@ -159,10 +189,11 @@ def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
     FIGURES[f"kill-{name}"] = (f"kill test ({name}): {kills} workers killed (SIGKILL) under {CLIENTS} clients; "
                                f"{sent} contacts sent, {retries} retries, {len(acknowledged)} acknowledged, "
                                f"{len(rows)} stored, {sum(n > 1 for n in per_reference.values())} duplicated, "
-                               f"{len(unsettled)} unsettled")
+                               f"{len(unsettled)} unsettled; {exporter.whole} exports whole, {exporter.cut} cut")
     assert kills >= 5
     assert unsettled == []
     assert len(acknowledged) == sent > 0
+    assert exporter.whole > 0
     assert all(n == 1 for n in per_reference.values())  # nothing stored twice
     assert stored == acknowledged  # each stored once, under the id it was acknowledged with
     verified = runner.invoke(args=["triage", "audit-verify"])
