@@ -69,11 +69,12 @@ class BulkWorkers:
         if not self._applies(worker, path):
             return
         with self._lock:
-            self._serving[worker.pid] -= 1
-            if not self._serving[worker.pid]:
-                del self._serving[worker.pid]
-                worker.worker_connections = worker.cfg.worker_connections
-                self.exited(worker.pid)
+            left = self._serving.pop(worker.pid, 0) - 1  # 0 if pre_request failed before counting this one
+            if left > 0:
+                self._serving[worker.pid] = left
+                return
+            worker.worker_connections = worker.cfg.worker_connections
+            self.exited(worker.pid)
 
     def exited(self, pid: int) -> None:
         """gunicorn's ``child_exit`` (in the arbiter): a worker gone, or accepting again, no longer counts as stopped."""
