@@ -161,10 +161,11 @@ class Contact(db.Model):
         Index("ix_contacts_queue_order", "status", "urgency", "decision_due_at", "accepted_at", "id"),
         # The review queues (migration 0018): awaiting review is read in parts, one range per urgency
         # and decided level, each oldest decision first (who decided, last, filters without the rows);
-        # reviews overdue read their order, oldest decision first, straight from the second.
+        # reviews overdue read their order, oldest decision first, straight from the second, and a
+        # manager's count of their own overdue reviews filters who decided there too (migration 0023).
         Index("ix_contacts_review_order", "status", "urgency", "latest_decision_level", "latest_decided_at", "id",
               "latest_decided_by_id"),
-        Index("ix_contacts_reviews_due", "status", "latest_decided_at", "id"),
+        Index("ix_contacts_reviews_due", "status", "latest_decided_at", "id", "latest_decided_by_id"),
         Index("ix_contacts_latest_decision", "latest_decision_id"),
         # A partner's monthly report: one organisation's window on the front door's clock.
         Index("ix_contacts_org_accepted", "organisation_id", "accepted_at"),
