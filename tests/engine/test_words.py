@@ -61,3 +61,8 @@ def test_every_gap_the_guidance_can_name_has_words():
                                           (0.374, "37%"), (0.99, "99%"), (0.996, "more than 99%"), (1.0, "more than 99%")])
 def test_probabilities_never_read_as_certain(p, text):
     assert percent(p) == text
+
+
+def test_a_count_stopped_at_its_limit_says_more_than_the_limit():
+    assert count(10_000, limit=10_000) == "10,000"
+    assert count(10_001, limit=10_000) == "more than 10,000"

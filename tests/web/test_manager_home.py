@@ -85,3 +85,19 @@ def test_the_managers_home_counts_whole_queues_not_their_first_page(app, client,
     assert f"{DEFAULT_PER_PAGE + 1} contacts past the decision deadline." in page
     assert _count(page, "Decisions awaiting your review") == 1
     assert "1 red (child protection or urgent); 0 overdue" in page
+
+
+def test_the_managers_home_counts_a_backlog_only_so_far(app, client, people, store, monkeypatch):
+    """Past ``paging.COUNT_LIMIT`` a count stops (one past it) and says so: counting a backlog whole cost its length."""
+    from triage.services import queues
+
+    monkeypatch.setattr(queues, "COUNT_LIMIT", 2)
+    pin(app, level=2, floor=1, urgency="green")
+    for i in range(4):
+        store(partner_reference=f"FAR-{i}", received_at=hours_ago(24 * 6))
+    sign_in(client, people["manager"])
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r'Contacts awaiting decision</a></th>\s*<td[^>]*>More than 2</td>', page)
+    assert "More than 2 contacts past the decision deadline." in page
+    assert "more than 2 past the deadline" in page
+    assert _count(page, "Decisions awaiting your review") == 0

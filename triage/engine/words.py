@@ -115,8 +115,13 @@ def value_words(field: str | None, value: object) -> str:
     return words(value)
 
 
-def count(number: int) -> str:
-    """A count as a person reads it on a page: 12,000, not 12000 (a large council's queues run to thousands)."""
+def count(number: int, limit: int | None = None) -> str:
+    """A count as a person reads it on a page: 12,000, not 12000 (a large council's queues run to thousands).
+
+    With ``limit``, a number past it was counted only that far (one past it): "more than 10,000".
+    """
+    if limit is not None and number > limit:
+        return f"more than {limit:,}"
     return f"{number:,}"
 
 

@@ -26,7 +26,17 @@ from sqlalchemy.orm import joinedload, selectinload
 from triage.engine.guidance_config import LEVELS, URGENCIES, UrgencyRule
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
-from triage.record.paging import DEFAULT_PER_PAGE, Ordering, Page, Part, count, keyset, keyset_merged, split
+from triage.record.paging import (
+    COUNT_LIMIT,
+    DEFAULT_PER_PAGE,
+    Ordering,
+    Page,
+    Part,
+    count,
+    keyset,
+    keyset_merged,
+    split,
+)
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
@@ -171,7 +181,8 @@ def _count(ids: Select) -> int:
 
 
 def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
-          load: Select = _CONTACTS, parts: Sequence[Part] | None = None) -> tuple[list, str | None, int]:
+          load: Select = _CONTACTS, parts: Sequence[Part] | None = None,
+          counted: bool = True) -> tuple[list, str | None, int | None]:
     """One page of ``query``'s rows, in two passes: the page's ids in order, then those rows by ``load``.
 
     Why two: a queue's order (urgency, then deadline) is an expression no index returns in order,
@@ -180,7 +191,8 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     keys alone reads an index (``ix_contacts_queue_order``, ``ix_contacts_review_order``); sorting
     whole contacts read every waiting contact's row, JSON included, which made a backlog of 60,000
     cost 0.4 s at 200,000 contacts. The second pass loads only the page's contacts, by id alone (with
-    the queue's filter too, SQLite read the waiting contacts by status instead of 50 by id).
+    the queue's filter too, SQLite read the waiting contacts by status instead of 50 by id). The
+    whole queue is counted too, unless not ``counted`` (a caller that counts it its own way).
     """
     ids = query.with_only_columns(Contact.id)
     first = keyset_merged(ids, ordering, parts, cursor, per_page) if parts else keyset(ids, ordering, cursor, per_page)
@@ -188,7 +200,7 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     order = [contact_id for (contact_id,) in keyed]
     rows = db.session.execute(load.where(Contact.id.in_(order))).unique().all() if order else []
     by_id = {row[0].id: tuple(row) for row in rows}
-    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids)
+    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids) if counted else None
 
 
 #: Each urgency's place in the queues' order and the condition picking it (no rating: last).
@@ -304,9 +316,9 @@ def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueIt
 
 
 def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int,
-                  parts: Sequence[Part] | None = None) -> Page:
-    items, next_cursor, count = _page(query, ordering, cursor, per_page, _DECISIONS, parts)
-    return Page([_review_item(c, d, now) for c, d in items], next_cursor, count)
+                  parts: Sequence[Part] | None = None, counted: bool = True) -> Page:
+    items, next_cursor, total = _page(query, ordering, cursor, per_page, _DECISIONS, parts, counted)
+    return Page([_review_item(c, d, now) for c, d in items], next_cursor, total)
 
 
 def awaiting_review(user: User, now: datetime | None = None, cursor: str | None = None,
@@ -333,8 +345,14 @@ def _reviews_for(user: User) -> Select:
 
 @dataclass(frozen=True)
 class ManagerSummary:
-    """What a manager's home counts: every item of each queue, never the length of one page of it."""
+    """What a manager's home counts: every item of each queue (up to ``limit``), never the length of one page of it.
 
+    A count past ``limit`` stopped one past it (``paging.count(up_to=)``): "more than 10,000" says
+    as much to a manager as the exact number, and counting a backlog whole cost its length (five
+    counts of 40,000-60,000 entries each at 200,000 contacts).
+    """
+
+    limit: int  # counts stop one past this
     reviews: int  # decisions this manager may review
     red_reviews: int  # of which red: the contact's own urgency or its decided level's (``review_urgency``)
     reviews_overdue: int  # of which past the review's deadline
@@ -352,15 +370,21 @@ def manager_summary(user: User, now: datetime | None = None, *,
     counted among the first 50 only.
     """
     now = now or utcnow()
-    first = awaiting_review(user, now, None, 1, level_urgency=level_urgency)
+    first = _review_queue(_reviews_for(user), awaiting_review_order(level_urgency), now, None, 1,
+                          _review_parts(level_urgency), counted=False)
     reviews = _reviews_for(user).with_only_columns(Contact.id)
+
+    def counted(query: Select) -> int:
+        return count(query, up_to=COUNT_LIMIT)
+
     return ManagerSummary(
-        reviews=first.total,
-        red_reviews=_count(reviews.where(review_urgency_order(level_urgency) == _URGENCY_RANK["red"])),
-        reviews_overdue=_count(reviews.where(_review_overdue(now))),
+        limit=COUNT_LIMIT,
+        reviews=counted(reviews),
+        red_reviews=counted(reviews.where(review_urgency_order(level_urgency) == _URGENCY_RANK["red"])),
+        reviews_overdue=counted(reviews.where(_review_overdue(now))),
         next_review=first[0] if first else None,
-        undecided=_count(_undecided_query().with_only_columns(Contact.id)),
-        decisions_overdue=_count(_overdue_query(now).with_only_columns(Contact.id)),
+        undecided=counted(_undecided_query().with_only_columns(Contact.id)),
+        decisions_overdue=counted(_overdue_query(now).with_only_columns(Contact.id)),
     )
 
 
