@@ -176,3 +176,27 @@ def test_concurrent_intake_keeps_every_stream_whole(app, client, runner, people)
         thread.join()
     assert len(results) == 6
     assert verify(runner).exit_code == 0
+
+
+def test_a_list_copied_by_the_database_is_stored_in_the_files_order(app, client, runner, people):
+    """``record_export_of`` numbers the list in the file's order, whatever order the rows are inserted in
+    (on SQLite, contact order, for the index by contact): the digest is of the ids by position."""
+    import hashlib
+
+    ids = [submit(client, people["partner"]) for _ in range(5)]
+    with app.app_context():
+        from triage.record import txn
+        from triage.record.tables import Contact, User
+
+        user = db.session.get(User, people["manager"].id)
+        accepted = {contact_id: db.session.get(Contact, contact_id).accepted_at for contact_id in ids}
+        query = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.id.in_(ids))
+        with txn.reading():
+            assert audit.record_export_of("annex-a-list-1", query, ("accepted_at", "contact_id"), user) == 5
+            db.session.commit()
+        stored = db.session.scalars(select(ExportContact.contact_id).order_by(ExportContact.position)).all()
+        event = db.session.scalar(select(Event).where(Event.kind == "exported"))
+    in_file_order = sorted(ids, key=lambda contact_id: (accepted[contact_id], contact_id))
+    assert stored == in_file_order
+    assert event.data["contacts_digest"] == hashlib.sha256("".join(f"{i}\n" for i in in_file_order).encode()).hexdigest()
+    assert verify(runner).exit_code == 0
