@@ -84,17 +84,23 @@ def serve(env: dict) -> tuple[subprocess.Popen, int]:
     with socket.socket() as probe:  # BENCH_PORT: a port of one's own on a shared machine
         probe.bind(("127.0.0.1", int(os.environ.get("BENCH_PORT", 0))))
         port = probe.getsockname()[1]
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server's life: why it stopped, if it does
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
                               cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",
                                              "TRIAGE_API_RATE_LIMIT": "100000000"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=errors)
     for _ in range(120):
         try:
             _http(port, "GET", "/healthz")
-            break
+            return server, port
         except OSError:
+            if server.poll() is not None:
+                break
             time.sleep(0.5)
-    return server, port
+    server.kill()
+    errors.seek(0)
+    said = errors.read().decode(errors="replace").strip().splitlines()[-5:]
+    sys.exit("gunicorn did not answer on the store; its last words:\n  " + "\n  ".join(said or ["(nothing)"]))
 
 
 def store(database: str, size: int, workdir: Path) -> dict:
