@@ -175,9 +175,10 @@ _DECISIONS = (select(Contact, Decision).join(Decision, Decision.id == Contact.la
                        joinedload(Decision.decided_by)))
 
 
-def _count(ids: Select) -> int:
-    """How many rows the queue holds, counted over its ids (an index on status; no ordering, no page)."""
-    return count(ids)
+def _count(ids: Select, up_to: int | None = None) -> int:
+    """How many rows the queue holds, counted over its ids (an index on status; no ordering, no page);
+    with ``up_to``, counted to one past it and no further."""
+    return count(ids, up_to=up_to)
 
 
 def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
@@ -322,7 +323,8 @@ def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str 
 
 
 def awaiting_review(user: User, now: datetime | None = None, cursor: str | None = None,
-                    per_page: int = DEFAULT_PER_PAGE, *, level_urgency: Mapping[int, str] | None = None) -> Page:
+                    per_page: int = DEFAULT_PER_PAGE, *, level_urgency: Mapping[int, str] | None = None,
+                    counted: bool = True) -> Page:
     """For a manager: decisions they may review (never their own), most urgent first, then the review due soonest.
 
     Urgency is the contact's own or its decided level's, whichever is higher (``level_urgency``:
@@ -330,11 +332,12 @@ def awaiting_review(user: User, now: datetime | None = None, cursor: str | None 
 
     For a practitioner: their own decisions still waiting for a manager, so they can see what
     has not yet had oversight. Each item's time is left until the review is due, one working
-    day after the decision.
+    day after the decision. Not ``counted``: the page's ``total`` is its own length (a caller that
+    counts the queue its own way).
     """
     now = now or utcnow()
     return _review_queue(_reviews_for(user), awaiting_review_order(level_urgency), now, cursor, per_page,
-                         _review_parts(level_urgency))
+                         _review_parts(level_urgency), counted)
 
 
 def _reviews_for(user: User) -> Select:
@@ -370,21 +373,17 @@ def manager_summary(user: User, now: datetime | None = None, *,
     counted among the first 50 only.
     """
     now = now or utcnow()
-    first = _review_queue(_reviews_for(user), awaiting_review_order(level_urgency), now, None, 1,
-                          _review_parts(level_urgency), counted=False)
+    first = awaiting_review(user, now, None, 1, level_urgency=level_urgency, counted=False)
     reviews = _reviews_for(user).with_only_columns(Contact.id)
-
-    def counted(query: Select) -> int:
-        return count(query, up_to=COUNT_LIMIT)
-
+    limit = COUNT_LIMIT
     return ManagerSummary(
-        limit=COUNT_LIMIT,
-        reviews=counted(reviews),
-        red_reviews=counted(reviews.where(review_urgency_order(level_urgency) == _URGENCY_RANK["red"])),
-        reviews_overdue=counted(reviews.where(_review_overdue(now))),
+        limit=limit,
+        reviews=_count(reviews, limit),
+        red_reviews=_count(reviews.where(review_urgency_order(level_urgency) == _URGENCY_RANK["red"]), limit),
+        reviews_overdue=_count(reviews.where(_review_overdue(now)), limit),
         next_review=first[0] if first else None,
-        undecided=counted(_undecided_query().with_only_columns(Contact.id)),
-        decisions_overdue=counted(_overdue_query(now).with_only_columns(Contact.id)),
+        undecided=_count(_undecided_query().with_only_columns(Contact.id), limit),
+        decisions_overdue=_count(_overdue_query(now).with_only_columns(Contact.id), limit),
     )
 
 
