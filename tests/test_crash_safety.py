@@ -21,6 +21,7 @@ Bounded to about half a minute (``TRIAGE_KILL_SECONDS``, default 12 s of load); 
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import os
@@ -127,7 +128,8 @@ class Exporter(threading.Thread):
         self.whole = self.cut = 0
 
     def run(self) -> None:
-        path = "/api/v1/exports/annex-a/list-1.csv?from=" + time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2e7))
+        since = datetime.date.today() - datetime.timedelta(days=200)  # every contact this test sends
+        path = f"/api/v1/exports/annex-a/list-1.csv?from={since.isoformat()}"
         while not self.stop.is_set():
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
