@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select
 from tests.decision_support import decide, pin, review, submit
 from tests.factories import child
 from tests.plans import explained
+from tests.web.conftest import sign_in
 from triage.extensions import db
 from triage.record.tables import Contact, Decision, Review
 
@@ -62,6 +63,25 @@ def test_a_queue_read_page_by_page_is_the_whole_queue_in_its_order(app, client, 
     assert [len(p["items"]) for p in pages] == [3, 3, 1]
     assert all(p["count"] == 7 for p in pages)
     assert [i["id"] for p in pages for i in p["items"]] == [i["id"] for i in whole["items"]]
+
+
+def test_a_queue_is_counted_only_so_far_and_says_so(app, client, people, monkeypatch):
+    """Past ``COUNT_LIMIT`` a queue's count stops one past it (``count_capped``): a backlog counted whole
+    cost its length; every queue says so, and a page reads "More than" (the API's cap is the service's)."""
+    from triage.services import queues
+
+    calls(app, client, people["practitioner"], 4)
+    monkeypatch.setattr(queues, "COUNT_LIMIT", 2)
+    body = get(client, people["practitioner"], "/api/v1/queues/awaiting-decision?per_page=3")
+    assert (body["count"], body["count_capped"], len(body["items"])) == (2, True, 3)
+    assert all(get(client, people["manager"], f"/api/v1/queues/{name}")["count_capped"] is False
+               for name in QUEUES if name != "awaiting-decision")
+    monkeypatch.setattr(queues, "COUNT_LIMIT", 4)
+    assert get(client, people["practitioner"], "/api/v1/queues/awaiting-decision")["count_capped"] is False
+    monkeypatch.setattr(queues, "COUNT_LIMIT", 2)
+    sign_in(client, people["practitioner"])
+    page = client.get("/contacts").get_data(as_text=True)
+    assert "More than 2 contacts, most urgent first (showing 4)" in page
 
 
 def test_the_review_and_decided_queues_page_too(app, client, people):

@@ -1,7 +1,8 @@
 """The front door's work queues as JSON, for the pages and for anyone's own tooling.
 
 Each answer is ``{"queue", "description", "count", "items", "next_cursor"}``, one page at a
-time: ``count`` is the whole queue, ``items`` at most ``per_page`` of it (default 50, at most
+time: ``count`` is the whole queue (counted up to 10,000: ``count_capped`` says there are more),
+``items`` at most ``per_page`` of it (default 50, at most
 200), and ``next_cursor`` is passed back as ``?cursor=`` for the next page (null on the last).
 Every item has ``time`` with ``seconds_left`` (negative when overdue), ``overdue`` and ``text``
 to show as it is. In the
@@ -59,7 +60,8 @@ def _paged() -> tuple[str | None, int]:
 
 
 def _answer(name: str, description: str, page: queues.Page) -> dict:
-    return {"queue": name, "description": description, "count": page.total,
+    return {"queue": name, "description": description, "count": page.limit if page.capped else page.total,
+            "count_capped": page.capped,
             "items": [item_json(entry) for entry in page], "next_cursor": page.next_cursor}
 
 

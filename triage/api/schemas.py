@@ -427,7 +427,10 @@ class QueueItemSchema(ContactSummarySchema):
 class QueueSchema(Out):
     queue = fields.String()
     description = fields.String()
-    count = fields.Integer(metadata={"description": "How many items the whole queue holds (items is one page)."})
+    count = fields.Integer(metadata={"description": f"How many items the whole queue holds, counted up to "
+                                                    f"{COUNT_LIMIT:,} (items is one page; count_capped is true "
+                                                    "when there are more)."})
+    count_capped = fields.Boolean(metadata={"description": "True when the queue holds more items than count says."})
     items = fields.List(fields.Nested(QueueItemSchema))
     next_cursor = fields.String(allow_none=True, metadata={
         "description": "Send as ?cursor= for the next page; null on the last page."})

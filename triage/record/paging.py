@@ -62,12 +62,19 @@ class Ordering:
 
 class Page(list):
     """One page's items (a list, so callers that took a whole list still work), the cursor for the
-    next page (None on the last) and how many items the whole list holds."""
+    next page (None on the last) and how many items the whole list holds; with ``limit``, ``total``
+    was counted only to one past it (``capped``: there are more than ``limit``)."""
 
-    def __init__(self, items, next_cursor: str | None = None, total: int | None = None):
+    def __init__(self, items, next_cursor: str | None = None, total: int | None = None,
+                 limit: int | None = None):
         super().__init__(items)
         self.next_cursor = next_cursor
         self.total = len(self) if total is None else total
+        self.limit = limit
+
+    @property
+    def capped(self) -> bool:
+        return self.limit is not None and self.total > self.limit
 
 
 def _encode_value(value: Any) -> list:

@@ -359,12 +359,13 @@ def awaiting_release(cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE
     query = keyset(_waiting(Contact, Contact.feedback_waiting_since).options(joinedload(Contact.organisation)),
                    WAITING_LONGEST_FIRST, cursor, per_page)
     rows, next_cursor = split(db.session.execute(query).all(), WAITING_LONGEST_FIRST, per_page)
-    return Page(rows, next_cursor, awaiting_release_count())
+    return Page(rows, next_cursor, awaiting_release_count(COUNT_LIMIT), COUNT_LIMIT)
 
 
-def awaiting_release_count() -> int:
-    """How many confirmed outcomes are waiting for their feedback to be released (the index alone)."""
-    return count(_waiting(Contact.id))
+def awaiting_release_count(up_to: int | None = None) -> int:
+    """How many confirmed outcomes are waiting for their feedback to be released (the index alone);
+    with ``up_to``, counted to one past it and no further."""
+    return count(_waiting(Contact.id), up_to=up_to)
 
 
 def _waiting(*columns):

@@ -9,7 +9,8 @@ formats them, the pages show them as they are.
 
 Every queue is read a page at a time (``record/paging.py``: keyset pages, an opaque cursor to
 the next), with its children, organisation and decision-maker loaded with the page, and counted
-over the queue's own rows (an index on status), never the whole table. Each queue's order is
+over the queue's own rows (an index on status), never the whole table, and no further than one
+past ``COUNT_LIMIT`` (a page says "more than 10,000"; the API's ``count_capped``). Each queue's order is
 written once, in the ``*_ORDER`` constants below: the API, the pages and their page links all
 follow them.
 """
@@ -193,7 +194,8 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     whole contacts read every waiting contact's row, JSON included, which made a backlog of 60,000
     cost 0.4 s at 200,000 contacts. The second pass loads only the page's contacts, by id alone (with
     the queue's filter too, SQLite read the waiting contacts by status instead of 50 by id). The
-    whole queue is counted too, unless not ``counted`` (a caller that counts it its own way).
+    whole queue is counted too, up to ``COUNT_LIMIT`` (a backlog of 60,000 counted whole cost its
+    length), unless not ``counted`` (a caller that counts it its own way).
     """
     ids = query.with_only_columns(Contact.id)
     first = keyset_merged(ids, ordering, parts, cursor, per_page) if parts else keyset(ids, ordering, cursor, per_page)
@@ -201,7 +203,7 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     order = [contact_id for (contact_id,) in keyed]
     rows = db.session.execute(load.where(Contact.id.in_(order))).unique().all() if order else []
     by_id = {row[0].id: tuple(row) for row in rows}
-    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids) if counted else None
+    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids, COUNT_LIMIT) if counted else None
 
 
 #: Each urgency's place in the queues' order and the condition picking it (no rating: last).
@@ -233,7 +235,7 @@ def _overdue_parts(statuses: Sequence[str]) -> list[Part]:
 def _contact_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int,
                    parts: Sequence[Part] | None = None) -> Page:
     items, next_cursor, count = _page(query, ordering, cursor, per_page, parts=parts)
-    return Page([QueueItem(c, time_left(c.decision_due_at, now)) for (c,) in items], next_cursor, count)
+    return Page([QueueItem(c, time_left(c.decision_due_at, now)) for (c,) in items], next_cursor, count, COUNT_LIMIT)
 
 
 def awaiting_decision(now: datetime | None = None, cursor: str | None = None, per_page: int = DEFAULT_PER_PAGE,
@@ -286,7 +288,7 @@ def awaiting_checks(now: datetime | None = None, cursor: str | None = None,
         rows = tuple(asked[contact.id])
         soonest = min((r.due_at for r in rows if r.response is None), default=contact.decision_due_at)
         out.append(QueueItem(contact, time_left(soonest, now), checks=rows))
-    return Page(out, next_cursor, count)
+    return Page(out, next_cursor, count, COUNT_LIMIT)
 
 
 def _awaiting_review_query(*conditions) -> Select:
@@ -319,7 +321,7 @@ def _review_item(contact: Contact, decision: Decision, now: datetime) -> QueueIt
 def _review_queue(query: Select, ordering: Ordering, now: datetime, cursor: str | None, per_page: int,
                   parts: Sequence[Part] | None = None, counted: bool = True) -> Page:
     items, next_cursor, total = _page(query, ordering, cursor, per_page, _DECISIONS, parts, counted)
-    return Page([_review_item(c, d, now) for c, d in items], next_cursor, total)
+    return Page([_review_item(c, d, now) for c, d in items], next_cursor, total, COUNT_LIMIT)
 
 
 def awaiting_review(user: User, now: datetime | None = None, cursor: str | None = None,
@@ -430,4 +432,4 @@ def decided_today(now: datetime | None = None, cursor: str | None = None,
              .where(Decision.decided_at >= start, Decision.decided_at < end))
     items, next_cursor, count = _page(query, DECIDED_TODAY_ORDER, cursor, per_page, _DECISIONS)
     return Page([QueueItem(c, decided_against_deadline(c.decision_due_at, d.decided_at), d) for c, d in items],
-                next_cursor, count)
+                next_cursor, count, COUNT_LIMIT)

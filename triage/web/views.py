@@ -146,7 +146,7 @@ def manager_home():
     """What needs a manager now: reviews due and overdue, decisions overdue, feedback waiting to be released."""
     summary = queues.manager_summary(g.user, level_urgency=queues.level_urgencies(guidance().config.urgency_rules))
     return render_template("manager_home.html", page_title="What needs you now", summary=summary,
-                           to_release=feedback.awaiting_release_count())
+                           to_release=feedback.awaiting_release_count(summary.limit))
 
 
 # -- Queues --------------------------------------------------------------------------------------
