@@ -359,6 +359,9 @@ def _write_chained(streams: list[tuple[str, list[NewEvent]]], heads: dict[str, t
     return len(rows)
 
 
+_LAST_SEQ = select(func.max(Event.seq))  # built once: every intake asks it
+
+
 def _next_seqs(count: int) -> list[int]:
     """``count`` global sequence numbers at once (``_next_seq`` for many events)."""
     if count <= 0:
@@ -366,7 +369,7 @@ def _next_seqs(count: int) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
                                          {"n": count}).scalars())
-    first = (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
+    first = (db.session.scalar(_LAST_SEQ) or 0) + 1
     return list(range(first, first + count))
 
 

@@ -160,8 +160,12 @@ def _counts(rows: Sequence[Counted], as_of: datetime) -> dict:
 
 
 def known_history(child_ids: Iterable[str], *, before: datetime, exclude: str | None = None) -> KnownHistory:
-    """What the recommendation reads: the store's history of these children before ``before``."""
-    return history_from(_counted_about(child_ids, before, exclude), before)
+    """What the recommendation reads: the store's history of these children before ``before``.
+
+    No records, no history: most intakes name no child already known, and building the query
+    only to find that cost 4% of an intake's CPU (it is asked twice per intake)."""
+    child_ids = list(child_ids)
+    return history_from(_counted_about(child_ids, before, exclude) if child_ids else [], before)
 
 
 def history_from(rows: Sequence[Counted], before: datetime) -> KnownHistory:

@@ -29,14 +29,16 @@ from triage.record.tables import GuidanceAdoption, GuidanceVersion, utcnow
 log = logging.getLogger(__name__)
 
 
+#: The latest adoption with its version, built once (every intake asks it; prebuilt, its cache key is kept).
+_LATEST = (select(GuidanceAdoption, GuidanceVersion)
+           .join(GuidanceVersion, GuidanceAdoption.version_id == GuidanceVersion.id)
+           .options(defer(GuidanceVersion.text)).order_by(GuidanceAdoption.id.desc()).limit(1))
+
+
 def _latest_adoption() -> tuple[GuidanceAdoption, GuidanceVersion] | None:
     """The guidance in force and since when. Its text (25 kB) is read only if asked for: every intake
     calls this, and needs only the digest."""
-    row = db.session.execute(
-        select(GuidanceAdoption, GuidanceVersion).join(GuidanceVersion, GuidanceAdoption.version_id == GuidanceVersion.id)
-        .options(defer(GuidanceVersion.text))
-        .order_by(GuidanceAdoption.id.desc()).limit(1)
-    ).first()
+    row = db.session.execute(_LATEST).first()
     return (row[0], row[1]) if row else None
 
 

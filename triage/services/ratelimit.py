@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, g, has_request_context
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import bindparam, delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.extensions import db
@@ -100,14 +100,19 @@ class ReadCounts:
                 held.over = held.over or total > limit
 
 
+#: The window's row of a token, as every API request reads or adds to it: built once (prebuilt,
+#: SQLAlchemy keeps their cache keys instead of making them again on every request). On the table,
+#: not the mapped class: nothing loaded needs the new count written back.
+_COUNTS = ApiRequestCount.__table__
+_THIS_WINDOW = (_COUNTS.c.token_id == bindparam("token"), _COUNTS.c.window_start == bindparam("start"))
+_ADD = (update(_COUNTS).where(*_THIS_WINDOW).values(count=_COUNTS.c.count + bindparam("add"))
+        .returning(_COUNTS.c.count))
+_READ = select(_COUNTS.c.count).where(*_THIS_WINDOW)
+
+
 def _add(token_id: int, start: datetime, count: int) -> int:
     """Add ``count`` to the token's row for the window; the new shared total."""
-    row = db.session.execute(
-        update(ApiRequestCount)
-        .where(ApiRequestCount.token_id == token_id, ApiRequestCount.window_start == start)
-        .values(count=ApiRequestCount.count + count)
-        .returning(ApiRequestCount.count)
-    ).first()
+    row = db.session.execute(_ADD, {"token": token_id, "start": start, "add": count}).first()
     if row is not None:
         return row[0]
     db.session.execute(delete(ApiRequestCount).where(ApiRequestCount.token_id == token_id,
@@ -202,8 +207,7 @@ def add_held(counts: ReadCounts, now: datetime, *, limit: int, seconds: int) -> 
 
 def _shared_total(token_id: int, start: datetime) -> int:
     """The token's shared count for the window as last committed (a read: no lock taken)."""
-    return db.session.scalar(select(ApiRequestCount.count).where(ApiRequestCount.token_id == token_id,
-                                                                 ApiRequestCount.window_start == start)) or 0
+    return db.session.scalar(_READ, {"token": token_id, "start": start}) or 0
 
 
 def _wait(over: bool, start: datetime, now: datetime, seconds: int) -> int:
