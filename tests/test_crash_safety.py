@@ -176,7 +176,11 @@ def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
     finally:
         stop.set()
         master.terminate()
-        master.wait(timeout=30)
+        try:
+            master.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            master.kill()  # never left serving after the test; the failure says which wait it was
+            raise AssertionError("gunicorn's arbiter did not stop within 30 s of SIGTERM") from None
 
     acknowledged = {ref: cid for p in partners for ref, cid in p.acknowledged.items()}
     sent = sum(p.sent for p in partners)

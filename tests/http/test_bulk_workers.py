@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,6 +72,26 @@ def test_a_worker_that_dies_mid_export_is_struck_off():
     other = _worker(8, workers=2)
     note.started(other, EXPORT)
     assert other.worker_connections == 0
+
+
+def test_a_worker_killed_while_holding_the_note_leaves_it_free():
+    """SIGKILL in the middle of the note (the OOM killer, gunicorn's timeout) must not stall the arbiter for ever."""
+    note = BulkWorkers()
+    pid = os.fork()
+    if pid == 0:  # the worker: killed while it holds the note
+        try:
+            with note.locked():
+                os.kill(os.getpid(), signal.SIGKILL)
+        finally:
+            os._exit(1)
+    os.waitpid(pid, 0)
+    arbiter = threading.Thread(target=note.exited, args=(pid,), daemon=True)  # gunicorn's child_exit
+    arbiter.start()
+    arbiter.join(timeout=5)
+    assert not arbiter.is_alive(), "the arbiter waits for a lock a dead worker held"
+    other = _worker(8, workers=2)
+    note.started(other, EXPORT)
+    assert other.worker_connections == 0 and note.stopped() == [8]
 
 
 def test_turned_off_it_changes_nothing():

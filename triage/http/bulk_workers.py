@@ -11,7 +11,11 @@ At least one worker always accepts: a worker whose every sibling is already serv
 an export goes on accepting, as before, so any number of exports at once never stops intake.
 Which workers have stopped is kept in memory shared by the arbiter and its workers (made before
 they fork), and a worker that dies is struck off by the arbiter (``exited``), so a worker killed
-mid-export never leaves the others believing it is busy.
+mid-export never leaves the others believing it is busy. The note's lock is a POSIX record lock on
+a file, which the kernel releases when its holder dies: with a ``multiprocessing`` lock, a worker
+killed while holding it (the OOM killer, gunicorn's own timeout) left it held for ever, and the
+arbiter, striking that worker off, waited for it for ever: no worker was started again and the
+server could not be stopped (a way the kill test's server once failed to stop within 30 s).
 
 This reaches into gunicorn's ``ThreadWorker``: its loop accepts while ``nr_conns <
 worker_connections`` and is woken through ``method_queue`` (gunicorn 27, pinned in requirements.txt; ``tests/http/test_bulk_workers.py``
@@ -24,8 +28,12 @@ Measured on 2 cores, SQLite, 40,000 contacts (``benchmarks/bench_export_phases.p
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from triage.http.bulk_priority import BULK_PATHS
 
@@ -50,7 +58,9 @@ class BulkWorkers:
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self._closed = multiprocessing.Array("i", SLOTS)  # pids of workers not accepting; 0 is a free slot
+        self._closed = multiprocessing.RawArray("i", SLOTS)  # pids of workers not accepting; 0 is a free slot
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server's life: the note's lock
+        self._in_process = threading.Lock()  # a record lock is the process's: its threads take turns first
         self._lock = threading.Lock()
         self._serving: dict[int, int] = {}  # bulk answers in progress, by worker pid (a worker sees only its own)
 
@@ -78,22 +88,32 @@ class BulkWorkers:
 
     def exited(self, pid: int) -> None:
         """gunicorn's ``child_exit`` (in the arbiter): a worker gone, or accepting again, no longer counts as stopped."""
-        with self._closed.get_lock():
+        with self.locked():
             for slot, held in enumerate(self._closed):
                 if held == pid:
                     self._closed[slot] = 0
 
     def stopped(self) -> list[int]:
         """The pids of the workers not accepting now."""
-        with self._closed.get_lock():
+        with self.locked():
             return [pid for pid in self._closed if pid]
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The note to this thread alone, across the arbiter and its workers; released if its holder dies."""
+        with self._in_process:
+            fcntl.lockf(self._file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(self._file, fcntl.LOCK_UN)
 
     def _applies(self, worker, path: str) -> bool:
         return self.enabled and path.startswith(BULK_PATHS) and hasattr(worker, "worker_connections")
 
     def _claim(self, pid: int, workers: int) -> bool:
         """Note ``pid`` as stopped unless that would leave no worker accepting (or no slot is free)."""
-        with self._closed.get_lock():
+        with self.locked():
             held = [slot for slot, other in enumerate(self._closed) if other]
             free = [slot for slot, other in enumerate(self._closed) if not other]
             if len(held) + 1 >= workers or not free:
