@@ -15,7 +15,8 @@ mid-export never leaves the others believing it is busy. The note's lock is a PO
 a file, which the kernel releases when its holder dies: with a ``multiprocessing`` lock, a worker
 killed while holding it (the OOM killer, gunicorn's own timeout) left it held for ever, and the
 arbiter, striking that worker off, waited for it for ever: no worker was started again and the
-server could not be stopped (a way the kill test's server once failed to stop within 30 s).
+server could not be stopped (seen once: the kill test's hung arbiter sat in ``exited``, waiting on
+the semaphore of a worker it had lost).
 
 This reaches into gunicorn's ``ThreadWorker``: its loop accepts while ``nr_conns <
 worker_connections`` and is woken through ``method_queue`` (gunicorn 27, pinned in requirements.txt; ``tests/http/test_bulk_workers.py``
