@@ -6,8 +6,8 @@ contacts accepted at the same instant (a batch boundary falls between them), the
 exactly the reference list over every contact. ``audit.record_export_of`` (one ``INSERT ...
 SELECT``) must store the same list and the same event digest as ``audit.record_export`` over the
 same ids, and ``audit-verify`` must accept it. In a request that only reads (SQLite), where that
-statement would hold the write lock every intake waits for, the list goes in ``EXPORT_BATCH`` rows
-a write turn instead.
+statement would hold the write lock every intake waits for, the list goes in ``EXPORT_TURN`` rows
+a write turn instead (``EXPORT_TURN``).
 """
 
 from __future__ import annotations
@@ -76,17 +76,17 @@ def test_an_export_list_copied_by_the_database_is_the_list_recorded_one_by_one(a
     assert verify(runner).exit_code == 0
 
 
-def test_an_export_list_read_in_a_read_only_request_is_written_a_batch_a_turn(app, runner, people, with_ties,
+def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(app, runner, people, with_ties,
                                                                                  monkeypatch):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite's write lock: a PostgreSQL copy blocks no other writer")
-    monkeypatch.setattr(audit, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(audit, "EXPORT_TURN", 2)
     first, last = window()
     inserts: list[tuple[str, int]] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
         if statement.startswith("INSERT INTO export_contacts"):
-            inserts.append((statement, len(parameters) if executemany else 1))
+            inserts.append((statement, cursor.rowcount))
 
     with app.app_context():
         manager = db.session.get(User, people["manager"].id)
@@ -95,15 +95,15 @@ def test_an_export_list_read_in_a_read_only_request_is_written_a_batch_a_turn(ap
                                      .order_by(Contact.accepted_at, Contact.id)).all()
         shown = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.accepted_at >= start,
                                                                                    Contact.accepted_at < end)
-        event.listen(db.engine, "before_cursor_execute", seen)
+        event.listen(db.engine, "after_cursor_execute", seen)
         try:
             with txn.reading():
                 assert audit.record_export_of("in turns", shown, ("accepted_at", "contact_id"), manager) == len(ordered)
                 db.session.commit()
         finally:
-            event.remove(db.engine, "before_cursor_execute", seen)
+            event.remove(db.engine, "after_cursor_execute", seen)
         assert len(ordered) > 4
-        assert not any("SELECT" in statement for statement, _ in inserts)  # no copy under the lock
+        assert not any("FROM contacts" in statement for statement, _ in inserts)  # the window is not read under the lock
         assert [rows for _, rows in inserts] == [2] * (len(ordered) // 2) + [1] * (len(ordered) % 2)
         done = db.session.scalars(select(Event).where(Event.kind == "exported")).one().data
         assert done["contacts_digest"] == hashlib.sha256(b"".join(c.encode() + b"\n" for c in ordered)).hexdigest()
