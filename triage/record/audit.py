@@ -475,14 +475,15 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
 
 
 #: Rows of a stored list per write turn in a read-only request on SQLite: the longest a writer then
-#: waits for an export. A year's List 1 at 200,000 contacts, raw, on a slow machine: 5,000 a turn,
-#: 8 turns of at most 41 ms, 0.23 s in all; 1,000 a turn, 40 turns, 0.26-0.31 s, each turn's commit
-#: and queueing behind every intake on top (``benchmarks/bench_export_phases.py``).
+#: waits for an export. A year's List 1 at 200,000 contacts on a slow machine, through the service
+#: (``benchmarks/bench_export_phases.py``): 10 turns, the longest 46-67 ms, 276-445 ms in all; in
+#: turns of 1,000 rows, 42 turns and 0.9-1.1 s, each turn queueing behind every intake.
 EXPORT_TURN = 5000
 
 #: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
-#: SQLite itself (``json_each``), so no row goes through Python's parameter handling; rows in the
-#: order of the index by contact reach it in its own order (see ``_insert_export_rows``).
+#: SQLite itself (``json_each``), so no row goes through Python's parameter handling; inserted in
+#: contact order, the rows reach the index by contact (a contact's history finds its exports there)
+#: in its own order rather than at random places.
 _STORE_TURN = text("INSERT INTO export_contacts (export_id, position, contact_id) "
                    "SELECT :export_id, :first + key, value FROM json_each(:ids) ORDER BY value")
 
@@ -536,15 +537,8 @@ def _exported(what: str, export_id: str, count: int, digest: str, user: User) ->
 
 
 def _insert_export_rows(batch: list[dict]) -> None:
-    """One batch of a stored list, inserted in contact order: the index by contact takes them in its own order.
-
-    Inserted in the file's order, rows reach that index (a contact's history finds its exports
-    there) at random places: a year's List 1 at 200,000 contacts beside 1.3 million listed rows,
-    copied in one statement, took 298 ms in contact order and 408-428 ms in the file's. The
-    positions, and so the file and its digest, are the same.
-    """
     if batch:
-        _write(insert(ExportContact), sorted(batch, key=lambda row: row["contact_id"]))
+        _write(insert(ExportContact), batch)
 
 
 def _write(statement, rows: list[dict] | None = None) -> None:
