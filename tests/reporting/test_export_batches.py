@@ -52,27 +52,37 @@ def test_list_1_in_keyset_batches_is_the_reference_list(app, people, with_ties, 
         assert exports.annex_a_csv(1, first, last, manager) == expected
 
 
+def _window_list():
+    """The test window's contacts in file order, and the query an export's list is copied from."""
+    start, end = london_days(*window())
+    ordered = db.session.scalars(select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+                                 .order_by(Contact.accepted_at, Contact.id)).all()
+    shown = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.accepted_at >= start,
+                                                                               Contact.accepted_at < end)
+    return ordered, shown
+
+
+def _digest(ids: list[str]) -> str:
+    return hashlib.sha256(b"".join(cid.encode() + b"\n" for cid in ids)).hexdigest()
+
+
+def _stored_list(export_id: str) -> list[tuple[int, str]]:
+    return db.session.execute(select(ExportContact.position, ExportContact.contact_id)
+                              .where(ExportContact.export_id == export_id).order_by(ExportContact.position)).all()
+
+
 def test_an_export_list_copied_by_the_database_is_the_list_recorded_one_by_one(app, runner, people, with_ties):
-    first, last = window()
     with app.app_context():
         manager = db.session.get(User, people["manager"].id)
-        start, end = london_days(first, last)
-        ordered = db.session.scalars(select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
-                                     .order_by(Contact.accepted_at, Contact.id)).all()
-        shown = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.accepted_at >= start,
-                                                                                   Contact.accepted_at < end)
+        ordered, shown = _window_list()
         assert audit.record_export("one-by-one", iter(ordered), manager) == len(ordered)
         assert audit.record_export_of("copied", shown, ("accepted_at", "contact_id"), manager) == len(ordered)
         db.session.commit()
         events = {e.data["what"]: e.data for e in db.session.scalars(select(Event).where(Event.kind == "exported"))}
-        digest = hashlib.sha256(b"".join(cid.encode() + b"\n" for cid in ordered)).hexdigest()
-        assert events["copied"]["contacts_digest"] == events["one-by-one"]["contacts_digest"] == digest
+        assert events["copied"]["contacts_digest"] == events["one-by-one"]["contacts_digest"] == _digest(ordered)
         assert events["copied"]["count"] == len(ordered)
         for what in ("copied", "one-by-one"):
-            stored = db.session.execute(select(ExportContact.position, ExportContact.contact_id)
-                                        .where(ExportContact.export_id == events[what]["export_id"])
-                                        .order_by(ExportContact.position)).all()
-            assert stored == list(enumerate(ordered))
+            assert _stored_list(events[what]["export_id"]) == list(enumerate(ordered))
     assert verify(runner).exit_code == 0
 
 
@@ -81,7 +91,6 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite's write lock: a PostgreSQL copy blocks no other writer")
     monkeypatch.setattr(audit, "EXPORT_TURN", 2)
-    first, last = window()
     inserts: list[tuple[str, int]] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -90,11 +99,7 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
 
     with app.app_context():
         manager = db.session.get(User, people["manager"].id)
-        start, end = london_days(first, last)
-        ordered = db.session.scalars(select(Contact.id).where(Contact.accepted_at >= start, Contact.accepted_at < end)
-                                     .order_by(Contact.accepted_at, Contact.id)).all()
-        shown = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.accepted_at >= start,
-                                                                                   Contact.accepted_at < end)
+        ordered, shown = _window_list()
         event.listen(db.engine, "after_cursor_execute", seen)
         try:
             with txn.reading():
@@ -106,9 +111,6 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
         assert not any("FROM contacts" in statement for statement, _ in inserts)  # the window is not read under the lock
         assert [rows for _, rows in inserts] == [2] * (len(ordered) // 2) + [1] * (len(ordered) % 2)
         done = db.session.scalars(select(Event).where(Event.kind == "exported")).one().data
-        assert done["contacts_digest"] == hashlib.sha256(b"".join(c.encode() + b"\n" for c in ordered)).hexdigest()
-        stored = db.session.execute(select(ExportContact.position, ExportContact.contact_id)
-                                    .where(ExportContact.export_id == done["export_id"])
-                                    .order_by(ExportContact.position)).all()
-        assert stored == list(enumerate(ordered))
+        assert done["contacts_digest"] == _digest(ordered)
+        assert _stored_list(done["export_id"]) == list(enumerate(ordered))
     assert verify(runner).exit_code == 0
