@@ -457,10 +457,11 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     many contacts were recorded.
 
     In a request that only reads (SQLite) the copy would hold the write lock every intake waits
-    for, for the whole query and the index by contact: a year's List 1 at 200,000 contacts, 550-700
-    ms a file on a slow machine, and intake p95 at 8 clients nearly tripled while a client looped
-    over it. There the list is read in the request's snapshot instead and stored in write turns of
-    ``EXPORT_TURN`` rows (``_store_in_turns``), so a writer waits for one turn at most.
+    for while it runs the window's query: a year's List 1 at 200,000 contacts held it 155-200 ms,
+    and intake p95 at 8 clients tripled (0.32 s) while a year's export and dashboard looped
+    (``benchmarks/bench_intake_during_export.py``). There the list is read in the request's
+    snapshot instead, without the lock, and stored by SQLite from one JSON array of ids a write
+    turn (``_store_in_turns``; ``EXPORT_TURN`` ids a turn).
     """
     listed = ids.subquery()
     by_file_order = [listed.c[name] for name in order]
@@ -474,11 +475,13 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     return _exported(what, export_id, *_stored_list(export_id), user)
 
 
-#: Rows of a stored list per write turn in a read-only request on SQLite: the longest a writer then
-#: waits for an export. A year's List 1 at 200,000 contacts on a slow machine, through the service
-#: (``benchmarks/bench_export_phases.py``): 10 turns, the longest 46-67 ms, 276-445 ms in all; in
-#: turns of 1,000 rows, 42 turns and 0.9-1.1 s, each turn queueing behind every intake.
-EXPORT_TURN = 5000
+#: Rows of a stored list per write turn in a read-only request on SQLite: a year of a large council's
+#: contacts (40,000) goes in one. What made intake wait was the window read under the lock, not the
+#: insert: at 200,000 contacts (``benchmarks/bench_export_phases.py``, 2 rounds each) the one turn
+#: holds it 73-90 ms (the old copy, 155-200 ms); turns of 5,000 rows held it 12-22 ms each but,
+#: queueing behind intakes ten times, put the file's first byte at 1.22-1.25 s over HTTP (0.51 s so)
+#: and intake p95 while the export looped at 190-228 ms (122-155 ms so).
+EXPORT_TURN = 50_000
 
 #: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
 #: SQLite itself (``json_each``), so no row goes through Python's parameter handling; inserted in
