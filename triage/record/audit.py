@@ -475,14 +475,13 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     return _exported(what, export_id, *_stored_list(export_id), user)
 
 
-#: Ids of a stored list per write turn in a read-only request on SQLite. What made intake wait was the
-#: window read under the lock, not the insert; how to split the insert is a trade-off, measured at
-#: 200,000 contacts (a year's List 1 is 40,000 ids). With a year's export and dashboard looping
-#: (``bench_intake_during_export.py --rounds 7``), intake p95 was 0.175-0.200 s in turns of 5,000
-#: and 0.209-0.301 s in one turn (0.288-0.330 s with the old copy). With the export looping alone
-#: (``bench_export_phases.py``), one turn was better: intake p95 122-155 ms against 190-228 ms, and
-#: the first byte over HTTP under intake at 0.5 s against 1.2 s (each turn queues behind intakes).
-EXPORT_TURN = 5000
+#: Rows of a stored list per write turn in a read-only request on SQLite: a year of a large council's
+#: contacts (40,000) goes in one. What made intake wait was the window read under the lock, not the
+#: insert: at 200,000 contacts (``benchmarks/bench_export_phases.py``, 2 rounds each) the one turn
+#: holds it 73-90 ms (the old copy, 155-200 ms); turns of 5,000 rows held it 12-22 ms each but,
+#: queueing behind intakes ten times, put the file's first byte at 1.22-1.25 s over HTTP (0.51 s so)
+#: and intake p95 while the export looped at 190-228 ms (122-155 ms so).
+EXPORT_TURN = 50_000
 
 #: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
 #: SQLite itself (``json_each``), so no row goes through Python's parameter handling; inserted in
