@@ -8,6 +8,7 @@ file, or truncated PostgreSQL tables).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
@@ -69,8 +70,15 @@ def migrated(tmp_path_factory):
     return template
 
 
-#: Every sequence in the PostgreSQL test schema (all are owned by the tables above), set back to 1.
-_SEQUENCES = text("SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace")
+@functools.cache
+def _sequences() -> tuple[str, ...]:
+    """Every sequence in the PostgreSQL test schema (all are owned by the tables above): read once."""
+    engine = create_engine(PG_URL)
+    with engine.connect() as conn:
+        found = tuple(conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'S' "
+                                        "AND relnamespace = 'public'::regnamespace")).scalars())
+    engine.dispose()
+    return found
 
 
 def _fresh_database(migrated, tmp_path) -> str:
@@ -91,10 +99,9 @@ def _empty_postgresql() -> None:
     """
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
-        sequences = conn.execute(_SEQUENCES).scalars().all()
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("; ".join(f"DELETE FROM {table}" for table in TABLES)))
-        conn.execute(text("SELECT " + ", ".join(f"setval('{name}', 1, false)" for name in sequences)))
+        conn.execute(text("SELECT " + ", ".join(f"setval('{name}', 1, false)" for name in _sequences())))
         conn.execute(text("INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
     engine.dispose()
 

@@ -432,7 +432,7 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
         if contact_id in seen:
             continue
         seen.add(contact_id)
-        digest.update(contact_id.encode() + b"\n")
+        _hash_ids(digest, (contact_id,))
         batch.append({"export_id": export_id, "position": count, "contact_id": contact_id})
         count += 1
         if len(batch) >= EXPORT_BATCH:
@@ -478,9 +478,10 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
 #: Rows of a stored list per write turn in a read-only request on SQLite: a year of a large council's
 #: contacts (40,000) goes in one. What made intake wait was the window read under the lock, not the
 #: insert: at 200,000 contacts (``benchmarks/bench_export_phases.py``, 2 rounds each) the one turn
-#: holds it 73-90 ms (the old copy, 155-200 ms); turns of 5,000 rows held it 12-22 ms each but,
-#: queueing behind intakes ten times, put the file's first byte at 1.22-1.25 s over HTTP (0.51 s so)
-#: and intake p95 while the export looped at 190-228 ms (122-155 ms so).
+#: holds it 71-91 ms (the old copy, 155-200 ms); turns of 5,000 rows held it 12-22 ms each but,
+#: queueing behind intakes ten times, put the file's first byte at 1.09-1.26 s over HTTP (0.47-0.51 s
+#: so) and intake p95 while the export looped at 190-228 ms (118-155 ms so). docs/architecture.md
+#: has every measure, including the one that favoured turns.
 EXPORT_TURN = 50_000
 
 #: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
@@ -496,8 +497,14 @@ def _store_in_turns(export_id: str, ids_in_order: list[str]) -> tuple[int, str]:
     for first in range(0, len(ids_in_order), EXPORT_TURN):
         _write(_STORE_TURN, {"export_id": export_id, "first": first,
                              "ids": json.dumps(ids_in_order[first:first + EXPORT_TURN])})
-    digest = hashlib.sha256("".join(f"{contact_id}\n" for contact_id in ids_in_order).encode())
+    digest = hashlib.sha256()
+    _hash_ids(digest, ids_in_order)
     return len(ids_in_order), digest.hexdigest()
+
+
+def _hash_ids(digest, contact_ids: Iterable[str]) -> None:
+    """The one way an export's list is hashed for its event: each id, then a newline, in file order."""
+    digest.update("".join(f"{contact_id}\n" for contact_id in contact_ids).encode())
 
 
 def _stored_list(export_id: str) -> tuple[int, str]:
@@ -513,7 +520,7 @@ def _stored_list(export_id: str) -> tuple[int, str]:
                                 .order_by(table.c.position).execution_options(yield_per=EXPORT_BATCH))
     digest, count = hashlib.sha256(), 0
     for batch in result.scalars().partitions():
-        digest.update("".join(f"{contact_id}\n" for contact_id in batch).encode())
+        _hash_ids(digest, batch)
         count += len(batch)
     return count, digest.hexdigest()
 
