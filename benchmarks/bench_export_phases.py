@@ -31,15 +31,39 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import ROOT, _contacts, _http, _percentile, _token, serve  # noqa: E402
+from bench_scale import ROOT, _contacts, _http, _percentile, _token, run, serve  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 LIST_1 = "/api/v1/exports/annex-a/list-1.csv?from={year}"
 
 
+def watch_write_locks(engine) -> list[float]:
+    """A list each SQLite write transaction's time from ``BEGIN IMMEDIATE`` to its commit is added to."""
+    from sqlalchemy import event
+
+    holds: list[float] = []
+    began: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(_conn, _cursor, statement, *_args):
+        if statement == "BEGIN IMMEDIATE":
+            began.append(time.perf_counter())
+
+    @event.listens_for(engine, "commit")
+    def _commit(*_args):
+        if began:
+            holds.append(time.perf_counter() - began.pop())
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(*_args):
+        began.clear()  # a transaction rolled back holds nothing any more
+
+    return holds
+
+
 def lock_holds(url: str, first: date) -> None:
     """Part 1: the export's write transactions and first byte, in-process."""
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from triage.app import create_app
     from triage.extensions import db
@@ -48,19 +72,8 @@ def lock_holds(url: str, first: date) -> None:
     from triage.reporting import exports
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    holds: list[float] = []
-    began: list[float] = []
     with app.app_context():
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _begin(_conn, _cursor, statement, *_args):
-            if statement == "BEGIN IMMEDIATE":
-                began.append(time.perf_counter())
-
-        @event.listens_for(db.engine, "commit")
-        def _commit(*_args):
-            if began:
-                holds.append(time.perf_counter() - began.pop())
-
+        holds = watch_write_locks(db.engine)
         manager = db.session.scalar(select(User).where(User.email == "manager@demo.invalid"))
         print("  in-process, a year's List 1 as a read-only request:")
         for _ in range(3):
@@ -166,6 +179,7 @@ def main() -> None:
               flush=True)
         lock_holds(url, first)
         env = {**os.environ, "DATABASE_URL": url}
+        run(env, "init-db")  # a store loaded by an earlier checkout: at this one's schema first
         manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
         server, port = serve(env)
         try:

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, serve  # noqa: E402
+from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, run, serve  # noqa: E402
 
 SHAPES = ((4, 2), (4, 1))
 
@@ -53,6 +53,7 @@ def main() -> None:
             os.sync()  # the copy written out first: its writeback would slow the fsync of every commit timed
             url = f"sqlite:///{copy}"
         env = {**os.environ, "TRIAGE_ENV": "development", "DATABASE_URL": url}
+        run(env, "init-db")  # a store loaded by an earlier checkout: at this one's schema first
         manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
         year = (date.today() - timedelta(days=365)).isoformat()
         contacts = _contacts(200_000, seed=os.getpid())

@@ -54,6 +54,24 @@ def test_an_export_is_one_event_and_each_contact_history_shows_it(app, client, r
     assert any(e["what"].get("via") == "export" for e in page.get_json()["events"])
 
 
+def test_a_contacts_history_shows_the_exports_that_listed_it_and_no_other(app, client, people):
+    """Each export is looked in for the contact (``audit.history``), so each view is that export's own event."""
+    first, second, third = (submit(client, people["partner"]) for _ in range(3))
+    export(app, people, [first, second], what="annex-a-list-1")
+    export(app, people, [second], what="annex-a-list-3")
+    export(app, people, [first, second], what="training")
+
+    def exports_shown(contact_id):
+        with app.app_context():
+            return [(e.data["what"], e.seq) for e in audit.history(contact_id) if e.data.get("via") == "export"]
+
+    with app.app_context():
+        exported = {e.data["what"]: e.seq for e in db.session.scalars(select(Event).where(Event.kind == "exported"))}
+    assert exports_shown(first) == [("annex-a-list-1", exported["annex-a-list-1"]), ("training", exported["training"])]
+    assert exports_shown(second) == sorted(exported.items(), key=lambda item: item[1])
+    assert exports_shown(third) == []
+
+
 def test_a_contact_removed_from_an_export_list_is_named(app, client, runner, people):
     first, second = full_path(app, client, people), submit(client, people["partner"])
     export(app, people, [first, second])

@@ -583,13 +583,22 @@ class AuditCheckpoint(db.Model):
 
 
 class ExportContact(db.Model):
-    """One contact in one export: the list an ``exported`` event names by digest and count."""
+    """One contact in one export: the list an ``exported`` event names by digest and count.
+
+    Indexed by export, then contact: every export's rows go in together at one place in each index,
+    so storing a year's list costs the same on its hundredth export as on its first. An index by
+    contact took one more entry beside each listed contact's earlier ones on every export, so the
+    same year exported twelve times held SQLite's write lock 81 ms the first time and 143 ms the
+    twelfth (73-91 ms each time so; ``benchmarks/bench_export_repeats.py``). A contact's history looks
+    in each export instead (``audit.history``; migration ``0024_export_lists_by_export``).
+    """
 
     __tablename__ = "export_contacts"
+    __table_args__ = (Index("ix_export_contacts_export_contact", "export_id", "contact_id"),)
 
     export_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    contact_id: Mapped[str] = mapped_column(String(36), index=True)
+    contact_id: Mapped[str] = mapped_column(String(36))
 
 
 class ApiRequestCount(db.Model):
