@@ -10,10 +10,11 @@ median of each operation of issue 19's table over HTTP (GET answers read to the 
 List 1 export's first byte, each role's pages (signed in through the sign-in form as the demo
 people), intake p50 at one client beside ``/healthz``, intake p95 at 8 clients, intake p95 at 8
 clients again while a year's Annex A export and a year's dashboard run in a loop (and its ratio to
-the quiet one; each p95 of ``INTAKE_ROUNDS`` rounds' intakes together, each round's printed too), the workers' peak memory, then full and incremental ``audit-verify`` (the
-incremental one covers what the run added after seed-volume's checkpoint), and incremental
-``audit-verify`` again of a day's events alone (``audit-checkpoint``, then 110 contacts each
-received, read, decided at the level recommended and reviewed through the API). Each page and
+the quiet one; each p95 of ``INTAKE_ROUNDS`` rounds' intakes together, each round's printed too),
+the workers' peak memory, then full and incremental ``audit-verify`` (the incremental one covers
+what the run added after seed-volume's checkpoint), and incremental ``audit-verify`` again of a
+day's events alone (``audit-checkpoint``, then 110 contacts each received, read, decided at the
+level recommended and reviewed through the API). Each page and
 each quick operation is requested untimed about once per gunicorn worker before it is timed: a
 worker's first answer compiles its templates and queries, whatever the store's size. Prints a
 table per database with the ratio between the last and first size.

@@ -432,12 +432,13 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
         if contact_id in seen:
             continue
         seen.add(contact_id)
-        _hash_ids(digest, (contact_id,))
         batch.append({"export_id": export_id, "position": count, "contact_id": contact_id})
         count += 1
         if len(batch) >= EXPORT_BATCH:
+            _hash_ids(digest, (row["contact_id"] for row in batch))
             _insert_export_rows(batch)
             batch = []
+    _hash_ids(digest, (row["contact_id"] for row in batch))
     _insert_export_rows(batch)
     return _exported(what, export_id, count, digest.hexdigest(), user)
 

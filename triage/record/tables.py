@@ -586,7 +586,7 @@ class ExportContact(db.Model):
     """One contact in one export: the list an ``exported`` event names by digest and count.
 
     Indexed by export, then contact: every export's rows go in together at one place in each index,
-    so storing a year's list costs the same on its hundredth export as on its first. An index by
+    so storing a year's list costs the same on its twelfth export as on its first. An index by
     contact took one more entry beside each listed contact's earlier ones on every export, so the
     same year exported twelve times held SQLite's write lock 81 ms the first time and 143 ms the
     twelfth (73-91 ms each time so; ``benchmarks/bench_export_repeats.py``). A contact's history looks
