@@ -198,7 +198,7 @@ def test_concurrent_intake_keeps_every_stream_whole(app, client, runner, people)
 
 def test_a_list_copied_by_the_database_is_stored_in_the_files_order(app, client, runner, people):
     """``record_export_of`` numbers the list in the file's order, whatever order the rows are inserted in
-    (on SQLite, contact order, for the index by contact): the digest is of the ids by position."""
+    (on SQLite, contact order, the table's key): the digest is of the ids by position."""
     import hashlib
 
     ids = [submit(client, people["partner"]) for _ in range(5)]

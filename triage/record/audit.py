@@ -487,8 +487,8 @@ EXPORT_TURN = 50_000
 
 #: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
 #: SQLite itself (``json_each``), so no row goes through Python's parameter handling; inserted in
-#: contact order, the rows reach the index by contact (a contact's history finds its exports there)
-#: in its own order rather than at random places.
+#: contact order, the table's key (export, contact: a contact's history finds its exports there)
+#: takes them in its own order rather than at random places.
 _STORE_TURN = text("INSERT INTO export_contacts (export_id, position, contact_id) "
                    "SELECT :export_id, :first + key, value FROM json_each(:ids) ORDER BY value")
 

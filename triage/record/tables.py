@@ -585,20 +585,20 @@ class AuditCheckpoint(db.Model):
 class ExportContact(db.Model):
     """One contact in one export: the list an ``exported`` event names by digest and count.
 
-    Indexed by export, then contact: every export's rows go in together at one place in each index,
-    so storing a year's list costs the same on its twelfth export as on its first. An index by
-    contact took one more entry beside each listed contact's earlier ones on every export, so the
-    same year exported twelve times held SQLite's write lock 81 ms the first time and 143 ms the
-    twelfth (73-91 ms each time so; ``benchmarks/bench_export_repeats.py``). A contact's history looks
-    in each export instead (``audit.history``; migration ``0024_export_lists_by_export``).
+    Keyed by export, then contact (each contact is in an export once): every export's rows go in
+    together at one place, so storing a year's list costs the same on its twelfth export as on its
+    first, and a contact's history looks in each export by this key (``audit.history``). ``position``
+    is the contact's place in the file, which the event's digest follows; it is read in that order
+    only to hash the list (``audit.verify``), so it has no index of its own. Migration
+    ``0026_export_lists_by_contact`` has the figures: a second index, by position, made storing
+    a year's list at 200,000 contacts hold SQLite's write lock about twice as long.
     """
 
     __tablename__ = "export_contacts"
-    __table_args__ = (Index("ix_export_contacts_export_contact", "export_id", "contact_id"),)
 
     export_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    contact_id: Mapped[str] = mapped_column(String(36))
+    contact_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class ApiRequestCount(db.Model):
