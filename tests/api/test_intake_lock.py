@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.api.test_intake import URL, post
 from tests.factories import child, contact_payload
 from triage.extensions import db
-from triage.record.tables import Contact
+from triage.record.tables import Contact, Event
 
 NHS = "9434765919"
 
@@ -105,3 +105,34 @@ def test_the_answer_to_a_new_contact_is_the_answer_to_its_retry(client, people, 
     again = post(client, people[sender], document)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json() == again.get_json()
+
+
+def test_a_retry_stored_while_the_contact_is_scored_is_its_answer_and_it_is_stored_once(app, client, people,
+                                                                                       monkeypatch):
+    """The partner sends again while the first is scored: the store's unique key, not a second look, tells.
+
+    The retry's intake completes while the first one is scored; the first then finds its row refused
+    (organisation, reference) and answers with the retry's, as a retry would be answered.
+    """
+    document = contact_payload(children=[child(identifiers={"nhs_number": NHS})])
+    answers: list = []
+
+    def retry_meanwhile() -> None:
+        def send() -> None:
+            with app.app_context():
+                answers.append(post(app.test_client(), people["partner"], document))
+        thread = threading.Thread(target=send)
+        thread.start()
+        thread.join(timeout=10)
+
+    _while_scoring(app, monkeypatch, retry_meanwhile)
+    first = post(client, people["partner"], document)
+    assert [answer.status_code for answer in answers] == [201]
+    assert first.status_code == 200
+    assert first.get_json() == answers[0].get_json()
+    with app.app_context():
+        stored = db.session.scalars(select(Contact.id).where(
+            Contact.partner_reference == document["partner_reference"])).all()
+        received = db.session.scalars(select(Event.seq).where(Event.contact_id.in_(stored),
+                                                             Event.kind == "received")).all()
+    assert len(stored) == 1 and len(received) == 1

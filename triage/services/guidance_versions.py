@@ -42,19 +42,26 @@ def _latest_adoption() -> tuple[GuidanceAdoption, GuidanceVersion] | None:
     return (row[0], row[1]) if row else None
 
 
+#: The digest of the guidance in force, alone: all an intake needs to see that its version is recorded
+#: (two ORM entities, loaded by ``_LATEST``, cost every intake its entity setup for one string).
+_LATEST_SHA256 = (select(GuidanceVersion.sha256)
+                  .join(GuidanceAdoption, GuidanceAdoption.version_id == GuidanceVersion.id)
+                  .order_by(GuidanceAdoption.id.desc()).limit(1))
+
+
 def stored(sha256: str) -> GuidanceVersion | None:
     return db.session.scalar(select(GuidanceVersion).where(GuidanceVersion.sha256 == sha256))
 
 
-def record_served(config: GuidanceConfig, *, now: datetime | None = None) -> GuidanceVersion:
+def record_served(config: GuidanceConfig, *, now: datetime | None = None) -> GuidanceVersion | None:
     """Store this version if the service has not served it before, and that it is in force from ``now``.
 
-    Inside the caller's transaction (intake commits it with the contact it scored). One query when
-    the version is already the one in force, which is every call but the first after a restart.
+    Inside the caller's transaction (intake commits it with the contact it scored). One query, of
+    one column, when the version is already the one in force, which is every call but the first
+    after a restart; then it returns None. Otherwise it returns the version it adopted.
     """
-    latest = _latest_adoption()
-    if latest is not None and latest[1].sha256 == config.sha256:
-        return latest[1]
+    if db.session.scalar(_LATEST_SHA256) == config.sha256:
+        return None
     now = now or utcnow()
     version = stored(config.sha256)
     if version is None:
@@ -94,7 +101,7 @@ def in_force(config: GuidanceConfig) -> tuple[GuidanceVersion, datetime]:
         version = latest[1]
     else:
         with txn.writing():  # a page or API read on SQLite holds no write lock: this first use takes it
-            version = record_served(config)
+            version = record_served(config) or stored(config.sha256)  # None: adopted meanwhile
     adoptions = db.session.scalars(select(GuidanceAdoption).order_by(GuidanceAdoption.id.desc())).all()
     since = adoptions[0].adopted_at
     for adoption in adoptions:  # the start of the latest unbroken run of this version

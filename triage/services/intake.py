@@ -95,14 +95,17 @@ def fill_partner_organisation(document: object, user: User) -> None:
             source["organisation"] = user.organisation.name
 
 
-#: Built once: every intake asks it twice, and a statement built per call costs its construction and
-#: cache key each time (prebuilt, SQLAlchemy keeps its key).
-_EXISTING = select(Contact).where(Contact.organisation_id == bindparam("org"),
-                                  Contact.partner_reference == bindparam("ref"))
+#: Built once: every intake asks it, and a statement built per call costs its construction and cache
+#: key each time (prebuilt, SQLAlchemy keeps its key). It asks for the id alone: almost every intake
+#: is new and finds nothing, and an ORM entity query costs its setup even when no row comes back.
+_EXISTING = select(Contact.id).where(Contact.organisation_id == bindparam("org"),
+                                     Contact.partner_reference == bindparam("ref"))
 
 
 def find_existing(organisation_id: int, partner_reference: str) -> Contact | None:
-    return db.session.scalar(_EXISTING, {"org": organisation_id, "ref": partner_reference})
+    """The contact this organisation already sent with this reference (a retry), or None."""
+    contact_id = db.session.scalar(_EXISTING, {"org": organisation_id, "ref": partner_reference})
+    return None if contact_id is None else db.session.get(Contact, contact_id)
 
 
 def score(contact: dict, accepted_at: datetime, history: KnownHistory,
@@ -218,17 +221,17 @@ def _store(contact: dict, user: User, recommender: Recommender, now: datetime | 
     In a request that reads first (``txn.reads_first``: the API's intake), in two phases. The read
     phase finds the children's records and their history and scores the contact; on SQLite it holds
     no write lock, so other intakes write meanwhile. The write phase (on SQLite holding the lock)
-    checks again what they may have changed: a retry stored meanwhile (SQLite; on PostgreSQL the
-    unique constraint tells), the children's records (made now if still unknown) and their history
-    (a link, an earlier phone contact entered since, a decision); the contact is scored again only
-    if that history differs from what was scored. Elsewhere (a page's POST, the demo, the CLI) the
+    checks again what they may have changed: the children's records (made now if still unknown) and
+    their history (a link, an earlier phone contact entered since, a decision); the contact is scored
+    again only if that history differs from what was scored. A retry stored meanwhile is told by the
+    unique constraint, on both databases (``_add``). Elsewhere (a page's POST, the demo, the CLI) the
     whole intake holds the lock from its start, as before: nothing can differ, nothing is read twice.
     """
     now = now or utcnow()
     received_at = received_time(contact, now)
     identity.check_identifiers(contact)
-    split, locked_later = txn.reads_first(), txn.reading_now()
-    org = sender_organisation(contact, user, make=not locked_later)  # None: new, made when writing
+    split = txn.reads_first()
+    org = sender_organisation(contact, user, make=not txn.reading_now())  # None: new, made when writing
     if org is not None:
         existing = find_existing(org.id, contact["partner_reference"])
         if existing is not None:
@@ -241,12 +244,10 @@ def _store(contact: dict, user: User, recommender: Recommender, now: datetime | 
         found = [identity.known_child(d) for d in digests]
         scored = _scored(stored_contact, accepted_at, [c for c in found if c is not None], recommender)
     with txn.write_phase():
+        # A retry stored while this one was scored is not looked for again here: the store's unique
+        # key (organisation, reference) refuses the second row, and ``_add`` answers with the first.
         org = org or sender_organisation(contact, user)
         assert org is not None  # made if new
-        if locked_later:  # a racing retry may have stored it while this one was scored
-            existing = find_existing(org.id, contact["partner_reference"])
-            if existing is not None:
-                return existing, False
         records = [identity.find_or_make_record(d) for d in digests]
         # a record made just now has no links and no contacts: its history is empty without asking
         scored = _scored(stored_contact, accepted_at, [child_id for child_id, made in records if not made],
