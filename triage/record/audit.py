@@ -322,9 +322,11 @@ def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     streams = [(stream, events) for stream, events in streams if events]
     if not streams:
         return 0
-    db.session.execute(insert(AuditStream.__table__),
-                       [{"stream": stream, "seq": 0, "last_hash": GENESIS} for stream, _ in streams])
+    db.session.execute(_INSERT_HEADS, [{"stream": stream, "seq": 0, "last_hash": GENESIS} for stream, _ in streams])
     return _write_chained(streams, {stream: (0, GENESIS) for stream, _ in streams})
+
+
+_INSERT_HEADS = insert(AuditStream.__table__)  # built once: every intake runs it
 
 
 def append_to_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
@@ -352,14 +354,18 @@ def _write_chained(streams: list[tuple[str, list[NewEvent]]], heads: dict[str, t
             rows.append(row)
             prev_seq, prev_hash = row["seq"], row["hash"]
         moved[stream] = (prev_seq, prev_hash)
-    db.session.execute(insert(Event.__table__), rows)
-    db.session.execute(update(AuditStream.__table__).where(AuditStream.__table__.c.stream == bindparam("head"))
-                       .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash")),
-                       [{"head": stream, "head_seq": seq, "head_hash": last} for stream, (seq, last) in moved.items()])
+    db.session.execute(_INSERT_EVENTS, rows)
+    db.session.execute(_MOVE_HEADS, [{"head": stream, "head_seq": seq, "head_hash": last}
+                                     for stream, (seq, last) in moved.items()])
     return len(rows)
 
 
-_LAST_SEQ = select(func.max(Event.seq))  # built once: every intake asks it
+# Built once, as every intake runs them: a statement built per call costs its construction and cache key.
+_INSERT_EVENTS = insert(Event.__table__)
+_MOVE_HEADS = (update(AuditStream.__table__).where(AuditStream.__table__.c.stream == bindparam("head"))
+               .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash")))
+_LAST_SEQ = select(func.max(Event.seq))
+_NEXT_SEQS = text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)")
 
 
 def _next_seqs(count: int) -> list[int]:
@@ -367,8 +373,7 @@ def _next_seqs(count: int) -> list[int]:
     if count <= 0:
         return []
     if db.engine.dialect.name == "postgresql":
-        return sorted(db.session.execute(text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)"),
-                                         {"n": count}).scalars())
+        return sorted(db.session.execute(_NEXT_SEQS, {"n": count}).scalars())
     first = (db.session.scalar(_LAST_SEQ) or 0) + 1
     return list(range(first, first + count))
 
