@@ -6,7 +6,7 @@ both ids again. Every export stores its list before the file's first byte, and o
 waits for that write. A ``WITHOUT ROWID`` table is stored in its key's B-tree alone.
 
 Measured with bare ``sqlite3`` (a 40,000-id list stored by one ``INSERT ... SELECT ... FROM
-json_each`` after 12 others, in WAL mode; the script is quoted in the note on issue 19): 1,695-1,781
+json_each`` after 12 others, in WAL mode; ``benchmarks/bench_export_list_pages.py``): 1,695-1,781
 WAL pages a list against 912-914, and 126-215 ms against 78-115 ms (medians of 12; the machine
 was loading a store beside it). ``benchmarks/bench_export_repeats.py`` has the service's own figures.
 
