@@ -6,9 +6,10 @@ both ids again. Every export stores its list before the file's first byte, and o
 waits for that write. A ``WITHOUT ROWID`` table is stored in its key's B-tree alone.
 
 Measured with bare ``sqlite3`` (a 40,000-id list stored by one ``INSERT ... SELECT ... FROM
-json_each`` after 12 others, in WAL mode; ``benchmarks/bench_export_list_pages.py``): 1,695-1,781
-WAL pages a list against 912-914, and 126-215 ms against 78-115 ms (medians of 12; the machine
-was loading a store beside it). ``benchmarks/bench_export_repeats.py`` has the service's own figures.
+json_each`` after 12 others, in WAL mode; ``benchmarks/bench_export_list_pages.py``): 1,772-1,780
+WAL pages a list against 911-912, and 80-84 ms against 51-54 ms (medians of 12, two runs; 126-215
+against 78-115 ms while a store loaded beside it). ``benchmarks/bench_export_repeats.py`` has the
+service's own figures.
 
 SQLite cannot change a table's kind in place: the table is rebuilt (every stored list copied) and
 its append-only triggers made again. PostgreSQL has no such kind of table (its rows are a heap and
