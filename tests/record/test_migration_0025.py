@@ -63,4 +63,3 @@ def test_it_downgrades_to_0024_and_upgrades_again(tmp_path):
         db.engine.dispose()
     assert column["nullable"] and [key["referred_table"] for key in keys] == ["contacts"]
     _to(url, "head")
-

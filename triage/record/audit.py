@@ -326,9 +326,6 @@ def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     return _write_chained(streams, {stream: (0, GENESIS) for stream, _ in streams})
 
 
-_INSERT_HEADS = insert(AuditStream.__table__)  # built once: every intake runs it
-
-
 def append_to_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     """Events appended to streams that may already hold events, in bulk; returns the count.
 
@@ -361,6 +358,7 @@ def _write_chained(streams: list[tuple[str, list[NewEvent]]], heads: dict[str, t
 
 
 # Built once, as every intake runs them: a statement built per call costs its construction and cache key.
+_INSERT_HEADS = insert(AuditStream.__table__)
 _INSERT_EVENTS = insert(Event.__table__)
 _MOVE_HEADS = (update(AuditStream.__table__).where(AuditStream.__table__.c.stream == bindparam("head"))
                .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash")))
