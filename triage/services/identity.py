@@ -20,7 +20,7 @@ from stdnum.gb import nhs, upn
 
 from triage.engine.errors import Invalid
 from triage.extensions import db
-from triage.record.tables import ChildIdentifier, ChildRecord
+from triage.record.tables import ChildIdentifier, ChildRecord, new_id
 
 KINDS = ("nhs_number", "upn")
 
@@ -113,10 +113,10 @@ def find_or_make_record(digests: list[str]) -> tuple[str, bool]:
     child_id = known_record(digests, by_digest)
     made = child_id is None
     if made:
-        record = ChildRecord()
-        db.session.add(record)
-        db.session.flush()
-        child_id = record.id
+        # its id is known here, so the row waits for the contact's own flush (one INSERT for every
+        # child made); a savepoint below flushes it first, as the identifier's foreign key needs
+        child_id = new_id()
+        db.session.add(ChildRecord(id=child_id))
     for value in (d for d in digests if d not in by_digest):
         try:
             with db.session.begin_nested():
