@@ -7,8 +7,9 @@ On a store already loaded (``flask triage seed-volume``; a SQLite store is copie
 left as it was; on PostgreSQL the posted contacts stay): ``POST /api/v1/contacts`` through Flask's
 test client with the police partner's token, ``INTAKE_POSTS`` times (default 200) after a warm-up.
 Prints per intake: SQL statements (SQLAlchemy ``before_cursor_execute``), transactions committed,
-and CPU time of this process (``time.process_time``: the database server's own CPU on PostgreSQL
-is not in it). With ``--profile``, a second run under cProfile (CPU time) prints where the time goes, by step;
+CPU time of this process (``time.process_time``: the database server's own CPU on PostgreSQL is
+not in it), and on PostgreSQL the WAL bytes written (every row and index entry; the server's
+whole WAL, so run it alone). With ``--profile``, a second run under cProfile (CPU time) prints where the time goes, by step;
 with ``--statements``, one intake's SQL is printed first.
 """
 
@@ -78,6 +79,19 @@ def _profile_table(profile: cProfile.Profile, posts: int) -> None:
         print(f"    {label:<32} {total / posts * 1000:8.2f}")
 
 
+def _wal_position(app) -> int | None:
+    """PostgreSQL's WAL insert position in bytes (what every change writes, indexes included); None on SQLite."""
+    from triage.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return None
+        position = db.session.execute(db.text(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')")).scalar()
+        db.session.remove()
+    return int(position)
+
+
 def main() -> None:
     os.environ.setdefault("TRIAGE_ENV", "development")
     url, work = _store_url()
@@ -135,13 +149,17 @@ def main() -> None:
             show.clear()
             bodies = bodies[1:]
         counts.update(statements=0, commits=0, locked=0, locked_cpu=0.0, locked_wall=0.0)
+        wal_from = _wal_position(app)
         started = time.process_time()
         _post(client, token, bodies[10:10 + posts])
         cpu = time.process_time() - started
+        wal_bytes = _wal_position(app) - wal_from if wal_from is not None else None
         print(f"{url.split(':')[0]}: {posts} intakes on a store of {contacts_before} contacts")
         print(f"  statements per intake   {counts['statements'] / posts:6.2f}")
         print(f"  commits per intake      {counts['commits'] / posts:6.2f}")
         print(f"  CPU ms per intake       {cpu / posts * 1000:6.2f}   (time.process_time, this process)")
+        if wal_bytes is not None:
+            print(f"  WAL bytes per intake   {wal_bytes / posts:7.0f}   (the server's whole WAL: run it alone)")
         if url.startswith("sqlite"):
             print(f"  holding the write lock: {counts['locked'] / posts:6.2f} statements, "
                   f"{counts['locked_cpu'] / posts * 1000:6.2f} CPU ms, {counts['locked_wall'] / posts * 1000:6.2f} ms "
