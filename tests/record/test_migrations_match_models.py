@@ -14,9 +14,11 @@ from datetime import datetime, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from triage.app import MIGRATIONS
 from triage.extensions import db
 from triage.record.tables import Child, ChildRecord, Contact, Organisation, User
 
@@ -88,3 +90,10 @@ def test_a_child_tied_to_no_child_record_is_refused_by_the_store(stored_contact,
         db.session.add(_child("r-1"))  # the same child, tied to a record, is stored
         db.session.commit()
         assert db.session.execute(text("SELECT child_id FROM children")).scalars().all() == ["r-1"]
+
+
+def test_every_revision_id_fits_the_column_postgresql_keeps_it_in():
+    """``alembic_version.version_num`` is VARCHAR(32): a longer id upgrades SQLite and fails on PostgreSQL."""
+    revisions = [script.revision for script in ScriptDirectory(MIGRATIONS).walk_revisions()]
+    assert len(revisions) >= 27
+    assert [revision for revision in revisions if len(revision) > 32] == []
