@@ -107,6 +107,26 @@ def test_the_contact_list_pages_by_cursor_and_still_by_page_number(app, client, 
     assert received == sorted(received, reverse=True)  # newest first
 
 
+@pytest.mark.parametrize("who, index", [("practitioner", "ix_contacts_received_id"),
+                                         ("partner", "ix_contacts_org_received_id")])
+def test_a_page_asked_for_by_number_passes_earlier_pages_in_the_index_not_their_rows(app, client, people, who, index):
+    """Page numbers still work (OFFSET), but the earlier pages are passed over as ids in the list's
+    index, and only the page's contacts are read: read whole, the last page at 200,000 contacts
+    took 0.25 s on SQLite and 0.33-0.44 s on PostgreSQL (``rows_in_order``)."""
+    calls(app, client, people["partner"], 5)
+    url = "/api/v1/contacts?per_page=2&page=3"
+    with counted(app) as statements:
+        assert len(get(client, people[who], url)["items"]) == 1
+    first = next(s for s in statements if "OFFSET" in s and not s.startswith("SELECT count"))
+    assert first.startswith("SELECT contacts.id, contacts.received_at"), first  # the ids and keys alone
+    assert any(re.search(r"WHERE contacts\.id IN \([^\n]*\)$", s.rstrip()) for s in statements)  # the page, by id
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        plan = explained(lambda: get(client, people[who], url))[first]
+    assert f"USING COVERING INDEX {index}" in plan, plan
+
+
 @pytest.mark.parametrize("url", [f"/api/v1/queues/{name}" for name in QUEUES] + ["/api/v1/contacts"])
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJsIjoib3RoZXIiLCJrIjpbXX0", "x" * 1001])
 def test_a_cursor_the_list_did_not_hand_out_is_refused(client, people, url, cursor):

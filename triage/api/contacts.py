@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import current_app, g, json, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from triage.api.openapi import LOCATION, Blueprint, rules
@@ -24,7 +25,7 @@ from triage.http import access
 from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit, paging
-from triage.record.paging import COUNT_LIMIT, Ordering, keyset, split
+from triage.record.paging import COUNT_LIMIT, Ordering, keyset, rows_in_order, split
 from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks, partner_view
@@ -210,6 +211,8 @@ def create_contact():
 
 #: The contact list's one order: newest received first (an index on received_at, id serves it).
 CONTACT_LIST_ORDER = Ordering("contacts", ((Contact.received_at, True), (Contact.id, True)))
+#: A page's contacts, by id, with what a summary shows of their children and organisation.
+_SUMMARIES = select(Contact).options(selectinload(Contact.children), joinedload(Contact.organisation))
 
 
 def _parse_query() -> dict:
@@ -239,13 +242,15 @@ def list_contacts():
         query = query.where(Contact.received_at >= args["received_from"])
     if "received_to" in args:
         query = query.where(Contact.received_at < args["received_to"])
-    # Counted up to COUNT_LIMIT (the index, never the whole table), and one page read after the cursor.
+    # Counted up to COUNT_LIMIT (the index, never the whole table); the page's ids read after the
+    # cursor (or past earlier pages, by number) from the list's index, then only those contacts.
+    query = query.with_only_columns(Contact.id)
     counted = paging.count(query, up_to=COUNT_LIMIT)
     page, per_page = args["page"], args["per_page"]
-    paged = keyset(query.options(selectinload(Contact.children), joinedload(Contact.organisation)),
-                   CONTACT_LIST_ORDER, args.get("cursor"), per_page)
-    rows, next_cursor = split(db.session.execute(paged.offset((page - 1) * per_page)).all(),
-                              CONTACT_LIST_ORDER, per_page)
+    ids = keyset(query, CONTACT_LIST_ORDER, args.get("cursor"), per_page)
+    keyed, next_cursor = split(db.session.execute(ids.offset((page - 1) * per_page)).all(),
+                               CONTACT_LIST_ORDER, per_page)
+    rows = rows_in_order(_SUMMARIES, Contact.id, [contact_id for (contact_id,) in keyed])
     return {"items": [summary(c, g.user) for (c,) in rows], "page": page, "per_page": per_page,
             **paging.capped_total(counted), "next_cursor": next_cursor}
 

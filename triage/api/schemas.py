@@ -350,7 +350,7 @@ class ContactQuerySchema(Schema):
         min=1, max=MAX_PER_PAGE, error=f"Enter a page size (per_page) from 1 to {MAX_PER_PAGE}."))
     cursor = fields.String(validate=validate.Length(min=1, max=1000), metadata={
         "description": "The next_cursor of the page before: the next page costs the same however deep it is "
-                       "(page still works, but reads every earlier row). Give cursor or page, not both."})
+                       "(page still works, but passes every earlier row in the list's index). Give cursor or page, not both."})
 
 
 class ContactSummarySchema(Out):

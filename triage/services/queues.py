@@ -36,6 +36,7 @@ from triage.record.paging import (
     count,
     keyset,
     keyset_merged,
+    rows_in_order,
     split,
 )
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
@@ -200,10 +201,8 @@ def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
     ids = query.with_only_columns(Contact.id)
     first = keyset_merged(ids, ordering, parts, cursor, per_page) if parts else keyset(ids, ordering, cursor, per_page)
     keyed, next_cursor = split(db.session.execute(first).all(), ordering, per_page)
-    order = [contact_id for (contact_id,) in keyed]
-    rows = db.session.execute(load.where(Contact.id.in_(order))).unique().all() if order else []
-    by_id = {row[0].id: tuple(row) for row in rows}
-    return [by_id[contact_id] for contact_id in order], next_cursor, _count(ids, COUNT_LIMIT) if counted else None
+    rows = rows_in_order(load, Contact.id, [contact_id for (contact_id,) in keyed])
+    return rows, next_cursor, _count(ids, COUNT_LIMIT) if counted else None
 
 
 #: Each urgency's place in the queues' order and the condition picking it (no rating: last).
