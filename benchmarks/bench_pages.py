@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import DEMO_PASSWORD, ROOT, _path_name, role_pages  # noqa: E402
+from bench_scale import DEMO_PASSWORD, ROOT, _path_name, role_pages, store_in_use  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TRIAGE_ENV", "development")
@@ -50,11 +48,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="time only pages whose path contains this")
     args = parser.parse_args()
 
-    url, work = args.url, None
-    if url.startswith("sqlite:///"):
-        work = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-        shutil.copy(url.removeprefix("sqlite:///"), work / "store.db")
-        url = f"sqlite:///{work / 'store.db'}"
+    with store_in_use(args.url) as url:
+        _measure(url, args.repeat, args.only)
+
+
+def _measure(url: str, repeat: int, only: str) -> None:
     from sqlalchemy import event, func, select
 
     from triage.app import create_app
@@ -72,13 +70,13 @@ def main() -> None:
                 or org_id
             statements = [0]
             event.listen(db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
-        print(f"{total} contacts, {url.split(':')[0]}, code at {ROOT}, median of {args.repeat}")
+        print(f"{total} contacts, {url.split(':')[0]}, code at {ROOT}, median of {repeat}")
         print(f"  {'page':<58} {'wall s':>8} {'CPU s':>8} {'statements':>10}")
         for role, (email, paths) in role_pages(contact_id, org_id, police_id).items():
             client = _signed_in(app, email)
-            for path in (p for p in paths if args.only in p):
+            for path in (p for p in paths if only in p):
                 walls, cpus = [], []
-                for turn in range(args.repeat + 2):
+                for turn in range(repeat + 2):
                     statements[0] = 0
                     wall, cpu = time.perf_counter(), time.process_time()
                     answer = client.get(path)
@@ -95,8 +93,6 @@ def main() -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if work is not None:
-            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

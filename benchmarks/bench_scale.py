@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +61,18 @@ def run(env: dict, *args: str) -> tuple[float, str]:
 
 def median(env: dict, *args: str, times: int = 3) -> float:
     return statistics.median(run(env, *args)[0] for _ in range(times))
+
+
+@contextmanager
+def store_in_use(url: str) -> Iterator[str]:
+    """The store a benchmark measures: PostgreSQL's as it is, a SQLite file as a copy in a temporary
+    directory (removed after), so the loaded store is left as it was for the next run."""
+    if not url.startswith("sqlite:///"):
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as work:
+        shutil.copy(url.removeprefix("sqlite:///"), Path(work) / "store.db")
+        yield f"sqlite:///{Path(work) / 'store.db'}"
 
 
 VERIFY = """

@@ -19,14 +19,12 @@ import cProfile
 import json
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import ROOT, _contacts  # noqa: E402
+from bench_scale import ROOT, _contacts, store_in_use  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -51,15 +49,6 @@ STEPS = (
     ("response body", "api/contacts.py", "contact_json"),
     ("jsonify", "flask/json/__init__.py", "jsonify"),
 )
-
-
-def _store_url() -> tuple[str, Path | None]:
-    url = os.environ["DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
-        return url, None
-    work = Path(tempfile.mkdtemp(prefix="intake-cost-"))
-    shutil.copy(url.removeprefix("sqlite:///"), work / "store.db")
-    return f"sqlite:///{work / 'store.db'}", work
 
 
 def _post(client, token: str, bodies) -> None:
@@ -94,7 +83,11 @@ def _wal_position(app) -> int | None:
 
 def main() -> None:
     os.environ.setdefault("TRIAGE_ENV", "development")
-    url, work = _store_url()
+    with store_in_use(os.environ["DATABASE_URL"]) as url:
+        _measure(url)
+
+
+def _measure(url: str) -> None:
     from sqlalchemy import event, select
 
     from triage.app import create_app
@@ -176,8 +169,6 @@ def main() -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if work is not None:
-            shutil.rmtree(work)
 
 
 if __name__ == "__main__":
