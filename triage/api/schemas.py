@@ -15,7 +15,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
-from triage.engine.guidance_config import CHECK_AGENCIES, LEVELS
+from triage.engine.guidance_config import CHECK_AGENCIES, LEVELS, URGENCIES
 from triage.record.audit import EVENT_KINDS
 from triage.record.paging import COUNT_LIMIT, MAX_PER_PAGE
 from triage.record.tables import CONSENT_POSITIONS
@@ -23,7 +23,6 @@ from triage.record.workflow import Status
 from triage.services.checks import ANSWERED, OPEN
 
 STATUSES = tuple(s.value for s in Status)
-URGENCIES = ("red", "amber", "green")
 TIMESTAMP = {"format": "date-time", "description": "RFC 3339, UTC (ending Z)."}
 
 

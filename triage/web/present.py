@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import Flask, current_app
 from jinja2 import Undefined
 
+from triage.engine.guidance_config import URGENCIES
 from triage.engine.words import SOURCE_NAMES, count, factor_names, gap_label, percent, words
 from triage.engine.workdays import LONDON
 from triage.http.current import level_table
@@ -20,8 +21,6 @@ from triage.record.audit import EVENT_NAMES
 from triage.services.meetings import OUTCOMES as MEETING_OUTCOMES
 from triage.services.quality_audit import GRADES
 from triage.services.queues import duration_text
-
-URGENCY_ORDER = ("red", "amber", "green")
 
 
 def level_name(level: int | None) -> str:
@@ -95,7 +94,7 @@ def urgency_reasons(contact) -> list[str]:
 
 def urgency_tag(urgency: str | None) -> dict:
     """The GOV.UK tag for an urgency: its text says the colour, so it reads without colour."""
-    value = urgency if urgency in URGENCY_ORDER else "red"
+    value = urgency if urgency in URGENCIES else "red"
     return {"text": value.capitalize(), "classes": f"govuk-tag--{value}"}
 
 
