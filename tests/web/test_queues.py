@@ -39,7 +39,8 @@ def test_each_row_says_its_urgency_in_words_and_the_facts_a_worker_triages_on(si
     assert "3, 7" in row
     assert "High" in row
     assert "Child protection (level 4)" in row
-    assert re.search(r"\d+ hours? .*left", row)
+    # the time left in words: "1 day 3 hours", or "1 day 50 minutes" on a Sunday morning (no hours)
+    assert re.search(r"\d+ (?:day|hour|minute)s? [^<]*left", row)
     assert "Police (Demo Police)" in row and "Domestic abuse" in row
 
 
