@@ -1,6 +1,6 @@
 """Each role's pages on a loaded store, in this process: medians and the statements each ran (issue 19).
 
-    .venv/bin/python benchmarks/bench_pages.py --url sqlite:////tmp/s20.db [--repeat 15] [--only /contacts]
+    .venv/bin/python benchmarks/bench_pages.py --url sqlite:////tmp/s20.db [--repeat 15] [--only /contacts] [--statements]
 
 Run from a checkout's root against a store loaded by ``flask triage seed-volume`` (a SQLite store
 is copied first and left as it was). Every page ``bench_scale.py`` times over HTTP (``role_pages``)
@@ -45,14 +45,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--only", default="", help="time only pages whose path contains this")
+    parser.add_argument("--only", default="", help="time only pages whose path matches this regular expression ('^/$': the homes)")
+    parser.add_argument("--statements", action="store_true", help="print each statement's median time too")
     args = parser.parse_args()
 
     with store_in_use(args.url) as url:
-        _measure(url, args.repeat, args.only)
+        _measure(url, args.repeat, args.only, args.statements)
 
 
-def _measure(url: str, repeat: int, only: str) -> None:
+def _statement_table(timed: list[list[tuple[str, float]]]) -> None:
+    """Each statement of the page's requests, in order, with its median ms over the requests that ran it."""
+    for position, (statement, _) in enumerate(timed[-1]):
+        times = [request[position][1] for request in timed
+                 if len(request) > position and request[position][0] == statement]
+        print(f"      {statistics.median(times) * 1000:7.2f} ms  {' '.join(statement.split())[:110]}")
+
+
+def _measure(url: str, repeat: int, only: str, show_statements: bool = False) -> None:
     from sqlalchemy import event, func, select
 
     from triage.app import create_app
@@ -70,14 +79,28 @@ def _measure(url: str, repeat: int, only: str) -> None:
                 or org_id
             statements = [0]
             event.listen(db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+            timed: list[list[tuple[str, float]]] = []  # per request: (statement, seconds), in order
+            started: list[float] = []
+
+            @event.listens_for(db.engine, "before_cursor_execute")
+            def _before(*_args):
+                started.append(time.perf_counter())
+
+            @event.listens_for(db.engine, "after_cursor_execute")
+            def _after(_conn, _cursor, statement, *_args):
+                if timed and started:
+                    timed[-1].append((statement, time.perf_counter() - started.pop()))
         print(f"{total} contacts, {url.split(':')[0]}, code at {ROOT}, median of {repeat}")
         print(f"  {'page':<58} {'wall s':>8} {'CPU s':>8} {'statements':>10}")
         for role, (email, paths) in role_pages(contact_id, org_id, police_id).items():
             client = _signed_in(app, email)
-            for path in (p for p in paths if only in p):
+            for path in (p for p in paths if re.search(only, p)):
                 walls, cpus = [], []
+                timed.clear()
                 for turn in range(repeat + 2):
                     statements[0] = 0
+                    started.clear()
+                    timed.append([])
                     wall, cpu = time.perf_counter(), time.process_time()
                     answer = client.get(path)
                     answer.get_data()
@@ -89,6 +112,8 @@ def _measure(url: str, repeat: int, only: str) -> None:
                 name = f"{role} {_path_name(path, contact_id)}"
                 print(f"  {name:<58} {statistics.median(walls):8.4f} {statistics.median(cpus):8.4f} "
                       f"{statements[0]:10d}", flush=True)
+                if show_statements:
+                    _statement_table(timed[2:])
     finally:
         with app.app_context():
             db.session.remove()
