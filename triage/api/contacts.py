@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from flask import current_app, g, json, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from triage.api.openapi import LOCATION, Blueprint, rules
 from triage.api.schemas import ContactOutSchema, ContactPageSchema, ContactQuerySchema
@@ -26,7 +24,13 @@ from triage.http.current import level_table
 from triage.http.problems import Problem
 from triage.record import audit, paging
 from triage.record.paging import COUNT_LIMIT, Ordering, keyset, rows_in_order, split
-from triage.record.queries import get_visible_contact, latest_decision, latest_review, visible_contacts
+from triage.record.queries import (
+    LISTED_CONTACTS,
+    get_visible_contact,
+    latest_decision,
+    latest_review,
+    visible_contacts,
+)
 from triage.record.tables import Contact, Decision, Review, User
 from triage.services import checks, partner_view
 from triage.services.intake import fill_partner_organisation, submit_answered
@@ -211,8 +215,6 @@ def create_contact():
 
 #: The contact list's one order: newest received first (an index on received_at, id serves it).
 CONTACT_LIST_ORDER = Ordering("contacts", ((Contact.received_at, True), (Contact.id, True)))
-#: A page's contacts, by id, with what a summary shows of their children and organisation.
-_SUMMARIES = select(Contact).options(selectinload(Contact.children), joinedload(Contact.organisation))
 
 
 def _parse_query() -> dict:
@@ -250,7 +252,7 @@ def list_contacts():
     ids = keyset(query, CONTACT_LIST_ORDER, args.get("cursor"), per_page)
     keyed, next_cursor = split(db.session.execute(ids.offset((page - 1) * per_page)).all(),
                                CONTACT_LIST_ORDER, per_page)
-    rows = rows_in_order(_SUMMARIES, Contact.id, [contact_id for (contact_id,) in keyed])
+    rows = rows_in_order(LISTED_CONTACTS, Contact.id, [contact_id for (contact_id,) in keyed])
     return {"items": [summary(c, g.user) for (c,) in rows], "page": page, "per_page": per_page,
             **paging.capped_total(counted), "next_cursor": next_cursor}
 

@@ -179,7 +179,8 @@ def keyset_merged(query: Select, ordering: Ordering, parts: Sequence[Part], curs
 
 
 def rows_in_order(load: Select, id_column: Any, ids: Sequence[Any]) -> list[tuple]:
-    """The rows ``load`` gives for ``ids`` (its first entity's), in the order of ``ids``: a page's second pass.
+    """The rows ``load`` gives for ``ids`` (``id_column`` of its first entity), in the order of ``ids``: a page's
+    second pass.
 
     A page is found in two passes: its ids in the list's order from an index alone (``keyset`` over
     the id, then ``split``), then only those rows, JSON and relations included, by id. Read whole
@@ -189,7 +190,7 @@ def rows_in_order(load: Select, id_column: Any, ids: Sequence[Any]) -> list[tupl
     """
     if not ids:
         return []
-    by_id = {row[0].id: tuple(row) for row in db.session.execute(load.where(id_column.in_(ids))).unique()}
+    by_id = {getattr(row[0], id_column.key): tuple(row) for row in db.session.execute(load.where(id_column.in_(ids))).unique()}
     return [by_id[each] for each in ids]
 
 

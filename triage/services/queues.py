@@ -39,6 +39,7 @@ from triage.record.paging import (
     rows_in_order,
     split,
 )
+from triage.record.queries import LISTED_CONTACTS
 from triage.record.tables import CheckRequest, CheckResponse, Contact, Decision, User, UTCDateTime, utcnow
 from triage.record.workflow import Status
 from triage.services.timeliness import review_due
@@ -169,8 +170,6 @@ class QueueItem:
         return review_due(self.decision.decided_at) if self.decision is not None else None
 
 
-#: A page's contacts as a queue row shows them: the children and the sender's organisation loaded with them.
-_CONTACTS = select(Contact).options(selectinload(Contact.children), joinedload(Contact.organisation))
 #: ... with the latest decision and who made it (the review queues and decided-today).
 _DECISIONS = (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
               .options(selectinload(Contact.children), joinedload(Contact.organisation),
@@ -184,7 +183,7 @@ def _count(ids: Select, up_to: int | None = None) -> int:
 
 
 def _page(query: Select, ordering: Ordering, cursor: str | None, per_page: int,
-          load: Select = _CONTACTS, parts: Sequence[Part] | None = None,
+          load: Select = LISTED_CONTACTS, parts: Sequence[Part] | None = None,
           counted: bool = True) -> tuple[list, str | None, int | None]:
     """One page of ``query``'s rows, in two passes: the page's ids in order, then those rows by ``load``.
 
