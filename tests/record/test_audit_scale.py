@@ -23,7 +23,7 @@ def export(app, people, contact_ids, what="annex-a-list-1"):
         from triage.record.tables import User
 
         user = db.session.get(User, people["manager"].id)
-        count = audit.record_export(what, iter(contact_ids + contact_ids[:1]), user)  # a generator, one repeat
+        count = audit.record_export(what, iter(contact_ids + contact_ids[:1]), user).count  # a generator, one repeat
         db.session.commit()
         return count
 
@@ -210,7 +210,7 @@ def test_a_list_copied_by_the_database_is_stored_in_the_files_order(app, client,
         accepted = {contact_id: db.session.get(Contact, contact_id).accepted_at for contact_id in ids}
         query = select(Contact.id.label("contact_id"), Contact.accepted_at).where(Contact.id.in_(ids))
         with txn.reading():
-            assert audit.record_export_of("annex-a-list-1", query, ("accepted_at", "contact_id"), user) == 5
+            assert audit.record_export_of("annex-a-list-1", query, ("accepted_at", "contact_id"), user).count == 5
             db.session.commit()
         stored = db.session.scalars(select(ExportContact.contact_id).order_by(ExportContact.position)).all()
         event = db.session.scalar(select(Event).where(Event.kind == "exported"))

@@ -17,10 +17,11 @@ import hashlib
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.decision_support import submit
+from tests.decision_support import decide, review, submit
 from tests.factories import child
 from tests.record.test_audit import verify
 from tests.reporting.test_lean_loading import reference_facts, varied_store, window  # noqa: F401 - the fixture
+from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_days
 from triage.extensions import db
 from triage.record import audit, txn
@@ -75,8 +76,8 @@ def test_an_export_list_copied_by_the_database_is_the_list_recorded_one_by_one(a
     with app.app_context():
         manager = db.session.get(User, people["manager"].id)
         ordered, shown = _window_list()
-        assert audit.record_export("one-by-one", iter(ordered), manager) == len(ordered)
-        assert audit.record_export_of("copied", shown, ("accepted_at", "contact_id"), manager) == len(ordered)
+        assert audit.record_export("one-by-one", iter(ordered), manager).count == len(ordered)
+        assert audit.record_export_of("copied", shown, ("accepted_at", "contact_id"), manager).count == len(ordered)
         db.session.commit()
         events = {e.data["what"]: e.data for e in db.session.scalars(select(Event).where(Event.kind == "exported"))}
         assert events["copied"]["contacts_digest"] == events["one-by-one"]["contacts_digest"] == _digest(ordered)
@@ -103,7 +104,7 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
         event.listen(db.engine, "after_cursor_execute", seen)
         try:
             with txn.reading():
-                assert audit.record_export_of("in turns", shown, ("accepted_at", "contact_id"), manager) == len(ordered)
+                assert audit.record_export_of("in turns", shown, ("accepted_at", "contact_id"), manager).count == len(ordered)
                 db.session.commit()
         finally:
             event.remove(db.engine, "after_cursor_execute", seen)
@@ -114,3 +115,40 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
         assert done["contacts_digest"] == _digest(ordered)
         assert _stored_list(done["export_id"]) == list(enumerate(ordered))
     assert verify(runner).exit_code == 0
+
+
+#: Each streamed file, begun (recorded, nothing read yet) for the test window.
+FILES = {
+    "List 1": lambda first, last, user: exports.annex_a_chunks(1, first, last, user),
+    "List 3": lambda first, last, user: exports.annex_a_chunks(3, first, last, user),
+    "training": exports.training_chunks,
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_contact_stored_while_a_file_streams_is_in_neither_the_file_nor_its_record(app, client, people,
+                                                                                      with_ties, name):
+    """A file is streamed after its list is recorded and committed: the file holds the recorded contacts only.
+
+    A contact stored in the window meanwhile (here a confirmed referral, so each file would take it)
+    was in the file and not in the list: read, and never recorded as read.
+    """
+    first, last = window()
+    with app.app_context():
+        manager = db.session.get(User, people["manager"].id)
+        before = "".join(FILES[name](first, last, manager))
+        chunks = FILES[name](first, last, manager)  # recorded; nothing of the file read yet
+        export_id = db.session.scalars(select(Event).where(Event.kind == "exported")
+                                       .order_by(Event.seq.desc())).first().data["export_id"]
+        db.session.commit()
+    late = submit(client, people["partner"], children=[child(child_reference="STORED-MEANWHILE")])
+    assert decide(client, people["practitioner"], late, level=REFERRAL_LEVEL).status_code == 201
+    assert review(client, people["manager"], late).status_code == 201
+    with app.app_context():
+        streamed = "".join(chunks)
+        listed = db.session.scalars(select(ExportContact.contact_id).where(ExportContact.export_id == export_id)).all()
+        manager = db.session.get(User, people["manager"].id)
+        now = "".join(FILES[name](first, last, manager))
+    assert late not in listed
+    assert streamed == before
+    assert now != before  # a file begun now holds it: the window does take it

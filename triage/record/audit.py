@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -414,7 +414,32 @@ def _next_seq() -> int:
     return (db.session.scalar(select(func.max(Event.seq))) or 0) + 1
 
 
-def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
+class Recorded(NamedTuple):
+    """An export's stored list: its id (the file is streamed from it, ``listed_in_export``) and how many contacts
+    it names."""
+
+    export_id: str
+    count: int
+
+
+def listed_in_export(export_id: str, contact_ids: Collection[str] | None = None) -> set[str]:
+    """Which of ``contact_ids`` (a batch of a file being streamed; None: all) export ``export_id``'s stored
+    list names.
+
+    A file is streamed after its list is recorded and committed, in a transaction of its own, so a
+    contact stored in the window meanwhile (today's intake) was in the file and not in the list:
+    read, and not recorded as read. Each batch is kept to the listed contacts, so the file holds
+    exactly what its ``exported`` event vouches for. Asked a batch at a time (a seek of the list's
+    key per id), not as a condition of the batch's query: PostgreSQL joined that condition by
+    reading the export's whole list (40,000 ids for a year) for every batch.
+    """
+    query = select(ExportContact.contact_id).where(ExportContact.export_id == export_id)
+    if contact_ids is None:
+        return set(db.session.scalars(query))
+    return set(db.session.scalars(query.where(ExportContact.contact_id.in_(list(contact_ids))))) if contact_ids else set()
+
+
+def record_export(what: str, contact_ids: Iterable[str], user: User) -> Recorded:
     """A download is a read of every contact in it: ONE ``exported`` event names its contacts.
 
     Bulk exports (the Annex A lists, the training file) hold children's details, so the record
@@ -423,8 +448,8 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
     them (a generator is never held whole; only the ids already seen, to drop repeats); the event,
     in a stream of its own, holds their count and the SHA-256 of the list, so the keyed chain
     vouches for the list and ``audit-verify`` re-reads it. Each contact's history shows the export
-    as "Opened in an export". An ``export_started`` event goes first (``_started``). Returns how
-    many contacts were recorded.
+    as "Opened in an export". An ``export_started`` event goes first (``_started``). Returns the
+    export's id and how many contacts were recorded.
     """
     export_id = _started(what, user)
     digest = hashlib.sha256()
@@ -443,13 +468,13 @@ def record_export(what: str, contact_ids: Iterable[str], user: User) -> int:
             batch = []
     _hash_ids(digest, (row["contact_id"] for row in batch))
     _insert_export_rows(batch)
-    return _exported(what, export_id, count, digest.hexdigest(), user)
+    return Recorded(export_id, _exported(what, export_id, count, digest.hexdigest(), user))
 
 
 EXPORT_BATCH = 1000
 
 
-def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
+def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> Recorded:
     """``record_export`` for the contacts a query names, copied into ``export_contacts`` by the database.
 
     ``ids`` is a select with a ``contact_id`` column (each contact once) and the columns named in
@@ -457,8 +482,8 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     passes through Python on the way in: a year of a large council's contacts was 40,000 ORM
     insert parameters before the first byte of the file); the list is then read back by position
     (``_stored_list``) for the SHA-256 the event holds, exactly as ``record_export`` makes it and
-    ``audit-verify`` re-reads it. An ``export_started`` event goes first (``_started``). Returns how
-    many contacts were recorded.
+    ``audit-verify`` re-reads it. An ``export_started`` event goes first (``_started``). Returns the
+    export's id and how many contacts were recorded.
 
     In a request that only reads (SQLite) the copy would hold the write lock every intake waits
     for while it runs the window's query: a year's List 1 at 200,000 contacts held it 155-200 ms,
@@ -472,11 +497,11 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> int:
     export_id = _started(what, user)
     if txn.reading_now():
         ids_in_order = db.session.scalars(select(listed.c.contact_id).order_by(*by_file_order)).all()
-        return _exported(what, export_id, *_store_in_turns(export_id, ids_in_order), user)
+        return Recorded(export_id, _exported(what, export_id, *_store_in_turns(export_id, ids_in_order), user))
     position = func.row_number().over(order_by=by_file_order) - 1
     rows = select(literal(export_id, ExportContact.export_id.type), position, listed.c.contact_id)
     _write(insert(ExportContact).from_select(["export_id", "position", "contact_id"], rows))
-    return _exported(what, export_id, *_stored_list(export_id), user)
+    return Recorded(export_id, _exported(what, export_id, *_stored_list(export_id), user))
 
 
 #: Rows of a stored list per write turn in a read-only request on SQLite: a year of a large council's

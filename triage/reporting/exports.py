@@ -29,7 +29,9 @@ for the same child record (and the records linked to it) in the 12 months up to 
 The files stream (``annex_a_chunks``): the contacts in a list are recorded as read first (copied by
 the database from an id-only query), then its rows are read from the store a batch at a time (List 1
 in keyset batches of contacts, a small one first), only the columns the
-list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. List 3 reads the
+list shows (``stream_list_1``, ``stream_list_3``), and written out as they come. Each batch is kept
+to the contacts the export recorded (``audit.listed_in_export``): a contact stored in the window
+while the file streams is in neither the file nor its record. List 3 reads the
 window's referrals only: each batch's referral counts come from one indexed query for the same
 children's earlier referrals, not from the twelve months before the window. ``list_1_rows`` and
 ``list_3_rows`` compute the same rows from ``ContactFacts`` (the definition the tests check the
@@ -266,8 +268,9 @@ def _after(position: tuple[datetime, str] | None) -> list:
     return [or_(Contact.accepted_at > position[0], and_(Contact.accepted_at == position[0], Contact.id > position[1]))]
 
 
-def stream_list_1(start: datetime, end: datetime) -> Iterator[list[str]]:
-    """``list_1_rows`` read from the store in keyset batches of contacts (the children's columns only).
+def stream_list_1(start: datetime, end: datetime, listed: str) -> Iterator[list[str]]:
+    """``list_1_rows`` read from the store in keyset batches of contacts (the children's columns only),
+    kept to the contacts export ``listed`` recorded (``audit.listed_in_export``).
 
     Each batch is the next ``STREAM_BATCH`` contacts in the list's order (``LIST_1_FIRST`` for the
     first, so the first rows leave at once), read through the ``accepted_at`` index and stopped at
@@ -283,11 +286,12 @@ def stream_list_1(start: datetime, end: datetime) -> Iterator[list[str]]:
             .order_by(Contact.accepted_at, Contact.id).limit(size)).all()
         if not batch:
             return
+        kept = audit.listed_in_export(listed, [contact_id for contact_id, _, _ in batch])
         children: dict[str, list] = {}
         for row in db.session.execute(
                 select(Child.contact_id, Child.child_reference, Child.age_years, Child.unborn, Child.sex,
                        Child.ethnicity, Child.child_id)
-                .where(Child.contact_id.in_([contact_id for contact_id, _, _ in batch]))
+                .where(Child.contact_id.in_(sorted(kept)))
                 .order_by(Child.contact_id, Child.position)):
             children.setdefault(row[0], []).append(row)
         for contact_id, accepted, source in batch:
@@ -339,8 +343,8 @@ def _earlier_referrals(children: list[ChildFacts], members: dict[str, list[str]]
     return found
 
 
-def stream_list_3(start: datetime, end: datetime) -> Iterator[list[str]]:
-    """``list_3_rows`` read from the store: the window's referrals, a batch at a time.
+def stream_list_3(start: datetime, end: datetime, listed: str) -> Iterator[list[str]]:
+    """``list_3_rows`` read from the store: the window's referrals export ``listed`` recorded, a batch at a time.
 
     For each batch, the referral counts come from one query for the earlier referrals of the same
     children (their linked records included) in the twelve months before the batch's referrals,
@@ -353,7 +357,11 @@ def stream_list_3(start: datetime, end: datetime) -> Iterator[list[str]]:
                         Child.child_reference, Child.age_years, Child.unborn, Child.sex, Child.ethnicity,
                         Child.child_id)
              .join(Child, Child.contact_id == Contact.id).order_by(Contact.accepted_at, Contact.id, Child.position))
-    for batch in _batches(_streamed(query)):
+    for rows in _batches(_streamed(query)):
+        kept = audit.listed_in_export(listed, {row[0] for row in rows})
+        batch = [row for row in rows if row[0] in kept]
+        if not batch:
+            continue
         children = [_child(row, same) for row in batch]
         history = _earlier_referrals(children, members, batch[0][1] - TWELVE_MONTHS, batch[-1][1], same)
         for row, child in zip(batch, children, strict=True):
@@ -368,19 +376,19 @@ def annex_a_chunks(list_number: int, first: date, last: date, user: User) -> Ite
 
     The contacts in the file are recorded as read first (one id-only query, then committed), and
     the file is then written a batch of rows at a time, so the first bytes leave at once and
-    memory holds one batch, however long the window.
+    memory holds one batch, however long the window. It holds the recorded contacts and no others.
     """
     start, end = london_days(first, last)
     columns = (Contact.id.label("contact_id"), Contact.accepted_at)
     if list_number == 1:
         shown = select(*columns).where(Contact.accepted_at >= start, Contact.accepted_at < end)
-        headings, rows = LIST_1_HEADINGS, stream_list_1(start, end)
     else:  # referral counts look back twelve months before the window
         shown = _referrals(start, end, *columns)
-        headings, rows = LIST_3_HEADINGS, stream_list_3(start, end)
-    audit.record_export_of(f"annex-a-list-{list_number}", shown, ("accepted_at", "contact_id"), user)
+    recorded = audit.record_export_of(f"annex-a-list-{list_number}", shown, ("accepted_at", "contact_id"), user)
     db.session.commit()
-    return csv_chunks(headings, rows)
+    if list_number == 1:
+        return csv_chunks(LIST_1_HEADINGS, stream_list_1(start, end, recorded.export_id))
+    return csv_chunks(LIST_3_HEADINGS, stream_list_3(start, end, recorded.export_id))
 
 
 def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
@@ -402,13 +410,15 @@ def _confirmed():
     return and_(Contact.status == Status.DECIDED, Review.decision_id == Contact.latest_decision_id)
 
 
-def _training_households(start: datetime, end: datetime) -> dict[str, str]:
-    """``households`` of the file's contacts from their ids and children's references only."""
+def _training_households(start: datetime, end: datetime, listed: str) -> dict[str, str]:
+    """``households`` of the file's contacts from their ids and children's references only: the contacts
+    export ``listed`` recorded, and so the only ones the file holds (``_training_lines``)."""
+    recorded = audit.listed_in_export(listed)
     rows = db.session.execute(_training_query(start, end, Contact.id, Child.child_reference)
                               .outerjoin(Child, Child.contact_id == Contact.id)
                               .order_by(Contact.id, Child.position).execution_options(yield_per=STREAM_BATCH))
     return household_groups((contact_id, [ref for _, ref in group if ref is not None])
-                            for contact_id, group in groupby(rows, key=lambda row: row[0]))
+                            for contact_id, group in groupby(rows, key=lambda row: row[0]) if contact_id in recorded)
 
 
 def _marac_referrals(start: datetime, end: datetime, same: dict[str, str]) -> dict[str, list[tuple[str, datetime]]]:
@@ -444,7 +454,8 @@ def _prior_marac(batch: Sequence, children: Mapping[str, list[str]], same: dict[
 
 def _training_lines(start: datetime, end: datetime, audited: Mapping[str, int],
                     groups: Mapping[str, str]) -> Iterator[str]:
-    """``to_jsonl(training_records(...))`` a keyset batch at a time: memory holds one batch of payloads."""
+    """``to_jsonl(training_records(...))`` a keyset batch at a time: memory holds one batch of payloads. Only
+    the contacts ``groups`` holds (the export's recorded list, ``_training_households``) are written."""
     same = same_child_ids()
     referred = _marac_referrals(start, end, same)
     level = case((_confirmed(), Review.level))
@@ -466,7 +477,7 @@ def _training_lines(start: datetime, end: datetime, audited: Mapping[str, int],
         yield to_jsonl({"household_id": groups[cid], "contact": payload, "expert_level": audited.get(cid, practice),
                         "label_source": "audited" if cid in audited else "practice",
                         "practice_level": practice, "prior_marac_12m": cid in marac}
-                       for cid, _, payload, practice in batch)
+                       for cid, _, payload, practice in batch if cid in groups)
         after = (batch[-1][1], batch[-1][0])
 
 
@@ -474,16 +485,17 @@ def training_chunks(first: date, last: date, user: User) -> Iterator[str]:
     """Every confirmed or audited decision on contacts received from ``first`` to ``last``, as JSON lines.
 
     Like ``annex_a_chunks``: the contacts are recorded as read first (from an id-only query), the
-    households are worked out from ids and children's references, then the lines are written a
+    households are worked out from those contacts' ids and children's references (a contact stored
+    meanwhile is in neither the record nor the file), then the lines are written a
     keyset batch at a time (``TRAINING_BATCH`` payloads held), so the first bytes leave at once.
     The lines are exactly ``to_jsonl(training_records(...))`` over the same contacts.
     """
     start, end = london_days(first, last)
-    audited = {contact_id: level for contact_id, (level, _) in quality_audit.audited_levels().items()}
-    groups = _training_households(start, end)
-    audit.record_export("confirmed-decisions", db.session.scalars(
+    recorded = audit.record_export("confirmed-decisions", db.session.scalars(
         _training_query(start, end, Contact.id).order_by(Contact.accepted_at, Contact.id)), user)
     db.session.commit()
+    audited = {contact_id: level for contact_id, (level, _) in quality_audit.audited_levels().items()}
+    groups = _training_households(start, end, recorded.export_id)
     return _training_lines(start, end, audited, groups)
 
 
