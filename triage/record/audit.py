@@ -434,9 +434,11 @@ def listed_in_export(export_id: str, contact_ids: Collection[str] | None = None)
     reading the export's whole list (40,000 ids for a year) for every batch.
     """
     query = select(ExportContact.contact_id).where(ExportContact.export_id == export_id)
-    if contact_ids is None:
-        return set(db.session.scalars(query))
-    return set(db.session.scalars(query.where(ExportContact.contact_id.in_(list(contact_ids))))) if contact_ids else set()
+    if contact_ids is not None:
+        if not contact_ids:
+            return set()
+        query = query.where(ExportContact.contact_id.in_(list(contact_ids)))
+    return set(db.session.scalars(query))
 
 
 def record_export(what: str, contact_ids: Iterable[str], user: User) -> Recorded:
