@@ -171,9 +171,8 @@ class QueueItem:
 
 
 #: ... with the latest decision and who made it (the review queues and decided-today).
-_DECISIONS = (select(Contact, Decision).join(Decision, Decision.id == Contact.latest_decision_id)
-              .options(selectinload(Contact.children), joinedload(Contact.organisation),
-                       joinedload(Decision.decided_by)))
+_DECISIONS = (LISTED_CONTACTS.add_columns(Decision).join(Decision, Decision.id == Contact.latest_decision_id)
+              .options(joinedload(Decision.decided_by)))
 
 
 def _count(ids: Select, up_to: int | None = None) -> int:
