@@ -77,8 +77,6 @@ def _measure(url: str, repeat: int, only: str, show_statements: bool = False) ->
                                        .order_by(func.count().desc()).limit(1))
             police_id = db.session.scalar(select(Organisation.id).where(Organisation.name == "Demo Police")) \
                 or org_id
-            statements = [0]
-            event.listen(db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
             timed: list[list[tuple[str, float]]] = []  # per request: (statement, seconds), in order
             started: list[float] = []
 
@@ -98,7 +96,6 @@ def _measure(url: str, repeat: int, only: str, show_statements: bool = False) ->
                 walls, cpus = [], []
                 timed.clear()
                 for turn in range(repeat + 2):
-                    statements[0] = 0
                     started.clear()
                     timed.append([])
                     wall, cpu = time.perf_counter(), time.process_time()
@@ -111,7 +108,7 @@ def _measure(url: str, repeat: int, only: str, show_statements: bool = False) ->
                         cpus.append(time.process_time() - cpu)
                 name = f"{role} {_path_name(path, contact_id)}"
                 print(f"  {name:<58} {statistics.median(walls):8.4f} {statistics.median(cpus):8.4f} "
-                      f"{statements[0]:10d}", flush=True)
+                      f"{len(timed[-1]):10d}", flush=True)
                 if show_statements:
                     _statement_table(timed[2:])
     finally:
