@@ -127,6 +127,28 @@ def test_a_page_asked_for_by_number_passes_earlier_pages_in_the_index_not_their_
     assert f"USING COVERING INDEX {index}" in plan, plan
 
 
+@pytest.mark.parametrize("who, index", [("practitioner", "ix_contacts_received_id (received_at<?)"),
+                                         ("partner", "ix_contacts_org_received_id (organisation_id=? AND received_at<?)")])
+def test_a_page_after_a_cursor_is_read_from_the_cursors_place_in_the_index(app, client, people, who, index):
+    """A deep page costs what the first does: the index is searched at the cursor's key, not scanned.
+
+    SQLite planned the bare "later key, or the same key and a later id" as a scan of the whole
+    index: the contact list's last page at 200,000 contacts took 18 ms in that statement, against
+    5 ms by page number (``Ordering.after`` bounds it by the first key).
+    """
+    calls(app, client, people["partner"], 5)
+    cursor = get(client, people[who], "/api/v1/contacts?per_page=2")["next_cursor"]
+    url = f"/api/v1/contacts?per_page=2&cursor={cursor}"
+    with counted(app) as statements:
+        assert len(get(client, people[who], url)["items"]) == 2
+    first = next(s for s in statements if s.startswith("SELECT contacts.id, contacts.received_at"))
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        plan = explained(lambda: get(client, people[who], url))[first]
+    assert f"SEARCH contacts USING COVERING INDEX {index}" in plan, plan
+
+
 @pytest.mark.parametrize("url", [f"/api/v1/queues/{name}" for name in QUEUES] + ["/api/v1/contacts"])
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJsIjoib3RoZXIiLCJrIjpbXX0", "x" * 1001])
 def test_a_cursor_the_list_did_not_hand_out_is_refused(client, people, url, cursor):

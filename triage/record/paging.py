@@ -50,14 +50,22 @@ class Ordering:
         return [expr.desc() if descending else expr.asc() for expr, descending in self.keys]
 
     def after(self, values: Sequence[Any]):
-        """Rows strictly after the row whose key is ``values``, in this order."""
+        """Rows strictly after the row whose key is ``values``, in this order.
+
+        The alternatives ("a later first key, or the same and a later second ...") are bounded by
+        the first key, which says the same once more: without that bound SQLite planned the OR with
+        bound parameters as a scan of the whole index (the contact list's last page at 200,000
+        contacts read every entry: 18 ms, against 0.01 ms for the first page); with it, the index
+        is read from the cursor's row.
+        """
         if len(values) != len(self.keys):
             raise Invalid(BAD_CURSOR, errors={"cursor": [BAD_CURSOR]})
         clauses = []
         for i, (expr, descending) in enumerate(self.keys):
             equal = [e == v for (e, _), v in zip(self.keys[:i], values[:i], strict=True)]
             clauses.append(and_(*equal, expr < values[i] if descending else expr > values[i]))
-        return or_(false(), *clauses)
+        (first, descending), start = self.keys[0], values[0]
+        return and_(first <= start if descending else first >= start, or_(false(), *clauses))
 
 
 class Page(list):
