@@ -398,6 +398,14 @@ def http_operations(env: dict, size: int) -> dict:
         last = _json.loads(_http(port, "GET", f"/api/v1/contacts?per_page=50&page={last_page}", manager)[1])
         if not last["items"] or last["next_cursor"] is not None:
             sys.exit(f"page {last_page} is not the contact list's last page")
+        # The list's own way to the last page is the cursor the page before it hands out (keyset: read
+        # from the index at that key); by number it is OFFSET, every earlier row passed. Both are timed.
+        before_last = _json.loads(_http(port, "GET", f"/api/v1/contacts?per_page=50&page={last_page - 1}",
+                                        manager)[1]) if last_page > 1 else {"next_cursor": None}
+        last_by_cursor = ("/api/v1/contacts?per_page=50"
+                          + (f"&cursor={before_last['next_cursor']}" if before_last["next_cursor"] else ""))
+        if _json.loads(_http(port, "GET", last_by_cursor, manager)[1])["items"] != last["items"]:
+            sys.exit("the cursor of the page before the last does not give the last page")
         some_contact = listing["items"][0]["id"]
         orgs = _json.loads(_http(port, "GET", "/api/v1/reports/partners", manager)[1])
         org_id = (orgs.get("items") or orgs.get("organisations") or [{}])[0].get("id", 1) \
@@ -418,7 +426,9 @@ def http_operations(env: dict, size: int) -> dict:
             "queue: reviews overdue": ("/api/v1/queues/reviews-overdue", manager, 5),
             "queue: decided today": ("/api/v1/queues/decided-today", manager, 5),
             "contact list, first page": ("/api/v1/contacts?per_page=50", manager, 5),
-            "contact list, last page": (f"/api/v1/contacts?per_page=50&page={last_page}", manager, 5),
+            "contact list, last page (by cursor)": (last_by_cursor, manager, 5),
+            "contact list, last page by number (OFFSET)": (f"/api/v1/contacts?per_page=50&page={last_page}",
+                                                           manager, 5),
             "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
             "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
             "partner's feedback, first page": ("/api/v1/feedback", police, 5),
