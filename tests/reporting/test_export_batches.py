@@ -53,6 +53,42 @@ def test_list_1_in_keyset_batches_is_the_reference_list(app, people, with_ties, 
         assert exports.annex_a_csv(1, first, last, manager) == expected
 
 
+def test_each_batch_after_the_first_reads_the_index_from_its_position_not_the_windows_start(app, people,
+                                                                                            with_ties, monkeypatch):
+    """A batch is read from the last one's (accepted_at, id) onward: it does not read the window from its
+    start again and drop what came before (PostgreSQL dropped 35,001 rows for the 36th batch of a year's
+    List 1 at 200,000 contacts: 15.5 ms, against 0.8 ms). The plan is PostgreSQL's, through the index as
+    at scale (a test store is small enough to be read whole)."""
+    monkeypatch.setattr(exports, "LIST_1_FIRST", 2)
+    monkeypatch.setattr(exports, "STREAM_BATCH", 2)
+    batches: list[tuple[str, dict]] = []
+
+    def listener(_conn, _cursor, statement, parameters, *_):
+        if statement.startswith("SELECT contacts.id, contacts.accepted_at, contacts.source_code"):
+            batches.append((statement, parameters))
+
+    first, last = window()
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's EXPLAIN ANALYZE counts the rows a plan read and dropped")
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            exports.annex_a_csv(1, first, last, db.session.get(User, people["manager"].id))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert len(batches) > 4
+        connection = db.session.connection()
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        statement, parameters = batches[-2]  # the last batch that found rows
+        plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar()
+        db.session.rollback()
+
+    def dropped(node: dict) -> int:
+        return node.get("Rows Removed by Filter", 0) + sum(dropped(child) for child in node.get("Plans", ()))
+
+    assert dropped(plan[0]["Plan"]) <= 3, plan  # at most the ties at the position itself
+
+
 def _window_list():
     """The test window's contacts in file order, and the query an export's list is copied from."""
     start, end = london_days(*window())

@@ -63,6 +63,7 @@ from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record import audit
+from triage.record.queries import ACCEPTED_ORDER, accepted_window
 from triage.record.tables import AuditAssignment, AuditFinding, Child, Contact, Decision, Review, User
 from triage.record.workflow import Status
 from triage.reporting.reports import ChildFacts, ContactFacts
@@ -261,13 +262,6 @@ def _streamed(query) -> Iterator:
     return iter(db.session.execute(query.execution_options(yield_per=STREAM_BATCH)))
 
 
-def _after(position: tuple[datetime, str] | None) -> list:
-    """Keyset: contacts after ``(accepted_at, id)`` in the lists' order (none when starting)."""
-    if position is None:
-        return []
-    return [or_(Contact.accepted_at > position[0], and_(Contact.accepted_at == position[0], Contact.id > position[1]))]
-
-
 def stream_list_1(start: datetime, end: datetime, listed: str) -> Iterator[list[str]]:
     """``list_1_rows`` read from the store in keyset batches of contacts (the children's columns only),
     kept to the contacts export ``listed`` recorded (``audit.listed_in_export``).
@@ -282,8 +276,8 @@ def stream_list_1(start: datetime, end: datetime, listed: str) -> Iterator[list[
     while True:
         batch = db.session.execute(
             select(Contact.id, Contact.accepted_at, Contact.source_code)
-            .where(Contact.accepted_at >= start, Contact.accepted_at < end, *_after(position))
-            .order_by(Contact.accepted_at, Contact.id).limit(size)).all()
+            .where(*accepted_window(start, end, position))
+            .order_by(*ACCEPTED_ORDER.order_by()).limit(size)).all()
         if not batch:
             return
         kept = audit.listed_in_export(listed, [contact_id for contact_id, _, _ in batch])
@@ -396,13 +390,13 @@ def annex_a_csv(list_number: int, first: date, last: date, user: User) -> str:
     return "".join(annex_a_chunks(list_number, first, last, user))
 
 
-def _training_query(start: datetime, end: datetime, *columns):
-    """The contacts the training file holds (``confirmed``): a manager-confirmed level, or an audited one."""
+def _training_query(start: datetime, end: datetime, *columns, after: tuple[datetime, str] | None = None):
+    """The contacts the training file holds (``confirmed``): a manager-confirmed level, or an audited one;
+    after ``after`` (``accepted_window``) if given."""
     audited = (select(AuditFinding.contact_id)
                .join(AuditAssignment, AuditAssignment.id == AuditFinding.assignment_id))
     return (select(*columns).select_from(Contact).outerjoin(Review, Review.id == Contact.latest_review_id)
-            .where(Contact.accepted_at >= start, Contact.accepted_at < end,
-                   or_(_confirmed(), Contact.id.in_(audited))))
+            .where(*accepted_window(start, end, after), or_(_confirmed(), Contact.id.in_(audited))))
 
 
 def _confirmed():
@@ -461,11 +455,8 @@ def _training_lines(start: datetime, end: datetime, audited: Mapping[str, int],
     level = case((_confirmed(), Review.level))
     after = None
     while True:
-        query = _training_query(start, end, Contact.id, Contact.accepted_at, Contact.payload, level)
-        if after is not None:
-            query = query.where(or_(Contact.accepted_at > after[0],
-                                    and_(Contact.accepted_at == after[0], Contact.id > after[1])))
-        batch = db.session.execute(query.order_by(Contact.accepted_at, Contact.id).limit(TRAINING_BATCH)).all()
+        query = _training_query(start, end, Contact.id, Contact.accepted_at, Contact.payload, level, after=after)
+        batch = db.session.execute(query.order_by(*ACCEPTED_ORDER.order_by()).limit(TRAINING_BATCH)).all()
         if not batch:
             return
         children: dict[str, list[str]] = {}
@@ -492,7 +483,7 @@ def training_chunks(first: date, last: date, user: User) -> Iterator[str]:
     """
     start, end = london_days(first, last)
     recorded = audit.record_export("confirmed-decisions", db.session.scalars(
-        _training_query(start, end, Contact.id).order_by(Contact.accepted_at, Contact.id)), user)
+        _training_query(start, end, Contact.id).order_by(*ACCEPTED_ORDER.order_by())), user)
     db.session.commit()
     audited = {contact_id: level for contact_id, (level, _) in quality_audit.audited_levels().items()}
     groups = _training_households(start, end, recorded.export_id)

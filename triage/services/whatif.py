@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from triage.engine.errors import Invalid, NotFound
 from triage.engine.guidance import Guidance, GuidanceConfigError
@@ -33,6 +33,7 @@ from triage.engine.history import KnownHistory
 from triage.engine.whatif import model_version, score_batch
 from triage.extensions import db
 from triage.record import audit
+from triage.record.queries import ACCEPTED_ORDER, accepted_window
 from triage.record.tables import (
     Child,
     ChildLink,
@@ -92,11 +93,8 @@ def window_rows(start: datetime, end: datetime, chunk: int = CHUNK) -> Iterator[
     while True:
         query = (select(Contact.id, Contact.accepted_at, Contact.source_code, Contact.organisation_id,
                         Contact.payload, Contact.recommendation, Contact.screening_recommendation)
-                 .where(Contact.accepted_at >= start, Contact.accepted_at < end)
-                 .order_by(Contact.accepted_at, Contact.id).limit(chunk))
-        if after is not None:
-            query = query.where(or_(Contact.accepted_at > after[0],
-                                    and_(Contact.accepted_at == after[0], Contact.id > after[1])))
+                 .where(*accepted_window(start, end, after))
+                 .order_by(*ACCEPTED_ORDER.order_by()).limit(chunk))
         rows = db.session.execute(query).all()
         if not rows:
             return
