@@ -39,6 +39,7 @@ from triage.engine.contract import SOURCE_CODES, rfc3339
 from triage.engine.guidance_config import LEVELS, REFERRAL_LEVEL, RISKS
 from triage.engine.workdays import london_days
 from triage.extensions import db
+from triage.record.queries import accepted_window
 from triage.record.tables import MARAC_SEPARATOR, Contact, Decision, Review, User
 from triage.record.workflow import Status
 from triage.reporting import daysum
@@ -78,8 +79,7 @@ def _accepted_between(first: date, last: date) -> list:
     On ``accepted_day`` a list of the newest 50 read and sorted every row of the window; on
     ``accepted_at`` the database reads the window newest first and stops once it has 50.
     """
-    start, end = london_days(first, last)
-    return [Contact.accepted_at >= start, Contact.accepted_at < end]
+    return accepted_window(*london_days(first, last))
 
 
 def _with_outcomes(*columns):

@@ -375,7 +375,7 @@ def annex_a_chunks(list_number: int, first: date, last: date, user: User) -> Ite
     start, end = london_days(first, last)
     columns = (Contact.id.label("contact_id"), Contact.accepted_at)
     if list_number == 1:
-        shown = select(*columns).where(Contact.accepted_at >= start, Contact.accepted_at < end)
+        shown = select(*columns).where(*accepted_window(start, end))
     else:  # referral counts look back twelve months before the window
         shown = _referrals(start, end, *columns)
     recorded = audit.record_export_of(f"annex-a-list-{list_number}", shown, ("accepted_at", "contact_id"), user)

@@ -115,7 +115,7 @@ def count_window(start: datetime, end: datetime) -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count()).select_from(Contact)
-                             .where(Contact.accepted_at >= start, Contact.accepted_at < end)) or 0
+                             .where(*accepted_window(start, end))) or 0
 
 
 def _batches(values: Iterable[Any]) -> Iterator[list[Any]]:
