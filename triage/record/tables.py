@@ -185,13 +185,14 @@ class Contact(db.Model):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Indexed as the first column of the unique reference and of two windows' indexes (migration 0028).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     partner_reference: Mapped[str] = mapped_column(String(64))
     source_code: Mapped[str] = mapped_column(String(4), index=True)
     source_team: Mapped[str | None] = mapped_column(String(120))
-    primary_concern: Mapped[str] = mapped_column(String(40), index=True)
+    primary_concern: Mapped[str] = mapped_column(String(40))  # never filtered alone (migration 0028)
     # As the partner (or the worker taking a call) gave it: when the partner recorded the contact.
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # ix_contacts_received_id
     # When the front door's clock started (spec section 8): deadlines, queues and reports run on it.
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(20), default=Status.AWAITING_DECISION)  # ix_contacts_status_accepted
