@@ -30,7 +30,8 @@ TABLES = ("what_if_runs", "guidance_drafts", "guidance_adoptions", "guidance_ver
           "meeting_attendees", "meetings", "check_responses", "check_requests", "child_unlinks", "child_links", "child_identifiers", "reviews",
           "information_requests", "feedback_releases", "decisions", "children", "child_records", "contacts",
           "api_tokens", "users", "organisations", "events", "audit_head", "sign_in_failures", "api_request_counts",
-          "audit_streams", "audit_checkpoints", "export_contacts", "dashboard_days")
+          "audit_streams", "audit_checkpoints", "export_contacts", "export_lists",
+          "dashboard_days")
 
 
 def _migrate(url: str) -> None:

@@ -15,6 +15,9 @@ from tests.record.test_migration_0003 import _to
 from triage.app import MIGRATIONS, create_app
 from triage.extensions import db
 
+#: Up to this migration and no further: 0029 keys the lists by a number instead (its own test).
+AT_0026 = "0026_export_lists_by_contact"
+
 
 def test_every_stored_list_is_kept_in_its_order_down_and_up_again(tmp_path):
     """Migration 0026 rebuilds SQLite's ``export_contacts`` keyed by (export, contact): each list kept, still append-only."""
@@ -26,8 +29,8 @@ def test_every_stored_list_is_kept_in_its_order_down_and_up_again(tmp_path):
         conn.execute(text("INSERT INTO export_contacts (export_id, position, contact_id) VALUES (:e, :p, :c)"),
                      [{"e": e, "p": p, "c": c} for e, p, c in listed])
     engine.dispose()
-    for revision in ("head", "0025_sqlite_children_rules", "head"):
-        if revision == "head":
+    for revision in (AT_0026, "0025_sqlite_children_rules", AT_0026):
+        if revision == AT_0026:
             _to(url, revision)
         else:
             app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -43,4 +46,4 @@ def test_every_stored_list_is_kept_in_its_order_down_and_up_again(tmp_path):
         key = inspect(engine).get_pk_constraint("export_contacts")["constrained_columns"]
         engine.dispose()
         assert [tuple(row) for row in rows] == listed
-        assert key == (["export_id", "contact_id"] if revision == "head" else ["export_id", "position"])
+        assert key == (["export_id", "contact_id"] if revision == AT_0026 else ["export_id", "position"])

@@ -25,7 +25,7 @@ from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_days
 from triage.extensions import db
 from triage.record import audit, txn
-from triage.record.tables import Contact, Event, ExportContact, User
+from triage.record.tables import Contact, Event, ExportContact, ExportList, User
 from triage.reporting import exports
 
 
@@ -105,7 +105,8 @@ def _digest(ids: list[str]) -> str:
 
 def _stored_list(export_id: str) -> list[tuple[int, str]]:
     return db.session.execute(select(ExportContact.position, ExportContact.contact_id)
-                              .where(ExportContact.export_id == export_id).order_by(ExportContact.position)).all()
+                              .join(ExportList, ExportList.id == ExportContact.list_id)
+                              .where(ExportList.export_id == export_id).order_by(ExportContact.position)).all()
 
 
 def test_an_export_list_copied_by_the_database_is_the_list_recorded_one_by_one(app, runner, people, with_ties):
@@ -182,7 +183,8 @@ def test_a_contact_stored_while_a_file_streams_is_in_neither_the_file_nor_its_re
     assert review(client, people["manager"], late).status_code == 201
     with app.app_context():
         streamed = "".join(chunks)
-        listed = db.session.scalars(select(ExportContact.contact_id).where(ExportContact.export_id == export_id)).all()
+        listed = db.session.scalars(select(ExportContact.contact_id).join(ExportList, ExportList.id == ExportContact.list_id)
+                                    .where(ExportList.export_id == export_id)).all()
         manager = db.session.get(User, people["manager"].id)
         now = "".join(FILES[name](first, last, manager))
     assert late not in listed

@@ -12,7 +12,7 @@ from tests.decision_support import submit
 from tests.services.test_whatif import raised_draft, seeded  # noqa: F401 - the fixture
 from tests.web.conftest import sign_in
 from triage.extensions import db
-from triage.record.tables import Event, ExportContact, GuidanceDraft, WhatIfRun
+from triage.record.tables import Event, ExportContact, ExportList, GuidanceDraft, WhatIfRun
 from triage.web import guidance as guidance_pages
 
 
@@ -68,8 +68,8 @@ def test_a_manager_uploads_a_draft_runs_it_and_downloads_the_moved_contacts(app,
     with app.app_context():  # the download is a read of each contact in it
         export = db.session.scalars(select(Event).where(Event.kind == "exported")).all()[-1]
         assert export.data["what"] == f"what-if-run-{run_id}"
-        listed = db.session.scalars(select(ExportContact.contact_id).where(
-            ExportContact.export_id == export.data["export_id"])).all()
+        listed = db.session.scalars(select(ExportContact.contact_id).join(ExportList, ExportList.id == ExportContact.list_id)
+                                    .where(ExportList.export_id == export.data["export_id"])).all()
         assert set(listed) == {r["Contact"] for r in rows}
 
 
