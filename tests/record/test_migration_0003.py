@@ -25,6 +25,15 @@ def _to(url: str, revision: str) -> None:
         db.engine.dispose()
 
 
+def _down(url: str, revision: str) -> None:
+    from flask_migrate import downgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        downgrade(directory=MIGRATIONS, revision=revision)
+        db.engine.dispose()
+
+
 def test_existing_contacts_and_children_are_carried_over(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _to(url, "0002")

@@ -34,14 +34,19 @@ def _table_sql(url: str) -> tuple[str, list[tuple]]:
     return sql, [tuple(row) for row in rows]
 
 
-def test_every_stored_list_is_kept_in_one_b_tree_down_and_up_again(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    _to(url, "0026_export_lists_by_contact")
+def lists_stored_at(url: str, revision: str) -> None:
+    """A store migrated to ``revision`` (one whose lists are keyed by export id) holding ``LISTED``."""
+    _to(url, revision)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO export_contacts (export_id, position, contact_id) VALUES (:e, :p, :c)"),
                      [{"e": e, "p": p, "c": c} for e, p, c in LISTED])
     engine.dispose()
+
+
+def test_every_stored_list_is_kept_in_one_b_tree_down_and_up_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    lists_stored_at(url, "0026_export_lists_by_contact")
 
     _to(url, "0027_export_lists_without_rowid")
     sql, rows = _table_sql(url)

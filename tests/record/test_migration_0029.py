@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from flask_migrate import downgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DatabaseError
 
-from tests.record.test_migration_0003 import _to
-from triage.app import MIGRATIONS, create_app
-from triage.extensions import db
-
-LISTED = [("e-1", 0, "c-b"), ("e-1", 1, "c-a"), ("e-2", 0, "c-a")]
+from tests.record.test_migration_0003 import _down, _to
+from tests.record.test_migration_0027 import LISTED, lists_stored_at
 
 
 def _refuses_change(conn, table: str) -> None:
@@ -23,13 +19,7 @@ def _refuses_change(conn, table: str) -> None:
 
 def test_each_list_is_kept_under_its_number_append_only_and_comes_down_again(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    _to(url, "0028_contact_indexes_pruned")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO export_contacts (export_id, position, contact_id) VALUES (:e, :p, :c)"),
-                     [{"e": e, "p": p, "c": c} for e, p, c in LISTED])
-    engine.dispose()
-
+    lists_stored_at(url, "0028_contact_indexes_pruned")
     _to(url, "0029_export_list_numbers")
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -44,10 +34,7 @@ def test_each_list_is_kept_under_its_number_append_only_and_comes_down_again(tmp
     assert [tuple(row) for row in rows] == LISTED
     assert "list_id INTEGER" in sql and sql.endswith("WITHOUT ROWID")
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        downgrade(directory=MIGRATIONS, revision="0028_contact_indexes_pruned")
-        db.engine.dispose()
+    _down(url, "0028_contact_indexes_pruned")
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT export_id, position, contact_id FROM export_contacts "
