@@ -1,4 +1,4 @@
-"""What storing one export's list costs SQLite: ordinary table or ``WITHOUT ROWID`` (0027), keyed by export id or number (0029).
+"""What storing one export's list costs SQLite: a plain or ``WITHOUT ROWID`` table (0027), keyed by id or number (0029).
 
     .venv/bin/python benchmarks/bench_export_list_pages.py [--ids 40000] [--lists 14]
 
@@ -9,8 +9,9 @@ the export's id (36 characters, migration 0027) and by its list number (an integ
 0029, ``ExportList``). Into each, ``--lists`` lists of ``--ids`` ids drawn from 200,000 (a year of
 a large council's contacts from five years of them) are stored one after another, each by the one
 ``INSERT ... SELECT ... FROM json_each ... ORDER BY value`` the service runs (``audit._STORE_TURN``),
-in a transaction of its own after a checkpoint. Prints, for each kind, the median milliseconds a list held the write lock and
-the WAL pages its commit wrote (the first two lists left out: they go into an empty table).
+in a transaction of its own after a checkpoint. Prints, for each kind, the median milliseconds a
+list held the write lock and the WAL pages its commit wrote (the first two lists left out: they go
+into an empty table).
 """
 
 from __future__ import annotations

@@ -588,8 +588,8 @@ class ExportList(db.Model):
 
     The export is known everywhere by its id (its stream, its events); its list's rows carry a small
     number instead of the 36 characters of that id. On SQLite a year's list (40,000 ids) was 912 WAL
-    pages and 42 ms of the write lock every intake waits for, keyed by the id; 522 pages and 25 ms
-    keyed by a number (bare ``sqlite3``, ``benchmarks/bench_export_list_pages.py``). Taken with the
+    pages and 42-44 ms of the write lock every intake waits for, keyed by the id; 522 pages and
+    25-26 ms keyed by a number (bare ``sqlite3``, ``benchmarks/bench_export_list_pages.py``). Taken with the
     export's first event (``audit._started``), so every number belongs to an export the record names.
     """
 
@@ -603,15 +603,15 @@ class ExportContact(db.Model):
     """One contact in one export: the list an ``exported`` event names by digest and count.
 
     Keyed by export (its list number, ``ExportList``), then contact (each contact is in an export
-    once): every export's rows go in together at one place, so storing a year's list costs the same on its twelfth export as on its
-    first, and a contact's history looks in each export by this key (``audit.history``). ``position``
-    is the contact's place in the file, which the event's digest follows; it is read in that order
-    only to hash the list (``audit._stored_list``: an export's event on PostgreSQL, and
-    ``audit-verify``), which sorts it then, so it has no index of its own. A second index, by
-    position, made storing a year's list at 200,000 contacts take 117-184 ms against 66-103 ms
-    (migration ``0026_export_lists_by_contact``). On SQLite the table is that key's B-tree alone
-    (``WITHOUT ROWID``): an ordinary table there is a second B-tree by a hidden ``rowid``, and a
-    list cost twice the pages to store (migration ``0027_export_lists_without_rowid``).
+    once): every export's rows go in together at one place, so storing a year's list costs the same
+    on its twelfth export as on its first, and a contact's history looks in each export by this key
+    (``audit.history``). ``position`` is the contact's place in the file, which the event's digest
+    follows; it is read in that order only to hash the list (``audit._stored_list``: an export's
+    event on PostgreSQL, and ``audit-verify``), which sorts it then, so it has no index of its own.
+    A second index, by position, made storing a year's list at 200,000 contacts take 117-184 ms
+    against 66-103 ms (migration ``0026_export_lists_by_contact``). On SQLite the table is that
+    key's B-tree alone (``WITHOUT ROWID``): an ordinary table there is a second B-tree by a hidden
+    ``rowid``, and a list cost twice the pages to store (migration ``0027_export_lists_without_rowid``).
     """
 
     __tablename__ = "export_contacts"
