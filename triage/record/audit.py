@@ -511,7 +511,11 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> Reco
         ids_in_order = db.session.scalars(select(listed.c.contact_id).order_by(*by_file_order)).all()
         return Recorded(export_id, _exported(what, export_id, *_store_in_turns(number, ids_in_order), user))
     position = func.row_number().over(order_by=by_file_order) - 1
-    rows = select(literal(number, ExportContact.list_id.type), position, listed.c.contact_id)
+    # Inserted in the key's order (as SQLite's turns are): each row goes at the end of the list's key
+    # range, not at a random place in it. A year's list at 200,000 contacts on PostgreSQL wrote
+    # 8.8 MiB of WAL against 10.2 MiB in the file's order (``benchmarks/bench_export_repeats.py``).
+    rows = (select(literal(number, ExportContact.list_id.type), position, listed.c.contact_id)
+            .order_by(listed.c.contact_id))
     _write(insert(ExportContact).from_select(["list_id", "position", "contact_id"], rows))
     return Recorded(export_id, _exported(what, export_id, *_stored_list(export_id), user))
 
