@@ -589,8 +589,9 @@ class ExportList(db.Model):
     The export is known everywhere by its id (its stream, its events); its list's rows carry a small
     number instead of the 36 characters of that id. On SQLite a year's list (40,000 ids) was 912 WAL
     pages and 42-44 ms of the write lock every intake waits for, keyed by the id; 522 pages and
-    25-26 ms keyed by a number (bare ``sqlite3``, ``benchmarks/bench_export_list_pages.py``). Taken with the
-    export's first event (``audit._started``), so every number belongs to an export the record names.
+    25-26 ms keyed by a number (bare ``sqlite3``, ``benchmarks/bench_export_list_pages.py``). Taken
+    with the export's first event (``audit._started``), so every number belongs to an export the
+    record names.
     """
 
     __tablename__ = "export_lists"
