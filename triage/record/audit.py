@@ -271,9 +271,9 @@ def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]],
 
     The contact's stream is new (its id was made a moment ago), so its head row is inserted rather
     than looked up and locked (if it somehow existed, the insert fails loudly instead of forking
-    it); the numbers are taken in one statement and the events written in one, hashed and linked
-    exactly as ``record`` would, one after the other (``append_new_streams``, which the batch
-    loader uses for many contacts at once).
+    it); the numbers are taken in one statement (on PostgreSQL the head's insert's own) and the
+    events written in one, hashed and linked exactly as ``record`` would, one after the other
+    (``append_new_streams``, which the batch loader uses for many contacts at once).
     """
     for kind, _user, _data in events:
         if kind not in EVENT_KINDS:
@@ -317,7 +317,8 @@ def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     The same events ``record`` would append one by one, numbered in the order given, within the
     caller's transaction: intake's first two events of a contact (``record_opening``) and the batch
     loader's many contacts (``services.volume``). The heads are inserted at the genesis BEFORE any
-    sequence number is taken, as ``_lock_stream`` orders it, so a checkpoint (which locks every head)
+    sequence number is taken, as ``_lock_stream`` orders it (on PostgreSQL in one statement, which
+    holds its lock on ``audit_streams`` from its start), so a checkpoint (which locks every head)
     waits for these events instead of binding numbers past one not yet committed; a stream that
     already has a head makes that insert fail (nothing of the batch is kept), so no chain is forked.
     """
