@@ -249,3 +249,53 @@ def test_a_list_copied_by_the_database_is_stored_in_the_files_order(app, client,
     assert stored == in_file_order
     assert event.data["contacts_digest"] == hashlib.sha256("".join(f"{i}\n" for i in in_file_order).encode()).hexdigest()
     assert verify(runner).exit_code == 0
+
+
+def test_new_streams_whose_head_exists_fork_nothing_and_keep_nothing_of_the_batch(app, client, people):
+    """``append_new_streams`` (intake's opening events, the batch loader) inserts each head before numbering
+    its events: a head already there fails the whole batch."""
+    from sqlalchemy.exc import IntegrityError
+
+    existing = submit(client, people["partner"])
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Event))
+        now = db.session.scalar(select(Event.at).limit(1))
+        batch = [("contact:brand-new", [("received", "brand-new", None, {}, now)]),
+                 (f"contact:{existing}", [("received", existing, None, {}, now)])]
+        with pytest.raises(IntegrityError):
+            audit.append_new_streams(batch)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Event)) == before
+        assert db.session.get(AuditStream, "contact:brand-new") is None
+
+
+def test_a_checkpoint_waits_for_new_streams_not_yet_committed(app, client, people):
+    """On PostgreSQL a new stream's head and its numbers are one statement, which locks the heads from its
+    start: a checkpoint (``LOCK TABLE audit_streams``) waits for that append's commit, never binding
+    numbers past events not yet committed."""
+    from sqlalchemy.exc import OperationalError
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("on SQLite the write lock orders a checkpoint after any open append")
+    submit(client, people["partner"])
+    outcome = []
+    with app.app_context():
+        now = db.session.scalar(select(Event.at).limit(1))
+        audit.append_new_streams([("contact:held-open", [("received", "held-open", None, {}, now)])])
+
+        def checkpoint():
+            with app.app_context():
+                try:
+                    audit.make_checkpoint(lock_timeout_seconds=1)
+                    outcome.append("taken")
+                except OperationalError as exc:
+                    outcome.append("waited" if "lock timeout" in str(exc) else str(exc))
+                finally:
+                    db.session.rollback()
+
+        other = threading.Thread(target=checkpoint)
+        other.start()
+        other.join()
+        db.session.rollback()
+    assert outcome == ["waited"]
