@@ -363,6 +363,15 @@ def test_a_bad_query_gets_a_422_problem(client, people, query, field):
     assert_problem(client.get(f"{URL}{query}", headers=people["practitioner"].headers), 422, field)
 
 
+def test_page_numbers_reach_as_far_as_the_total_is_counted_and_say_to_follow_the_cursor(client, people):
+    """A page by number passes every earlier row (OFFSET): no request reads further than COUNT_LIMIT rows."""
+    headers = people["practitioner"].headers
+    assert client.get(f"{URL}?per_page=200&page=50", headers=headers).status_code == 200  # rows 9,801-10,000
+    body = assert_problem(client.get(f"{URL}?per_page=200&page=51", headers=headers), 422, "page")
+    assert "10,000" in body["errors"]["page"][0] and "next_cursor" in body["errors"]["page"][0]
+    assert_problem(client.get(f"{URL}?page=201", headers=headers), 422, "page")  # 50 a page by default
+
+
 def test_the_page_bound_is_stated_in_the_message(client, people):
     body = assert_problem(client.get(f"{URL}?page=10000000000000000000000", headers=people["practitioner"].headers),
                           422, "page")

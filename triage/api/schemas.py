@@ -12,7 +12,7 @@ on an output field documents its values (it is never run on dump).
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from triage.engine.contract import SOURCE_CODES, ChildSchema, ContactSchema
 from triage.engine.guidance_config import CHECK_AGENCIES, LEVELS, URGENCIES
@@ -344,12 +344,23 @@ class ContactQuerySchema(Schema):
     received_from = fields.AwareDateTime(metadata={"description": "RFC 3339, inclusive."})
     received_to = fields.AwareDateTime(metadata={"description": "RFC 3339, exclusive."})
     page = fields.Integer(load_default=1, validate=validate.Range(
-        min=1, max=MAX_PAGE, error=f"Enter a page number from 1 to {MAX_PAGE}."))
+        min=1, max=MAX_PAGE, error=f"Enter a page number from 1 to {MAX_PAGE}."), metadata={
+        "description": f"Page numbers reach the first {COUNT_LIMIT:,} contacts of the list, as far as its total is "
+                       "counted ((page - 1) x per_page under that); further on, follow next_cursor."})
     per_page = fields.Integer(load_default=50, validate=validate.Range(
         min=1, max=MAX_PER_PAGE, error=f"Enter a page size (per_page) from 1 to {MAX_PER_PAGE}."))
     cursor = fields.String(validate=validate.Length(min=1, max=1000), metadata={
         "description": "The next_cursor of the page before: the next page costs the same however deep it is "
-                       "(page still works, but passes every earlier row in the list's index). Give cursor or page, not both."})
+                       "(a page by number passes every earlier row in the list's index). Give cursor or page, not both."})
+
+    @validates_schema
+    def _page_within_the_count(self, data: dict, **_kwargs) -> None:
+        """A page by number is read past every row before it (OFFSET): so it reaches only as far as the list's
+        total is counted (``COUNT_LIMIT``), and no request costs more than reading that far. Past it the
+        total says only "more", so no page number there could be known but by counting pages."""
+        if (data.get("page", 1) - 1) * data.get("per_page", 50) >= COUNT_LIMIT:
+            raise ValidationError(f"Page numbers reach the first {COUNT_LIMIT:,} contacts of the list; for later "
+                                  "pages follow next_cursor (pass it back as cursor).", field_name="page")
 
 
 class ContactSummarySchema(Out):
