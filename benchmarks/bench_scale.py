@@ -87,6 +87,41 @@ with app.app_context():
 """
 
 
+#: The cursor of the contact list's last page (the key of the row before it, newest first), made in the
+#: store: reaching it by next_cursor from the first page is a request a page (4,000 at 200,000 contacts),
+#: and page numbers reach only the first COUNT_LIMIT contacts. Prints the contacts stored, the deepest page
+#: a number reaches, then the cursor.
+LAST_PAGE_CURSOR = """
+import sys
+from sqlalchemy import func, select
+from triage.api.contacts import CONTACT_LIST_ORDER
+from triage.app import create_app
+from triage.extensions import db
+from triage.record.paging import COUNT_LIMIT, encode_cursor
+from triage.record.tables import Contact
+per_page = int(sys.argv[1])
+app = create_app()
+with app.app_context():
+    total = db.session.scalar(select(func.count()).select_from(Contact))
+    row = db.session.execute(select(Contact.received_at, Contact.id).order_by(Contact.received_at, Contact.id)
+                             .offset(total % per_page or per_page).limit(1)).first()
+    deepest = min(-(-total // per_page), -(-COUNT_LIMIT // per_page))
+    print(total, deepest, encode_cursor(CONTACT_LIST_ORDER, list(row)) if row else "")
+"""
+
+
+def _last_page(env: dict, per_page: int) -> tuple[int, int, str]:
+    """(contacts stored, the deepest page a number reaches, the path of the contact list's last page by its
+    cursor)."""
+    done = subprocess.run([sys.executable, "-c", LAST_PAGE_CURSOR, str(per_page)], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the last page's cursor: {done.stderr[-500:]}")
+    total, deepest, *cursor = done.stdout.strip().splitlines()[-1].split(" ")
+    path = f"/api/v1/contacts?per_page={per_page}" + (f"&cursor={cursor[0]}" if cursor and cursor[0] else "")
+    return int(total), int(deepest), path
+
+
 def verify_seconds(env: dict, mode: str, times: int = 3) -> float:
     """audit.verify timed inside one process (the app's start-up, a few seconds here, left out)."""
     found = []
@@ -411,19 +446,13 @@ def http_operations(env: dict, size: int) -> dict:
         month, year = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=365)).isoformat()
         last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         listing = _json.loads(_http(port, "GET", "/api/v1/contacts?per_page=50", manager)[1])
-        # The list's total is counted to 10,000 only: past that, the store holds the ``size`` contacts loaded.
-        last_page = max(1, -(-(size if listing["total_capped"] else listing["total"]) // 50))
-        last = _json.loads(_http(port, "GET", f"/api/v1/contacts?per_page=50&page={last_page}", manager)[1])
-        if not last["items"] or last["next_cursor"] is not None:
-            sys.exit(f"page {last_page} is not the contact list's last page")
-        # The list's own way to the last page is the cursor the page before it hands out (keyset: read
-        # from the index at that key); by number it is OFFSET, every earlier row passed. Both are timed.
-        before_last = _json.loads(_http(port, "GET", f"/api/v1/contacts?per_page=50&page={last_page - 1}",
-                                        manager)[1]) if last_page > 1 else {"next_cursor": None}
-        last_by_cursor = ("/api/v1/contacts?per_page=50"
-                          + (f"&cursor={before_last['next_cursor']}" if before_last["next_cursor"] else ""))
-        if _json.loads(_http(port, "GET", last_by_cursor, manager)[1])["items"] != last["items"]:
-            sys.exit("the cursor of the page before the last does not give the last page")
+        # The list's own way to its last page is the cursor of the page before (keyset: read from the
+        # index at that key). By number, a page is OFFSET, every earlier row passed, so numbers reach
+        # only the first 10,000 contacts (COUNT_LIMIT): the deepest page they reach is timed too.
+        stored, deepest_page, last_by_cursor = _last_page(env, 50)
+        last = _json.loads(_http(port, "GET", last_by_cursor, manager)[1])
+        if len(last["items"]) != (stored % 50 or 50) or last["next_cursor"] is not None:
+            sys.exit("the cursor made for the contact list's last page does not give its last page")
         some_contact = listing["items"][0]["id"]
         orgs = _json.loads(_http(port, "GET", "/api/v1/reports/partners", manager)[1])
         org_id = (orgs.get("items") or orgs.get("organisations") or [{}])[0].get("id", 1) \
@@ -445,8 +474,8 @@ def http_operations(env: dict, size: int) -> dict:
             "queue: decided today": ("/api/v1/queues/decided-today", manager, 5),
             "contact list, first page": ("/api/v1/contacts?per_page=50", manager, 5),
             "contact list, last page (by cursor)": (last_by_cursor, manager, 5),
-            "contact list, last page by number (OFFSET)": (f"/api/v1/contacts?per_page=50&page={last_page}",
-                                                           manager, 5),
+            "contact list, deepest page by number (OFFSET)": (f"/api/v1/contacts?per_page=50&page={deepest_page}",
+                                                              manager, 5),
             "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
             "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
             "partner's feedback, first page": ("/api/v1/feedback", police, 5),
