@@ -358,7 +358,7 @@ class ContactQuerySchema(Schema):
         """A page by number is read past every row before it (OFFSET): so it reaches only as far as the list's
         total is counted (``COUNT_LIMIT``), and no request costs more than reading that far. Past it the
         total says only "more", so no page number there could be known but by counting pages."""
-        if (data.get("page", 1) - 1) * data.get("per_page", 50) >= COUNT_LIMIT:
+        if (data["page"] - 1) * data["per_page"] >= COUNT_LIMIT:
             raise ValidationError(f"Page numbers reach the first {COUNT_LIMIT:,} contacts of the list; for later "
                                   "pages follow next_cursor (pass it back as cursor).", field_name="page")
 
