@@ -270,9 +270,8 @@ def test_new_streams_whose_head_exists_fork_nothing_and_keep_nothing_of_the_batc
 
 
 def test_a_checkpoint_waits_for_new_streams_not_yet_committed(app, client, people):
-    """On PostgreSQL a new stream's head and its numbers are one statement, which locks the heads from its
-    start: a checkpoint (``LOCK TABLE audit_streams``) waits for that append's commit, never binding
-    numbers past events not yet committed."""
+    """On PostgreSQL a new stream's head is inserted before its numbers are taken: a checkpoint (``LOCK TABLE
+    audit_streams``) waits for that append's commit, never binding numbers past events not yet committed."""
     from sqlalchemy.exc import OperationalError
 
     with app.app_context():

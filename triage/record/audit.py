@@ -271,9 +271,9 @@ def record_opening(contact_id: str, events: list[tuple[str, User | None, dict]],
 
     The contact's stream is new (its id was made a moment ago), so its head row is inserted rather
     than looked up and locked (if it somehow existed, the insert fails loudly instead of forking
-    it); the numbers are taken in one statement (on PostgreSQL the head's insert's own) and the
-    events written in one, hashed and linked exactly as ``record`` would, one after the other
-    (``append_new_streams``, which the batch loader uses for many contacts at once).
+    it); the numbers are taken in one statement and the events written in one, hashed and linked
+    exactly as ``record`` would, one after the other (``append_new_streams``, which the batch
+    loader uses for many contacts at once).
     """
     for kind, _user, _data in events:
         if kind not in EVENT_KINDS:
@@ -317,23 +317,15 @@ def append_new_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     The same events ``record`` would append one by one, numbered in the order given, within the
     caller's transaction: intake's first two events of a contact (``record_opening``) and the batch
     loader's many contacts (``services.volume``). The heads are inserted at the genesis BEFORE any
-    sequence number is taken, as ``_lock_stream`` orders it (on PostgreSQL in one statement, which
-    holds its lock on ``audit_streams`` from its start), so a checkpoint (which locks every head)
+    sequence number is taken, as ``_lock_stream`` orders it, so a checkpoint (which locks every head)
     waits for these events instead of binding numbers past one not yet committed; a stream that
     already has a head makes that insert fail (nothing of the batch is kept), so no chain is forked.
     """
     streams = [(stream, events) for stream, events in streams if events]
     if not streams:
         return 0
-    count = sum(len(events) for _, events in streams)
-    if db.engine.dialect.name == "postgresql":  # one statement: one round trip less for every intake
-        numbers = sorted(db.session.execute(_NEW_HEADS_AND_SEQS, {
-            "streams": [stream for stream, _ in streams], "genesis": GENESIS, "n": count}).scalars())
-    else:
-        db.session.execute(_INSERT_HEADS, [{"stream": stream, "seq": 0, "last_hash": GENESIS}
-                                           for stream, _ in streams])
-        numbers = _next_seqs(count)
-    return _write_chained(streams, {stream: (0, GENESIS) for stream, _ in streams}, numbers)
+    db.session.execute(_INSERT_HEADS, [{"stream": stream, "seq": 0, "last_hash": GENESIS} for stream, _ in streams])
+    return _write_chained(streams, {stream: (0, GENESIS) for stream, _ in streams})
 
 
 def append_to_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
@@ -346,15 +338,12 @@ def append_to_streams(streams: list[tuple[str, list[NewEvent]]]) -> int:
     streams = [(stream, events) for stream, events in streams if events]
     if not streams:
         return 0
-    heads = _lock_streams(sorted({stream for stream, _ in streams}))
-    return _write_chained(streams, heads, _next_seqs(sum(len(events) for _, events in streams)))
+    return _write_chained(streams, _lock_streams(sorted({stream for stream, _ in streams})))
 
 
-def _write_chained(streams: list[tuple[str, list[NewEvent]]], heads: dict[str, tuple[int, str]],
-                   taken: list[int]) -> int:
-    """Number (from ``taken``, in order), hash and link each stream's events after its head, then insert
-    them and move the heads."""
-    numbers = iter(taken)
+def _write_chained(streams: list[tuple[str, list[NewEvent]]], heads: dict[str, tuple[int, str]]) -> int:
+    """Number, hash and link each stream's events after its head, then insert them and move the heads."""
+    numbers = iter(_next_seqs(sum(len(events) for _, events in streams)))
     rows, moved = [], {}
     for stream, events in streams:
         prev_seq, prev_hash = moved.get(stream, heads[stream])
@@ -377,14 +366,6 @@ _MOVE_HEADS = (update(AuditStream.__table__).where(AuditStream.__table__.c.strea
                .values(seq=bindparam("head_seq"), last_hash=bindparam("head_hash")))
 _LAST_SEQ = select(func.max(Event.seq))
 _NEXT_SEQS = text("SELECT nextval('events_seq_counter') FROM generate_series(1, :n)")
-#: PostgreSQL: new streams' heads inserted at the genesis and their events' numbers taken, in one
-#: statement. It holds its lock on ``audit_streams`` from its start, before any number is taken, as
-#: ``_lock_stream`` orders it (a checkpoint's ``LOCK TABLE`` waits for it); a head that already
-#: exists fails the whole statement, numbers and all.
-_NEW_HEADS_AND_SEQS = text(
-    "WITH heads AS (INSERT INTO audit_streams (stream, seq, last_hash) "
-    "SELECT stream, 0, :genesis FROM unnest(CAST(:streams AS varchar[])) AS stream) "
-    "SELECT nextval('events_seq_counter') FROM generate_series(1, :n)")
 
 
 def _next_seqs(count: int) -> list[int]:
