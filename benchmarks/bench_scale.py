@@ -8,11 +8,11 @@ For each database and size: a fresh store loaded by ``flask triage seed-volume``
 printed); gunicorn started on it (config/gunicorn.conf.py, the API rate limit lifted); then the
 median of each operation of issue 19's table over HTTP (GET answers read to the end), the year's
 List 1 export's first byte, each role's pages (signed in through the sign-in form as the demo
-people), intake p50 at one client and ``/healthz`` in turn, intake p95 at 8 clients, intake p95 at 8
-clients again while a year's Annex A export and a year's dashboard run in a loop (and its ratio to
-the quiet one; each p95 of ``INTAKE_ROUNDS`` rounds' intakes together, each round's printed too),
-the workers' peak memory, then full and incremental ``audit-verify`` (the incremental one covers
-what the run added after seed-volume's checkpoint), and incremental ``audit-verify`` again of a
+people), intake p50 at one client and ``/healthz`` in turn and in alternating blocks, intake p95
+at 8 clients, intake p95 at 8 clients again while a year's Annex A export and a year's dashboard run
+in a loop (and its ratio to the quiet one; each p95 of ``INTAKE_ROUNDS`` rounds' intakes together,
+each round's printed too), the workers' peak memory, then full and incremental ``audit-verify``
+(the incremental one covers what the run added after seed-volume's checkpoint), and incremental ``audit-verify`` again of a
 day's events alone (``audit-checkpoint``, then 110 contacts each received, read, decided at the
 level recommended and reviewed through the API; the decided-today queue is timed again with that
 day in it). Each page and each quick operation is requested untimed about once per gunicorn worker
@@ -40,8 +40,9 @@ FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "triage"]
 #: Rounds of intake at 8 clients (80 intakes each), quiet and during the year's export and dashboard;
 #: each p95 is of every round's intakes together. One round's p95 is its fifth slowest intake, and
 #: single rounds on one server differed by up to 3.6x (200,000 contacts, SQLite, during the export
-#: and dashboard: 0.117 to 0.425 s in six rounds).
-INTAKE_ROUNDS = 3
+#: and dashboard: 0.117 to 0.425 s in six rounds). With three rounds, the 200,000 PostgreSQL ratio
+#: to the quiet p95 was 1.70 in one run and 1.27 in the next; six make each p95 one of 480 intakes.
+INTAKE_ROUNDS = 6
 #: Untimed requests before each page or quick operation is timed, as many as gunicorn's workers
 #: (config/gunicorn.conf.py's default): a worker's first answer compiles templates and queries, a
 #: cost of the process's start, not of the store. Workers take requests as they come, so this
@@ -279,6 +280,25 @@ def _intake_beside_healthz(port: int, police: str, contacts, times: int) -> tupl
     return intakes, health
 
 
+def _intake_and_healthz_in_blocks(port: int, police: str, contacts, blocks: int = 5,
+                                  each: int = 10) -> tuple[list[float], list[float]]:
+    """Intake at one client and ``/healthz``, each timed after its own kind, in alternating blocks.
+
+    Like for like: in turn (``_intake_beside_healthz``) each request follows the other kind, which
+    slows both; ``/healthz`` timed alone with the pages, minutes earlier, saw another machine speed.
+    Here each block of ``each`` requests of one kind follows one untimed request of that kind, and
+    the blocks alternate, so both kinds are timed after their own kind and at the same time.
+    """
+    intakes: list[float] = []
+    health: list[float] = []
+    for _ in range(blocks):
+        _http(port, "GET", "/healthz")
+        health.extend(_http(port, "GET", "/healthz")[0] for _ in range(each))
+        _http(port, "POST", "/api/v1/contacts", police, next(contacts))
+        intakes.extend(_http(port, "POST", "/api/v1/contacts", police, next(contacts))[0] for _ in range(each))
+    return intakes, health
+
+
 def _intake_during_export(port: int, police: str, manager: str, contacts, year: str) -> list[float]:
     """Intake at 8 clients while one client loops over a year's List 1 and another over a year's dashboard."""
     import threading
@@ -507,6 +527,11 @@ def http_operations(env: dict, size: int) -> dict:
         results["intake p50 / healthz p50, in turn"] = (results["intake p50, 1 client"]
                                                        / results["healthz p50, beside intake"])
         results["intake p50 / healthz p50, healthz timed alone"] = results["intake p50, 1 client"] / results["healthz"]
+        one, health = _intake_and_healthz_in_blocks(port, police, contacts)
+        results["intake p50, 1 client, in blocks"] = statistics.median(one)
+        results["healthz p50, in blocks"] = statistics.median(health)
+        results["intake p50 / healthz p50, each in blocks"] = (results["intake p50, 1 client, in blocks"]
+                                                              / results["healthz p50, in blocks"])
         quiet, during = [], []
         for _ in range(INTAKE_ROUNDS):  # in turn, so both see the machine at the same speed
             quiet.append(_intake(port, [police], contacts, 8, 10))
@@ -565,13 +590,13 @@ def main() -> None:
                 results[size]["audit-verify --incremental (after the run)"] = verify_seconds(env, "incremental")
                 results[size].update(_verify_a_day(env, size))
                 for name, seconds in results[size].items():  # as soon as measured: a long run shows progress
-                    print(f"  {database} {size}: {name:<52}{seconds:>10.3f}", flush=True)
+                    print(f"  {database} {size}: {name:<52}{seconds:>10.4f}", flush=True)
             print(f"\n{database}: seconds (medians unless p95), contacts stored per size")
             print(f"{'operation':<52}" + "".join(f"{s:>10}" for s in sizes) + "     ratio")
             for name in results[sizes[0]]:
                 row = [results[s].get(name, float("nan")) for s in sizes]  # a page skipped at one size: nan
                 ratio = row[-1] / row[0] if row[0] else float("nan")
-                print(f"{name:<52}" + "".join(f"{v:>10.3f}" for v in row) + f"{ratio:>10.2f}", flush=True)
+                print(f"{name:<52}" + "".join(f"{v:>10.4f}" for v in row) + f"{ratio:>10.2f}", flush=True)
 
 
 if __name__ == "__main__":
