@@ -453,53 +453,69 @@ def _worker_peak_rss_mb(server_pid: int) -> float:
     return peak / 1024
 
 
+def operations_of(env: dict, port: int, manager: str, police: str,
+                  practitioner: str) -> tuple[dict[str, tuple[str, str | None, int]], str, int, int]:
+    """The issue's operations on the store served at ``port``, and what the role pages need.
+
+    Returns (name -> (path, token, times timed), a contact's id, an organisation's id, the police
+    partner's organisation id).
+    """
+    import json as _json
+    from datetime import date, timedelta
+
+    today = date.today()
+    month, year = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=365)).isoformat()
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    listing = _json.loads(_http(port, "GET", "/api/v1/contacts?per_page=50", manager)[1])
+    # The list's own way to its last page is the cursor of the page before (keyset: read from the
+    # index at that key). By number, a page is OFFSET, every earlier row passed, so numbers reach
+    # only the first 10,000 contacts (COUNT_LIMIT): the deepest page they reach is timed too.
+    stored, deepest_page, last_by_cursor = _last_page(env, 50)
+    last = _json.loads(_http(port, "GET", last_by_cursor, manager)[1])
+    if len(last["items"]) != (stored % 50 or 50) or last["next_cursor"] is not None:
+        sys.exit("the cursor made for the contact list's last page does not give its last page")
+    some_contact = listing["items"][0]["id"]
+    orgs = _json.loads(_http(port, "GET", "/api/v1/reports/partners", manager)[1])
+    org_id = (orgs.get("items") or orgs.get("organisations") or [{}])[0].get("id", 1) \
+        if isinstance(orgs, dict) else orgs[0]["id"]
+    operations = {
+        "healthz": ("/healthz", None, 31),  # a median of many (the ratio to intake uses the one beside it)
+        "Annex A List 1, one year": (f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager, 3),
+        "Annex A List 1, one month": (f"/api/v1/exports/annex-a/list-1.csv?from={month}", manager, 5),
+        "Annex A List 3, one month": (f"/api/v1/exports/annex-a/list-3.csv?from={month}", manager, 5),
+        "dashboard, one month": (f"/api/v1/reports/dashboard?from={month}", manager, 5),
+        # warmed once per worker like the other answers under a second: each worker holds the kept days it
+        # has read (reporting/daysum.py), so a worker's first year costs more (benchmarks/bench_dashboard_cpu.py)
+        "dashboard, one year": (f"/api/v1/reports/dashboard?from={year}", manager, 5),
+        "partner monthly report": (f"/api/v1/reports/partners/{org_id}?month={last_month}", manager, 5),
+        "queue: awaiting decision": ("/api/v1/queues/awaiting-decision", practitioner, 5),
+        "queue: overdue": ("/api/v1/queues/overdue", practitioner, 5),
+        "queue: awaiting my review": ("/api/v1/queues/awaiting-my-review", manager, 5),
+        "queue: reviews overdue": ("/api/v1/queues/reviews-overdue", manager, 5),
+        "queue: decided today": ("/api/v1/queues/decided-today", manager, 5),
+        "contact list, first page": ("/api/v1/contacts?per_page=50", manager, 5),
+        "contact list, last page (by cursor)": (last_by_cursor, manager, 5),
+        "contact list, deepest page by number (OFFSET)": (f"/api/v1/contacts?per_page=50&page={deepest_page}",
+                                                          manager, 5),
+        "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
+        "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
+        "partner's feedback, first page": ("/api/v1/feedback", police, 5),
+    }
+    items = (orgs.get("items") or []) if isinstance(orgs, dict) else orgs
+    police_id = next((o["id"] for o in items if o.get("name") == "Demo Police"), org_id)
+    return operations, some_contact, org_id, police_id
+
+
 def http_operations(env: dict, size: int) -> dict:
     """Start gunicorn on the store and time the issue's operations; returns name -> seconds."""
-    import json as _json
     from datetime import date, timedelta
 
     manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")
     practitioner = _token(env, "practitioner@demo.invalid")
     server, port = serve(env)
     try:
-        today = date.today()
-        month, year = (today - timedelta(days=30)).isoformat(), (today - timedelta(days=365)).isoformat()
-        last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-        listing = _json.loads(_http(port, "GET", "/api/v1/contacts?per_page=50", manager)[1])
-        # The list's own way to its last page is the cursor of the page before (keyset: read from the
-        # index at that key). By number, a page is OFFSET, every earlier row passed, so numbers reach
-        # only the first 10,000 contacts (COUNT_LIMIT): the deepest page they reach is timed too.
-        stored, deepest_page, last_by_cursor = _last_page(env, 50)
-        last = _json.loads(_http(port, "GET", last_by_cursor, manager)[1])
-        if len(last["items"]) != (stored % 50 or 50) or last["next_cursor"] is not None:
-            sys.exit("the cursor made for the contact list's last page does not give its last page")
-        some_contact = listing["items"][0]["id"]
-        orgs = _json.loads(_http(port, "GET", "/api/v1/reports/partners", manager)[1])
-        org_id = (orgs.get("items") or orgs.get("organisations") or [{}])[0].get("id", 1) \
-            if isinstance(orgs, dict) else orgs[0]["id"]
-        operations = {
-            "healthz": ("/healthz", None, 31),  # a median of many (the ratio to intake uses the one beside it)
-            "Annex A List 1, one year": (f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager, 3),
-            "Annex A List 1, one month": (f"/api/v1/exports/annex-a/list-1.csv?from={month}", manager, 5),
-            "Annex A List 3, one month": (f"/api/v1/exports/annex-a/list-3.csv?from={month}", manager, 5),
-            "dashboard, one month": (f"/api/v1/reports/dashboard?from={month}", manager, 5),
-            # warmed once per worker like the other answers under a second: each worker holds the kept days it
-            # has read (reporting/daysum.py), so a worker's first year costs more (benchmarks/bench_dashboard_cpu.py)
-            "dashboard, one year": (f"/api/v1/reports/dashboard?from={year}", manager, 5),
-            "partner monthly report": (f"/api/v1/reports/partners/{org_id}?month={last_month}", manager, 5),
-            "queue: awaiting decision": ("/api/v1/queues/awaiting-decision", practitioner, 5),
-            "queue: overdue": ("/api/v1/queues/overdue", practitioner, 5),
-            "queue: awaiting my review": ("/api/v1/queues/awaiting-my-review", manager, 5),
-            "queue: reviews overdue": ("/api/v1/queues/reviews-overdue", manager, 5),
-            "queue: decided today": ("/api/v1/queues/decided-today", manager, 5),
-            "contact list, first page": ("/api/v1/contacts?per_page=50", manager, 5),
-            "contact list, last page (by cursor)": (last_by_cursor, manager, 5),
-            "contact list, deepest page by number (OFFSET)": (f"/api/v1/contacts?per_page=50&page={deepest_page}",
-                                                              manager, 5),
-            "one contact": (f"/api/v1/contacts/{some_contact}", practitioner, 9),
-            "one contact's history": (f"/api/v1/contacts/{some_contact}/history", practitioner, 5),
-            "partner's feedback, first page": ("/api/v1/feedback", police, 5),
-        }
+        operations, some_contact, org_id, police_id = operations_of(env, port, manager, police, practitioner)
+        year = (date.today() - timedelta(days=365)).isoformat()
         results = {}
         for name, (path, token, times) in operations.items():
             for _ in range(WARM if times >= 5 else 1):  # the long windows (3 times) warmed once
@@ -507,8 +523,6 @@ def http_operations(env: dict, size: int) -> dict:
             results[name] = statistics.median(_http(port, "GET", path, token)[0] for _ in range(times))
         results["Annex A List 1, one year: first byte"] = statistics.median(
             _first_byte(port, f"/api/v1/exports/annex-a/list-1.csv?from={year}", manager) for _ in range(3))
-        items = (orgs.get("items") or []) if isinstance(orgs, dict) else orgs
-        police_id = next((o["id"] for o in items if o.get("name") == "Demo Police"), org_id)
         for role, (email, paths) in role_pages(some_contact, org_id, police_id).items():
             browser = _Browser(port, email)
             for path in paths:
