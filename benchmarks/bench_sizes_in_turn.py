@@ -7,7 +7,9 @@ Each store (a SQLite file, copied first and left as it was, or a PostgreSQL URL;
 Every operation of ``make bench-scale`` that is not about a window (queues, the contact list, a
 contact and its history, a partner's feedback, ``/healthz``) and every role's page is then requested
 from each server in turn, ``--times`` times each after warming each server's workers, the order of
-the two swapped each time, and the medians and their ratio (large / small) printed.
+the two swapped each time, and the medians and their ratio (large / small) printed. Last, a day's
+work goes into each store (``_a_days_work``: 110 contacts received, decided and reviewed; they stay
+in a PostgreSQL store) and the queue of what was decided today is timed in turn again.
 
 Why: ``make bench-scale`` times one size, then the other, minutes apart, and this 2-core machine's
 speed moves by up to half within the hour (seed-volume's 200,000 took 364 s in one run and 530 s in
@@ -29,7 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import (  # noqa: E402
     WARM,
+    _a_days_work,
     _Browser,
+    _contacts,
     _http,
     _path_name,
     _token,
@@ -106,6 +110,12 @@ def main() -> None:
                         print(f"  skipped {role} {path}: {exc}", flush=True)
                         continue
                     rows[f"page ({role}) {_path_name(path, stores[0][2])}"] = [statistics.median(t) for t in timed]
+            # "decided today" again once a day's work is in it: before any of today's decisions it is an empty page
+            for _, port, _, (manager, police, practitioner) in served:
+                _a_days_work(port, police, practitioner, manager, _contacts(40_000, seed=port))
+            timed = _in_turn([_api_request(port, *ops["queue: decided today"][:2]) for port, ops, *_ in stores],
+                             args.times)
+            rows["queue: decided today, after a day's work"] = [statistics.median(t) for t in timed]
         finally:
             for server, *_ in served:
                 server.terminate()
