@@ -72,8 +72,8 @@ def _confirmed_level() -> ColumnElement:
     Not a join: joined, PostgreSQL hashed the window's contacts, each carrying its payload for the
     consent and DASH columns, to match them against every review. Six months of one partner after
     a busy day (11,458 contacts, estimated at 5,720 from statistics taken before that day) outgrew
-    ``work_mem``, and the hash split into 1,024 batches on disk: 1.78 s for the partner's report
-    page, against 0.11 s for the month before (200,000 contacts, ``EXPLAIN ANALYZE``).
+    ``work_mem``, and the hash split into 1,024 batches on disk: 1.78 s for the six months'
+    counts, against 0.11 s a month earlier (200,000 contacts, ``EXPLAIN ANALYZE``).
     """
     return (select(Review.level).where(Review.id == Contact.latest_review_id,
                                        Review.decision_id == Contact.latest_decision_id)
