@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import ROOT, _contacts, _http, _percentile, _token, run, serve  # noqa: E402
+from bench_scale import ROOT, _contacts, _http, _percentile, _token, run, serve, store_url  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 LIST_1 = "/api/v1/exports/annex-a/list-1.csv?from={year}"
@@ -168,12 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TRIAGE_ENV", "development")
     with tempfile.TemporaryDirectory() as tmp:
-        if "://" in args.store:
-            url = args.store
-        else:
-            shutil.copyfile(args.store, Path(tmp) / "store.db")
-            os.sync()  # the copy written out first: its writeback would slow the fsync of every commit timed
-            url = f"sqlite:///{Path(tmp) / 'store.db'}"
+        url = store_url(args.store, Path(tmp))
         first = date.today() - timedelta(days=365)
         print(f"{url.split(':')[0]}: a year's Annex A List 1 (from {first}); load {os.getloadavg()[0]:.1f}",
               flush=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, run, serve  # noqa: E402
+from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, run, serve, store_url  # noqa: E402
 
 SHAPES = ((4, 2), (4, 1))
 
@@ -45,13 +44,7 @@ def main() -> None:
                         help="gunicorn shapes to run, workers x threads (default %(default)s)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if "://" in args.store:
-            url = args.store
-        else:
-            copy = Path(tmp) / "store.db"
-            shutil.copyfile(args.store, copy)
-            os.sync()  # the copy written out first: its writeback would slow the fsync of every commit timed
-            url = f"sqlite:///{copy}"
+        url = store_url(args.store, Path(tmp))
         env = {**os.environ, "TRIAGE_ENV": "development", "DATABASE_URL": url}
         run(env, "init-db")  # a store loaded by an earlier checkout: at this one's schema first
         manager, police = _token(env, "manager@demo.invalid"), _token(env, "police@demo.invalid")

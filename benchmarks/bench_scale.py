@@ -160,6 +160,17 @@ def serve(env: dict) -> tuple[subprocess.Popen, int]:
     sys.exit("gunicorn did not answer on the store; its last words:\n  " + "\n  ".join(said or ["(nothing)"]))
 
 
+def store_url(store: str, workdir: Path, name: str = "store") -> str:
+    """The database URL to time a loaded store at: a PostgreSQL URL as given; a SQLite file copied into
+    ``workdir`` first, so the store is left as it was."""
+    if "://" in store:
+        return store
+    copy = workdir / f"{name}.db"
+    shutil.copyfile(store, copy)
+    os.sync()  # the copy written out first: its writeback would slow the fsync of every commit timed
+    return f"sqlite:///{copy}"
+
+
 def store(database: str, size: int, workdir: Path) -> dict:
     env = {**os.environ, "TRIAGE_ENV": "development"}
     if database == "sqlite":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -41,19 +40,11 @@ from bench_scale import (  # noqa: E402
     role_pages,
     run,
     serve,
+    store_url,
 )
 
 #: The operations of ``operations_of`` that are about a window of time (their cost grows with it by design).
 WINDOWS = ("Annex A", "dashboard", "partner monthly report")
-
-
-def _url(store: str, tmp: Path, name: str) -> str:
-    if "://" in store:
-        return store
-    copy = tmp / f"{name}.db"
-    shutil.copyfile(store, copy)
-    os.sync()  # the copy written out first: its writeback would slow the fsync of every commit timed
-    return f"sqlite:///{copy}"
 
 
 def _api_request(port: int, path: str, token: str | None) -> Callable[[], float]:
@@ -87,7 +78,7 @@ def main() -> None:
         served = []
         try:
             for name, store in (("small", args.small), ("large", args.large)):
-                env = {**os.environ, "TRIAGE_ENV": "development", "DATABASE_URL": _url(store, Path(tmp), name)}
+                env = {**os.environ, "TRIAGE_ENV": "development", "DATABASE_URL": store_url(store, Path(tmp), name)}
                 run(env, "init-db")  # a store loaded by an earlier checkout: at this one's schema first
                 tokens = [_token(env, f"{who}@demo.invalid") for who in ("manager", "police", "practitioner")]
                 server, port = serve(env)
