@@ -31,14 +31,14 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import JSON, String, any_, bindparam, func, insert, literal, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from triage.extensions import db
 from triage.record import audit_rows, audit_worker, txn
 from triage.record.canonical import canonical_json
+from triage.record.queries import among
 from triage.record.tables import (
     AuditCheckpoint,
     AuditFinding,
@@ -439,16 +439,8 @@ def listed_in_export(export_id: str, contact_ids: Collection[str] | None = None)
     if contact_ids is not None:
         if not contact_ids:
             return set()
-        query = query.where(_among(ExportContact.contact_id, list(contact_ids)))
+        query = query.where(among(ExportContact.contact_id, list(contact_ids)))
     return set(db.session.scalars(query))
-
-
-def _among(column, values: list[str]):
-    """``column IN values``; on PostgreSQL as one array parameter: a batch's 1,000 ids as 1,000 parameters
-    took 11 ms a probe at 200,000 contacts, as one array 6.8 ms (a year's List 1 reads 40 batches)."""
-    if db.engine.dialect.name == "postgresql":
-        return column == any_(bindparam("among", value=values, type_=ARRAY(String)))
-    return column.in_(values)
 
 
 def record_export(what: str, contact_ids: Iterable[str], user: User) -> Recorded:

@@ -63,7 +63,7 @@ from triage.engine.guidance_config import REFERRAL_LEVEL
 from triage.engine.workdays import london_date, london_days
 from triage.extensions import db
 from triage.record import audit
-from triage.record.queries import ACCEPTED_ORDER, accepted_window
+from triage.record.queries import ACCEPTED_ORDER, accepted_window, among
 from triage.record.tables import AuditAssignment, AuditFinding, Child, Contact, Decision, Review, User
 from triage.record.workflow import Status
 from triage.reporting.reports import ChildFacts, ContactFacts
@@ -285,7 +285,7 @@ def stream_list_1(start: datetime, end: datetime, listed: str) -> Iterator[list[
         for row in db.session.execute(
                 select(Child.contact_id, Child.child_reference, Child.age_years, Child.unborn, Child.sex,
                        Child.ethnicity, Child.child_id)
-                .where(Child.contact_id.in_(sorted(kept)))
+                .where(among(Child.contact_id, sorted(kept)))
                 .order_by(Child.contact_id, Child.position)):
             children.setdefault(row[0], []).append(row)
         for contact_id, accepted, source in batch:
@@ -461,7 +461,7 @@ def _training_lines(start: datetime, end: datetime, audited: Mapping[str, int],
             return
         children: dict[str, list[str]] = {}
         for contact_id, child_id in db.session.execute(
-                select(Child.contact_id, Child.child_id).where(Child.contact_id.in_([row[0] for row in batch]),
+                select(Child.contact_id, Child.child_id).where(among(Child.contact_id, [row[0] for row in batch]),
                                                               Child.child_id.is_not(None))):
             children.setdefault(contact_id, []).append(child_id)
         marac = _prior_marac(batch, children, same, referred)
