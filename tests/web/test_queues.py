@@ -20,10 +20,18 @@ def _references(page: str) -> list[str]:
     return re.findall(r'govuk-!-font-weight-bold" href="/contacts/[^"]+">([^<]+)</a>', page)
 
 
+def _on_the_last_working_day(hour: int) -> str:
+    """``hour`` o'clock (London) on the last working day before today: a deadline counts from a working
+    day's own time, so two contacts received that day keep their order in their deadlines. Received a
+    few hours ago, they did not after a weekend: a contact received on Sunday night counts from Monday
+    09:00, after one received at 01:00 on Monday."""
+    return (last_working_day_start(datetime.now(timezone.utc)) + timedelta(hours=hour)).isoformat(timespec="seconds")
+
+
 def test_the_queue_puts_red_before_amber_before_green_then_the_earliest_deadline(signed_in, store):
-    store(partner_reference="GREEN-OLD", received_at=hours_ago(5), consent="obtained")
-    store(partner_reference="RED-NEW", received_at=hours_ago(1), domestic_abuse=HIGH_RISK)
-    store(partner_reference="RED-OLD", received_at=hours_ago(3), domestic_abuse=HIGH_RISK)
+    store(partner_reference="GREEN-OLD", received_at=_on_the_last_working_day(10), consent="obtained")
+    store(partner_reference="RED-NEW", received_at=_on_the_last_working_day(14), domestic_abuse=HIGH_RISK)
+    store(partner_reference="RED-OLD", received_at=_on_the_last_working_day(12), domestic_abuse=HIGH_RISK)
     page = signed_in("practitioner").get("/contacts").get_data(as_text=True)
     refs = _references(page)
     assert refs.index("RED-OLD") < refs.index("RED-NEW") < refs.index("GREEN-OLD")
