@@ -142,7 +142,8 @@ def serve(env: dict) -> tuple[subprocess.Popen, int]:
         probe.bind(("127.0.0.1", int(os.environ.get("BENCH_PORT", 0))))
         port = probe.getsockname()[1]
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server's life: why it stopped, if it does
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+    config = env.get("BENCH_GUNICORN_CONFIG", "config/gunicorn.conf.py")  # another (bench_gc_pauses) runs this one
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", config, "wsgi:app"],
                               cwd=ROOT, env={**env, "TRIAGE_BIND": f"127.0.0.1:{port}",
                                              "TRIAGE_API_RATE_LIMIT": "100000000"},
                               stdout=subprocess.DEVNULL, stderr=errors)
