@@ -4,17 +4,20 @@
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/verify5k .venv/bin/python benchmarks/bench_verify.py
     ... --incremental          # only what came after the latest stored checkpoint
     ... --profile              # one more run under cProfile: where the time goes, by phase and by kind of work
+    ... --collector running    # Python's cycle collector left on during the check (it is paused: see audit)
 
 The store is one ``flask triage seed-volume --contacts N`` loaded. Prints the median wall time and
 the median CPU time of this process and of the helper that checks the contents on the second core
 (``time.process_time`` and the ended children's ``getrusage``, which the machine's other load moves
 less than wall time; the database server's own CPU is not in it on PostgreSQL) over ``--times``
-verifications, with the load average beside them. The app's start-up is left out.
+verifications, with the load average beside them, and this process's peak memory (``ru_maxrss``). The
+app's start-up is left out. Run ``--collector running`` and the default alternately to compare them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -104,7 +107,11 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=5)
     parser.add_argument("--incremental", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--collector", choices=("paused", "running"), default="paused",
+                        help="paused: as audit.verify does; running: left on, as before")
     args = parser.parse_args()
+    if args.collector == "running":
+        audit._collector_paused = contextlib.nullcontext
     app = create_app()
     with app.app_context():
         runs = [once(args.incremental) for _ in range(args.times)]
@@ -115,7 +122,8 @@ def main() -> None:
               f"median {statistics.median(walls):.2f} s wall (min {min(walls):.2f}), "
               f"median {statistics.median(cpus):.2f} s CPU of this process and its helper (the helper's alone: "
               f"median {statistics.median(HELPER_CPU):.2f} s; on two free cores the wall time is about the larger "
-              f"share); load average {os.getloadavg()}")
+              f"share); collector {args.collector}; peak memory "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load average {os.getloadavg()}")
         if not args.profile:
             return
         print("by step (wall s, one run):", ", ".join(f"{k} {v:.2f}" for k, v in phases(args.incremental).items()))

@@ -298,3 +298,35 @@ def test_a_checkpoint_waits_for_new_streams_not_yet_committed(app, client, peopl
         other.join()
         db.session.rollback()
     assert outcome == ["waited"]
+
+
+def test_verification_runs_without_the_cycle_collector_and_gives_it_back(app, client, people, monkeypatch):
+    """A full check keeps a fact per record event; each full collection walked them all again (10-20% of its time)."""
+    import gc
+
+    full_path(app, client, people)
+    seen = []
+    walk_all = audit._walk_all
+    monkeypatch.setattr(audit, "_walk_all", lambda *args: (seen.append(gc.isenabled()), walk_all(*args)))
+    assert gc.isenabled()
+    with app.app_context():
+        assert audit.verify().ok
+        assert seen == [False] and gc.isenabled()
+        gc.disable()
+        try:
+            assert audit.verify().ok
+            assert not gc.isenabled()  # left as it was found
+        finally:
+            gc.enable()
+
+
+def test_a_verification_that_fails_still_gives_the_collector_back(app, client, people, monkeypatch):
+    import gc
+
+    def broken(*_args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(audit, "_walk_all", broken)
+    with app.app_context(), pytest.raises(RuntimeError):
+        audit.verify()
+    assert gc.isenabled()

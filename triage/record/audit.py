@@ -20,6 +20,7 @@ SQLite), so concurrent requests never fork the chain.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -756,17 +757,39 @@ def verify(checkpoint: dict | None = None, *, incremental: bool = False) -> Veri
     write lock is not held), ended before returning; a full check of a large store then checks the
     contacts' contents in a helper process on the second core, in the same snapshot.
     """
-    if db.session().in_transaction():
-        return _verify(checkpoint, incremental, None)
-    with txn.reading():  # SQLite: a deferred BEGIN, WAL's snapshot, no write lock
-        helper = audit_worker.Helper(_contents_task)
-        try:
-            audit_worker.begin_snapshot()
-            started = not incremental and helper.start()
-            return _verify(checkpoint, incremental, helper if started else None)
-        finally:
-            helper.stop()
-            db.session.rollback()
+    with _collector_paused():
+        if db.session().in_transaction():
+            return _verify(checkpoint, incremental, None)
+        with txn.reading():  # SQLite: a deferred BEGIN, WAL's snapshot, no write lock
+            helper = audit_worker.Helper(_contents_task)  # forked: paused too
+            try:
+                audit_worker.begin_snapshot()
+                started = not incremental and helper.start()
+                return _verify(checkpoint, incremental, helper if started else None)
+            finally:
+                helper.stop()
+                db.session.rollback()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the record is verified, and on again after (if it was on).
+
+    The walk keeps what the later checks need (a fact per record event, each stream's head), so the
+    heap grows for the whole check, and each full collection walked all of it again. At 20,000
+    contacts, each check in a fresh process as ``audit-verify`` runs (``benchmarks/bench_verify.py
+    --times 1``, with and without ``--collector running``, four times each in turn), median wall
+    time: SQLite 2.70 -> 2.19 s, PostgreSQL 8.05 -> 7.36 s (a store holding many exports' lists).
+    What the check keeps holds no cycles (tuples, dicts and strings, freed by their counts as
+    always): peak memory was the same, 301 and 317 MB.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _verify(checkpoint: dict | None, incremental: bool, helper: audit_worker.Helper | None) -> Verification:
