@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +38,7 @@ from sqlalchemy import func, select
 
 from tests.factories import contact_payload
 from tests.figures import FIGURES
+from tests.servers import free_port
 from triage.extensions import db
 from triage.record.tables import Contact
 
@@ -50,11 +50,6 @@ SETTLE_SECONDS = 40  # how long a client keeps retrying one contact before the t
 
 pytestmark = pytest.mark.crash
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _workers(master: int) -> list[int]:
@@ -146,7 +141,7 @@ class Exporter(threading.Thread):
 def test_killed_workers_lose_and_duplicate_no_contact(app, people, runner):
     database = app.config["SQLALCHEMY_DATABASE_URI"]
     name = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database, "TRIAGE_ENV": "test", "TRIAGE_BIND": f"127.0.0.1:{port}",
            "TRIAGE_WORKERS": "2", "TRIAGE_THREADS": "2", "TRIAGE_API_RATE_LIMIT": "1000000"}
     master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"],

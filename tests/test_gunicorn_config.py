@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,16 +30,11 @@ def app(environ, start_response):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _frozen_in_worker(app, tmp_path: Path, **env: str) -> int:
     """How many objects gunicorn's worker had frozen when it answered its first request."""
     (tmp_path / "tiny.py").write_text(APP)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "--pythonpath", str(tmp_path), "tiny:app"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

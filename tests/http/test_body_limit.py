@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.factories import contact_payload
+from tests.servers import free_port
 from triage.extensions import db
 from triage.record.tables import Contact
 
@@ -44,14 +45,9 @@ def server(request, app) -> Iterator[tuple[str, int]]:
     thread.join(timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _gunicorn(database_url: str) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "TRIAGE_ENV": "test", "TRIAGE_MAX_BODY_BYTES": str(LIMIT),
            "TRIAGE_BIND": f"127.0.0.1:{port}", "TRIAGE_WORKERS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.servers import free_port
 from triage.http.bulk_workers import BulkWorkers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,17 +111,12 @@ def app(environ, start_response):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture
 def gunicorn(app, tmp_path):
     """config/gunicorn.conf.py with two workers of two threads, serving the tiny application; its port."""
     (tmp_path / "tiny.py").write_text(APP)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "TRIAGE_ENV": "test",
            "TRIAGE_BIND": f"127.0.0.1:{port}", "TRIAGE_WORKERS": "2", "TRIAGE_THREADS": "2"}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
