@@ -51,7 +51,6 @@ SETTLE_SECONDS = 40  # how long a client keeps retrying one contact before the t
 pytestmark = pytest.mark.crash
 
 
-
 def _workers(master: int) -> list[int]:
     """The gunicorn master's worker processes (its children), from /proc."""
     try:

@@ -30,7 +30,6 @@ def app(environ, start_response):
 '''
 
 
-
 def _frozen_in_worker(app, tmp_path: Path, **env: str) -> int:
     """How many objects gunicorn's worker had frozen when it answered its first request."""
     (tmp_path / "tiny.py").write_text(APP)

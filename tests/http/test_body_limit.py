@@ -45,7 +45,6 @@ def server(request, app) -> Iterator[tuple[str, int]]:
     thread.join(timeout=10)
 
 
-
 def _gunicorn(database_url: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "TRIAGE_ENV": "test", "TRIAGE_MAX_BODY_BYTES": str(LIMIT),

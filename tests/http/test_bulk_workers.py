@@ -111,7 +111,6 @@ def app(environ, start_response):
 '''
 
 
-
 @pytest.fixture
 def gunicorn(app, tmp_path):
     """config/gunicorn.conf.py with two workers of two threads, serving the tiny application; its port."""
