@@ -23,7 +23,7 @@ from triage.engine.history import KnownHistory
 from triage.engine.recommend import Recommender
 from triage.engine.workdays import add_working_days
 from triage.extensions import db
-from triage.record import audit, txn
+from triage.record import audit, inserts, txn
 from triage.record.queries import existing_organisation, organisation_named
 from triage.record.tables import Child, Contact, Organisation, User, utcnow
 from triage.record.workflow import Status
@@ -277,9 +277,8 @@ def _add(contact: dict, user: User, org: Organisation, times: tuple[datetime, da
          child_ids: list[str]) -> tuple[Contact, bool]:
     """The row added and its opening events recorded; or, if a racing retry stored it first, that one."""
     row = _new_contact(contact, user, org, times, scored.recommendation, child_ids)
-    db.session.add(row)
     try:
-        db.session.flush()
+        inserts.insert_contact(row)
     except IntegrityError:
         db.session.rollback()  # a racing retry stored it first: answer with that one
         org = sender_organisation(contact, user)

@@ -32,6 +32,7 @@ from triage.engine.contract import validate_contact
 from triage.engine.recommend import Recommender
 from triage.extensions import db
 from triage.record import audit, workflow
+from triage.record.inserts import row_values
 from triage.record.tables import (
     Child,
     ChildIdentifier,
@@ -119,27 +120,6 @@ def contacts(count: int, *, now: datetime, seed: int = 19) -> Iterator[tuple[int
         yield i, contact, received
 
 
-class _Parameters:
-    """What a context-sensitive column default reads (``context.get_current_parameters()``) at a flush."""
-
-    def __init__(self, values: dict):
-        self.values = values
-
-    def get_current_parameters(self) -> dict:
-        return self.values
-
-
-def _values(row) -> dict:
-    """A new row's columns as a multi-row INSERT takes them, Python-side defaults applied as a flush would
-    (after the row's own values, so a default computed from them, such as ``accepted_day``, sees them)."""
-    out = {column.key: row.__dict__.get(column.key) for column in row.__table__.columns}
-    for column in row.__table__.columns:
-        if column.key not in row.__dict__ and column.default is not None and not column.primary_key:
-            arg = column.default.arg
-            out[column.key] = arg(_Parameters(out)) if column.default.is_callable else arg
-    return out
-
-
 def _keep_latest(row: Contact, made) -> None:
     """What ``decisions.keep_latest`` writes for a new decision or review, on the row before it is inserted."""
     for name, value in decisions.latest_facts(row, made).items():
@@ -221,7 +201,7 @@ class _Loader:
                 setattr(row, column, value)
             for child in row.children:
                 child.id, child.contact_id = self._id(Child), row.id
-                rows[Child.__tablename__].append(_values(child))
+                rows[Child.__tablename__].append(row_values(child))
             events = [(kind, row.id, actor, data, accepted_at)
                       for kind, actor, data in intake.intake_events(row, user, org, child_ids, recommendation, failure)]
             seen = child_records.Seen(accepted_at)
@@ -229,7 +209,7 @@ class _Loader:
                 self.seen.setdefault(child_id, []).append(seen)
             events += self._outcomes(row, i, seen, rows)
             streams.append((audit.stream_for(row.id, None), events))
-            rows[Contact.__tablename__].append(_values(row))
+            rows[Contact.__tablename__].append(row_values(row))
         for model in tables:
             if rows[model.__tablename__]:
                 db.session.execute(insert(model.__table__), rows[model.__tablename__])
@@ -252,7 +232,7 @@ class _Loader:
                                           now=plan.decided_at)
         decision.id = self._id(Decision)
         _keep_latest(row, decision)
-        rows[Decision.__tablename__].append(_values(decision))
+        rows[Decision.__tablename__].append(row_values(decision))
         events.append(("decided", row.id, plan.practitioner, decisions.decided_event(row, decision), plan.decided_at))
         seen.decided_level, seen.marac_referral = decision.level, bool(decision.marac_referral)
         if plan.reviewer is None:
@@ -263,7 +243,7 @@ class _Loader:
                                       now=plan.reviewed_at)
         review.id = self._id(Review)
         _keep_latest(row, review)
-        rows[Review.__tablename__].append(_values(review))
+        rows[Review.__tablename__].append(row_values(review))
         events.append(("reviewed", row.id, plan.reviewer, decisions.reviewed_event(row, review, decision),
                        plan.reviewed_at))
         seen.decided_level = review.level
@@ -272,7 +252,7 @@ class _Loader:
                                        now=plan.released_at)
         release.id = self._id(FeedbackRelease)
         row.feedback_waiting_since = None  # released, as feedback.release clears it
-        rows[FeedbackRelease.__tablename__].append(_values(release))
+        rows[FeedbackRelease.__tablename__].append(row_values(release))
         events.append(("feedback_released", row.id, plan.releaser, feedback.released_event(row, release, None),
                        plan.released_at))
         return events
