@@ -14,13 +14,13 @@ import hashlib
 import hmac
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from stdnum.gb import nhs, upn
 
 from triage.engine.errors import Invalid
 from triage.extensions import db
-from triage.record.tables import ChildIdentifier, ChildRecord, new_id
+from triage.record.tables import ChildIdentifier, ChildRecord, new_id, utcnow
 
 KINDS = ("nhs_number", "upn")
 
@@ -99,6 +99,10 @@ def known_child(digests: list[str]) -> str | None:
     return known_record(digests, {digest: child_id for digest, child_id in known})
 
 
+_INSERT_RECORD = insert(ChildRecord.__table__)
+_INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
+
+
 def find_or_make_record(digests: list[str]) -> tuple[str, bool]:
     """The child_id these hashes already point at, else a new record; every hash then points at it.
 
@@ -112,15 +116,13 @@ def find_or_make_record(digests: list[str]) -> tuple[str, bool]:
     by_digest = {row.digest: row.child_id for row in known}
     child_id = known_record(digests, by_digest)
     made = child_id is None
-    if made:
-        # its id is known here, so the row waits for the contact's own flush (one INSERT for every
-        # child made); a savepoint below flushes it first, as the identifier's foreign key needs
+    if made:  # plain INSERTs, not the ORM's unit of work: intake makes one for most children it takes
         child_id = new_id()
-        db.session.add(ChildRecord(id=child_id))
+        db.session.execute(_INSERT_RECORD, {"id": child_id, "created_at": utcnow()})
     for value in (d for d in digests if d not in by_digest):
         try:
             with db.session.begin_nested():
-                db.session.add(ChildIdentifier(digest=value, child_id=child_id))
+                db.session.execute(_INSERT_IDENTIFIER, {"digest": value, "child_id": child_id, "created_at": utcnow()})
         except IntegrityError:
             child_id = db.session.scalar(select(ChildIdentifier.child_id).where(ChildIdentifier.digest == value))
             made = False  # the winner's record: its contact may already be stored
