@@ -185,3 +185,41 @@ def test_an_intake_that_passes_the_limit_while_it_was_scored_is_refused_stores_n
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
     assert shared_count(app) == 3
+
+
+def test_an_intake_far_below_the_limit_does_not_read_the_shared_count_first(app, client, people, monkeypatch):
+    """A partner well inside its limit: the read phase's one read of the shared total is saved (issue 19)."""
+    from triage.services import ratelimit
+
+    limited(app, requests=100, batch=1)
+    read = []
+    real = ratelimit._shared_total
+    monkeypatch.setattr(ratelimit, "_shared_total", lambda *a: read.append(a) or real(*a))
+    person = people["partner"]
+    for _ in range(3):
+        submit(client, person)
+    assert read == [] and shared_count(app) == 3
+    app.config.update(API_RATE_LIMIT=5)  # 3 of 5 seen: past half the limit, so the next intake reads first
+    submit(client, person)
+    assert len(read) == 1
+
+
+def test_a_token_others_took_over_the_limit_is_refused_at_the_commit_once_then_before_the_work(
+        app, client, people, monkeypatch):
+    """The saved read's price: another worker's requests passed the limit, unseen by this one (issue 19)."""
+    from triage.services import ratelimit
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True})
+    for worker in (app, other):
+        limited(worker, requests=2, batch=1)
+    person = people["partner"]
+    assert [other.test_client().get(URL, headers=person.headers).status_code for _ in range(3)] == [200, 200, 429]
+    committing = []
+    real = ratelimit.add_held
+    monkeypatch.setattr(ratelimit, "add_held", lambda *a, **k: committing.append(1) or real(*a, **k))
+    first, second = (client.post(URL, json=contact_payload(), headers=person.headers) for _ in range(2))
+    assert (first.status_code, second.status_code) == (429, 429)
+    assert committing == [1]  # the second was refused before it was read, scored or stored
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert shared_count(app) == 4  # the first counted; the second refused without writing, as over the limit
