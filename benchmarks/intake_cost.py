@@ -42,7 +42,7 @@ STEPS = (
     ("  known history", "services/children.py", "known_history"),
     ("  scoring and explanation", "services/intake.py", "score"),
     ("  guidance version served", "services/guidance_versions.py", "record_served"),
-    ("  ORM flush", "orm/session.py", "flush"),
+    ("  contact insert", "record/inserts.py", "insert_contact"),
     ("  audit append", "record/audit.py", "record_opening"),
     ("  content digest", "record/audit.py", "content_digest"),
     ("  commit", "orm/session.py", "commit"),
