@@ -97,11 +97,12 @@ class ReadCounts:
             add, held.held = held.held, 0
             return add, False
 
-    def far_below(self, token_id: int, start: datetime, limit: int) -> bool:
-        """This worker last saw the token's shared total for the window at no more than half the limit."""
+    def far_below(self, token_id: int, start: datetime, adding: int, limit: int) -> bool:
+        """The token's shared total for the window as this worker last saw it, with ``adding`` more, is at
+        no more than half the limit (never so for a limit of 0 or 1: every request is then read first)."""
         with self._lock:
             held = self._tokens.get(token_id)
-            return held is not None and held.window == start and held.seen_total + held.held <= limit // 2
+            return held is not None and held.window == start and held.seen_total + adding <= limit // 2
 
     def added(self, token_id: int, start: datetime, total: int, limit: int) -> None:
         with self._lock:
@@ -195,7 +196,7 @@ def count_request(counts: ReadCounts, token_id: int, now: datetime, *, read: boo
     if add:
         in_request = not read and db.engine.dialect.name == "sqlite"  # see the module's docstring
         if not read and txn.reads_first():  # intake: held until it commits
-            if counts.far_below(token_id, start, limit) or _shared_total(token_id, start) + add <= limit:
+            if counts.far_below(token_id, start, add, limit) or _shared_total(token_id, start) + add <= limit:
                 setattr(g, _HELD, (token_id, start, add))
                 return 0
             in_request = False  # over already: refused now, before the work, counted on its own
