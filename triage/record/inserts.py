@@ -50,7 +50,7 @@ _INSERT_CHILDREN = insert(Child.__table__).returning(Child.__table__.c.id, sort_
 def insert_contact(row: Contact) -> None:
     """Store a new contact and its children (``row.children``) in the caller's transaction.
 
-    Anything the session holds that they refer to (a child's new record) is written first. A
+    Anything the session holds pending that they may refer to (a new organisation) is written first. A
     contact that is already stored (the organisation's reference taken) raises ``IntegrityError``
     from the INSERT, as a flush would, and nothing is added to the session.
     """
