@@ -55,19 +55,13 @@ def insert_contact(row: Contact) -> None:
     from the INSERT, as a flush would, and nothing is added to the session.
     """
     db.session.flush()
-    row.id = row.id or new_id()
-    for column, value in recommendation_facts(row.recommendation).items():
-        setattr(row, column, value)
-    _fill(row)
-    db.session.execute(_INSERT_CONTACT, row_values(row))
+    prepare_contact(row)
+    db.session.execute(_INSERT_CONTACT, _filled(row))
     children = list(row.children)
     for child in children:
         child.contact_id = row.id
-        _fill(child, but=("id",))
     if children:
-        keys = db.session.execute(_INSERT_CHILDREN, [
-            {key: value for key, value in row_values(child).items() if key != "id"} for child in children
-        ]).scalars().all()
+        keys = db.session.execute(_INSERT_CHILDREN, [_filled(child, but="id") for child in children]).scalars().all()
         for child, key in zip(children, keys, strict=True):
             child.id = key
     for stored in (row, *children):
@@ -75,8 +69,19 @@ def insert_contact(row: Contact) -> None:
     db.session.add(row)  # its children with it (the relationship's cascade)
 
 
-def _fill(row, but: tuple[str, ...] = ()) -> None:
-    """Set on the object every column value its INSERT takes, so it reads as the stored row does."""
-    for key, value in row_values(row).items():
-        if key not in but and key not in row.__dict__:
+def prepare_contact(row: Contact) -> None:
+    """A new contact's id, and the facts read off its recommendation, set as the ORM's listener sets them
+    (``tables._keep_recommendation_facts``): for a contact inserted without the ORM, here or by the batch loader."""
+    row.id = row.id or new_id()
+    for column, value in recommendation_facts(row.recommendation).items():
+        setattr(row, column, value)
+
+
+def _filled(row, but: str | None = None) -> dict:
+    """``row_values`` (less the column ``but``), each value also set on the object, so it reads as the stored row."""
+    values = row_values(row)
+    values.pop(but, None)
+    for key, value in values.items():
+        if key not in row.__dict__:
             setattr(row, key, value)
+    return values

@@ -32,7 +32,7 @@ from triage.engine.contract import validate_contact
 from triage.engine.recommend import Recommender
 from triage.extensions import db
 from triage.record import audit, workflow
-from triage.record.inserts import row_values
+from triage.record.inserts import prepare_contact, row_values
 from triage.record.tables import (
     Child,
     ChildIdentifier,
@@ -44,7 +44,6 @@ from triage.record.tables import (
     Review,
     User,
     new_id,
-    recommendation_facts,
     utcnow,
 )
 from triage.services import children as child_records
@@ -196,9 +195,7 @@ class _Loader:
                 guidance_versions.record_served(guidance.config, now=now)
                 self.served = True
             row = intake._new_contact(contact, user, org, (received_at, accepted_at), recommendation, child_ids)
-            row.id = new_id()
-            for column, value in recommendation_facts(row.recommendation).items():  # as the ORM's listener
-                setattr(row, column, value)
+            prepare_contact(row)
             for child in row.children:
                 child.id, child.contact_id = self._id(Child), row.id
                 rows[Child.__tablename__].append(row_values(child))
