@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -84,6 +85,19 @@ def test_a_retry_answers_200_with_the_contact_already_stored(app, client, people
     contacts, events = stored(app)
     assert contacts == 1
     assert events == 2  # received and scored, once
+
+
+def test_contact_ids_sort_by_when_they_came_and_child_ids_tell_nothing(client, people):
+    """A contact's id is a version 7 UUID, so later contacts sort after earlier ones (each index they key
+    grows at its end); a child's record id stays random (version 4): it must not tell when the child
+    first became known."""
+    answers = [post(client, people["partner"], contact_payload(partner_reference=f"ORDER-{n}")).get_json()
+               for n in range(3)]
+    ids = [answer["id"] for answer in answers]
+    assert [uuid.UUID(contact_id).version for contact_id in ids] == [7, 7, 7]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    child_ids = [child["child_id"] for answer in answers for child in answer["children"]]
+    assert child_ids and {uuid.UUID(child_id).version for child_id in child_ids} == {4}
 
 
 def test_the_same_reference_from_another_organisation_is_another_contact(app, client, make_person):

@@ -60,7 +60,7 @@ from triage.record.tables import (
     MeetingAction,
     Review,
     User,
-    new_id,
+    time_ordered_id,
     utcnow,
 )
 
@@ -576,7 +576,7 @@ def _started(what: str, user: User) -> tuple[str, int]:
     so ``audit-verify`` can tell that list (an export cut short before its file was served) from one
     whose event was removed. On PostgreSQL all three commit together.
     """
-    export_id = new_id()
+    export_id = time_ordered_id()
     with txn.writing():  # one write: the number is never taken without the event that names its export
         record("export_started", user=user, stream=f"{EXPORT_STREAM}{export_id}",
                data={"export_id": export_id, "what": what})

@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import make_transient_to_detached
 
 from triage.extensions import db
-from triage.record.tables import Child, Contact, new_id, recommendation_facts
+from triage.record.tables import Child, Contact, recommendation_facts, time_ordered_id
 
 
 class _Parameters:
@@ -72,7 +72,7 @@ def insert_contact(row: Contact) -> None:
 def prepare_contact(row: Contact) -> None:
     """A new contact's id, and the facts read off its recommendation, set as the ORM's listener sets them
     (``tables._keep_recommendation_facts``): for a contact inserted without the ORM, here or by the batch loader."""
-    row.id = row.id or new_id()
+    row.id = row.id or time_ordered_id()
     for column, value in recommendation_facts(row.recommendation).items():
         setattr(row, column, value)
 
