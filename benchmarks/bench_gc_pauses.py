@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import (  # noqa: E402
+    INTAKE_PER_CLIENT,
     ROOT,
     _contacts,
     _http,
@@ -112,15 +113,15 @@ def main() -> None:
             for turn in range(args.rounds):
                 order = list(servers.items()) if turn % 2 == 0 else list(reversed(servers.items()))
                 for name, (_server, port) in order:
-                    quiet[name] += _intake(port, [police], contacts, 8, 10)
-                    during[name] += _intake_during_export(port, police, manager, contacts, year)
+                    quiet[name] += _intake(port, [police], contacts, 8, INTAKE_PER_CLIENT)
+                    during[name] += _intake_during_export(port, police, manager, contacts, year)[0]
                 print(f"  round {turn + 1} of {args.rounds} done", flush=True)
         finally:
             for server, _port in servers.values():
                 server.terminate()
             for server, _port in servers.values():
                 server.wait(timeout=60)
-        print(f"{url.split(':')[0]}: intake at 8 clients, seconds ({args.rounds} rounds of 80 each, quiet and during "
+        print(f"{url.split(':')[0]}: intake at 8 clients, seconds ({args.rounds} rounds of {8 * INTAKE_PER_CLIENT} each, quiet and during "
               "a year's export and dashboard); the collector's pauses per worker")
         for name, freeze in VARIANTS.items():
             q, d = quiet[name], during[name]

@@ -5,9 +5,10 @@
 
 A SQLite store is copied first (left as it was); on PostgreSQL the posted contacts stay. For each
 gunicorn shape in ``SHAPES`` (workers x threads, through ``TRIAGE_WORKERS``/``TRIAGE_THREADS``),
-gunicorn is started on the store and, ``--rounds`` times: intake p95 at 8 clients, then again while
-one client loops over a year's Annex A List 1 export and another over a year's dashboard. Prints the
-median of each and their ratio (the target is under 1.5).
+gunicorn is started on the store and, ``--rounds`` times: intake p95 at 8 clients (``--per-client``
+intakes each), then again while one client loops over a year's Annex A List 1 export and another
+over a year's dashboard. Prints the median of each, their ratio (the target is under 1.5) and how
+many year's exports were served whole in each round.
 
 Why the shapes: a gthread worker (two threads, the default) accepts connections while its threads
 are busy and queues them inside, so an intake can wait behind an export in the same process, and
@@ -26,20 +27,35 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import _contacts, _intake, _intake_during_export, _percentile, _token, run, serve, store_url  # noqa: E402
+from bench_scale import (  # noqa: E402
+    INTAKE_PER_CLIENT,
+    _contacts,
+    _intake,
+    _intake_during_export,
+    _percentile,
+    _token,
+    run,
+    serve,
+    store_url,
+)
 
 SHAPES = ((4, 2), (4, 1))
 
 
-def _p95s(port: int, police: str, manager: str, contacts, year: str) -> tuple[float, float]:
-    quiet = _percentile(_intake(port, [police], contacts, 8, 10), 0.95)
-    return quiet, _percentile(_intake_during_export(port, police, manager, contacts, year), 0.95)
+def _p95s(port: int, police: str, manager: str, contacts, year: str, per_client: int) -> tuple[float, float, int]:
+    """One round: the quiet p95, the p95 during, and how many year's exports were served whole meanwhile."""
+    quiet = _percentile(_intake(port, [police], contacts, 8, per_client), 0.95)
+    during, exports = _intake_during_export(port, police, manager, contacts, year, per_client)
+    return quiet, _percentile(during, 0.95), exports
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="a SQLite file or a PostgreSQL URL loaded by seed-volume")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-client", type=int, default=INTAKE_PER_CLIENT,
+                        help="intakes per client in each round, quiet and during (default %(default)s; "
+                             "bench_scale.INTAKE_PER_CLIENT says why)")
     parser.add_argument("--shapes", default=",".join(f"{w}x{t}" for w, t in SHAPES),
                         help="gunicorn shapes to run, workers x threads (default %(default)s)")
     args = parser.parse_args()
@@ -56,14 +72,15 @@ def main() -> None:
             server, port = serve({**env, "TRIAGE_WORKERS": str(workers), "TRIAGE_THREADS": str(threads)})
             try:
                 _intake(port, [police], contacts, 8, 2)  # warm every worker's path once
-                rounds = [_p95s(port, police, manager, contacts, year) for _ in range(args.rounds)]
+                rounds = [_p95s(port, police, manager, contacts, year, args.per_client) for _ in range(args.rounds)]
             finally:
                 server.terminate()
                 server.wait(timeout=60)
-            quiet = statistics.median(q for q, _ in rounds)
-            during = statistics.median(d for _, d in rounds)
+            quiet = statistics.median(q for q, _, _ in rounds)
+            during = statistics.median(d for _, d, _ in rounds)
             print(f"  {workers} workers x {threads} threads: quiet {quiet:.3f}  during export+dashboard "
-                  f"{during:.3f}  ratio {during / quiet:.2f}  (load {os.getloadavg()[0]:.1f})", flush=True)
+                  f"{during:.3f}  ratio {during / quiet:.2f}  (load {os.getloadavg()[0]:.1f}; year's exports "
+                  f"served whole by round {[e for _, _, e in rounds]})", flush=True)
 
 
 if __name__ == "__main__":
