@@ -7,7 +7,7 @@ exactly the reference list over every contact. ``audit.record_export_of`` (one `
 SELECT``) must store the same list and the same event digest as ``audit.record_export`` over the
 same ids, and ``audit-verify`` must accept it. In a request that only reads (SQLite), where that
 statement would hold the write lock every intake waits for, the list goes in ``EXPORT_TURN`` rows
-a write turn instead (``EXPORT_TURN``).
+a write turn instead, read from JSON and sorted into the table's key order before the turn.
 """
 
 from __future__ import annotations
@@ -130,14 +130,19 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
         pytest.skip("SQLite's write lock: a PostgreSQL copy blocks no other writer")
     monkeypatch.setattr(audit, "EXPORT_TURN", 2)
     inserts: list[tuple[str, int]] = []
+    staging_on: set[int] = set()  # the connections that staged or copied the list
 
     def seen(conn, cursor, statement, parameters, context, executemany):
         if statement.startswith("INSERT INTO export_contacts"):
             inserts.append((statement, cursor.rowcount))
+        if "export_staging" in statement:
+            staging_on.add(id(conn.connection.driver_connection))
 
     with app.app_context():
         manager = db.session.get(User, people["manager"].id)
         ordered, shown = _window_list()
+        with db.engine.connect(), db.engine.connect(), db.engine.connect():
+            pass  # idle connections in the pool: a transaction begun after a commit may be on another one
         event.listen(db.engine, "after_cursor_execute", seen)
         try:
             with txn.reading():
@@ -147,6 +152,8 @@ def test_an_export_list_read_in_a_read_only_request_is_stored_a_turn_at_a_time(a
             event.remove(db.engine, "after_cursor_execute", seen)
         assert len(ordered) > 4
         assert not any("FROM contacts" in statement for statement, _ in inserts)  # the window is not read under the lock
+        assert not any("json_each" in statement for statement, _ in inserts)  # nor the ids parsed and sorted
+        assert len(staging_on) == 1  # a temporary table is one connection's: staged and copied on that one
         assert [rows for _, rows in inserts] == [2] * (len(ordered) // 2) + [1] * (len(ordered) % 2)
         done = db.session.scalars(select(Event).where(Event.kind == "exported")).one().data
         assert done["contacts_digest"] == _digest(ordered)

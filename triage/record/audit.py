@@ -522,19 +522,39 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> Reco
 #: has every measure, including the one that favoured turns.
 EXPORT_TURN = 50_000
 
-#: One turn of a stored list: its ids as one JSON array, numbered and inserted in contact order by
-#: SQLite itself (``json_each``), so no row goes through Python's parameter handling; inserted in
-#: contact order, the table's key (export, contact: a contact's history finds its exports there)
-#: takes them in its own order rather than at random places.
-_STORE_TURN = text("INSERT INTO export_contacts (list_id, position, contact_id) "
-                   "SELECT :number, :first + key, value FROM json_each(:ids) ORDER BY value")
+#: A turn of a stored list is staged first in a table of one connection's own (SQLite's ``temp``
+#: database, which no other connection sees and whose writes take no lock of the store): its ids
+#: from one JSON array (``json_each``: no row goes through Python's parameter handling), numbered,
+#: and kept in contact order, the order of ``export_contacts``' key (export, contact: a contact's
+#: history finds its exports there). The write turn then only copies them across, in that order:
+#: reading the JSON and sorting 40,000 ids no longer hold the lock every intake waits for. A year's
+#: list at 200,000 contacts (copies of one store, in-process, nine each way alternating): 16.6 ms
+#: held (8.0 to insert, 8.6 to commit) against 28.8 ms (26.6 and 2.2) when the turn read and sorted.
+_STAGING = text("CREATE TEMP TABLE IF NOT EXISTS export_staging "
+                "(contact_id VARCHAR(36) PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID")
+_STAGE = text("INSERT INTO temp.export_staging (contact_id, position) SELECT value, :first + key FROM json_each(:ids)")
+_STORE_STAGED = text("INSERT INTO export_contacts (list_id, position, contact_id) "
+                     "SELECT :number, position, contact_id FROM temp.export_staging")
+_UNSTAGE = text("DELETE FROM temp.export_staging")
 
 
 def _store_in_turns(number: int, ids_in_order: list[str]) -> tuple[int, str]:
-    """A list read in a read-only request (SQLite), stored ``EXPORT_TURN`` rows a write turn: its count and SHA-256."""
-    for first in range(0, len(ids_in_order), EXPORT_TURN):
-        _write(_STORE_TURN, {"number": number, "first": first,
-                             "ids": json.dumps(ids_in_order[first:first + EXPORT_TURN])})
+    """A list read in a read-only request (SQLite), stored ``EXPORT_TURN`` rows a write turn: its count and SHA-256.
+
+    On a connection of its own, held throughout: a temporary table belongs to one connection, and
+    the session's may be another after each of its commits (the pool's).
+    """
+    with db.engine.connect() as connection:
+        for first in range(0, len(ids_in_order), EXPORT_TURN):
+            connection.execute(_STAGING)
+            connection.execute(_UNSTAGE)  # nothing left by a turn that failed
+            connection.execute(_STAGE, {"first": first, "ids": json.dumps(ids_in_order[first:first + EXPORT_TURN])})
+            connection.commit()  # wrote only its own table: no write turn, no lock of the store
+            with txn.immediate():
+                connection.execute(_STORE_STAGED, {"number": number})
+                connection.commit()
+            connection.execute(_UNSTAGE)
+            connection.commit()
     digest = hashlib.sha256()
     _hash_ids(digest, ids_in_order)
     return len(ids_in_order), digest.hexdigest()

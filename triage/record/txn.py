@@ -112,6 +112,21 @@ def writing() -> Iterator[None]:
 
 
 @contextmanager
+def immediate() -> Iterator[None]:
+    """Transactions begun inside take the write lock (``BEGIN IMMEDIATE``), even in a read-only request.
+
+    For a connection of its own that writes beside the session's read snapshot (an export's list,
+    ``audit._store_in_turns``): the caller begins and commits on that connection; the session's
+    transaction is left as it is.
+    """
+    token = _deferred.set(False)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+@contextmanager
 def write_phase() -> Iterator[None]:
     """The writes of a request that read first without the write lock (intake on SQLite).
 
