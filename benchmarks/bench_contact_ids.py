@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import ROOT, _contacts, store_in_use  # noqa: E402
-from intake_cost import _post, _wal_position  # noqa: E402
+from intake_cost import _police_token, _post, _wal_position  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -42,13 +42,10 @@ def main() -> None:
 
 
 def _measure(url: str, blocks: int) -> None:
-    from sqlalchemy import select
-
     from triage.app import create_app
     from triage.extensions import db
     from triage.record import inserts
-    from triage.record.tables import User, new_id, time_ordered_id
-    from triage.services import accounts
+    from triage.record.tables import new_id, time_ordered_id
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "API_RATE_LIMIT": 100_000_000})
     kinds = {"time-ordered (v7)": time_ordered_id, "random (v4)": new_id}
@@ -58,11 +55,7 @@ def _measure(url: str, blocks: int) -> None:
     # Only the police partner's contacts are kept (a fraction of what the generator makes): plenty asked for.
     bodies = iter(json.dumps(c) for c in _contacts(40_000, seed=int(time.time()) % 1_000_000))
     try:
-        with app.app_context():
-            police = db.session.scalar(select(User).where(User.email == "police@demo.invalid"))
-            _, token = accounts.issue_token(police)
-            size = db.session.execute(db.text("SELECT count(*) FROM contacts")).scalar()
-            db.session.remove()
+        token, size = _police_token(app)
         client = app.test_client()
         _post(client, token, [next(bodies) for _ in range(20)])  # warm: caches, compiled statements
         _checkpoint(app)  # both kinds start from the same log: each page's first change after it is written whole

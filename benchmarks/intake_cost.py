@@ -59,6 +59,22 @@ def _post(client, token: str, bodies) -> None:
             sys.exit(f"intake answered {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 
 
+def _police_token(app) -> tuple[str, int]:
+    """A fresh API token of the demo police partner, and how many contacts the store holds."""
+    from sqlalchemy import select
+
+    from triage.extensions import db
+    from triage.record.tables import User
+    from triage.services import accounts
+
+    with app.app_context():
+        police = db.session.scalar(select(User).where(User.email == "police@demo.invalid"))
+        _, token = accounts.issue_token(police)
+        contacts = db.session.execute(db.text("SELECT count(*) FROM contacts")).scalar()
+        db.session.remove()
+    return token, contacts
+
+
 def _profile_table(profile: cProfile.Profile, posts: int) -> None:
     stats = pstats.Stats(profile).stats
     print(f"  profile (cumulative CPU ms per intake, under cProfile, {posts} intakes):")
@@ -88,12 +104,10 @@ def main() -> None:
 
 
 def _measure(url: str) -> None:
-    from sqlalchemy import event, select
+    from sqlalchemy import event
 
     from triage.app import create_app
     from triage.extensions import db
-    from triage.record.tables import User
-    from triage.services import accounts
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "API_RATE_LIMIT": 100_000_000})
     posts = int(os.environ.get("INTAKE_POSTS", 200))
@@ -102,11 +116,8 @@ def _measure(url: str) -> None:
     show = []  # non-empty while one intake's statements are printed (--statements)
     bodies = [json.dumps(c) for c in _contacts(40_000, seed=int(time.time()) % 1_000_000)]
     try:
+        token, contacts_before = _police_token(app)
         with app.app_context():
-            police = db.session.scalar(select(User).where(User.email == "police@demo.invalid"))
-            _, token = accounts.issue_token(police)
-            contacts_before = db.session.execute(db.text("SELECT count(*) FROM contacts")).scalar()
-            db.session.remove()
 
             @event.listens_for(db.engine, "before_cursor_execute")
             def _statement(_conn, _cursor, statement, *_args):
