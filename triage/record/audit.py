@@ -516,7 +516,8 @@ def record_export_of(what: str, ids, order: tuple[str, ...], user: User) -> Reco
 #: Rows of a stored list per write turn in a read-only request on SQLite: a year of a large council's
 #: contacts (40,000) goes in one. What made intake wait was the window read under the lock, not the
 #: insert: at 200,000 contacts (``benchmarks/bench_export_phases.py``, 2 rounds each) the one turn
-#: holds it 71-91 ms (the old copy, 155-200 ms); turns of 5,000 rows held it 12-22 ms each but,
+#: held it 71-91 ms at stop 37 (the old copy, 155-200 ms; staged as below, 8 ms on a faster machine
+#: at stop 52, against 20-21 ms unstaged); turns of 5,000 rows held it 12-22 ms each but,
 #: queueing behind intakes ten times, put the file's first byte at 1.09-1.26 s over HTTP (0.47-0.51 s
 #: so) and intake p95 while the export looped at 190-228 ms (118-155 ms so). docs/architecture.md
 #: has every measure, including the one that favoured turns.
