@@ -49,7 +49,8 @@ INTAKE_ROUNDS = 4
 #: only that start: no export was served whole in any round. ``bench_intake_during_export.py`` on a
 #: SQLite 200,000 store (``--per-client``, 8 clients): at 10, ratios 1.58-1.77 in four runs; at 30,
 #: 1.17-1.43 in four, still no export whole; at 100, 1.44 with 2 and 1 exports served whole in its
-#: rounds. A longer burst also queues more when quiet (p95 0.058-0.071 s at 10, 0.068 s at 100).
+#: rounds. The quiet p95 moved little (0.058-0.081 s in rounds of 80, 0.054-0.091 s in rounds of 800,
+#: over stop 52's runs).
 INTAKE_PER_CLIENT = 100
 #: Untimed requests before each page or quick operation is timed, as many as gunicorn's workers
 #: (config/gunicorn.conf.py's default): a worker's first answer compiles templates and queries, a
