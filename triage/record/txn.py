@@ -90,6 +90,21 @@ def reading() -> Iterator[None]:
 
 
 @contextmanager
+def immediate() -> Iterator[None]:
+    """Transactions begun inside take the write lock (``BEGIN IMMEDIATE``), even in a read-only request.
+
+    ``writing`` and ``write_phase`` end the session's read snapshot first. A connection of its own
+    that writes beside that snapshot (an export's list, ``audit._store_in_turns``) uses this alone:
+    the caller begins and commits on that connection; the session's transaction is left as it is.
+    """
+    token = _deferred.set(False)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+@contextmanager
 def writing() -> Iterator[None]:
     """Write from a read-only request: in a transaction of its own that holds the write lock, committed.
 
@@ -100,30 +115,13 @@ def writing() -> Iterator[None]:
         yield
         return
     db.session.commit()  # end the read snapshot: a deferred transaction must never upgrade to a write
-    token = _deferred.set(False)
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        _deferred.reset(token)
-
-
-@contextmanager
-def immediate() -> Iterator[None]:
-    """Transactions begun inside take the write lock (``BEGIN IMMEDIATE``), even in a read-only request.
-
-    For a connection of its own that writes beside the session's read snapshot (an export's list,
-    ``audit._store_in_turns``): the caller begins and commits on that connection; the session's
-    transaction is left as it is.
-    """
-    token = _deferred.set(False)
-    try:
-        yield
-    finally:
-        _deferred.reset(token)
+    with immediate():
+        try:
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
 
 
 @contextmanager
@@ -141,11 +139,9 @@ def write_phase() -> Iterator[None]:
         yield
         return
     commit_keeping_loaded()  # a read snapshot, nothing written: ends it without forgetting what it read
-    token = _deferred.set(False)
-    try:
-        yield
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        _deferred.reset(token)
+    with immediate():
+        try:
+            yield
+        except BaseException:
+            db.session.rollback()
+            raise
